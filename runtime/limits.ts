@@ -1,0 +1,14 @@
+/**
+ * Limits and defaults shared by the runtime and the CDK app. This is the one module
+ * `lib/` may import from `runtime/`: plain constants, no imports, no side effects.
+ */
+export const APP_PORT = 3000;
+export const DEFAULT_WEBHOOK_TIMEOUT_S = 30;
+export const DEFAULT_FLOW_TIMEOUT_S = 600;
+export const DEFAULT_DRAIN_TIMEOUT_S = 100;
+/** ECS stopTimeout for workers; the drain timeout must stay below it. */
+export const WORKER_STOP_TIMEOUT_S = 120;
+export const DEFAULT_SIGNED_URL_TTL_S = 900;
+export const DEFAULT_DB_POOL_SIZE = 10;
+export const METRICS_NAMESPACE = 'Sluice';
+export const HEALTH_PATH = '/v1/health';
