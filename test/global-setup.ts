@@ -1,0 +1,26 @@
+import { Socket } from 'node:net';
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+    socket.connect(port, '127.0.0.1');
+  });
+}
+
+/** Fails fast, naming the service, when one the tests need is down. */
+export default async function setup(): Promise<void> {
+  const missing: string[] = [];
+  if (!(await reachable(5432))) missing.push('PostgreSQL on 127.0.0.1:5432');
+  if (!(await reachable(6379))) missing.push('Redis on 127.0.0.1:6379');
+  if (missing.length > 0) {
+    throw new Error(`tests need ${missing.join(' and ')}; start them as .ci/run does`);
+  }
+}
