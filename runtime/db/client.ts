@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import { withTimeout } from '../timeout';
+import * as schema from './schema';
+
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface DatabaseHandle {
+  db: Database;
+  /** Cheap liveness probe used by /v1/health/ready. */
+  ping(timeoutMs: number): Promise<void>;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  url: string;
+  password?: string | undefined;
+  poolSize: number;
+  idleTimeoutMs: number;
+}
+
+const migrationsFolder = () => new URL('./migrations', import.meta.url).pathname;
+
+/** Serialises migrations across processes: several APP tasks may start at once. */
+const MIGRATION_LOCK_KEY = 7_263_001;
+
+export function connectPostgres(options: PostgresOptions): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    ...(options.password === undefined ? {} : { password: options.password }),
+    max: options.poolSize,
+    idleTimeoutMillis: options.idleTimeoutMs,
+    // Bounded so a PostgreSQL outage answers 503 quickly instead of hanging requests.
+    connectionTimeoutMillis: 2000,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  const db = drizzlePg(pool, { schema }) as unknown as Database;
+  return {
+    db,
+    async ping(timeoutMs) {
+      await withTimeout(pool.query('select 1'), timeoutMs, 'postgres');
+    },
+    async migrate() {
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        const { migrate } = await import('drizzle-orm/node-postgres/migrator');
+        await migrate(drizzlePg(client), { migrationsFolder: migrationsFolder() });
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** Embedded mode: PostgreSQL compiled to WASM, stored in `dataDir`. One process only. */
+export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
+  mkdirSync(dataDir, { recursive: true });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const client = await PGlite.create(`${dataDir}/pg`);
+  const db = drizzle(client, { schema }) as unknown as Database;
+  return {
+    db,
+    async ping(timeoutMs) {
+      await withTimeout(client.query('select 1'), timeoutMs, 'pglite');
+    },
+    async migrate() {
+      const { migrate } = await import('drizzle-orm/pglite/migrator');
+      await migrate(drizzle(client), { migrationsFolder: migrationsFolder() });
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,146 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const projects = pgTable('projects', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+/** Keys are stored as a SHA-256 hash; the prefix lets a person recognise a key. */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    hash: text('hash').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('api_keys_hash_idx').on(t.hash)],
+);
+
+export const flowStatuses = ['enabled', 'disabled'] as const;
+export type FlowStatus = (typeof flowStatuses)[number];
+
+export const flows = pgTable(
+  'flows',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id),
+    name: text('name').notNull(),
+    status: text('status', { enum: flowStatuses }).notNull().default('enabled'),
+    currentVersionId: text('current_version_id'),
+    webhookSecret: text('webhook_secret'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Soft delete: the flow's runs stay readable after the flow is gone. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [index('flows_project_idx').on(t.projectId, t.createdAt)],
+);
+
+/** Immutable: a new definition is a new row. */
+export const flowVersions = pgTable(
+  'flow_versions',
+  {
+    id: text('id').primaryKey(),
+    flowId: text('flow_id')
+      .notNull()
+      .references(() => flows.id),
+    version: integer('version').notNull(),
+    definition: jsonb('definition').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('flow_versions_flow_version_idx').on(t.flowId, t.version)],
+);
+
+export const runStatuses = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'canceled',
+  'limit_exceeded',
+] as const;
+export type RunStatus = (typeof runStatuses)[number];
+export const finalRunStatuses: readonly RunStatus[] = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'canceled',
+  'limit_exceeded',
+];
+
+export const runs = pgTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id),
+    flowId: text('flow_id')
+      .notNull()
+      .references(() => flows.id),
+    flowVersionId: text('flow_version_id')
+      .notNull()
+      .references(() => flowVersions.id),
+    status: text('status', { enum: runStatuses }).notNull().default('queued'),
+    /** Incremented when a worker starts the run; fences late writes from an older attempt. */
+    attempt: integer('attempt').notNull().default(0),
+    trigger: jsonb('trigger').notNull(),
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    error: text('error'),
+    failedStep: text('failed_step'),
+    logKey: text('log_key'),
+    responseStatus: integer('response_status'),
+    response: jsonb('response'),
+    /** Per-step summary (id, type, status, timings, error); full outputs live in the log. */
+    steps: jsonb('steps'),
+  },
+  (t) => [
+    index('runs_project_created_idx').on(t.projectId, t.createdAt, t.id),
+    index('runs_flow_created_idx').on(t.flowId, t.createdAt),
+    index('runs_unfinished_idx')
+      .on(t.status, t.createdAt)
+      .where(sql`status in ('queued', 'running')`),
+  ],
+);
+
+export const fileKinds = ['FILE', 'RUN_LOG', 'STEP_FILE', 'PACKAGE_ARCHIVE'] as const;
+
+export const files = pgTable(
+  'files',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id),
+    kind: text('kind', { enum: fileKinds }).notNull(),
+    key: text('key').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    contentType: text('content_type'),
+    name: text('name'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('files_project_idx').on(t.projectId, t.createdAt)],
+);

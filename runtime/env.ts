@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import {
+  APP_PORT,
+  DEFAULT_DB_POOL_SIZE,
+  DEFAULT_DRAIN_TIMEOUT_S,
+  DEFAULT_FLOW_TIMEOUT_S,
+  DEFAULT_SIGNED_URL_TTL_S,
+  DEFAULT_WEBHOOK_TIMEOUT_S,
+} from './limits';
+
+/**
+ * The ONLY module that reads process.env. Every variable is documented in the README.
+ * Messages are phrased to follow the variable name: "PORT must be ...".
+ */
+
+const int = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === '') return fallback;
+      const value = Number(raw);
+      if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be an integer from ${min} to ${max} (got "${raw}")`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): T[number] => {
+      if (raw === undefined || raw === '') return fallback;
+      if (!(values as readonly string[]).includes(raw)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be one of ${values.join(', ')} (got "${raw}")`,
+        });
+        return z.NEVER;
+      }
+      return raw;
+    });
+
+/** Only true/false/1/0: z.coerce.boolean would turn "false" into true. */
+const BoolEnv = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === '') return fallback;
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      ctx.addIssue({ code: 'custom', message: `must be true, false, 1 or 0 (got "${raw}")` });
+      return z.NEVER;
+    });
+
+const url = (protocols: readonly string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === '') return undefined;
+      let parsed: URL;
+      try {
+        parsed = new URL(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be a URL (${protocols.join(' or ')})` });
+        return z.NEVER;
+      }
+      if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must use ${protocols.join(' or ')} (got "${parsed.protocol}")`,
+        });
+        return z.NEVER;
+      }
+      return raw;
+    });
+
+const text = () =>
+  z
+    .string()
+    .optional()
+    .transform((raw) => (raw === '' ? undefined : raw));
+
+/** host:port pairs, comma separated, for Redis Sentinel. */
+const hostPorts = () =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === '') return undefined;
+      const pairs = raw.split(',').map((part) => part.trim());
+      const parsed = pairs.map((pair) => /^([^:\s]+):(\d{1,5})$/.exec(pair));
+      if (parsed.some((match) => match === null)) {
+        ctx.addIssue({ code: 'custom', message: `must be host:port[,host:port...] (got "${raw}")` });
+        return z.NEVER;
+      }
+      return parsed.map((match) => ({ host: match?.[1] ?? '', port: Number(match?.[2]) }));
+    });
+
+const MiB = 1024 * 1024;
+
+const envSchema = z
+  .object({
+    PORT: int(0, 65535, APP_PORT),
+    HOST: text().transform((v) => v ?? '0.0.0.0'),
+    SLUICE_ROLE: oneOf(['app', 'worker', 'all'], 'all'),
+    SLUICE_INSTANCE_ID: text(),
+    SLUICE_PUBLIC_URL: url(['http', 'https']),
+    SLUICE_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    SLUICE_API_KEY: text(),
+
+    SLUICE_WORKER_CONCURRENCY: int(1, 64, 1),
+    SLUICE_FLOW_TIMEOUT_S: int(1, 86_400, DEFAULT_FLOW_TIMEOUT_S),
+    SLUICE_WEBHOOK_TIMEOUT_S: int(1, 900, DEFAULT_WEBHOOK_TIMEOUT_S),
+    SLUICE_DRAIN_TIMEOUT_S: int(0, 3600, DEFAULT_DRAIN_TIMEOUT_S),
+    SLUICE_MAX_WEBHOOK_PAYLOAD_MB: int(1, 1024, 25),
+    SLUICE_MAX_FILE_MB: int(1, 5120, 25),
+    SLUICE_MAX_RUN_LOG_MB: int(1, 1024, 50),
+    SLUICE_MAX_STEP_OUTPUT_MB: int(1, 256, 1),
+    SLUICE_MAX_LOOP_ITERATIONS: int(1, 1_000_000, 1000),
+    SLUICE_CODE_TIMEOUT_MS: int(10, 600_000, 5000),
+    SLUICE_CODE_MEMORY_MB: int(8, 4096, 64),
+    SLUICE_HTTP_TIMEOUT_MS: int(100, 600_000, 10_000),
+    SLUICE_HTTP_MAX_RESPONSE_MB: int(1, 1024, 5),
+    SLUICE_HTTP_ALLOW_PRIVATE: BoolEnv(false),
+
+    DATABASE_URL: url(['postgres', 'postgresql']),
+    SLUICE_DB_PASSWORD: text(),
+    SLUICE_DB_POOL_SIZE: int(1, 500, DEFAULT_DB_POOL_SIZE),
+    SLUICE_DB_IDLE_TIMEOUT_MS: int(0, 3_600_000, 10_000),
+    SLUICE_DATA_DIR: text().transform((v) => v ?? '.sluice'),
+
+    REDIS_URL: url(['redis', 'rediss']),
+    SLUICE_REDIS_PASSWORD: text(),
+    REDIS_SENTINELS: hostPorts(),
+    REDIS_SENTINEL_MASTER: text(),
+    SLUICE_QUEUE_PREFIX: text().transform((v) => v ?? '{sluice}'),
+    SLUICE_FAILED_JOB_RETENTION_DAYS: int(0, 3650, 7),
+    SLUICE_FAILED_JOB_RETENTION_COUNT: int(0, 10_000_000, 10_000),
+
+    SLUICE_STORAGE: oneOf(['local', 's3'], 'local'),
+    SLUICE_S3_BUCKET: text(),
+    SLUICE_S3_ENDPOINT: url(['http', 'https']),
+    SLUICE_S3_REGION: text().transform((v) => v ?? 'us-east-1'),
+    SLUICE_S3_ACCESS_KEY_ID: text(),
+    SLUICE_S3_SECRET_ACCESS_KEY: text(),
+    SLUICE_SIGNED_URL_TTL_S: int(1, 604_800, DEFAULT_SIGNED_URL_TTL_S),
+    SLUICE_LOCAL_SIGNING_SECRET: text(),
+  })
+  .superRefine((env, ctx) => {
+    const hasRedis = env.REDIS_URL !== undefined || env.REDIS_SENTINELS !== undefined;
+    const split = env.SLUICE_ROLE !== 'all';
+    const need = (variable: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [variable], message });
+    if (split && !hasRedis) {
+      need('REDIS_URL', `is required when SLUICE_ROLE is ${env.SLUICE_ROLE}`);
+    }
+    if (split && env.DATABASE_URL === undefined) {
+      need('DATABASE_URL', `is required when SLUICE_ROLE is ${env.SLUICE_ROLE}`);
+    }
+    if (env.REDIS_SENTINELS !== undefined && env.REDIS_SENTINEL_MASTER === undefined) {
+      need('REDIS_SENTINEL_MASTER', 'is required when REDIS_SENTINELS is set');
+    }
+    if (env.SLUICE_STORAGE === 's3' && env.SLUICE_S3_BUCKET === undefined) {
+      need('SLUICE_S3_BUCKET', 'is required when SLUICE_STORAGE is s3');
+    }
+    if ((env.SLUICE_S3_ACCESS_KEY_ID === undefined) !== (env.SLUICE_S3_SECRET_ACCESS_KEY === undefined)) {
+      need('SLUICE_S3_SECRET_ACCESS_KEY', 'and SLUICE_S3_ACCESS_KEY_ID must be set together');
+    }
+    if (env.SLUICE_DRAIN_TIMEOUT_S >= 120 && env.SLUICE_ROLE !== 'app') {
+      // ECS kills the task 120 s after SIGTERM (stopTimeout); draining longer loses the flow.
+      need('SLUICE_DRAIN_TIMEOUT_S', `must be below 120, the ECS stopTimeout (got ${env.SLUICE_DRAIN_TIMEOUT_S})`);
+    }
+  })
+  .transform((env) => ({
+    ...env,
+    maxWebhookPayloadBytes: env.SLUICE_MAX_WEBHOOK_PAYLOAD_MB * MiB,
+    maxFileBytes: env.SLUICE_MAX_FILE_MB * MiB,
+    maxRunLogBytes: env.SLUICE_MAX_RUN_LOG_MB * MiB,
+    maxStepOutputBytes: env.SLUICE_MAX_STEP_OUTPUT_MB * MiB,
+    httpMaxResponseBytes: env.SLUICE_HTTP_MAX_RESPONSE_MB * MiB,
+    publicUrl: (env.SLUICE_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+  }));
+
+export type Env = z.infer<typeof envSchema>;
+
+export class EnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvError';
+  }
+}
+
+/** Parses the environment, or throws EnvError whose message is one line naming each bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+  throw new EnvError(`invalid environment: ${problems.join('; ')}`);
+}
+
+export const readProcessEnv = (): Env => parseEnv(process.env);

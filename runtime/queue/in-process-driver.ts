@@ -1,0 +1,54 @@
+import type { QueueDriver, RunJob, RunProcessor } from './run-queue';
+
+/**
+ * Embedded mode only (SLUICE_ROLE=all without Redis): jobs live in this process's memory.
+ * Runs are still committed to the database first, and startup re-enqueues unfinished runs,
+ * so a restart loses no run.
+ */
+export function createInProcessDriver(onError: (error: unknown) => void): QueueDriver {
+  const pending: RunJob[] = [];
+  const queued = new Set<string>();
+  const wakers: (() => void)[] = [];
+  let closed = false;
+
+  const wakeOne = () => wakers.shift()?.();
+
+  return {
+    kind: 'in-process',
+    queue: {
+      async enqueue(job) {
+        if (queued.has(job.runId)) return;
+        queued.add(job.runId);
+        pending.push(job);
+        wakeOne();
+      },
+      async ping() {},
+      async close() {
+        closed = true;
+        for (const wake of wakers.splice(0)) wake();
+      },
+    },
+    consume(processor: RunProcessor, concurrency: number) {
+      let stopping = false;
+      const loop = async () => {
+        while (!stopping && !closed) {
+          const job = pending.shift();
+          if (job === undefined) {
+            await new Promise<void>((resolve) => wakers.push(resolve));
+            continue;
+          }
+          queued.delete(job.runId);
+          await processor(job).catch(onError);
+        }
+      };
+      const loops = Array.from({ length: concurrency }, loop);
+      return {
+        async close() {
+          stopping = true;
+          for (const wake of wakers.splice(0)) wake();
+          await Promise.all(loops);
+        },
+      };
+    },
+  };
+}

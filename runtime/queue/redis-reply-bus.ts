@@ -1,0 +1,46 @@
+import { Redis } from 'ioredis';
+import { type RedisConfig, redisOptions } from './redis-options';
+import { type ReplyBus, type RunReply, replyChannel } from './reply-bus';
+import { createReplyWaiters } from './reply-waiters';
+
+/**
+ * Sync replies over Redis pub/sub. Each APP instance subscribes only to its own channel, so
+ * a reply reaches exactly the instance holding the HTTP request. `subscribe` is false for
+ * workers, which only publish.
+ */
+export async function createRedisReplyBus(
+  config: RedisConfig,
+  instanceId: string,
+  { subscribe }: { subscribe: boolean },
+): Promise<ReplyBus> {
+  const channel = replyChannel(instanceId);
+  const waiters = createReplyWaiters();
+  const publisher = new Redis(redisOptions(config, 'request'));
+  publisher.on('error', () => undefined);
+  let subscriber: Redis | undefined;
+  if (subscribe) {
+    subscriber = new Redis(redisOptions(config, 'blocking'));
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (_channel: string, message: string) => {
+      try {
+        waiters.deliver(JSON.parse(message) as RunReply);
+      } catch {
+        // A malformed message can only come from outside Sluice; the waiter times out.
+      }
+    });
+    // ioredis re-subscribes by itself after a reconnect.
+    await subscriber.subscribe(channel);
+  }
+  return {
+    channel,
+    async publish(to, reply) {
+      await publisher.publish(to, JSON.stringify(reply));
+    },
+    waitFor: waiters.waitFor,
+    async close() {
+      waiters.cancelAll();
+      subscriber?.disconnect();
+      publisher.disconnect();
+    },
+  };
+}

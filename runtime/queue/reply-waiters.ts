@@ -1,0 +1,27 @@
+import type { ReplyBus, RunReply } from './reply-bus';
+
+/** Pending sync-webhook waits of one APP instance, keyed by run id. */
+export function createReplyWaiters() {
+  const waiting = new Map<string, (reply: RunReply | null) => void>();
+  return {
+    waitFor(runId: string, timeoutMs: number): ReturnType<ReplyBus['waitFor']> {
+      let settle: (reply: RunReply | null) => void = () => {};
+      const reply = new Promise<RunReply | null>((resolve) => {
+        const timer = setTimeout(() => settle(null), timeoutMs);
+        settle = (value) => {
+          clearTimeout(timer);
+          waiting.delete(runId);
+          resolve(value);
+        };
+        waiting.set(runId, settle);
+      });
+      return { reply, cancel: () => settle(null) };
+    },
+    deliver(reply: RunReply) {
+      waiting.get(reply.runId)?.(reply);
+    },
+    cancelAll() {
+      for (const settle of [...waiting.values()]) settle(null);
+    },
+  };
+}

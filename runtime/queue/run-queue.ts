@@ -1,0 +1,28 @@
+/** What a worker needs to start a run; everything else is in the run row (the outbox). */
+export interface RunJob {
+  runId: string;
+  /** Reply channel of the APP instance waiting on a sync webhook, or null for async runs. */
+  replyTo: string | null;
+}
+
+export interface RunQueue {
+  /** Idempotent per run: the job id is the run id, so a run never has two live jobs. */
+  enqueue(job: RunJob): Promise<void>;
+  ping(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type RunProcessor = (job: RunJob) => Promise<void>;
+
+export interface RunConsumer {
+  /** Stops taking jobs and resolves once the jobs in hand have finished. */
+  close(): Promise<void>;
+}
+
+export interface QueueDriver {
+  readonly kind: 'bullmq' | 'in-process';
+  readonly queue: RunQueue;
+  consume(processor: RunProcessor, concurrency: number): RunConsumer;
+}
+
+export const RUN_QUEUE_NAME = 'runs';
