@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RunningS3rver {
+  /** http://127.0.0.1:<port>; use path-style requests (forcePathStyle). */
+  endpoint: string;
+  bucket: string;
+  /** Credentials s3rver accepts. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  region: string;
+  /** Stops the server, dropping open connections, and removes its directory. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+// s3rver ships no type declarations; this is the part of its API used here.
+interface S3rverInstance {
+  httpServer?: Server;
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverClass = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  vhostBuckets: boolean;
+  configureBuckets: { name: string }[];
+}) => S3rverInstance;
+
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
+
+const BUCKET = 'sluice-test';
+
+/** An in-process S3 stand-in on a free loopback port, with one empty bucket. */
+export async function startS3rver(): Promise<RunningS3rver> {
+  const directory = await mkdtemp(join(tmpdir(), 'sluice-s3rver-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    // Requests are path-style against an IP; no bucket is ever read from the Host.
+    vhostBuckets: false,
+    configureBuckets: [{ name: BUCKET }],
+  });
+  let address: AddressInfo;
+  try {
+    address = await server.run();
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    closing ??= (async () => {
+      const stopped = server.close();
+      // SDK clients keep connections alive; close() alone would wait for them.
+      server.httpServer?.closeAllConnections();
+      await stopped;
+      await rm(directory, { recursive: true, force: true });
+    })();
+    return closing;
+  };
+
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    bucket: BUCKET,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    region: 'us-east-1',
+    close,
+  };
+}
