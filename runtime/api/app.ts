@@ -1,0 +1,52 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { createLocalStorageRoutes } from '../storage';
+import type { ApiDeps } from './deps';
+import { ApiError } from './errors';
+import { bearerAuth } from './middleware/bearer-auth';
+import { bodyLimit } from './middleware/body-limit';
+import { errorHandler } from './on-error';
+import { fileRoutes } from './routes/files';
+import { flowRoutes } from './routes/flows';
+import { healthRoutes } from './routes/health';
+import { runRoutes } from './routes/runs';
+import { webhookRoutes } from './routes/webhooks';
+
+/** Flow definitions are small; this only stops a hostile body from being buffered. */
+const MAX_MANAGEMENT_BODY_BYTES = 5 * 1024 * 1024;
+
+export function createApi(deps: ApiDeps) {
+  const app = new OpenAPIHono();
+  app.onError(errorHandler(deps.logger));
+  app.notFound(() => {
+    throw new ApiError(404, 'not_found', 'no such endpoint');
+  });
+
+  const auth = bearerAuth({ db: deps.database.db });
+  for (const path of ['/v1/flows', '/v1/flows/*', '/v1/runs', '/v1/runs/*']) {
+    app.use(path, bodyLimit({ maxBytes: MAX_MANAGEMENT_BODY_BYTES }), auth);
+  }
+  app.use('/v1/files', auth);
+  app.use('/v1/files/*', auth);
+
+  app.route('/', healthRoutes(deps));
+  app.route('/', webhookRoutes(deps));
+  app.route('/', flowRoutes(deps));
+  app.route('/', runRoutes(deps));
+  app.route('/', fileRoutes(deps));
+  if (deps.localStore !== undefined) {
+    app.route(
+      '/',
+      createLocalStorageRoutes({ store: deps.localStore, maxUploadBytes: deps.env.maxFileBytes }),
+    );
+  }
+
+  app.doc31('/v1/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Sluice API', version: '1' },
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+  });
+  return app;
+}

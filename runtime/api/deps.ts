@@ -1,0 +1,18 @@
+import type { Logger } from 'pino';
+import type { DatabaseHandle } from '../db/client';
+import type { Env } from '../env';
+import type { ReplyBus } from '../queue/reply-bus';
+import type { RunQueue } from '../queue/run-queue';
+import type { FileStore, LocalFileStore } from '../storage';
+
+/** Everything the HTTP API talks to, passed in explicitly so tests build it from real parts. */
+export interface ApiDeps {
+  env: Env;
+  database: DatabaseHandle;
+  queue: RunQueue;
+  replies: ReplyBus;
+  store: FileStore;
+  /** Set when SLUICE_STORAGE=local: the APP serves that driver's signed URLs. */
+  localStore?: LocalFileStore | undefined;
+  logger: Logger;
+}

@@ -1,0 +1,216 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import {
+  addFlowVersion,
+  createFlow,
+  deleteFlow,
+  findFlow,
+  listFlows,
+  listFlowVersions,
+  setFlowStatus,
+} from '../../db/flow-store';
+import { parseFlowDefinition } from '../../engine';
+import type { ApiDeps } from '../deps';
+import { notFound } from '../errors';
+import type { AuthVariables } from '../middleware/bearer-auth';
+import { requireJson } from '../middleware/require-json';
+import { invalidRequest, validationHook } from '../validation-hook';
+
+const flowBody = z
+  .object({
+    name: z.string().min(1).max(200),
+    trigger: z.object({ type: z.literal('webhook') }),
+    steps: z.array(z.record(z.string(), z.unknown())),
+    webhookSecret: z
+      .string()
+      .min(16)
+      .max(256)
+      .optional()
+      .openapi({ description: 'When set, webhooks must carry x-sluice-signature' }),
+  })
+  .openapi('FlowInput');
+
+const flowId = z.object({ id: z.string().min(1).max(100) });
+
+const flowCreated = z
+  .object({
+    id: z.string(),
+    versionId: z.string(),
+    version: z.number(),
+    webhookUrl: z.string(),
+    syncWebhookUrl: z.string(),
+  })
+  .openapi('FlowCreated');
+
+const flowSummary = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: z.enum(['enabled', 'disabled']),
+    currentVersionId: z.string().nullable(),
+    version: z.number().nullable(),
+    hasWebhookSecret: z.boolean(),
+    webhookUrl: z.string(),
+    syncWebhookUrl: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Flow');
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const jsonBody = { body: { ...json(flowBody, 'flow definition'), required: true } };
+
+const routes = {
+  create: createRoute({
+    method: 'post',
+    path: '/v1/flows',
+    summary: 'Create a flow (version 1)',
+    request: jsonBody,
+    responses: { 201: json(flowCreated, 'created'), 400: { description: 'invalid definition' } },
+  }),
+  update: createRoute({
+    method: 'put',
+    path: '/v1/flows/{id}',
+    summary: 'Create a new immutable version and make it current',
+    request: { params: flowId, ...jsonBody },
+    responses: { 200: json(flowCreated, 'new version'), 404: { description: 'unknown flow' } },
+  }),
+  list: createRoute({
+    method: 'get',
+    path: '/v1/flows',
+    summary: "List the project's flows",
+    responses: { 200: json(z.object({ flows: z.array(flowSummary) }), 'flows') },
+  }),
+  get: createRoute({
+    method: 'get',
+    path: '/v1/flows/{id}',
+    summary: 'One flow with its current definition',
+    request: { params: flowId },
+    responses: {
+      200: json(flowSummary.extend({ definition: z.unknown() }), 'flow'),
+      404: { description: 'unknown flow' },
+    },
+  }),
+  versions: createRoute({
+    method: 'get',
+    path: '/v1/flows/{id}/versions',
+    summary: "The flow's versions, newest first",
+    request: { params: flowId },
+    responses: {
+      200: json(
+        z.object({
+          versions: z.array(z.object({ id: z.string(), version: z.number(), createdAt: z.string() })),
+        }),
+        'versions',
+      ),
+    },
+  }),
+  remove: createRoute({
+    method: 'delete',
+    path: '/v1/flows/{id}',
+    summary: 'Delete a flow; its runs stay readable',
+    request: { params: flowId },
+    responses: { 204: { description: 'deleted' }, 404: { description: 'unknown flow' } },
+  }),
+  disable: createRoute({
+    method: 'post',
+    path: '/v1/flows/{id}/disable',
+    summary: 'Stop accepting webhooks (409)',
+    request: { params: flowId },
+    responses: { 200: json(flowSummary, 'flow') },
+  }),
+  enable: createRoute({
+    method: 'post',
+    path: '/v1/flows/{id}/enable',
+    summary: 'Accept webhooks again',
+    request: { params: flowId },
+    responses: { 200: json(flowSummary, 'flow') },
+  }),
+};
+
+export function flowRoutes({ database, env }: ApiDeps) {
+  const db = database.db;
+  const urls = (id: string) => ({
+    webhookUrl: `${env.publicUrl}/v1/webhooks/${id}`,
+    syncWebhookUrl: `${env.publicUrl}/v1/webhooks/${id}/sync`,
+  });
+  const present = <T extends { id: string; createdAt: Date; updatedAt: Date }>(flow: T) => ({
+    ...flow,
+    ...urls(flow.id),
+    createdAt: flow.createdAt.toISOString(),
+    updatedAt: flow.updatedAt.toISOString(),
+  });
+  const validDefinition = (body: z.infer<typeof flowBody>) => {
+    const { webhookSecret: _secret, ...definition } = body;
+    const parsed = parseFlowDefinition(definition);
+    if (!parsed.ok) invalidRequest('flow definition', parsed.issues);
+    return parsed.value;
+  };
+  const mustFind = async (projectId: string, id: string) => {
+    const flow = await findFlow(db, projectId, id);
+    if (flow === null) throw notFound(`flow ${id}`);
+    return flow;
+  };
+
+  const app = new OpenAPIHono<{ Variables: AuthVariables }>({ defaultHook: validationHook });
+  app.use('/v1/flows', requireJson());
+  app.use('/v1/flows/*', requireJson());
+  return app
+    .openapi(routes.create, async (c) => {
+      const body = c.req.valid('json');
+      const definition = validDefinition(body);
+      const created = await createFlow(db, {
+        projectId: c.get('projectId'),
+        name: definition.name,
+        definition,
+        webhookSecret: body.webhookSecret ?? null,
+      });
+      return c.json({ ...created, version: 1, ...urls(created.id) }, 201);
+    })
+    .openapi(routes.update, async (c) => {
+      const { id } = c.req.valid('param');
+      const definition = validDefinition(c.req.valid('json'));
+      const added = await addFlowVersion(db, {
+        projectId: c.get('projectId'),
+        flowId: id,
+        name: definition.name,
+        definition,
+      });
+      if (added === null) throw notFound(`flow ${id}`);
+      return c.json({ id, ...added, ...urls(id) }, 200);
+    })
+    .openapi(routes.list, async (c) => {
+      const flows = await listFlows(db, c.get('projectId'));
+      return c.json({ flows: flows.map(present) }, 200);
+    })
+    .openapi(routes.get, async (c) => {
+      const flow = await mustFind(c.get('projectId'), c.req.valid('param').id);
+      return c.json(present(flow), 200);
+    })
+    .openapi(routes.versions, async (c) => {
+      const { id } = c.req.valid('param');
+      const versions = await listFlowVersions(db, c.get('projectId'), id);
+      if (versions === null) throw notFound(`flow ${id}`);
+      const presented = versions.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() }));
+      return c.json({ versions: presented }, 200);
+    })
+    .openapi(routes.remove, async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await deleteFlow(db, c.get('projectId'), id))) throw notFound(`flow ${id}`);
+      return c.body(null, 204);
+    })
+    .openapi(routes.disable, async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await setFlowStatus(db, c.get('projectId'), id, 'disabled'))) throw notFound(`flow ${id}`);
+      const { definition: _d, ...flow } = await mustFind(c.get('projectId'), id);
+      return c.json(present(flow), 200);
+    })
+    .openapi(routes.enable, async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await setFlowStatus(db, c.get('projectId'), id, 'enabled'))) throw notFound(`flow ${id}`);
+      const { definition: _d, ...flow } = await mustFind(c.get('projectId'), id);
+      return c.json(present(flow), 200);
+    });
+}

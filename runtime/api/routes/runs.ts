@@ -1,0 +1,120 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { findRun, listRuns, type RunRow } from '../../db/run-store';
+import { runStatuses } from '../../db/schema';
+import type { ApiDeps } from '../deps';
+import { ApiError, notFound } from '../errors';
+import type { AuthVariables } from '../middleware/bearer-auth';
+import { validationHook } from '../validation-hook';
+
+const run = z
+  .object({
+    id: z.string(),
+    flowId: z.string(),
+    flowVersionId: z.string(),
+    status: z.enum(runStatuses),
+    attempt: z.number(),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    error: z.string().nullable(),
+    failedStep: z.string().nullable(),
+    responseStatus: z.number().nullable(),
+  })
+  .openapi('Run');
+
+const runDetail = run
+  .extend({
+    response: z.unknown(),
+    steps: z.array(z.record(z.string(), z.unknown())),
+    logUrl: z.string().nullable().openapi({ description: 'pre-signed, short-lived' }),
+  })
+  .openapi('RunDetail');
+
+const listQuery = z.object({
+  flowId: z.string().max(100).optional(),
+  status: z.enum(runStatuses).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/runs',
+  summary: 'List runs, newest first; pass nextCursor back as cursor for the next page',
+  request: { query: listQuery },
+  responses: {
+    200: {
+      description: 'runs',
+      content: {
+        'application/json': {
+          schema: z.object({ runs: z.array(run), nextCursor: z.string().nullable() }),
+        },
+      },
+    },
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/runs/{id}',
+  summary: 'One run with its per-step results and a pre-signed log URL',
+  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  responses: {
+    200: { description: 'run', content: { 'application/json': { schema: runDetail } } },
+    404: { description: 'unknown run' },
+  },
+});
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+const present = (row: RunRow) => ({
+  id: row.id,
+  flowId: row.flowId,
+  flowVersionId: row.flowVersionId,
+  status: row.status,
+  attempt: row.attempt,
+  createdAt: row.createdAt.toISOString(),
+  startedAt: iso(row.startedAt),
+  finishedAt: iso(row.finishedAt),
+  error: row.error,
+  failedStep: row.failedStep,
+  responseStatus: row.responseStatus,
+});
+
+const encodeCursor = (row: RunRow) =>
+  Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+
+function decodeCursor(cursor: string) {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const date = new Date(createdAt ?? '');
+  if (id === undefined || id === '' || Number.isNaN(date.getTime())) {
+    throw new ApiError(400, 'invalid_request', 'invalid query: cursor: not a cursor from nextCursor');
+  }
+  return { createdAt: date, id };
+}
+
+export function runRoutes({ database, store }: ApiDeps) {
+  const db = database.db;
+  return new OpenAPIHono<{ Variables: AuthVariables }>({ defaultHook: validationHook })
+    .openapi(listRoute, async (c) => {
+      const query = c.req.valid('query');
+      const rows = await listRuns(db, {
+        projectId: c.get('projectId'),
+        flowId: query.flowId,
+        status: query.status,
+        limit: query.limit,
+        after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      });
+      const last = rows.at(-1);
+      const nextCursor = rows.length === query.limit && last ? encodeCursor(last) : null;
+      return c.json({ runs: rows.map(present), nextCursor }, 200);
+    })
+    .openapi(getRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      const row = await findRun(db, c.get('projectId'), id);
+      if (row === null) throw notFound(`run ${id}`);
+      const logUrl = row.logKey === null ? null : await store.signedGetUrl(row.logKey);
+      const steps = Array.isArray(row.steps) ? (row.steps as Record<string, unknown>[]) : [];
+      return c.json({ ...present(row), response: row.response, steps, logUrl }, 200);
+    });
+}

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { findWebhookTarget } from '../../db/flow-store';
+import { findRun, insertQueuedRun } from '../../db/run-store';
+import type { RunReply } from '../../queue/reply-bus';
+import type { ApiDeps } from '../deps';
+import { ApiError } from '../errors';
+import { bodyLimit } from '../middleware/body-limit';
+import { orUnavailable } from '../unavailable';
+import { hasValidSignature, SIGNATURE_HEADER } from '../webhook-signature';
+import { readWebhookRequest } from '../webhook-trigger';
+
+const params = z.object({ flowId: z.string().min(1).max(100) });
+
+// The body is read raw by the handler (the signature covers its exact bytes), so the routes
+// declare no body schema: zod-openapi would otherwise parse it a second time.
+const bodyNote = `The body is any JSON (application/json). When the flow has a webhook secret, send ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the body>.`;
+
+const asyncWebhook = createRoute({
+  method: 'post',
+  path: '/v1/webhooks/{flowId}',
+  summary: 'Start a run; answers once the run is committed and enqueued',
+  description: bodyNote,
+  request: { params },
+  responses: {
+    202: {
+      description: 'accepted',
+      content: { 'application/json': { schema: z.object({ runId: z.string() }) } },
+    },
+    404: { description: 'unknown flow' },
+    409: { description: 'flow disabled' },
+    413: { description: 'body over SLUICE_MAX_WEBHOOK_PAYLOAD_MB' },
+    503: { description: 'PostgreSQL or Redis unavailable' },
+  },
+});
+
+const syncWebhook = createRoute({
+  method: 'post',
+  path: '/v1/webhooks/{flowId}/sync',
+  summary: 'Start a run and answer with its response, waiting up to SLUICE_WEBHOOK_TIMEOUT_S',
+  description: bodyNote,
+  request: { params },
+  responses: {
+    200: { description: "the respond step's status and body, or the last step's output" },
+    500: {
+      description: 'the run failed',
+      content: {
+        'application/json': {
+          schema: z.object({
+            runId: z.string(),
+            status: z.string(),
+            error: z.string(),
+            failedStep: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    504: { description: 'the run is still going; poll GET /v1/runs/{runId}' },
+  },
+});
+
+export function webhookRoutes(deps: ApiDeps) {
+  const { env, database, queue, replies } = deps;
+  const db = database.db;
+  const timeoutMs = env.SLUICE_WEBHOOK_TIMEOUT_S * 1000;
+
+  /** Validates, commits the run row (the outbox) and only then enqueues the job. */
+  async function acceptRun(c: Context, flowId: string, replyTo: string | null) {
+    const target = await orUnavailable('database', () => findWebhookTarget(db, flowId));
+    if (target === null) throw new ApiError(404, 'flow_not_found', `flow ${flowId} not found`);
+    if (target.status !== 'enabled' || target.currentVersionId === null) {
+      throw new ApiError(409, 'flow_disabled', `flow ${flowId} is disabled`);
+    }
+    const { raw, trigger } = await readWebhookRequest(c);
+    if (
+      target.webhookSecret !== null &&
+      !hasValidSignature(target.webhookSecret, raw, c.req.header(SIGNATURE_HEADER))
+    ) {
+      throw new ApiError(401, 'invalid_signature', `missing or wrong ${SIGNATURE_HEADER} header`);
+    }
+    const runId = randomUUID();
+    const flowVersionId = target.currentVersionId;
+    await orUnavailable('database', () =>
+      insertQueuedRun(db, { id: runId, projectId: target.projectId, flowId, flowVersionId, trigger }),
+    );
+    const wait = replyTo === null ? null : replies.waitFor(runId, timeoutMs);
+    try {
+      await orUnavailable('queue', () => queue.enqueue({ runId, replyTo }));
+    } catch (error) {
+      wait?.cancel();
+      throw error;
+    }
+    return { runId, projectId: target.projectId, wait };
+  }
+
+  const app = new OpenAPIHono();
+  app.use('/v1/webhooks/*', bodyLimit({ maxBytes: env.maxWebhookPayloadBytes }));
+  return app
+    .openapi(asyncWebhook, async (c) => {
+      const { runId } = await acceptRun(c, c.req.valid('param').flowId, null);
+      return c.json({ runId }, 202);
+    })
+    .openapi(syncWebhook, async (c) => {
+      const accepted = await acceptRun(c, c.req.valid('param').flowId, replies.channel);
+      const reply =
+        (await accepted.wait?.reply) ??
+        // The reply can be missed (Redis blip); the run row is the truth.
+        (await replyFromRunRow(accepted.projectId, accepted.runId));
+      if (reply === null) return c.json({ runId: accepted.runId }, 504);
+      return sendReply(c, reply);
+    });
+
+  async function replyFromRunRow(projectId: string, runId: string): Promise<RunReply | null> {
+    const run = await findRun(db, projectId, runId).catch(() => null);
+    if (run === null || run.status === 'queued' || run.status === 'running') return null;
+    return {
+      runId,
+      status: run.status,
+      responseStatus: run.responseStatus ?? 200,
+      body: run.response,
+      error: run.error ?? run.status,
+      failedStep: run.failedStep,
+    };
+  }
+}
+
+function sendReply(c: Context, reply: RunReply): Response {
+  if (reply.status === 'succeeded') {
+    const headers = { ...reply.headers, 'content-type': 'application/json' };
+    return new Response(JSON.stringify(reply.body ?? null), {
+      status: reply.responseStatus ?? 200,
+      headers,
+    });
+  }
+  return c.json(
+    {
+      runId: reply.runId,
+      status: reply.status,
+      error: reply.error ?? reply.status,
+      failedStep: reply.failedStep ?? null,
+    },
+    500,
+  );
+}

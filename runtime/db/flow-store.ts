@@ -1,0 +1,156 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { and, desc, eq, isNull, max, sql } from 'drizzle-orm';
+import type { Database } from './client';
+import { type FlowStatus, flows, flowVersions } from './schema';
+
+/** 128 random bits: webhook URLs are public, so the id is the only thing guarding them. */
+export const newFlowId = () => `flw_${randomBytes(16).toString('base64url')}`;
+
+export interface FlowSummary {
+  id: string;
+  name: string;
+  status: FlowStatus;
+  currentVersionId: string | null;
+  version: number | null;
+  hasWebhookSecret: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const summaryColumns = {
+  id: flows.id,
+  name: flows.name,
+  status: flows.status,
+  currentVersionId: flows.currentVersionId,
+  version: flowVersions.version,
+  hasWebhookSecret: sql<boolean>`${flows.webhookSecret} is not null`,
+  createdAt: flows.createdAt,
+  updatedAt: flows.updatedAt,
+};
+
+export async function createFlow(
+  db: Database,
+  input: { projectId: string; name: string; definition: unknown; webhookSecret: string | null },
+): Promise<{ id: string; versionId: string }> {
+  const id = newFlowId();
+  const versionId = randomUUID();
+  await db.transaction(async (tx) => {
+    await tx.insert(flows).values({
+      id,
+      projectId: input.projectId,
+      name: input.name,
+      webhookSecret: input.webhookSecret,
+    });
+    await tx
+      .insert(flowVersions)
+      .values({ id: versionId, flowId: id, version: 1, definition: input.definition });
+    await tx.update(flows).set({ currentVersionId: versionId }).where(eq(flows.id, id));
+  });
+  return { id, versionId };
+}
+
+/** Adds an immutable version and makes it current. Returns null for an unknown flow. */
+export async function addFlowVersion(
+  db: Database,
+  input: { projectId: string; flowId: string; name: string; definition: unknown },
+): Promise<{ versionId: string; version: number } | null> {
+  return db.transaction(async (tx) => {
+    const [flow] = await tx
+      .select({ id: flows.id })
+      .from(flows)
+      .where(liveFlow(input.projectId, input.flowId))
+      .for('update');
+    if (flow === undefined) return null;
+    const [latest] = await tx
+      .select({ version: max(flowVersions.version) })
+      .from(flowVersions)
+      .where(eq(flowVersions.flowId, input.flowId));
+    const version = Number(latest?.version ?? 0) + 1;
+    const versionId = randomUUID();
+    await tx
+      .insert(flowVersions)
+      .values({ id: versionId, flowId: input.flowId, version, definition: input.definition });
+    await tx
+      .update(flows)
+      .set({ currentVersionId: versionId, name: input.name, updatedAt: new Date() })
+      .where(eq(flows.id, input.flowId));
+    return { versionId, version };
+  });
+}
+
+const liveFlow = (projectId: string, flowId: string) =>
+  and(eq(flows.id, flowId), eq(flows.projectId, projectId), isNull(flows.deletedAt));
+
+export async function findFlow(db: Database, projectId: string, flowId: string) {
+  const [row] = await db
+    .select({ ...summaryColumns, definition: flowVersions.definition })
+    .from(flows)
+    .leftJoin(flowVersions, eq(flowVersions.id, flows.currentVersionId))
+    .where(liveFlow(projectId, flowId));
+  return row ?? null;
+}
+
+export async function listFlows(db: Database, projectId: string): Promise<FlowSummary[]> {
+  return db
+    .select(summaryColumns)
+    .from(flows)
+    .leftJoin(flowVersions, eq(flowVersions.id, flows.currentVersionId))
+    .where(and(eq(flows.projectId, projectId), isNull(flows.deletedAt)))
+    .orderBy(desc(flows.createdAt));
+}
+
+export async function listFlowVersions(db: Database, projectId: string, flowId: string) {
+  const flow = await findFlow(db, projectId, flowId);
+  if (flow === null) return null;
+  return db
+    .select({ id: flowVersions.id, version: flowVersions.version, createdAt: flowVersions.createdAt })
+    .from(flowVersions)
+    .where(eq(flowVersions.flowId, flowId))
+    .orderBy(desc(flowVersions.version));
+}
+
+export async function setFlowStatus(
+  db: Database,
+  projectId: string,
+  flowId: string,
+  status: FlowStatus,
+): Promise<boolean> {
+  const updated = await db
+    .update(flows)
+    .set({ status, updatedAt: new Date() })
+    .where(liveFlow(projectId, flowId))
+    .returning({ id: flows.id });
+  return updated.length > 0;
+}
+
+/** Soft delete: webhooks stop answering, and the flow's runs stay readable. */
+export async function deleteFlow(db: Database, projectId: string, flowId: string): Promise<boolean> {
+  const updated = await db
+    .update(flows)
+    .set({ deletedAt: new Date(), status: 'disabled' })
+    .where(liveFlow(projectId, flowId))
+    .returning({ id: flows.id });
+  return updated.length > 0;
+}
+
+/** What a webhook needs: one indexed lookup, no project scoping (webhooks are public). */
+export async function findWebhookTarget(db: Database, flowId: string) {
+  const [row] = await db
+    .select({
+      projectId: flows.projectId,
+      status: flows.status,
+      currentVersionId: flows.currentVersionId,
+      webhookSecret: flows.webhookSecret,
+    })
+    .from(flows)
+    .where(and(eq(flows.id, flowId), isNull(flows.deletedAt)));
+  return row ?? null;
+}
+
+export async function loadFlowDefinition(db: Database, versionId: string): Promise<unknown> {
+  const [row] = await db
+    .select({ definition: flowVersions.definition })
+    .from(flowVersions)
+    .where(eq(flowVersions.id, versionId));
+  return row?.definition ?? null;
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { unfinishedRunIds } from './db/run-store';
+import { EnvError, readProcessEnv } from './env';
+import { createLogger } from './logger';
+import { createFileStore, createQueueDriver, createReplyBus, openDatabase } from './parts';
+import { startApp } from './roles/app';
+import { seedApiKey } from './roles/seed-api-key';
+import { startWorker } from './roles/worker';
+
+/** Starts the role(s) named by SLUICE_ROLE: app, worker, or all in one process. */
+async function main(): Promise<void> {
+  const env = readProcessEnv();
+  const instanceId = env.SLUICE_INSTANCE_ID ?? randomUUID();
+  const role = env.SLUICE_ROLE;
+  const logger = createLogger(env.SLUICE_LOG_LEVEL, { role, instanceId });
+  const runsApp = role !== 'worker';
+  const runsWorker = role !== 'app';
+
+  const database = await openDatabase(env);
+  await database.migrate();
+  if (runsApp) await seedApiKey(env, database.db, logger);
+
+  const driver = createQueueDriver(env, logger);
+  const { store, localStore } = createFileStore(env);
+  const replies = await createReplyBus(env, instanceId, { subscribe: runsApp });
+
+  const app = runsApp
+    ? await startApp({ env, database, queue: driver.queue, replies, store, localStore, logger })
+    : null;
+  const worker = runsWorker
+    ? startWorker({ env, db: database.db, driver, store, replies, logger })
+    : null;
+
+  if (driver.kind === 'in-process') {
+    // Embedded jobs live in memory: runs a previous process left unfinished start again.
+    for (const runId of await unfinishedRunIds(database.db)) {
+      await driver.queue.enqueue({ runId, replyTo: null });
+    }
+  }
+  logger.info({ port: app?.port }, `sluice ${role} ready`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const drainTimer = setTimeout(() => {
+      logger.warn('drain timeout reached; exiting with work in flight');
+      process.exit(1);
+    }, env.SLUICE_DRAIN_TIMEOUT_S * 1000);
+    drainTimer.unref();
+    await app?.close();
+    await worker?.consumer.close();
+    worker?.dispose();
+    await replies.close();
+    await driver.queue.close();
+    await database.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof EnvError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`sluice failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  }
+  process.exit(1);
+});

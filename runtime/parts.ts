@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { connectPostgres, type DatabaseHandle, openPglite } from './db/client';
+import type { Env } from './env';
+import { createBullmqDriver } from './queue/bullmq-driver';
+import { createInProcessDriver } from './queue/in-process-driver';
+import { createInProcessReplyBus } from './queue/in-process-reply-bus';
+import type { RedisConfig } from './queue/redis-options';
+import { createRedisReplyBus } from './queue/redis-reply-bus';
+import type { ReplyBus } from './queue/reply-bus';
+import type { QueueDriver } from './queue/run-queue';
+import { createLocalFileStore, createS3FileStore, type FileStore, type LocalFileStore } from './storage';
+
+/** Builds each dependency from the environment: the drivers are chosen here and nowhere else. */
+
+export async function openDatabase(env: Env): Promise<DatabaseHandle> {
+  if (env.DATABASE_URL === undefined) return openPglite(env.SLUICE_DATA_DIR);
+  return connectPostgres({
+    url: env.DATABASE_URL,
+    password: env.SLUICE_DB_PASSWORD,
+    poolSize: env.SLUICE_DB_POOL_SIZE,
+    idleTimeoutMs: env.SLUICE_DB_IDLE_TIMEOUT_MS,
+  });
+}
+
+const redisConfig = (env: Env): RedisConfig => ({
+  url: env.REDIS_URL,
+  password: env.SLUICE_REDIS_PASSWORD,
+  sentinels: env.REDIS_SENTINELS,
+  sentinelMaster: env.REDIS_SENTINEL_MASTER,
+});
+
+const usesRedis = (env: Env) => env.REDIS_URL !== undefined || env.REDIS_SENTINELS !== undefined;
+
+export function createQueueDriver(env: Env, logger: Logger): QueueDriver {
+  if (!usesRedis(env)) {
+    return createInProcessDriver((error) => logger.error({ err: error }, 'run failed to process'));
+  }
+  return createBullmqDriver({
+    redis: redisConfig(env),
+    prefix: env.SLUICE_QUEUE_PREFIX,
+    failedJobRetentionDays: env.SLUICE_FAILED_JOB_RETENTION_DAYS,
+    failedJobRetentionCount: env.SLUICE_FAILED_JOB_RETENTION_COUNT,
+    onWorkerError: (error) => logger.warn({ err: error }, 'queue worker error'),
+  });
+}
+
+export async function createReplyBus(
+  env: Env,
+  instanceId: string,
+  { subscribe }: { subscribe: boolean },
+): Promise<ReplyBus> {
+  if (!usesRedis(env)) return createInProcessReplyBus(instanceId);
+  return createRedisReplyBus(redisConfig(env), instanceId, { subscribe });
+}
+
+export function createFileStore(env: Env): { store: FileStore; localStore?: LocalFileStore } {
+  if (env.SLUICE_STORAGE === 's3') {
+    const credentials =
+      env.SLUICE_S3_ACCESS_KEY_ID !== undefined && env.SLUICE_S3_SECRET_ACCESS_KEY !== undefined
+        ? { accessKeyId: env.SLUICE_S3_ACCESS_KEY_ID, secretAccessKey: env.SLUICE_S3_SECRET_ACCESS_KEY }
+        : undefined;
+    const store = createS3FileStore({
+      bucket: env.SLUICE_S3_BUCKET ?? '',
+      region: env.SLUICE_S3_REGION,
+      signedUrlTtlSeconds: env.SLUICE_SIGNED_URL_TTL_S,
+      ...(env.SLUICE_S3_ENDPOINT === undefined ? {} : { endpoint: env.SLUICE_S3_ENDPOINT }),
+      ...(credentials === undefined ? {} : { credentials }),
+    });
+    return { store };
+  }
+  const localStore = createLocalFileStore({
+    dir: join(env.SLUICE_DATA_DIR, 'files'),
+    publicBaseUrl: env.publicUrl,
+    signingSecret: env.SLUICE_LOCAL_SIGNING_SECRET ?? persistentSigningSecret(env.SLUICE_DATA_DIR),
+    signedUrlTtlSeconds: env.SLUICE_SIGNED_URL_TTL_S,
+  });
+  return { store: localStore, localStore };
+}
+
+/** Local signed URLs must survive a restart, so a generated secret is kept in the data dir. */
+function persistentSigningSecret(dataDir: string): string {
+  const path = join(dataDir, 'signing-secret');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(path, secret, { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,109 @@
+import type { Logger } from 'pino';
+import type { Database } from '../db/client';
+import { finishRun, type RunResult, startRun } from '../db/run-store';
+import type { FlowOutcome, FlowRunner, TriggerInput } from '../engine';
+import type { ReplyBus, RunReply } from '../queue/reply-bus';
+import type { RunJob, RunProcessor } from '../queue/run-queue';
+import { type FileStore, storageKey } from '../storage';
+import { createFlowVersionCache } from './flow-version-cache';
+import { InvalidFlowVersionError } from './invalid-flow-version-error';
+import { summariseSteps } from './step-summary';
+
+export interface RunProcessorDeps {
+  db: Database;
+  store: FileStore;
+  runner: FlowRunner;
+  replies: Pick<ReplyBus, 'publish'>;
+  flowTimeoutMs: number;
+  logger: Logger;
+}
+
+/**
+ * Runs one job: claim the run row, execute the flow, store the log, record the outcome
+ * (fenced by attempt) and send the sync reply. A flow's failure is a run status, never an
+ * exception; only infrastructure errors throw, so BullMQ keeps the job.
+ */
+export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
+  const loadFlowVersion = createFlowVersionCache(deps.db);
+
+  return async function processRun(job: RunJob): Promise<void> {
+    const started = await startRun(deps.db, job.runId);
+    if (started === null) return; // already ended: a duplicate delivery
+    const startedAt = Date.now();
+
+    let outcome: FlowOutcome;
+    try {
+      const definition = await loadFlowVersion(started.flowVersionId);
+      outcome = await deps.runner.run(definition, started.trigger as TriggerInput, {
+        deadline: startedAt + deps.flowTimeoutMs,
+      });
+    } catch (error) {
+      if (!(error instanceof InvalidFlowVersionError)) throw error;
+      outcome = { status: 'failed', error: error.message, failedStep: null, log: [] };
+    }
+
+    const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
+    const logStored = await deps.store
+      .put(logKey, JSON.stringify({ runId: job.runId, attempt: started.attempt, ...outcome }), {
+        contentType: 'application/json',
+      })
+      .then(
+        () => true,
+        (error: unknown) => {
+          deps.logger.error({ err: error, runId: job.runId }, 'run log could not be stored');
+          return false;
+        },
+      );
+
+    const result = toRunResult(outcome, logStored ? logKey : null);
+    const recorded = await finishRun(deps.db, job.runId, started.attempt, result);
+    if (!recorded) {
+      deps.logger.warn({ runId: job.runId, attempt: started.attempt }, 'newer attempt owns run');
+      return;
+    }
+    deps.logger.debug({ runId: job.runId, status: result.status, ms: Date.now() - startedAt });
+    if (job.replyTo !== null) {
+      await deps.replies.publish(job.replyTo, toReply(job.runId, outcome)).catch((error) => {
+        // The waiter falls back to reading the run row when its timer fires.
+        deps.logger.warn({ err: error, runId: job.runId }, 'sync reply not delivered');
+      });
+    }
+  };
+}
+
+function toRunResult(outcome: FlowOutcome, logKey: string | null): RunResult {
+  const steps = summariseSteps(outcome.log);
+  if (outcome.status === 'succeeded') {
+    return {
+      status: 'succeeded',
+      error: null,
+      failedStep: null,
+      logKey,
+      responseStatus: outcome.response.status,
+      response: outcome.response.body ?? null,
+      steps,
+    };
+  }
+  return {
+    status: outcome.status,
+    error: outcome.error,
+    failedStep: outcome.failedStep,
+    logKey,
+    responseStatus: null,
+    response: null,
+    steps,
+  };
+}
+
+function toReply(runId: string, outcome: FlowOutcome): RunReply {
+  if (outcome.status === 'succeeded') {
+    return {
+      runId,
+      status: 'succeeded',
+      responseStatus: outcome.response.status,
+      body: outcome.response.body,
+      ...(outcome.response.headers ? { headers: outcome.response.headers } : {}),
+    };
+  }
+  return { runId, status: outcome.status, error: outcome.error, failedStep: outcome.failedStep };
+}
