@@ -132,7 +132,7 @@ export function createS3FileStore(opts: S3FileStoreOptions): S3FileStore {
       }
     },
 
-    signedGetUrl(key, urlOpts) {
+    async signedGetUrl(key, urlOpts) {
       parseStorageKey(key);
       const expiresIn = resolveSignedUrlTtl(urlOpts?.ttlSeconds, defaultTtl);
       const command = new GetObjectCommand({
@@ -146,7 +146,7 @@ export function createS3FileStore(opts: S3FileStoreOptions): S3FileStore {
       return getSignedUrl(client, command, { expiresIn });
     },
 
-    signedPutUrl(key, urlOpts) {
+    async signedPutUrl(key, urlOpts) {
       parseStorageKey(key);
       const expiresIn = resolveSignedUrlTtl(urlOpts?.ttlSeconds, defaultTtl);
       const command = new PutObjectCommand({
