@@ -1,0 +1,39 @@
+// Bundles the runtime into dist/main.mjs. Native and WASM-carrying packages stay external:
+// the Dockerfile installs exactly those from dist/package.json.
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const external = ['isolated-vm', '@electric-sql/pglite', 'pg-native'];
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+
+rmSync('dist', { recursive: true, force: true });
+mkdirSync('dist');
+await build({
+  entryPoints: { main: 'runtime/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  external,
+  // Bundled CommonJS packages still call require(); give ESM one.
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+cpSync('runtime/db/migrations', 'dist/migrations', { recursive: true });
+
+const runtimeDeps = Object.fromEntries(
+  external.filter((name) => pkg.dependencies[name]).map((name) => [name, pkg.dependencies[name]]),
+);
+writeFileSync(
+  'dist/package.json',
+  `${JSON.stringify({ name: 'sluice-dist', private: true, type: 'module', dependencies: runtimeDeps }, null, 2)}\n`,
+);
+const size = statSync('dist/main.mjs').size;
+console.log(JSON.stringify({ bundle: 'dist/main.mjs', bytes: size }));

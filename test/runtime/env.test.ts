@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnv } from '../../runtime/env';
+
+const split = { DATABASE_URL: 'postgres://u@db:5432/sluice', REDIS_URL: 'redis://cache:6379' };
+
+describe('parseEnv', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const env = parseEnv({});
+    expect(env).toMatchObject({
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      SLUICE_ROLE: 'all',
+      SLUICE_WORKER_CONCURRENCY: 1,
+      SLUICE_FLOW_TIMEOUT_S: 600,
+      SLUICE_WEBHOOK_TIMEOUT_S: 30,
+      SLUICE_MAX_WEBHOOK_PAYLOAD_MB: 25,
+      SLUICE_MAX_FILE_MB: 25,
+      SLUICE_MAX_RUN_LOG_MB: 50,
+      SLUICE_STORAGE: 'local',
+      SLUICE_SIGNED_URL_TTL_S: 900,
+      SLUICE_HTTP_ALLOW_PRIVATE: false,
+      publicUrl: 'http://localhost:3000',
+    });
+    expect(env.maxWebhookPayloadBytes).toBe(25 * 1024 * 1024);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be an integer from 0 to 65535 (got "abc")'],
+    [{ SLUICE_ROLE: 'boss' }, 'SLUICE_ROLE must be one of app, worker, all (got "boss")'],
+    [{ SLUICE_WORKER_CONCURRENCY: '0' }, 'SLUICE_WORKER_CONCURRENCY must be an integer from 1'],
+    [{ SLUICE_HTTP_ALLOW_PRIVATE: 'yes' }, 'SLUICE_HTTP_ALLOW_PRIVATE must be true, false, 1 or 0'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must use postgres or postgresql'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL must be a URL'],
+    [{ SLUICE_STORAGE: 's3' }, 'SLUICE_S3_BUCKET is required when SLUICE_STORAGE is s3'],
+    [{ SLUICE_ROLE: 'worker', DATABASE_URL: split.DATABASE_URL }, 'REDIS_URL is required when SLUICE_ROLE is worker'],
+    [{ SLUICE_ROLE: 'app', REDIS_URL: split.REDIS_URL }, 'DATABASE_URL is required when SLUICE_ROLE is app'],
+    [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINEL_MASTER is required when REDIS_SENTINELS is set'],
+    [{ REDIS_SENTINELS: 'nope' }, 'REDIS_SENTINELS must be host:port'],
+    [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be below 120'],
+  ])('rejects %o with one line naming the variable', (source, message) => {
+    let thrown: Error | undefined;
+    try {
+      parseEnv(source);
+    } catch (error) {
+      thrown = error as Error;
+    }
+    expect(thrown?.name).toBe('EnvError');
+    expect(thrown?.message).toContain(message);
+    expect(thrown?.message).not.toContain('\n');
+  });
+
+  it('reads "false" as false, which z.coerce.boolean would not', () => {
+    expect(parseEnv({ SLUICE_HTTP_ALLOW_PRIVATE: 'false' }).SLUICE_HTTP_ALLOW_PRIVATE).toBe(false);
+    expect(parseEnv({ SLUICE_HTTP_ALLOW_PRIVATE: '1' }).SLUICE_HTTP_ALLOW_PRIVATE).toBe(true);
+  });
+
+  it('accepts split roles when PostgreSQL and Redis are configured', () => {
+    expect(parseEnv({ ...split, SLUICE_ROLE: 'worker' }).SLUICE_ROLE).toBe('worker');
+    const sentinel = parseEnv({
+      DATABASE_URL: split.DATABASE_URL,
+      SLUICE_ROLE: 'app',
+      REDIS_SENTINELS: 's1:26379,s2:26380',
+      REDIS_SENTINEL_MASTER: 'mymaster',
+    });
+    expect(sentinel.REDIS_SENTINELS).toEqual([
+      { host: 's1', port: 26379 },
+      { host: 's2', port: 26380 },
+    ]);
+  });
+});

@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createApi } from '../../runtime/api/app';
+import { createProjectWithKey, generateApiKey } from '../../runtime/db/project-store';
+import { type Env, parseEnv } from '../../runtime/env';
+import { createFileStore, createQueueDriver, createReplyBus } from '../../runtime/parts';
+import { startWorker } from '../../runtime/roles/worker';
+import { createTestDatabase, randomQueuePrefix, type TestDatabase } from './database';
+
+export interface TestStack {
+  env: Env;
+  api: ReturnType<typeof createApi>;
+  database: TestDatabase;
+  apiKey: string;
+  projectId: string;
+  /** `app.request` with the API key and a JSON body. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * The APP (and optionally a worker) in this process, on real PostgreSQL and Redis with a
+ * fresh database and queue prefix, and local file storage in a temp directory.
+ */
+export async function startTestStack(
+  overrides: Record<string, string> = {},
+  { worker = true } = {},
+): Promise<TestStack> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-test-'));
+  const env = parseEnv({
+    DATABASE_URL: database.url,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    SLUICE_QUEUE_PREFIX: randomQueuePrefix(),
+    SLUICE_DATA_DIR: dataDir,
+    SLUICE_HTTP_ALLOW_PRIVATE: 'true',
+    SLUICE_PUBLIC_URL: 'http://sluice.test',
+    ...overrides,
+  });
+  const logger = pino({ level: 'silent' });
+  const driver = createQueueDriver(env, logger);
+  const replies = await createReplyBus(env, `test-${Date.now()}`, { subscribe: true });
+  const { store, localStore } = createFileStore(env);
+  const api = createApi({
+    env,
+    database: database.handle,
+    queue: driver.queue,
+    replies,
+    store,
+    localStore,
+    logger,
+  });
+  const running = worker
+    ? startWorker({ env, db: database.handle.db, driver, store, replies, logger })
+    : null;
+  const apiKey = generateApiKey();
+  const { projectId } = await createProjectWithKey(database.handle.db, { name: 'test', apiKey });
+
+  return {
+    env,
+    api,
+    database,
+    apiKey,
+    projectId,
+    call(method, path, body, headers = {}) {
+      return Promise.resolve(
+        api.request(path, {
+          method,
+          headers: {
+            authorization: `Bearer ${apiKey}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...headers,
+          },
+          ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+        }),
+      );
+    },
+    async close() {
+      await running?.consumer.close();
+      running?.dispose();
+      await replies.close();
+      await driver.queue.close();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
