@@ -23,7 +23,7 @@ export interface FileStore {
 }
 
 /** S3's DeleteObjects takes up to 1000 keys; 100 keeps each request small and quick to retry. */
-export const DELETE_BATCH_SIZE = 100;
+const DELETE_BATCH_SIZE = 100;
 
 export function inBatches<T>(items: readonly T[], size = DELETE_BATCH_SIZE): T[][] {
   const batches: T[][] = [];

@@ -18,7 +18,7 @@ import { ObjectNotFoundError } from './object-not-found-error';
 import { resolveSignedUrlTtl } from './signed-url-ttl';
 import { UploadTooLargeError } from './upload-too-large-error';
 
-export interface LocalFileStoreOptions {
+interface LocalFileStoreOptions {
   /** Created on first write. */
   dir: string;
   /** Where the app that mounts createLocalStorageRoutes is reachable, e.g. http://localhost:3000. */
@@ -29,7 +29,7 @@ export interface LocalFileStoreOptions {
   signedUrlTtlSeconds?: number;
 }
 
-export interface OpenedObject extends StoredObjectInfo {
+interface OpenedObject extends StoredObjectInfo {
   body: ReadableStream<Uint8Array>;
 }
 

@@ -9,7 +9,7 @@ import type { LocalFileStore } from './local-file-store';
 import { LOCAL_STORAGE_PATH, type SignedUrlMethod } from './local-signed-url';
 import { UploadTooLargeError } from './upload-too-large-error';
 
-export interface LocalStorageRoutesOptions {
+interface LocalStorageRoutesOptions {
   store: LocalFileStore;
   /** Uploads above this get 413. */
   maxUploadBytes: number;

@@ -14,7 +14,7 @@ import { parseStorageKey } from './keys';
 import { ObjectNotFoundError } from './object-not-found-error';
 import { resolveSignedUrlTtl } from './signed-url-ttl';
 
-export interface S3FileStoreOptions {
+interface S3FileStoreOptions {
   bucket: string;
   region: string;
   /** Any S3-compatible endpoint; when set, requests are path-style. */
