@@ -152,7 +152,9 @@ const envSchema = z
     SLUICE_S3_ACCESS_KEY_ID: text(),
     SLUICE_S3_SECRET_ACCESS_KEY: text(),
     SLUICE_SIGNED_URL_TTL_S: int(1, 604_800, DEFAULT_SIGNED_URL_TTL_S),
-    SLUICE_LOCAL_SIGNING_SECRET: text(),
+    SLUICE_LOCAL_SIGNING_SECRET: text().refine((v) => v === undefined || v.length >= 32, {
+      message: 'must be at least 32 characters',
+    }),
   })
   .superRefine((env, ctx) => {
     const hasRedis = env.REDIS_URL !== undefined || env.REDIS_SENTINELS !== undefined;

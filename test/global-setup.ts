@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { Socket } from 'node:net';
 
 function reachable(port: number): Promise<boolean> {
@@ -15,7 +16,10 @@ function reachable(port: number): Promise<boolean> {
   });
 }
 
-/** Fails fast, naming the service, when one the tests need is down. */
+/**
+ * Fails fast, naming the service, when one the tests need is down; then builds the bundle
+ * once, so the end-to-end tests run the same dist/main.mjs the Dockerfile ships.
+ */
 export default async function setup(): Promise<void> {
   const missing: string[] = [];
   if (!(await reachable(5432))) missing.push('PostgreSQL on 127.0.0.1:5432');
@@ -23,4 +27,5 @@ export default async function setup(): Promise<void> {
   if (missing.length > 0) {
     throw new Error(`tests need ${missing.join(' and ')}; start them as .ci/run does`);
   }
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 }

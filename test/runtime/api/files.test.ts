@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
+import { startTestStack, type TestStack } from '../../support/stack';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ SLUICE_MAX_FILE_MB: '1' }, { worker: false });
+});
+afterAll(() => stack.close());
+
+const upload = (body: BodyInit, query = '') =>
+  stack.api.request(`/v1/files${query}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'text/csv' },
+    body,
+  });
+
+describe('files API', () => {
+  it('stores a raw upload and redirects downloads to a pre-signed URL', async () => {
+    const res = await upload('a,b\n1,2\n', '?name=data.csv');
+    expect(res.status).toBe(201);
+    const { id, size, url } = (await res.json()) as { id: string; size: number; url: string };
+    expect(size).toBe(8);
+    expect(url).toContain('sig=');
+
+    const redirect = await stack.call('GET', `/v1/files/${id}`);
+    expect(redirect.status).toBe(302);
+    const location = new URL(redirect.headers.get('location') ?? '');
+    expect(location.searchParams.get('expires')).toMatch(/^\d+$/);
+    const download = await stack.api.request(`${location.pathname}${location.search}`);
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe('a,b\n1,2\n');
+    expect(download.headers.get('content-disposition')).toContain('data.csv');
+  });
+
+  it('answers 413 for an upload over SLUICE_MAX_FILE_MB', async () => {
+    const res = await upload(new Uint8Array(1024 * 1024 + 1));
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+  });
+
+  it("answers 404 for another project's file and for an unknown id", async () => {
+    const { id } = (await (await upload('secret')).json()) as { id: string };
+    const otherKey = generateApiKey();
+    await createProjectWithKey(stack.database.handle.db, { name: 'other', apiKey: otherKey });
+    const res = await stack.api.request(`/v1/files/${id}`, {
+      headers: { authorization: `Bearer ${otherKey}` },
+    });
+    expect(res.status).toBe(404);
+    expect((await stack.call('GET', '/v1/files/nope')).status).toBe(404);
+  });
+});

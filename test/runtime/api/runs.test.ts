@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { doubleFlow, throwingFlow } from '../../support/flows';
+import { startTestStack, type TestStack } from '../../support/stack';
+
+let stack: TestStack;
+let flowId: string;
+let otherFlowId: string;
+
+type RunList = { runs: { id: string; status: string; flowId: string }[]; nextCursor: string | null };
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  flowId = ((await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as { id: string }).id;
+  otherFlowId = ((await (await stack.call('POST', '/v1/flows', throwingFlow)).json()) as { id: string })
+    .id;
+  for (let n = 0; n < 5; n++) {
+    const res = await stack.api.request(`/v1/webhooks/${flowId}/sync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ n }),
+    });
+    expect(res.status).toBe(201);
+  }
+  await stack.api.request(`/v1/webhooks/${otherFlowId}/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
+});
+afterAll(() => stack.close());
+
+describe('GET /v1/runs', () => {
+  it('filters by flow and status, newest first', async () => {
+    const res = await stack.call('GET', `/v1/runs?flowId=${flowId}&status=succeeded`);
+    const body = (await res.json()) as RunList;
+    expect(body.runs).toHaveLength(5);
+    expect(body.runs.every((run) => run.flowId === flowId && run.status === 'succeeded')).toBe(true);
+    const none = (await (await stack.call('GET', `/v1/runs?flowId=${flowId}&status=failed`)).json()) as RunList;
+    expect(none.runs).toHaveLength(0);
+  });
+
+  it('pages with a cursor without repeating or skipping runs', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${cursor}`;
+      const page = (await (await stack.call('GET', `/v1/runs?flowId=${flowId}&limit=2${query}`)).json()) as RunList;
+      seen.push(...page.runs.map((run) => run.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+  });
+
+  it('answers 400 naming the field for a bad filter', async () => {
+    const status = await stack.call('GET', '/v1/runs?status=exploded');
+    expect(status.status).toBe(400);
+    expect(((await status.json()) as { error: { message: string } }).error.message).toContain('status');
+    const limit = await stack.call('GET', '/v1/runs?limit=100000');
+    expect(limit.status).toBe(400);
+    const cursor = await stack.call('GET', '/v1/runs?cursor=garbage');
+    expect(cursor.status).toBe(400);
+  });
+});
+
+describe('GET /v1/runs/:id', () => {
+  it('includes per-step results and a pre-signed log URL that can be read', async () => {
+    const list = (await (await stack.call('GET', `/v1/runs?flowId=${flowId}&limit=1`)).json()) as RunList;
+    const runId = list.runs[0]?.id;
+    const res = await stack.call('GET', `/v1/runs/${runId}`);
+    expect(res.status).toBe(200);
+    const run = (await res.json()) as {
+      steps: { stepId: string; status: string; output?: unknown }[];
+      logUrl: string;
+    };
+    expect(run.steps.map((step) => [step.stepId, step.status])).toEqual([
+      ['calc', 'succeeded'],
+      ['reply', 'succeeded'],
+    ]);
+    // The local driver's URL points at the app's public URL; ask the app for its path.
+    const url = new URL(run.logUrl);
+    const log = await stack.api.request(`${url.pathname}${url.search}`);
+    expect(log.status).toBe(200);
+    const body = (await log.json()) as { runId: string; status: string; log: { stepId: string }[] };
+    expect(body).toMatchObject({ runId, status: 'succeeded' });
+    expect(body.log.map((entry) => entry.stepId)).toEqual(['calc', 'reply']);
+  });
+
+  it('records the failed step and error of a failed run', async () => {
+    const list = (await (await stack.call('GET', '/v1/runs?status=failed')).json()) as RunList;
+    expect(list.runs.map((run) => run.flowId)).toEqual([otherFlowId]);
+    const run = (await (await stack.call('GET', `/v1/runs/${list.runs[0]?.id}`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(run).toMatchObject({ status: 'failed', failedStep: 'main', attempt: 1 });
+    expect(run.error).toContain('boom');
+    expect(run.finishedAt).not.toBeNull();
+  });
+
+  it('answers 404 for an unknown run', async () => {
+    const res = await stack.call('GET', '/v1/runs/00000000-0000-0000-0000-000000000000');
+    expect(res.status).toBe(404);
+  });
+});

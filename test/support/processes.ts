@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+const BUNDLE = resolve('dist/main.mjs');
+
+export interface SluiceProcess {
+  child: ChildProcess;
+  /** The HTTP port for app/all roles. */
+  port: number;
+  /** Everything the process printed on stdout so far. */
+  output(): string;
+  /** SIGTERM, then the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `node dist/main.mjs` and resolves once it logs "sluice <role> ready". */
+export function startSluice(env: Record<string, string>, timeoutMs = 20_000): Promise<SluiceProcess> {
+  const child = spawn(process.execPath, ['--no-node-snapshot', BUNDLE], {
+    env: { PATH: process.env.PATH ?? '', SLUICE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return new Promise((ready, fail) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`sluice did not become ready:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`sluice exited with ${code} before ready:\n${stdout}\n${stderr}`));
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split('\n').find((l) => l.includes('ready"') && l.includes('"msg":"sluice'));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      const { port } = JSON.parse(line) as { port?: number };
+      ready({
+        child,
+        port: port ?? 0,
+        output: () => stdout,
+        async stop(signal = 'SIGTERM') {
+          if (child.exitCode !== null) return child.exitCode;
+          child.kill(signal);
+          return exited;
+        },
+      });
+    });
+  });
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  await new Promise<void>((done) => server.close(() => done()));
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+export async function pollJson<T>(
+  url: string,
+  init: RequestInit,
+  until: (body: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await (await fetch(url, init)).json()) as T;
+    if (until(body)) return body;
+    if (Date.now() > deadline) throw new Error(`timed out polling ${url}: ${JSON.stringify(body)}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
