@@ -98,7 +98,10 @@ const hostPorts = () =>
       const pairs = raw.split(',').map((part) => part.trim());
       const parsed = pairs.map((pair) => /^([^:\s]+):(\d{1,5})$/.exec(pair));
       if (parsed.some((match) => match === null)) {
-        ctx.addIssue({ code: 'custom', message: `must be host:port[,host:port...] (got "${raw}")` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be host:port[,host:port...] (got "${raw}")`,
+        });
         return z.NEVER;
       }
       return parsed.map((match) => ({ host: match?.[1] ?? '', port: Number(match?.[2]) }));
@@ -173,12 +176,18 @@ const envSchema = z
     if (env.SLUICE_STORAGE === 's3' && env.SLUICE_S3_BUCKET === undefined) {
       need('SLUICE_S3_BUCKET', 'is required when SLUICE_STORAGE is s3');
     }
-    if ((env.SLUICE_S3_ACCESS_KEY_ID === undefined) !== (env.SLUICE_S3_SECRET_ACCESS_KEY === undefined)) {
+    if (
+      (env.SLUICE_S3_ACCESS_KEY_ID === undefined) !==
+      (env.SLUICE_S3_SECRET_ACCESS_KEY === undefined)
+    ) {
       need('SLUICE_S3_SECRET_ACCESS_KEY', 'and SLUICE_S3_ACCESS_KEY_ID must be set together');
     }
     if (env.SLUICE_DRAIN_TIMEOUT_S >= 120 && env.SLUICE_ROLE !== 'app') {
       // ECS kills the task 120 s after SIGTERM (stopTimeout); draining longer loses the flow.
-      need('SLUICE_DRAIN_TIMEOUT_S', `must be below 120, the ECS stopTimeout (got ${env.SLUICE_DRAIN_TIMEOUT_S})`);
+      need(
+        'SLUICE_DRAIN_TIMEOUT_S',
+        `must be below 120, the ECS stopTimeout (got ${env.SLUICE_DRAIN_TIMEOUT_S})`,
+      );
     }
   })
   .transform((env) => ({

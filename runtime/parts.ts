@@ -11,7 +11,12 @@ import type { RedisConfig } from './queue/redis-options';
 import { createRedisReplyBus } from './queue/redis-reply-bus';
 import type { ReplyBus } from './queue/reply-bus';
 import type { QueueDriver } from './queue/run-queue';
-import { createLocalFileStore, createS3FileStore, type FileStore, type LocalFileStore } from './storage';
+import {
+  createLocalFileStore,
+  createS3FileStore,
+  type FileStore,
+  type LocalFileStore,
+} from './storage';
 
 /** Builds each dependency from the environment: the drivers are chosen here and nowhere else. */
 
@@ -60,7 +65,10 @@ export function createFileStore(env: Env): { store: FileStore; localStore?: Loca
   if (env.SLUICE_STORAGE === 's3') {
     const credentials =
       env.SLUICE_S3_ACCESS_KEY_ID !== undefined && env.SLUICE_S3_SECRET_ACCESS_KEY !== undefined
-        ? { accessKeyId: env.SLUICE_S3_ACCESS_KEY_ID, secretAccessKey: env.SLUICE_S3_SECRET_ACCESS_KEY }
+        ? {
+            accessKeyId: env.SLUICE_S3_ACCESS_KEY_ID,
+            secretAccessKey: env.SLUICE_S3_SECRET_ACCESS_KEY,
+          }
         : undefined;
     const store = createS3FileStore({
       bucket: env.SLUICE_S3_BUCKET ?? '',

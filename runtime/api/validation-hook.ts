@@ -4,7 +4,9 @@ import { ApiError } from './errors';
 /** `['steps', 1, 'type']` → `steps[1].type` */
 export const formatPath = (path: readonly PropertyKey[]) =>
   path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .map((part, i) =>
+      typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`,
+    )
     .join('');
 
 /** Throws an ApiError for the invalid field(s); 400 with a message naming the first one. */

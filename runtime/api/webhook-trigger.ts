@@ -5,10 +5,17 @@ import { isJsonContentType } from './middleware/require-json';
 import { SIGNATURE_HEADER } from './webhook-signature';
 
 /** Credentials the caller sent to us are not the flow's business. */
-const HIDDEN_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization', SIGNATURE_HEADER]);
+const HIDDEN_HEADERS = new Set([
+  'authorization',
+  'cookie',
+  'proxy-authorization',
+  SIGNATURE_HEADER,
+]);
 
 /** Reads the raw body once: the signature check needs the exact bytes, the flow the JSON. */
-export async function readWebhookRequest(c: Context): Promise<{ raw: string; trigger: TriggerInput }> {
+export async function readWebhookRequest(
+  c: Context,
+): Promise<{ raw: string; trigger: TriggerInput }> {
   const raw = await c.req.text();
   let body: unknown = null;
   if (raw.length > 0) {
@@ -22,7 +29,11 @@ export async function readWebhookRequest(c: Context): Promise<{ raw: string; tri
     try {
       body = JSON.parse(raw);
     } catch (error) {
-      throw new ApiError(400, 'invalid_json', `body is not valid JSON: ${(error as Error).message}`);
+      throw new ApiError(
+        400,
+        'invalid_json',
+        `body is not valid JSON: ${(error as Error).message}`,
+      );
     }
   }
   const headers: Record<string, string> = {};

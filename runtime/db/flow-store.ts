@@ -103,7 +103,11 @@ export async function listFlowVersions(db: Database, projectId: string, flowId: 
   const flow = await findFlow(db, projectId, flowId);
   if (flow === null) return null;
   return db
-    .select({ id: flowVersions.id, version: flowVersions.version, createdAt: flowVersions.createdAt })
+    .select({
+      id: flowVersions.id,
+      version: flowVersions.version,
+      createdAt: flowVersions.createdAt,
+    })
     .from(flowVersions)
     .where(eq(flowVersions.flowId, flowId))
     .orderBy(desc(flowVersions.version));
@@ -124,7 +128,11 @@ export async function setFlowStatus(
 }
 
 /** Soft delete: webhooks stop answering, and the flow's runs stay readable. */
-export async function deleteFlow(db: Database, projectId: string, flowId: string): Promise<boolean> {
+export async function deleteFlow(
+  db: Database,
+  projectId: string,
+  flowId: string,
+): Promise<boolean> {
   const updated = await db
     .update(flows)
     .set({ deletedAt: new Date(), status: 'disabled' })

@@ -9,7 +9,8 @@ import type { Env } from '../env';
  */
 export async function seedApiKey(env: Env, db: Database, logger: Logger): Promise<void> {
   if (env.SLUICE_API_KEY !== undefined) {
-    if (await seedFirstApiKey(db, env.SLUICE_API_KEY)) logger.info('seeded api key from SLUICE_API_KEY');
+    if (await seedFirstApiKey(db, env.SLUICE_API_KEY))
+      logger.info('seeded api key from SLUICE_API_KEY');
     return;
   }
   if (env.DATABASE_URL !== undefined) return;

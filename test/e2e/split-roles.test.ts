@@ -32,9 +32,25 @@ beforeAll(async () => {
   };
   // Two processes start together: the advisory lock serialises their migrations.
   [app, ...workers] = await Promise.all([
-    startSluice({ ...shared, SLUICE_ROLE: 'app', PORT: '0', HOST: '127.0.0.1', SLUICE_API_KEY: API_KEY }),
-    startSluice({ ...shared, SLUICE_ROLE: 'worker', SLUICE_FLOW_TIMEOUT_S: '2', SLUICE_CODE_TIMEOUT_MS: '30000' }),
-    startSluice({ ...shared, SLUICE_ROLE: 'worker', SLUICE_FLOW_TIMEOUT_S: '2', SLUICE_CODE_TIMEOUT_MS: '30000' }),
+    startSluice({
+      ...shared,
+      SLUICE_ROLE: 'app',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SLUICE_API_KEY: API_KEY,
+    }),
+    startSluice({
+      ...shared,
+      SLUICE_ROLE: 'worker',
+      SLUICE_FLOW_TIMEOUT_S: '2',
+      SLUICE_CODE_TIMEOUT_MS: '30000',
+    }),
+    startSluice({
+      ...shared,
+      SLUICE_ROLE: 'worker',
+      SLUICE_FLOW_TIMEOUT_S: '2',
+      SLUICE_CODE_TIMEOUT_MS: '30000',
+    }),
   ]);
   base = `http://127.0.0.1:${app.port}`;
 }, 60_000);
@@ -92,7 +108,10 @@ describe('split roles from the bundle', () => {
     const res = await webhook(flowId, {});
     expect(res.status).toBe(500);
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(await res.json()).toMatchObject({ failedStep: 'main', error: expect.stringContaining('boom') });
+    expect(await res.json()).toMatchObject({
+      failedStep: 'main',
+      error: expect.stringContaining('boom'),
+    });
   });
 
   it('answers 504 for a flow that outlives SLUICE_WEBHOOK_TIMEOUT_S=1, and the run later succeeds', async () => {

@@ -32,9 +32,18 @@ describe('parseEnv', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must use postgres or postgresql'],
     [{ REDIS_URL: 'not a url' }, 'REDIS_URL must be a URL'],
     [{ SLUICE_STORAGE: 's3' }, 'SLUICE_S3_BUCKET is required when SLUICE_STORAGE is s3'],
-    [{ SLUICE_ROLE: 'worker', DATABASE_URL: split.DATABASE_URL }, 'REDIS_URL is required when SLUICE_ROLE is worker'],
-    [{ SLUICE_ROLE: 'app', REDIS_URL: split.REDIS_URL }, 'DATABASE_URL is required when SLUICE_ROLE is app'],
-    [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINEL_MASTER is required when REDIS_SENTINELS is set'],
+    [
+      { SLUICE_ROLE: 'worker', DATABASE_URL: split.DATABASE_URL },
+      'REDIS_URL is required when SLUICE_ROLE is worker',
+    ],
+    [
+      { SLUICE_ROLE: 'app', REDIS_URL: split.REDIS_URL },
+      'DATABASE_URL is required when SLUICE_ROLE is app',
+    ],
+    [
+      { REDIS_SENTINELS: 'a:26379' },
+      'REDIS_SENTINEL_MASTER is required when REDIS_SENTINELS is set',
+    ],
     [{ REDIS_SENTINELS: 'nope' }, 'REDIS_SENTINELS must be host:port'],
     [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be below 120'],
   ])('rejects %o with one line naming the variable', (source, message) => {

@@ -15,7 +15,10 @@ export interface SluiceProcess {
 }
 
 /** Starts `node dist/main.mjs` and resolves once it logs "sluice <role> ready". */
-export function startSluice(env: Record<string, string>, timeoutMs = 20_000): Promise<SluiceProcess> {
+export function startSluice(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<SluiceProcess> {
   const child = spawn(process.execPath, ['--no-node-snapshot', BUNDLE], {
     env: { PATH: process.env.PATH ?? '', SLUICE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -37,7 +40,9 @@ export function startSluice(env: Record<string, string>, timeoutMs = 20_000): Pr
     });
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      const line = stdout.split('\n').find((l) => l.includes('ready"') && l.includes('"msg":"sluice'));
+      const line = stdout
+        .split('\n')
+        .find((l) => l.includes('ready"') && l.includes('"msg":"sluice'));
       if (line === undefined) return;
       clearTimeout(timer);
       const { port } = JSON.parse(line) as { port?: number };

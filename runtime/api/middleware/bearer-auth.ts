@@ -9,7 +9,11 @@ const unauthorized = (message: string) =>
   new ApiError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer' });
 
 /** Resolves `Authorization: Bearer <api key>` to the key's project. */
-export const bearerAuth = ({ db }: { db: Database }): MiddlewareHandler<{ Variables: AuthVariables }> =>
+export const bearerAuth = ({
+  db,
+}: {
+  db: Database;
+}): MiddlewareHandler<{ Variables: AuthVariables }> =>
   async function bearerAuth(c, next) {
     const header = c.req.header('authorization');
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);

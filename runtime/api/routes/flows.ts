@@ -101,7 +101,9 @@ const routes = {
     responses: {
       200: json(
         z.object({
-          versions: z.array(z.object({ id: z.string(), version: z.number(), createdAt: z.string() })),
+          versions: z.array(
+            z.object({ id: z.string(), version: z.number(), createdAt: z.string() }),
+          ),
         }),
         'versions',
       ),
@@ -203,13 +205,15 @@ export function flowRoutes({ database, env }: ApiDeps) {
     })
     .openapi(routes.disable, async (c) => {
       const { id } = c.req.valid('param');
-      if (!(await setFlowStatus(db, c.get('projectId'), id, 'disabled'))) throw notFound(`flow ${id}`);
+      if (!(await setFlowStatus(db, c.get('projectId'), id, 'disabled')))
+        throw notFound(`flow ${id}`);
       const { definition: _d, ...flow } = await mustFind(c.get('projectId'), id);
       return c.json(present(flow), 200);
     })
     .openapi(routes.enable, async (c) => {
       const { id } = c.req.valid('param');
-      if (!(await setFlowStatus(db, c.get('projectId'), id, 'enabled'))) throw notFound(`flow ${id}`);
+      if (!(await setFlowStatus(db, c.get('projectId'), id, 'enabled')))
+        throw notFound(`flow ${id}`);
       const { definition: _d, ...flow } = await mustFind(c.get('projectId'), id);
       return c.json(present(flow), 200);
     });

@@ -25,7 +25,10 @@ const ready = createRoute({
       description: 'ready',
       content: {
         'application/json': {
-          schema: z.object({ status: z.literal('ready'), checks: z.record(z.string(), z.string()) }),
+          schema: z.object({
+            status: z.literal('ready'),
+            checks: z.record(z.string(), z.string()),
+          }),
         },
       },
     },
@@ -48,7 +51,9 @@ export function healthRoutes({ database, queue }: ApiDeps) {
       ]);
       const checks = { postgres, redis };
       if (postgres !== 'ok' || redis !== 'ok') {
-        throw new ApiError(503, 'not_ready', 'a dependency is down', checks, { 'Retry-After': '1' });
+        throw new ApiError(503, 'not_ready', 'a dependency is down', checks, {
+          'Retry-After': '1',
+        });
       }
       return c.json({ status: 'ready' as const, checks }, 200);
     });

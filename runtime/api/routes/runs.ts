@@ -88,7 +88,11 @@ function decodeCursor(cursor: string) {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const date = new Date(createdAt ?? '');
   if (id === undefined || id === '' || Number.isNaN(date.getTime())) {
-    throw new ApiError(400, 'invalid_request', 'invalid query: cursor: not a cursor from nextCursor');
+    throw new ApiError(
+      400,
+      'invalid_request',
+      'invalid query: cursor: not a cursor from nextCursor',
+    );
   }
   return { createdAt: date, id };
 }

@@ -82,7 +82,13 @@ export function webhookRoutes(deps: ApiDeps) {
     const runId = randomUUID();
     const flowVersionId = target.currentVersionId;
     await orUnavailable('database', () =>
-      insertQueuedRun(db, { id: runId, projectId: target.projectId, flowId, flowVersionId, trigger }),
+      insertQueuedRun(db, {
+        id: runId,
+        projectId: target.projectId,
+        flowId,
+        flowVersionId,
+        trigger,
+      }),
     );
     const wait = replyTo === null ? null : replies.waitFor(runId, timeoutMs);
     try {

@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const upload = (body: BodyInit, query = '') =>
+const upload = (body: string | Uint8Array, query = '') =>
   stack.api.request(`/v1/files${query}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'text/csv' },

@@ -26,7 +26,9 @@ describe('flows API', () => {
   });
 
   it('creates an immutable new version on PUT and lists versions newest first', async () => {
-    const { id, versionId } = (await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as {
+    const { id, versionId } = (await (
+      await stack.call('POST', '/v1/flows', doubleFlow)
+    ).json()) as {
       id: string;
       versionId: string;
     };
@@ -37,7 +39,10 @@ describe('flows API', () => {
     expect(v2.version).toBe(2);
     expect(v2.versionId).not.toBe(versionId);
 
-    const flow = (await (await stack.call('GET', `/v1/flows/${id}`)).json()) as Record<string, unknown>;
+    const flow = (await (await stack.call('GET', `/v1/flows/${id}`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(flow).toMatchObject({ name: 'double-v2', version: 2, currentVersionId: v2.versionId });
     expect(flow.definition).toMatchObject({ name: 'double-v2' });
 
@@ -48,12 +53,16 @@ describe('flows API', () => {
   });
 
   it('lists, disables, enables and deletes flows', async () => {
-    const { id } = (await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as { id: string };
+    const { id } = (await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as {
+      id: string;
+    };
     const disabled = (await (await stack.call('POST', `/v1/flows/${id}/disable`)).json()) as {
       status: string;
     };
     expect(disabled.status).toBe('disabled');
-    const list = (await (await stack.call('GET', '/v1/flows')).json()) as { flows: { id: string }[] };
+    const list = (await (await stack.call('GET', '/v1/flows')).json()) as {
+      flows: { id: string }[];
+    };
     expect(list.flows.map((f) => f.id)).toContain(id);
     expect((await stack.call('DELETE', `/v1/flows/${id}`)).status).toBe(204);
     expect((await stack.call('GET', `/v1/flows/${id}`)).status).toBe(404);
@@ -88,7 +97,11 @@ describe('flows API', () => {
       },
       'steps[0].body',
     ],
-    ['a loop without items', { ...doubleFlow, steps: [{ id: 'each', type: 'loop', steps: [] }] }, 'steps[0].items'],
+    [
+      'a loop without items',
+      { ...doubleFlow, steps: [{ id: 'each', type: 'loop', steps: [] }] },
+      'steps[0].items',
+    ],
     ['a missing name', { trigger: { type: 'webhook' }, steps: [] }, 'name'],
   ])('answers 400 naming the JSON path for %s', async (_case, definition, path) => {
     const res = await stack.call('POST', '/v1/flows', definition);
@@ -118,7 +131,9 @@ describe('flows API', () => {
   });
 
   it("answers 404 for another project's flow", async () => {
-    const { id } = (await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as { id: string };
+    const { id } = (await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as {
+      id: string;
+    };
     const otherKey = generateApiKey();
     await createProjectWithKey(stack.database.handle.db, { name: 'other', apiKey: otherKey });
     const asOther = { authorization: `Bearer ${otherKey}` };
@@ -129,7 +144,9 @@ describe('flows API', () => {
       body: JSON.stringify(doubleFlow),
     });
     expect(put.status).toBe(404);
-    expect((await stack.api.request(`/v1/flows/${id}`, { method: 'DELETE', headers: asOther })).status).toBe(404);
+    expect(
+      (await stack.api.request(`/v1/flows/${id}`, { method: 'DELETE', headers: asOther })).status,
+    ).toBe(404);
   });
 
   it('answers 404 JSON for an unknown endpoint', async () => {

@@ -60,13 +60,19 @@ describe('GET /v1/health/ready', () => {
   });
 
   it('answers 503 within 1 s when PostgreSQL hangs', async () => {
-    const stack = await apiWith(`postgres://postgres@127.0.0.1:${silent.port}/x`, 'redis://127.0.0.1:6379');
+    const stack = await apiWith(
+      `postgres://postgres@127.0.0.1:${silent.port}/x`,
+      'redis://127.0.0.1:6379',
+    );
     const { res, ms, body } = await timedGet(stack.api, '/v1/health/ready');
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(ms).toBeLessThan(1000);
     expect(body).toMatchObject({
-      error: { code: 'not_ready', details: { redis: 'ok', postgres: expect.stringMatching(/^down/) } },
+      error: {
+        code: 'not_ready',
+        details: { redis: 'ok', postgres: expect.stringMatching(/^down/) },
+      },
     });
     const live = await timedGet(stack.api, '/v1/health');
     expect(live.res.status).toBe(200);

@@ -6,13 +6,18 @@ let stack: TestStack;
 let flowId: string;
 let otherFlowId: string;
 
-type RunList = { runs: { id: string; status: string; flowId: string }[]; nextCursor: string | null };
+type RunList = {
+  runs: { id: string; status: string; flowId: string }[];
+  nextCursor: string | null;
+};
 
 beforeAll(async () => {
   stack = await startTestStack();
-  flowId = ((await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as { id: string }).id;
-  otherFlowId = ((await (await stack.call('POST', '/v1/flows', throwingFlow)).json()) as { id: string })
+  flowId = ((await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as { id: string })
     .id;
+  otherFlowId = (
+    (await (await stack.call('POST', '/v1/flows', throwingFlow)).json()) as { id: string }
+  ).id;
   for (let n = 0; n < 5; n++) {
     const res = await stack.api.request(`/v1/webhooks/${flowId}/sync`, {
       method: 'POST',
@@ -34,8 +39,12 @@ describe('GET /v1/runs', () => {
     const res = await stack.call('GET', `/v1/runs?flowId=${flowId}&status=succeeded`);
     const body = (await res.json()) as RunList;
     expect(body.runs).toHaveLength(5);
-    expect(body.runs.every((run) => run.flowId === flowId && run.status === 'succeeded')).toBe(true);
-    const none = (await (await stack.call('GET', `/v1/runs?flowId=${flowId}&status=failed`)).json()) as RunList;
+    expect(body.runs.every((run) => run.flowId === flowId && run.status === 'succeeded')).toBe(
+      true,
+    );
+    const none = (await (
+      await stack.call('GET', `/v1/runs?flowId=${flowId}&status=failed`)
+    ).json()) as RunList;
     expect(none.runs).toHaveLength(0);
   });
 
@@ -44,7 +53,9 @@ describe('GET /v1/runs', () => {
     let cursor: string | null = null;
     do {
       const query: string = cursor === null ? '' : `&cursor=${cursor}`;
-      const page = (await (await stack.call('GET', `/v1/runs?flowId=${flowId}&limit=2${query}`)).json()) as RunList;
+      const page = (await (
+        await stack.call('GET', `/v1/runs?flowId=${flowId}&limit=2${query}`)
+      ).json()) as RunList;
       seen.push(...page.runs.map((run) => run.id));
       cursor = page.nextCursor;
     } while (cursor !== null);
@@ -55,7 +66,9 @@ describe('GET /v1/runs', () => {
   it('answers 400 naming the field for a bad filter', async () => {
     const status = await stack.call('GET', '/v1/runs?status=exploded');
     expect(status.status).toBe(400);
-    expect(((await status.json()) as { error: { message: string } }).error.message).toContain('status');
+    expect(((await status.json()) as { error: { message: string } }).error.message).toContain(
+      'status',
+    );
     const limit = await stack.call('GET', '/v1/runs?limit=100000');
     expect(limit.status).toBe(400);
     const cursor = await stack.call('GET', '/v1/runs?cursor=garbage');
@@ -65,7 +78,9 @@ describe('GET /v1/runs', () => {
 
 describe('GET /v1/runs/:id', () => {
   it('includes per-step results and a pre-signed log URL that can be read', async () => {
-    const list = (await (await stack.call('GET', `/v1/runs?flowId=${flowId}&limit=1`)).json()) as RunList;
+    const list = (await (
+      await stack.call('GET', `/v1/runs?flowId=${flowId}&limit=1`)
+    ).json()) as RunList;
     const runId = list.runs[0]?.id;
     const res = await stack.call('GET', `/v1/runs/${runId}`);
     expect(res.status).toBe(200);

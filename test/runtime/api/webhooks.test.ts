@@ -6,7 +6,10 @@ import { startTestStack, type TestStack } from '../../support/stack';
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ SLUICE_WEBHOOK_TIMEOUT_S: '1', SLUICE_MAX_WEBHOOK_PAYLOAD_MB: '1' });
+  stack = await startTestStack({
+    SLUICE_WEBHOOK_TIMEOUT_S: '1',
+    SLUICE_MAX_WEBHOOK_PAYLOAD_MB: '1',
+  });
 });
 afterAll(() => stack.close());
 

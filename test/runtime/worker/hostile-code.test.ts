@@ -39,20 +39,31 @@ describe('a code step that misbehaves', () => {
       /memory/i,
     ],
     ['reads process.env', 'export default () => process.env', /process/],
-    ['requires fs', "export default () => require('fs').readFileSync('/etc/passwd', 'utf8')", /require/],
-    ['fetches the network', "export default async () => (await fetch('http://127.0.0.1')).status", /fetch/],
-  ])('%s: the run fails with a clear error and the worker runs the next job', async (_case, code, error) => {
-    const flowId = await createFlow(codeFlow(code));
-    const res = await sync(flowId, {});
-    expect(res.status).toBe(500);
-    const body = (await res.json()) as { status: string; error: string; failedStep: string };
-    expect(body.failedStep).toBe('main');
-    expect(body.error).toMatch(error);
+    [
+      'requires fs',
+      "export default () => require('fs').readFileSync('/etc/passwd', 'utf8')",
+      /require/,
+    ],
+    [
+      'fetches the network',
+      "export default async () => (await fetch('http://127.0.0.1')).status",
+      /fetch/,
+    ],
+  ])(
+    '%s: the run fails with a clear error and the worker runs the next job',
+    async (_case, code, error) => {
+      const flowId = await createFlow(codeFlow(code));
+      const res = await sync(flowId, {});
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as { status: string; error: string; failedStep: string };
+      expect(body.failedStep).toBe('main');
+      expect(body.error).toMatch(error);
 
-    const next = await sync(healthyFlowId, { n: 4 });
-    expect(next.status).toBe(201);
-    expect(await next.json()).toEqual({ doubled: 8 });
-  });
+      const next = await sync(healthyFlowId, { n: 4 });
+      expect(next.status).toBe(201);
+      expect(await next.json()).toEqual({ doubled: 8 });
+    },
+  );
 });
 
 describe('an http step to a forbidden address', () => {
