@@ -39,7 +39,13 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       });
     } catch (error) {
       if (!(error instanceof InvalidFlowVersionError)) throw error;
-      outcome = { status: 'failed', error: error.message, failedStep: null, log: [] };
+      outcome = {
+        status: 'failed',
+        error: error.message,
+        failedStep: null,
+        failedStepPath: null,
+        log: [],
+      };
     }
 
     const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
