@@ -1,0 +1,202 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type Socket } from 'node:net';
+import { refusalReason } from './address-guard';
+import { AddressRefusedError } from './errors/address-refused-error';
+import { createGuardedLookup } from './guarded-lookup';
+
+/**
+ * One outbound HTTP request for an HTTP step: guarded destination, bounded time and bounded
+ * response size. Redirects are not followed; a 3xx comes back as the response.
+ */
+
+export interface HttpRequestSpec {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  /** A string is sent as is; anything else as JSON. Undefined or null sends no body. */
+  body?: unknown;
+}
+
+export interface HttpRequestBounds {
+  timeoutMs: number;
+  maxResponseBytes: number;
+  allowPrivateNetwork: boolean;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponseOutput {
+  status: number;
+  headers: Record<string, string>;
+  /** Parsed JSON when the response says it is JSON, else text. */
+  body: unknown;
+}
+
+export type HttpRequestResult =
+  | { ok: true; response: HttpResponseOutput }
+  | {
+      ok: false;
+      reason: 'invalid' | 'refused' | 'timeout' | 'too_large' | 'aborted' | 'network';
+      message: string;
+    };
+
+type Failure = Extract<HttpRequestResult, { ok: false }>;
+
+export function sendHttpRequest(
+  spec: HttpRequestSpec,
+  bounds: HttpRequestBounds,
+): Promise<HttpRequestResult> {
+  const url = URL.canParse(spec.url) ? new URL(spec.url) : null;
+  if (!url) return failed('invalid', `invalid url ${JSON.stringify(spec.url)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return failed('invalid', `url must use http: or https: (got ${url.protocol})`);
+  }
+  // Sockets skip `lookup` for IP literals, so those are checked here.
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host)) {
+    const reason = refusalReason(host, bounds);
+    if (reason) return failed('refused', new AddressRefusedError(host, host, reason).message);
+  }
+  if (bounds.signal?.aborted) return failed('aborted', 'request aborted');
+
+  const { body, contentType } = encodeBody(spec.body);
+  const headers: Record<string, string> = { 'user-agent': 'sluice', ...spec.headers };
+  if (body !== undefined) {
+    headers['content-length'] = String(body.byteLength);
+    if (contentType && !hasHeader(headers, 'content-type')) headers['content-type'] = contentType;
+  }
+
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (result: HttpRequestResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      bounds.signal?.removeEventListener('abort', onAbort);
+      request.destroy();
+      resolve(result);
+    };
+    const fail = (reason: Failure['reason'], message: string) =>
+      finish({ ok: false, reason, message });
+
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    let request: ReturnType<typeof httpRequest>;
+    try {
+      request = send(url, {
+        method: spec.method,
+        headers,
+        agent: false,
+        lookup: createGuardedLookup(bounds),
+      });
+    } catch (error) {
+      // Invalid header names or values throw synchronously.
+      resolve({ ok: false, reason: 'invalid', message: (error as Error).message });
+      return;
+    }
+    const timer = setTimeout(
+      () => fail('timeout', `request timed out after ${bounds.timeoutMs} ms`),
+      bounds.timeoutMs,
+    );
+    const onAbort = () => fail('aborted', 'request aborted');
+    bounds.signal?.addEventListener('abort', onAbort, { once: true });
+
+    request.on('socket', (socket: Socket) => {
+      // Belt and braces: whatever path chose the address, the connected peer must be allowed.
+      socket.once('connect', () => {
+        const peer = socket.remoteAddress ?? '';
+        const reason = refusalReason(peer, bounds);
+        if (reason) fail('refused', new AddressRefusedError(url.hostname, peer, reason).message);
+      });
+    });
+    request.on('error', (error) => {
+      if (error instanceof AddressRefusedError) fail('refused', error.message);
+      else fail('network', `request failed: ${error.message}`);
+    });
+    request.on('response', (response) => {
+      readBody(response, bounds.maxResponseBytes).then((read) => {
+        if (!read.ok) {
+          fail(read.reason, read.message);
+          return;
+        }
+        finish({
+          ok: true,
+          response: {
+            status: response.statusCode ?? 0,
+            headers: flattenHeaders(response.headers),
+            body: decodeBody(read.bytes, response.headers['content-type']),
+          },
+        });
+      });
+    });
+    request.end(body);
+  });
+}
+
+function failed(reason: Failure['reason'], message: string): Promise<HttpRequestResult> {
+  return Promise.resolve({ ok: false, reason, message });
+}
+
+function readBody(
+  response: IncomingMessage,
+  maxBytes: number,
+): Promise<{ ok: true; bytes: Buffer } | Failure> {
+  const tooLarge = (): Failure => ({
+    ok: false,
+    reason: 'too_large',
+    message: `response body is over httpMaxResponseBytes (${maxBytes} bytes)`,
+  });
+  const declared = Number(response.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve(tooLarge());
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    response.on('data', (chunk: Buffer) => {
+      received += chunk.byteLength;
+      if (received > maxBytes) {
+        response.destroy();
+        resolve(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.on('end', () => resolve({ ok: true, bytes: Buffer.concat(chunks) }));
+    response.on('error', (error) =>
+      resolve({ ok: false, reason: 'network', message: `response failed: ${error.message}` }),
+    );
+    response.on('aborted', () =>
+      resolve({ ok: false, reason: 'network', message: 'response ended early' }),
+    );
+  });
+}
+
+function encodeBody(body: unknown): { body?: Buffer; contentType?: string } {
+  if (body === undefined || body === null) return {};
+  if (typeof body === 'string') {
+    return { body: Buffer.from(body), contentType: 'text/plain; charset=utf-8' };
+  }
+  return { body: Buffer.from(JSON.stringify(body)), contentType: 'application/json' };
+}
+
+function decodeBody(bytes: Buffer, contentType: string | undefined): unknown {
+  const text = bytes.toString('utf8');
+  if (!contentType || !/[/+]json\b/i.test(contentType)) return text;
+  if (text.trim() === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // a server that mislabels its body still gets its text through
+  }
+}
+
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((key) => key.toLowerCase() === name);
+}

@@ -1,0 +1,129 @@
+import { assertNever } from './assert-never';
+import { CodeSandbox } from './code-sandbox';
+import { throwIfOutOfTime } from './deadline';
+import { type EngineLimits, resolveEngineLimits } from './engine-limits';
+import { toEngineError } from './errors/engine-error';
+import { LimitExceededError } from './errors/limit-exceeded-error';
+import type { FlowDefinition } from './flow-schema';
+import { statusForError } from './outcome-status';
+import { RunLog } from './run-log';
+import { RunScope, type StepOutput } from './run-scope';
+import type { Step } from './step-schemas';
+import { executeBranchStep } from './steps/branch-step';
+import { executeCodeStep } from './steps/code-step';
+import { executeHttpStep } from './steps/http-step';
+import { executeLoopStep } from './steps/loop-step';
+import { executeRespondStep } from './steps/respond-step';
+import type { StepContext } from './steps/step-context';
+import type { FlowOutcome, FlowResponse, FlowRunner, FlowRunOptions, TriggerInput } from './types';
+
+/**
+ * Creates a runner that keeps one warm code sandbox for all its runs. Throws at once when a
+ * limit cannot work (for example `codeMemoryMb` below 8).
+ */
+export function createFlowRunner(limitOverrides?: Partial<EngineLimits>): FlowRunner {
+  const limits = resolveEngineLimits(limitOverrides);
+  const sandbox = new CodeSandbox(limits.codeMemoryMb);
+  return {
+    run: (definition, trigger, opts) => new FlowRun(limits, sandbox, opts).run(definition, trigger),
+    dispose: () => sandbox.dispose(),
+  };
+}
+
+/** The state of one run. Every step error ends here as an outcome; nothing is thrown out. */
+class FlowRun implements StepContext {
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  readonly #log: RunLog;
+  #response: FlowResponse | null = null;
+
+  constructor(
+    readonly limits: EngineLimits,
+    readonly sandbox: CodeSandbox,
+    opts: FlowRunOptions,
+  ) {
+    this.deadline = opts.deadline;
+    this.signal = opts.signal;
+    this.#log = new RunLog(limits.maxRunLogBytes);
+  }
+
+  async run(definition: FlowDefinition, trigger: TriggerInput): Promise<FlowOutcome> {
+    const log = this.#log.entries;
+    try {
+      const last = await this.runBlock(definition.steps, RunScope.forTrigger(trigger), '');
+      const response = this.#response ?? { status: 200, body: last?.value ?? null };
+      return { status: 'succeeded', response, log };
+    } catch (error) {
+      const engineError = toEngineError(error);
+      return {
+        status: statusForError(engineError),
+        error: engineError.message,
+        failedStep: engineError.step?.stepId ?? null,
+        failedStepPath: engineError.step?.path ?? null,
+        log,
+      };
+    }
+  }
+
+  async runBlock(
+    steps: readonly Step[],
+    scope: RunScope,
+    pathPrefix: string,
+  ): Promise<StepOutput | null> {
+    let last: StepOutput | null = null;
+    for (const step of steps) {
+      last = await this.#runStep(
+        step,
+        scope,
+        pathPrefix === '' ? step.id : `${pathPrefix}.${step.id}`,
+      );
+      scope.set(step.id, last);
+    }
+    return last;
+  }
+
+  recordResponse(response: FlowResponse): void {
+    this.#response ??= response;
+  }
+
+  async #runStep(step: Step, scope: RunScope, path: string): Promise<StepOutput> {
+    const entry = { stepId: step.id, path, type: step.type, startedAt: new Date().toISOString() };
+    const startedAt = performance.now();
+    const durationMs = () => Math.round((performance.now() - startedAt) * 1000) / 1000;
+    try {
+      throwIfOutOfTime(this.deadline, this.signal);
+      const output = await this.#execute(step, scope, path);
+      const outputBytes = Buffer.byteLength(output.json);
+      const { maxStepOutputBytes } = this.limits;
+      if (outputBytes > maxStepOutputBytes) {
+        throw new LimitExceededError(
+          'maxStepOutputBytes',
+          `output is ${outputBytes} bytes, over maxStepOutputBytes (${maxStepOutputBytes})`,
+        );
+      }
+      this.#log.succeeded({ ...entry, durationMs: durationMs() }, output, outputBytes);
+      return output;
+    } catch (error) {
+      const engineError = toEngineError(error, { stepId: step.id, path });
+      this.#log.failed({ ...entry, durationMs: durationMs() }, engineError.message);
+      throw engineError;
+    }
+  }
+
+  #execute(step: Step, scope: RunScope, path: string): Promise<StepOutput> | StepOutput {
+    switch (step.type) {
+      case 'code':
+        return executeCodeStep(step, scope, this);
+      case 'http':
+        return executeHttpStep(step, scope, this);
+      case 'branch':
+        return executeBranchStep(step, scope, path, this);
+      case 'loop':
+        return executeLoopStep(step, scope, path, this);
+      case 'respond':
+        return executeRespondStep(step, scope, this);
+      default:
+        return assertNever(step);
+    }
+  }
+}

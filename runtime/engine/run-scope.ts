@@ -1,0 +1,62 @@
+import type { TemplateRoots } from './template';
+import type { TriggerInput } from './types';
+
+/** A step's output with its serialised JSON, kept so it is never serialised twice. */
+export interface StepOutput {
+  readonly value: unknown;
+  readonly json: string;
+}
+
+export function outputOf(value: unknown): StepOutput {
+  return { value, json: JSON.stringify(value) ?? 'null' };
+}
+
+/**
+ * What templates and code steps can read at one point of a run: the trigger and the outputs of
+ * the steps that ran before, by id. A loop iteration works in a child scope, so its body's
+ * outputs do not leak past the loop.
+ */
+interface TriggerHolder {
+  readonly input: TriggerInput;
+  /** Serialised on first use and shared by all scopes of a run. */
+  json: string | null;
+}
+
+export class RunScope implements TemplateRoots {
+  readonly #trigger: TriggerHolder;
+  readonly #outputs: Map<string, StepOutput>;
+
+  private constructor(trigger: TriggerHolder, outputs: Map<string, StepOutput>) {
+    this.#trigger = trigger;
+    this.#outputs = outputs;
+  }
+
+  static forTrigger(trigger: TriggerInput): RunScope {
+    return new RunScope({ input: trigger, json: null }, new Map());
+  }
+
+  /** A scope that starts with everything this one has; what it adds stays in it. */
+  child(): RunScope {
+    return new RunScope(this.#trigger, new Map(this.#outputs));
+  }
+
+  set(stepId: string, output: StepOutput): void {
+    this.#outputs.set(stepId, output);
+  }
+
+  hasRoot(name: string): boolean {
+    return name === 'trigger' || this.#outputs.has(name);
+  }
+
+  rootValue(name: string): unknown {
+    return name === 'trigger' ? this.#trigger.input : this.#outputs.get(name)?.value;
+  }
+
+  /** `{ trigger, ...outputs }` as JSON, assembled from JSON already at hand. */
+  codeContextJson(): string {
+    this.#trigger.json ??= JSON.stringify(this.#trigger.input);
+    let json = `{"trigger":${this.#trigger.json}`;
+    for (const [stepId, output] of this.#outputs) json += `,"${stepId}":${output.json}`;
+    return `${json}}`;
+  }
+}

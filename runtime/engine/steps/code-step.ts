@@ -1,0 +1,46 @@
+import { assertNever } from '../assert-never';
+import { abortedError, pastDeadlineError, stepTimeBudget } from '../deadline';
+import { LimitExceededError } from '../errors/limit-exceeded-error';
+import { StepFailedError } from '../errors/step-failed-error';
+import type { RunScope, StepOutput } from '../run-scope';
+import type { CodeStep } from '../step-schemas';
+import type { StepContext } from './step-context';
+
+export async function executeCodeStep(
+  step: CodeStep,
+  scope: RunScope,
+  run: StepContext,
+): Promise<StepOutput> {
+  const { codeTimeoutMs, maxStepOutputBytes, codeMemoryMb } = run.limits;
+  const budget = stepTimeBudget(codeTimeoutMs, run.deadline);
+  const result = await run.sandbox.run(step.code, scope.codeContextJson(), {
+    timeoutMs: budget.timeoutMs,
+    maxOutputLength: maxStepOutputBytes,
+    signal: run.signal,
+  });
+  if (result.ok) return { value: JSON.parse(result.outputJson), json: result.outputJson };
+  switch (result.reason) {
+    case 'error':
+      throw new StepFailedError(result.message);
+    case 'timeout':
+      if (budget.deadlineBinds) throw pastDeadlineError(run.deadline);
+      throw new LimitExceededError(
+        'codeTimeoutMs',
+        `code ran longer than codeTimeoutMs (${codeTimeoutMs} ms) and was stopped`,
+      );
+    case 'memory':
+      throw new LimitExceededError(
+        'codeMemoryMb',
+        `code used more than codeMemoryMb (${codeMemoryMb} MB) and was stopped`,
+      );
+    case 'too_large':
+      throw new LimitExceededError(
+        'maxStepOutputBytes',
+        `output is over maxStepOutputBytes (${maxStepOutputBytes} bytes): ${result.message}`,
+      );
+    case 'aborted':
+      throw abortedError(run.signal);
+    default:
+      return assertNever(result.reason);
+  }
+}

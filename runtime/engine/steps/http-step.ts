@@ -1,0 +1,81 @@
+import { assertNever } from '../assert-never';
+import { abortedError, pastDeadlineError, stepTimeBudget } from '../deadline';
+import { LimitExceededError } from '../errors/limit-exceeded-error';
+import { StepFailedError } from '../errors/step-failed-error';
+import { sendHttpRequest } from '../http-request';
+import { outputOf, type RunScope, type StepOutput } from '../run-scope';
+import type { HttpStep } from '../step-schemas';
+import { resolveTemplates } from '../template';
+import type { StepContext } from './step-context';
+
+const ERROR_BODY_PREVIEW_CHARS = 200;
+
+export async function executeHttpStep(
+  step: HttpStep,
+  scope: RunScope,
+  run: StepContext,
+): Promise<StepOutput> {
+  const url = resolveTemplates(step.url, scope);
+  if (typeof url !== 'string')
+    throw new StepFailedError(`url must resolve to a string (got ${typeof url})`);
+  const headers = stringValues(resolveTemplates(step.headers ?? {}, scope));
+  const body = resolveTemplates(step.body, scope);
+  // Error messages leave out the query string, which often carries credentials.
+  const target = `${step.method} ${withoutQuery(url)}`;
+
+  const { httpTimeoutMs, httpMaxResponseBytes, allowPrivateNetwork } = run.limits;
+  const budget = stepTimeBudget(
+    Math.min(step.timeoutMs ?? httpTimeoutMs, httpTimeoutMs),
+    run.deadline,
+  );
+  const result = await sendHttpRequest(
+    { method: step.method, url, headers, body },
+    {
+      timeoutMs: budget.timeoutMs,
+      maxResponseBytes: httpMaxResponseBytes,
+      allowPrivateNetwork,
+      signal: run.signal,
+    },
+  );
+  if (result.ok) {
+    const { response } = result;
+    if (response.status >= 400) {
+      throw new StepFailedError(`${target} answered ${response.status}: ${preview(response.body)}`);
+    }
+    return outputOf(response);
+  }
+  switch (result.reason) {
+    case 'invalid':
+    case 'refused':
+    case 'network':
+      throw new StepFailedError(`${target}: ${result.message}`);
+    case 'timeout':
+      if (budget.deadlineBinds) throw pastDeadlineError(run.deadline);
+      throw new StepFailedError(`${target}: ${result.message}`);
+    case 'too_large':
+      throw new LimitExceededError('httpMaxResponseBytes', `${target}: ${result.message}`);
+    case 'aborted':
+      throw abortedError(run.signal);
+    default:
+      return assertNever(result.reason);
+  }
+}
+
+function stringValues(headers: unknown): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    flat[name] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return flat;
+}
+
+function withoutQuery(url: string): string {
+  return URL.canParse(url) ? `${new URL(url).origin}${new URL(url).pathname}` : url;
+}
+
+function preview(body: unknown): string {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return text.length > ERROR_BODY_PREVIEW_CHARS
+    ? `${text.slice(0, ERROR_BODY_PREVIEW_CHARS)}…`
+    : text;
+}

@@ -1,0 +1,42 @@
+import { LimitExceededError } from '../errors/limit-exceeded-error';
+import { StepFailedError } from '../errors/step-failed-error';
+import { outputOf, type RunScope, type StepOutput } from '../run-scope';
+import type { LoopStep } from '../step-schemas';
+import { resolveTemplates } from '../template';
+import type { StepContext } from './step-context';
+
+/**
+ * Runs the body once per item. Inside the body the loop id reads `{ item, index }`; the loop's
+ * output is the last body step's output of each iteration (null for an empty body).
+ */
+export async function executeLoopStep(
+  step: LoopStep,
+  scope: RunScope,
+  path: string,
+  run: StepContext,
+): Promise<StepOutput> {
+  const items = resolveTemplates(step.items, scope);
+  if (!Array.isArray(items)) {
+    throw new StepFailedError(
+      `items must resolve to an array (got ${items === null ? 'null' : typeof items})`,
+    );
+  }
+  const { maxLoopIterations } = run.limits;
+  if (items.length > maxLoopIterations) {
+    throw new LimitExceededError(
+      'maxLoopIterations',
+      `loop has ${items.length} items, over maxLoopIterations (${maxLoopIterations})`,
+    );
+  }
+  const lastOutputs: StepOutput[] = [];
+  for (const [index, item] of items.entries()) {
+    const iterationScope = scope.child();
+    iterationScope.set(step.id, outputOf({ item, index }));
+    const last = await run.runBlock(step.steps, iterationScope, `${path}[${index}]`);
+    lastOutputs.push(last ?? outputOf(null));
+  }
+  return {
+    value: lastOutputs.map((output) => output.value),
+    json: `[${lastOutputs.map((output) => output.json).join(',')}]`,
+  };
+}

@@ -1,0 +1,18 @@
+import type { CodeSandbox } from '../code-sandbox';
+import type { EngineLimits } from '../engine-limits';
+import type { RunScope, StepOutput } from '../run-scope';
+import type { Step } from '../step-schemas';
+import type { FlowResponse } from '../types';
+
+/** What a step executor may use from the run it belongs to. */
+export interface StepContext {
+  readonly limits: EngineLimits;
+  /** Epoch ms by which the run must end. */
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  readonly sandbox: CodeSandbox;
+  /** Runs steps in order in `scope`; returns the last output, or null for no steps. */
+  runBlock(steps: readonly Step[], scope: RunScope, pathPrefix: string): Promise<StepOutput | null>;
+  /** Records the flow's response; the first respond step to run wins. */
+  recordResponse(response: FlowResponse): void;
+}

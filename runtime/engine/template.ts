@@ -1,0 +1,148 @@
+import { StepFailedError } from './errors/step-failed-error';
+import { isNotFound, type PathSegment, parsePath, walkPath } from './template-path';
+
+/**
+ * `{{path}}` templates. A string that is exactly one template resolves to the value at the
+ * path, keeping its type; any other string with templates resolves to text.
+ */
+
+export interface TemplateRef {
+  /** The template as written, such as `{{calc.n}}`. */
+  readonly source: string;
+  /** The path inside the braces, trimmed. */
+  readonly pathText: string;
+  readonly segments: readonly PathSegment[];
+}
+
+type TemplatePart = string | TemplateRef;
+
+export interface ParsedTemplate {
+  readonly parts: readonly TemplatePart[];
+  /** True when the whole string is one template, so the value keeps its type. */
+  readonly isSingleRef: boolean;
+}
+
+/** Where template roots (`trigger` and step ids) are looked up. */
+export interface TemplateRoots {
+  /** The value for a root name, or undefined when the scope has no such root. */
+  rootValue(name: string): unknown;
+  hasRoot(name: string): boolean;
+}
+
+const TEMPLATE = /\{\{([^{}]*)\}\}/g;
+const MAX_CACHED_TEMPLATES = 10_000;
+const parsedTemplates = new Map<string, ParsedTemplate>();
+
+/** Parses every `{{...}}` in `text`; throws a message for a template whose path is invalid. */
+export function parseTemplate(text: string): ParsedTemplate {
+  const cached = parsedTemplates.get(text);
+  if (cached) return cached;
+  const parts: TemplatePart[] = [];
+  let textStart = 0;
+  for (const match of text.matchAll(TEMPLATE)) {
+    const pathText = (match[1] ?? '').trim();
+    const parsed = parsePath(pathText);
+    if ('error' in parsed) throw new Error(`invalid template ${match[0]}: ${parsed.error}`);
+    if (match.index > textStart) parts.push(text.slice(textStart, match.index));
+    parts.push({ source: `{{${pathText}}}`, pathText, segments: parsed.segments });
+    textStart = match.index + match[0].length;
+  }
+  if (textStart < text.length) parts.push(text.slice(textStart));
+  const template = { parts, isSingleRef: parts.length === 1 && typeof parts[0] !== 'string' };
+  // Flow definitions are few and immutable, so an unbounded-looking cache stays small; the cap
+  // only guards against a pathological stream of distinct definitions.
+  if (parsedTemplates.size >= MAX_CACHED_TEMPLATES) parsedTemplates.clear();
+  parsedTemplates.set(text, template);
+  return template;
+}
+
+export function hasTemplate(text: string): boolean {
+  return text.includes('{{');
+}
+
+/** Calls `visit` for every template in a JSON-like value, with the field path it sits at. */
+export function forEachTemplateRef(
+  value: unknown,
+  fieldPath: readonly PathSegment[],
+  visit: (ref: TemplateRef, fieldPath: readonly PathSegment[]) => void,
+  onInvalid: (message: string, fieldPath: readonly PathSegment[]) => void,
+): void {
+  if (typeof value === 'string') {
+    if (!hasTemplate(value)) return;
+    let template: ParsedTemplate;
+    try {
+      template = parseTemplate(value);
+    } catch (error) {
+      onInvalid((error as Error).message, fieldPath);
+      return;
+    }
+    for (const part of template.parts) if (typeof part !== 'string') visit(part, fieldPath);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => {
+      forEachTemplateRef(item, [...fieldPath, index], visit, onInvalid);
+    });
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      forEachTemplateRef(item, [...fieldPath, key], visit, onInvalid);
+    }
+  }
+}
+
+export interface ResolveOptions {
+  /** Resolve a missing path to undefined instead of failing (the branch `exists` operator). */
+  readonly missingAsUndefined?: boolean;
+}
+
+/** Resolves every template in a JSON-like value; fails the step on a missing path. */
+export function resolveTemplates(
+  value: unknown,
+  roots: TemplateRoots,
+  options: ResolveOptions = {},
+): unknown {
+  if (typeof value === 'string') return resolveString(value, roots, options);
+  if (Array.isArray(value)) return value.map((item) => resolveTemplates(item, roots, options));
+  if (value !== null && typeof value === 'object') {
+    const resolved: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      resolved[key] = resolveTemplates(item, roots, options);
+    }
+    return resolved;
+  }
+  return value;
+}
+
+function resolveString(text: string, roots: TemplateRoots, options: ResolveOptions): unknown {
+  if (!hasTemplate(text)) return text;
+  let template: ParsedTemplate;
+  try {
+    template = parseTemplate(text);
+  } catch (error) {
+    throw new StepFailedError((error as Error).message);
+  }
+  const [first] = template.parts;
+  if (template.isSingleRef && first !== undefined && typeof first !== 'string') {
+    return lookup(first, roots, options);
+  }
+  let resolved = '';
+  for (const part of template.parts) {
+    resolved += typeof part === 'string' ? part : asText(lookup(part, roots, options));
+  }
+  return resolved;
+}
+
+function lookup(ref: TemplateRef, roots: TemplateRoots, options: ResolveOptions): unknown {
+  const [root, ...rest] = ref.segments;
+  const rootName = String(root);
+  const found = roots.hasRoot(rootName) ? walkPath(roots.rootValue(rootName), rest) : undefined;
+  if (found !== undefined && !isNotFound(found)) return found;
+  if (options.missingAsUndefined) return undefined;
+  const hint = roots.hasRoot(rootName) ? '' : ` (step ${rootName} has not run)`;
+  throw new StepFailedError(`template ${ref.source}: path "${ref.pathText}" not found${hint}`);
+}
+
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return '';
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}

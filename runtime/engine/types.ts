@@ -1,0 +1,57 @@
+import type { FlowDefinition } from './flow-schema';
+
+/** What the webhook received. */
+export interface TriggerInput {
+  body: unknown;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+}
+
+export interface StepLogEntry {
+  stepId: string;
+  /** Where the step ran, such as `each[3].double` or `big.then.notify`. */
+  path: string;
+  type: string;
+  status: 'succeeded' | 'failed';
+  /** ISO timestamp. */
+  startedAt: string;
+  durationMs: number;
+  output?: unknown;
+  error?: string;
+}
+
+export interface FlowResponse {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export type FlowOutcome =
+  | { status: 'succeeded'; response: FlowResponse; log: StepLogEntry[] }
+  | {
+      status: 'failed' | 'limit_exceeded' | 'timed_out';
+      error: string;
+      /** Id of the innermost step that failed; null when no step was running. */
+      failedStep: string | null;
+      /** Path of that step, such as `each[3].double`. */
+      failedStepPath: string | null;
+      log: StepLogEntry[];
+    };
+
+export interface FlowRunOptions {
+  /** Epoch ms by which the run must end; past it the outcome is `timed_out`. */
+  deadline: number;
+  /** Aborting stops the run at once (running code included); the outcome is `timed_out`. */
+  signal?: AbortSignal;
+}
+
+export interface FlowRunner {
+  /** Runs a definition that passed `parseFlowDefinition`. Never throws. */
+  run(
+    definition: FlowDefinition,
+    trigger: TriggerInput,
+    opts: FlowRunOptions,
+  ): Promise<FlowOutcome>;
+  /** Frees the code sandbox. */
+  dispose(): void;
+}

@@ -1,0 +1,21 @@
+import {
+  type FlowDefinition,
+  parseFlowDefinition,
+  type TriggerInput,
+} from '../../../runtime/engine';
+
+/** A valid flow with these steps; fails the test with the issues when it is not valid. */
+export function flowOf(steps: unknown[]): FlowDefinition {
+  const parsed = parseFlowDefinition({ name: 'test-flow', trigger: { type: 'webhook' }, steps });
+  if (!parsed.ok) throw new Error(`invalid test flow: ${JSON.stringify(parsed.issues)}`);
+  return parsed.value;
+}
+
+export function triggerOf(body: unknown, extra: Partial<TriggerInput> = {}): TriggerInput {
+  return { body, headers: {}, query: {}, ...extra };
+}
+
+/** A deadline far enough away not to matter. */
+export function later(ms = 60_000): { deadline: number } {
+  return { deadline: Date.now() + ms };
+}
