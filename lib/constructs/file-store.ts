@@ -1,0 +1,108 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface FileStoreProps {
+  /**
+   * Days after which RUN_LOG objects expire.
+   * @default 30
+   */
+  readonly runLogRetentionDays?: number;
+  /**
+   * Days a version stays after it is overwritten or deleted.
+   * @default 30
+   */
+  readonly noncurrentVersionExpirationDays?: number;
+  /**
+   * RETAIN keeps the bucket; DESTROY empties and deletes it with the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Object tag the lifecycle rule matches. Keys are `project/{projectId}/{KIND}/{id}`, and S3
+ * lifecycle filters match only a key prefix, so the runtime tags run logs on upload instead.
+ */
+export const RUN_LOG_TAG = { key: 'sluice-kind', value: 'RUN_LOG' } as const;
+
+/**
+ * The private S3 bucket behind the runtime's `s3` storage driver: no public access, TLS only,
+ * S3-managed encryption, versioning, run logs expiring, and a read/write grant on this bucket
+ * only.
+ */
+export class FileStore extends Construct {
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: FileStoreProps = {}) {
+    super(scope, id);
+    const runLogRetentionDays = props.runLogRetentionDays ?? 30;
+    const noncurrentVersionExpirationDays = props.noncurrentVersionExpirationDays ?? 30;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    for (const [name, days] of [
+      ['runLogRetentionDays', runLogRetentionDays],
+      ['noncurrentVersionExpirationDays', noncurrentVersionExpirationDays],
+    ] as const) {
+      if (!Number.isInteger(days) || days < 1) {
+        throw new Error(`${name} must be a positive integer (got ${days})`);
+      }
+    }
+    const destroy = removalPolicy === RemovalPolicy.DESTROY;
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      removalPolicy,
+      autoDeleteObjects: destroy,
+      lifecycleRules: [
+        {
+          id: 'expire-run-logs',
+          tagFilters: { [RUN_LOG_TAG.key]: RUN_LOG_TAG.value },
+          expiration: Duration.days(runLogRetentionDays),
+        },
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(noncurrentVersionExpirationDays),
+          expiredObjectDeleteMarker: true,
+        },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Only the task roles and their short-lived pre-signed URLs reach this bucket; run records in PostgreSQL say who did what, and CloudTrail data events can be enabled account-wide if an audit trail per object is required',
+    });
+  }
+
+  /**
+   * Object read/write/delete and listing on this bucket only: what the storage driver does
+   * (put, get, head, batched delete, pre-signed GET/PUT, tagging run logs).
+   */
+  grantReadWrite(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'],
+        resources: [this.bucket.arnForObjects('*')],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+    );
+    if (Construct.isConstruct(grantee.grantPrincipal)) {
+      const bucketLogicalId = Stack.of(this).getLogicalId(
+        this.bucket.node.defaultChild as s3.CfnBucket,
+      );
+      Validations.of(grantee.grantPrincipal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/*]`,
+        reason:
+          'Object keys are generated at run time (project/{projectId}/{KIND}/{id}); the wildcard covers objects of this one bucket only',
+      });
+    }
+  }
+}

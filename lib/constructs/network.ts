@@ -1,0 +1,139 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { APP_PORT } from '../../runtime/limits';
+
+export interface NetworkProps {
+  /**
+   * NAT gateways for the private subnets: one per AZ for HA, or one shared to save cost.
+   * @default 1
+   */
+  readonly natGateways?: number;
+  /**
+   * Ports the internet-facing ALB listens on.
+   * @default [80]
+   */
+  readonly albListenerPorts?: readonly number[];
+  /**
+   * Port the APP container listens on, reached only from the ALB.
+   * @default APP_PORT (3000)
+   */
+  readonly appPort?: number;
+  /**
+   * PostgreSQL port, reached only from APP and worker tasks.
+   * @default 5432
+   */
+  readonly databasePort?: number;
+  /**
+   * Redis port, reached only from APP and worker tasks.
+   * @default 6379
+   */
+  readonly cachePort?: number;
+  /**
+   * Retention of the VPC flow log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly flowLogRetention?: logs.RetentionDays;
+  /**
+   * What happens to the flow log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const MAX_AZS = 2;
+
+/**
+ * A VPC over two AZs (public subnets for the ALB, private subnets with egress for tasks,
+ * isolated subnets for RDS and Redis), flow logs, and the security groups with the least
+ * access: ALB to APP on its port, tasks to RDS and to Redis on theirs, nothing else inbound.
+ */
+export class Network extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly albSecurityGroup: ec2.SecurityGroup;
+  readonly appSecurityGroup: ec2.SecurityGroup;
+  readonly workerSecurityGroup: ec2.SecurityGroup;
+  readonly databaseSecurityGroup: ec2.SecurityGroup;
+  readonly cacheSecurityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: NetworkProps = {}) {
+    super(scope, id);
+    const natGateways = props.natGateways ?? 1;
+    const albListenerPorts = props.albListenerPorts ?? [80];
+    const appPort = props.appPort ?? APP_PORT;
+    const databasePort = props.databasePort ?? 5432;
+    const cachePort = props.cachePort ?? 6379;
+    const flowLogRetention = props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (!Number.isInteger(natGateways) || natGateways < 1 || natGateways > MAX_AZS) {
+      throw new Error(`natGateways must be 1 or ${MAX_AZS} (got ${natGateways})`);
+    }
+    if (albListenerPorts.length === 0) {
+      throw new Error('albListenerPorts must name at least one port (got none)');
+    }
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr('10.0.0.0/16'),
+      maxAzs: MAX_AZS,
+      natGateways,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+        { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ],
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+    });
+    const flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
+      retention: flowLogRetention,
+      removalPolicy,
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+    });
+
+    const group = (groupId: string, description: string, allowAllOutbound: boolean) =>
+      new ec2.SecurityGroup(this, groupId, { vpc: this.vpc, description, allowAllOutbound });
+    this.albSecurityGroup = group('AlbSecurityGroup', 'Sluice ALB: public HTTP(S) in', false);
+    // Tasks call AWS APIs and flows' HTTP steps reach the internet, so egress stays open.
+    this.appSecurityGroup = group('AppSecurityGroup', 'Sluice APP tasks', true);
+    this.workerSecurityGroup = group('WorkerSecurityGroup', 'Sluice worker tasks', true);
+    this.databaseSecurityGroup = group('DatabaseSecurityGroup', 'Sluice RDS PostgreSQL', false);
+    this.cacheSecurityGroup = group('CacheSecurityGroup', 'Sluice ElastiCache', false);
+
+    for (const port of albListenerPorts) {
+      this.albSecurityGroup.addIngressRule(
+        ec2.Peer.anyIpv4(),
+        ec2.Port.tcp(port),
+        `Public listener ${port}`,
+      );
+    }
+    this.appSecurityGroup.addIngressRule(
+      this.albSecurityGroup,
+      ec2.Port.tcp(appPort),
+      'ALB to APP',
+    );
+    this.albSecurityGroup.addEgressRule(this.appSecurityGroup, ec2.Port.tcp(appPort), 'ALB to APP');
+    for (const [tasks, name] of [
+      [this.appSecurityGroup, 'APP'],
+      [this.workerSecurityGroup, 'worker'],
+    ] as const) {
+      this.databaseSecurityGroup.addIngressRule(
+        tasks,
+        ec2.Port.tcp(databasePort),
+        `${name} tasks to PostgreSQL`,
+      );
+      this.cacheSecurityGroup.addIngressRule(
+        tasks,
+        ec2.Port.tcp(cachePort),
+        `${name} tasks to Redis`,
+      );
+    }
+    Validations.of(this.albSecurityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason:
+        'The ALB is the public entry point: webhooks are called from anywhere on the internet, on the listener ports only',
+    });
+  }
+}

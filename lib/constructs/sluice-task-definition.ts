@@ -1,0 +1,173 @@
+import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { APP_PORT, DEFAULT_FLOW_TIMEOUT_S, DEFAULT_WEBHOOK_TIMEOUT_S } from '../../runtime/limits';
+import { validateFargateTaskSize } from '../fargate-task-size';
+import type { Cache } from './cache';
+import type { Database } from './database';
+import type { FileStore } from './file-store';
+
+/** Settings both tiers share; AppService and WorkerService add their role-specific ones. */
+export interface SluiceTaskSettings {
+  readonly image: ecs.ContainerImage;
+  readonly database: Database;
+  readonly cache: Cache;
+  readonly fileStore: FileStore;
+  /** SLUICE_DB_POOL_SIZE, from sizing. */
+  readonly dbPoolSize: number;
+  /**
+   * SLUICE_WEBHOOK_TIMEOUT_S.
+   * @default DEFAULT_WEBHOOK_TIMEOUT_S (30)
+   */
+  readonly webhookTimeoutSeconds?: number;
+  /**
+   * SLUICE_FLOW_TIMEOUT_S.
+   * @default DEFAULT_FLOW_TIMEOUT_S (600)
+   */
+  readonly flowTimeoutSeconds?: number;
+  /**
+   * Retention of the container log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export interface SluiceTaskDefinitionProps extends SluiceTaskSettings {
+  /** SLUICE_ROLE: which part of the runtime the container starts. */
+  readonly role: 'app' | 'worker';
+  /** Fargate CPU units (1024 = 1 vCPU). */
+  readonly cpu: number;
+  /** Fargate memory, valid for `cpu`. */
+  readonly memoryLimitMiB: number;
+  /** SLUICE_PUBLIC_URL: the URL flow authors call, used in webhook and file links. */
+  readonly publicUrl: string;
+  /**
+   * The first management API key, passed as SLUICE_API_KEY.
+   * @default - no SLUICE_API_KEY
+   */
+  readonly apiKeySecret?: secretsmanager.ISecret;
+  /**
+   * Seconds ECS waits after SIGTERM before SIGKILL.
+   * @default - the ECS default, 30 s
+   */
+  readonly stopTimeoutSeconds?: number;
+  /**
+   * Port the container listens on, mapped for a load balancer.
+   * @default - no port mapping
+   */
+  readonly containerPort?: number;
+  /**
+   * Extra plain environment for this role. Never put a secret here.
+   * @default {}
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+export const CONTAINER_NAME = 'sluice';
+
+/**
+ * The Fargate task definition both tiers share: the runtime image on x86_64 (Spot needs it),
+ * JSON logs to CloudWatch Logs, the environment contract of runtime/env.ts, and every secret
+ * through `ecs.Secret`, never plain environment.
+ */
+export class SluiceTaskDefinition extends Construct {
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: SluiceTaskDefinitionProps) {
+    super(scope, id);
+    const webhookTimeoutSeconds = props.webhookTimeoutSeconds ?? DEFAULT_WEBHOOK_TIMEOUT_S;
+    const flowTimeoutSeconds = props.flowTimeoutSeconds ?? DEFAULT_FLOW_TIMEOUT_S;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const environment = props.environment ?? {};
+    validateFargateTaskSize(
+      { cpu: 'cpu', memoryMiB: 'memoryLimitMiB' },
+      props.cpu,
+      props.memoryLimitMiB,
+    );
+    if (!Number.isInteger(props.dbPoolSize) || props.dbPoolSize < 1) {
+      throw new Error(`dbPoolSize must be a positive integer (got ${props.dbPoolSize})`);
+    }
+    if (
+      props.stopTimeoutSeconds !== undefined &&
+      (props.stopTimeoutSeconds < 2 || props.stopTimeoutSeconds > 120)
+    ) {
+      throw new Error(
+        `stopTimeoutSeconds must be from 2 to 120, the Fargate limit (got ${props.stopTimeoutSeconds})`,
+      );
+    }
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: props.cpu,
+      memoryLimitMiB: props.memoryLimitMiB,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+    });
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, removalPolicy });
+    const secrets: Record<string, ecs.Secret> = {
+      SLUICE_DB_PASSWORD: ecs.Secret.fromSecretsManager(props.database.secret, 'password'),
+      SLUICE_REDIS_PASSWORD: ecs.Secret.fromSecretsManager(props.cache.authTokenSecret),
+    };
+    if (props.apiKeySecret !== undefined) {
+      secrets.SLUICE_API_KEY = ecs.Secret.fromSecretsManager(props.apiKeySecret);
+    }
+    this.container = this.taskDefinition.addContainer('Container', {
+      containerName: CONTAINER_NAME,
+      image: props.image,
+      essential: true,
+      environment: {
+        PORT: String(APP_PORT),
+        SLUICE_ROLE: props.role,
+        SLUICE_STORAGE: 's3',
+        SLUICE_S3_BUCKET: props.fileStore.bucket.bucketName,
+        SLUICE_S3_REGION: Stack.of(this).region,
+        DATABASE_URL: props.database.connectionUrl,
+        SLUICE_DB_POOL_SIZE: String(props.dbPoolSize),
+        REDIS_URL: props.cache.url,
+        SLUICE_WEBHOOK_TIMEOUT_S: String(webhookTimeoutSeconds),
+        SLUICE_FLOW_TIMEOUT_S: String(flowTimeoutSeconds),
+        SLUICE_PUBLIC_URL: props.publicUrl,
+        ...environment,
+      },
+      secrets,
+      // pino writes one JSON object per line; non-blocking so a logs hiccup never stalls a flow.
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: props.role,
+        logGroup: this.logGroup,
+        mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+        maxBufferSize: Size.mebibytes(25),
+      }),
+      ...(props.stopTimeoutSeconds === undefined
+        ? {}
+        : { stopTimeout: Duration.seconds(props.stopTimeoutSeconds) }),
+      ...(props.containerPort === undefined
+        ? {}
+        : { portMappings: [{ containerPort: props.containerPort }] }),
+    });
+    props.fileStore.grantReadWrite(this.taskDefinition.taskRole);
+
+    Validations.of(this.taskDefinition).acknowledge(
+      {
+        id: 'AwsSolutions-ECS2',
+        reason:
+          'The environment holds only non-secret configuration (endpoints without credentials, limits, role); passwords, the AUTH token and the API key come from Secrets Manager through ecs.Secret',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'The execution role needs ecr:GetAuthorizationToken to pull the image, and that action supports no resource-level permission; the pull actions themselves are scoped to the one repository',
+      },
+    );
+  }
+}

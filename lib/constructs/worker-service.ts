@@ -1,0 +1,88 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { Construct } from 'constructs';
+import { WORKER_STOP_TIMEOUT_S } from '../../runtime/limits';
+import { DEFAULT_WORKER_CPU, DEFAULT_WORKER_MEMORY_MIB } from '../sizing';
+import { SluiceTaskDefinition, type SluiceTaskSettings } from './sluice-task-definition';
+
+export interface WorkerServiceProps {
+  /** The cluster; it must have the FARGATE and FARGATE_SPOT capacity providers. */
+  readonly cluster: ecs.ICluster;
+  /** Security group of the worker tasks (see Network). */
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly task: SluiceTaskSettings;
+  /** SLUICE_PUBLIC_URL, the APP tier's URL, used in links the worker writes. */
+  readonly publicUrl: string;
+  /** Worker tasks, from sizing: one per concurrent flow at the peak. */
+  readonly desiredCount: number;
+  /**
+   * Worker tasks kept on on-demand FARGATE; the rest run on FARGATE_SPOT.
+   * @default 1
+   */
+  readonly onDemandBase?: number;
+  /**
+   * Fargate CPU units per worker task.
+   * @default DEFAULT_WORKER_CPU (256)
+   */
+  readonly cpu?: number;
+  /**
+   * Memory per worker task.
+   * @default DEFAULT_WORKER_MEMORY_MIB (512)
+   */
+  readonly memoryLimitMiB?: number;
+}
+
+/**
+ * The worker tier: a Fargate service (SLUICE_ROLE=worker, one flow per task) with no load
+ * balancer, an on-demand FARGATE base and the rest on FARGATE_SPOT, and 120 s between SIGTERM
+ * and SIGKILL so a Spot interruption lets the running flow drain.
+ *
+ * Autoscaling seam: `service` is a plain FargateService with a fixed desired count; the
+ * QueueScaling construct takes it and calls `service.autoScaleTaskCount(...)`.
+ */
+export class WorkerService extends Construct {
+  readonly service: ecs.FargateService;
+  readonly taskDefinition: SluiceTaskDefinition;
+
+  constructor(scope: Construct, id: string, props: WorkerServiceProps) {
+    super(scope, id);
+    const onDemandBase = props.onDemandBase ?? 1;
+    const cpu = props.cpu ?? DEFAULT_WORKER_CPU;
+    const memoryLimitMiB = props.memoryLimitMiB ?? DEFAULT_WORKER_MEMORY_MIB;
+    if (!Number.isInteger(props.desiredCount) || props.desiredCount < 1) {
+      throw new Error(`desiredCount must be a positive integer (got ${props.desiredCount})`);
+    }
+    if (!Number.isInteger(onDemandBase) || onDemandBase < 0 || onDemandBase > props.desiredCount) {
+      throw new Error(
+        `onDemandBase must be an integer from 0 to desiredCount ${props.desiredCount} (got ${onDemandBase})`,
+      );
+    }
+
+    this.taskDefinition = new SluiceTaskDefinition(this, 'Task', {
+      ...props.task,
+      role: 'worker',
+      cpu,
+      memoryLimitMiB,
+      publicUrl: props.publicUrl,
+      stopTimeoutSeconds: WORKER_STOP_TIMEOUT_S,
+      environment: { SLUICE_WORKER_CONCURRENCY: '1' },
+    });
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster: props.cluster,
+      taskDefinition: this.taskDefinition.taskDefinition,
+      desiredCount: props.desiredCount,
+      capacityProviderStrategies: [
+        { capacityProvider: 'FARGATE', base: onDemandBase, weight: 0 },
+        { capacityProvider: 'FARGATE_SPOT', weight: 1 },
+      ],
+      // Workers carry no traffic: replacing them all at once is fine, each drains its flow.
+      minHealthyPercent: 0,
+      maxHealthyPercent: 200,
+      circuitBreaker: { enable: true, rollback: true },
+      securityGroups: [props.securityGroup],
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      assignPublicIp: false,
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+    });
+  }
+}

@@ -1,0 +1,282 @@
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { DEFAULT_FLOW_TIMEOUT_S, DEFAULT_WEBHOOK_TIMEOUT_S } from '../../runtime/limits';
+import { AppService } from '../constructs/app-service';
+import { Cache } from '../constructs/cache';
+import { Dashboard } from '../constructs/dashboard';
+import { Database } from '../constructs/database';
+import { FileStore } from '../constructs/file-store';
+import { Network } from '../constructs/network';
+import { WorkerService } from '../constructs/worker-service';
+import { sluiceContainerImage } from '../container-image';
+import { validateFargateTaskSize } from '../fargate-task-size';
+import {
+  DEFAULT_APP_CPU,
+  DEFAULT_APP_MEMORY_MIB,
+  DEFAULT_ON_DEMAND_WORKER_BASE,
+  DEFAULT_WORKER_CPU,
+  DEFAULT_WORKER_MEMORY_MIB,
+  type FleetShape,
+  sizeFleet,
+} from '../sizing';
+
+/** The deployment's knobs, read from cdk.json context by bin/sluice.ts. */
+export interface SluiceStackProps extends StackProps {
+  /**
+   * Peak number of flows running at once; sizes workers, apps, database and cache.
+   * @default 10
+   */
+  readonly peakConcurrentFlows?: number;
+  /**
+   * Worker tasks kept on on-demand FARGATE; the rest run on FARGATE_SPOT.
+   * @default 1
+   */
+  readonly onDemandWorkerBase?: number;
+  /**
+   * Fargate CPU units per worker task.
+   * @default 256
+   */
+  readonly workerCpu?: number;
+  /**
+   * Memory per worker task.
+   * @default 512
+   */
+  readonly workerMemoryMiB?: number;
+  /**
+   * Fargate CPU units per APP task.
+   * @default 512
+   */
+  readonly appCpu?: number;
+  /**
+   * Memory per APP task.
+   * @default 1024
+   */
+  readonly appMemoryMiB?: number;
+  /**
+   * RDS Multi-AZ, a Redis replica with automatic failover, and a NAT gateway per AZ.
+   * @default true
+   */
+  readonly multiAz?: boolean;
+  /**
+   * Public host name for the API; needs `certificateArn`.
+   * @default - none: the API is served at http://<alb dns name>
+   */
+  readonly domainName?: string;
+  /**
+   * ACM certificate ARN for `domainName`, in the stack's region.
+   * @default - none: HTTP only
+   */
+  readonly certificateArn?: string;
+  /**
+   * A pre-built runtime image instead of building the repo's Dockerfile.
+   * @default - the Dockerfile in `imageDirectory`
+   */
+  readonly imageUri?: string;
+  /**
+   * Directory with the runtime's Dockerfile.
+   * @default - the repository root
+   */
+  readonly imageDirectory?: string;
+  /**
+   * What deleting the stack does to data (RDS, bucket, secrets, log groups).
+   * @default 'retain'
+   */
+  readonly removalPolicy?: 'retain' | 'destroy';
+  /**
+   * SLUICE_WEBHOOK_TIMEOUT_S: the longest a sync webhook waits for its run.
+   * @default DEFAULT_WEBHOOK_TIMEOUT_S (30)
+   */
+  readonly webhookTimeoutSeconds?: number;
+  /**
+   * SLUICE_FLOW_TIMEOUT_S: the longest one run may take.
+   * @default DEFAULT_FLOW_TIMEOUT_S (600)
+   */
+  readonly flowTimeoutSeconds?: number;
+  /**
+   * ALB idle timeout; must exceed `webhookTimeoutSeconds`.
+   * @default webhookTimeoutSeconds + 30
+   */
+  readonly albIdleTimeoutSeconds?: number;
+  /**
+   * Retention of container and VPC flow logs.
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+  /**
+   * Days after which RUN_LOG objects expire from the bucket.
+   * @default 30
+   */
+  readonly runLogRetentionDays?: number;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Every production piece of Sluice in one stack, sized from `peakConcurrentFlows`. */
+export class SluiceStack extends Stack {
+  readonly fleet: FleetShape;
+  readonly network: Network;
+  readonly database: Database;
+  readonly cache: Cache;
+  readonly fileStore: FileStore;
+  readonly appService: AppService;
+  readonly workerService: WorkerService;
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
+    super(scope, id, props);
+    const peakConcurrentFlows = props.peakConcurrentFlows ?? 10;
+    const onDemandWorkerBase = props.onDemandWorkerBase ?? DEFAULT_ON_DEMAND_WORKER_BASE;
+    const workerCpu = props.workerCpu ?? DEFAULT_WORKER_CPU;
+    const workerMemoryMiB = props.workerMemoryMiB ?? DEFAULT_WORKER_MEMORY_MIB;
+    const appCpu = props.appCpu ?? DEFAULT_APP_CPU;
+    const appMemoryMiB = props.appMemoryMiB ?? DEFAULT_APP_MEMORY_MIB;
+    const multiAz = props.multiAz ?? true;
+    const removalPolicyName = props.removalPolicy ?? 'retain';
+    const webhookTimeoutSeconds = props.webhookTimeoutSeconds ?? DEFAULT_WEBHOOK_TIMEOUT_S;
+    const flowTimeoutSeconds = props.flowTimeoutSeconds ?? DEFAULT_FLOW_TIMEOUT_S;
+    const albIdleTimeoutSeconds = props.albIdleTimeoutSeconds ?? webhookTimeoutSeconds + 30;
+    const logRetentionDays = props.logRetentionDays ?? 30;
+    const runLogRetentionDays = props.runLogRetentionDays ?? 30;
+
+    validateFargateTaskSize(
+      { cpu: 'workerCpu', memoryMiB: 'workerMemoryMiB' },
+      workerCpu,
+      workerMemoryMiB,
+    );
+    validateFargateTaskSize({ cpu: 'appCpu', memoryMiB: 'appMemoryMiB' }, appCpu, appMemoryMiB);
+    if (removalPolicyName !== 'retain' && removalPolicyName !== 'destroy') {
+      throw new Error(`removalPolicy must be retain or destroy (got ${removalPolicyName})`);
+    }
+    requireIntegerIn('webhookTimeoutSeconds', webhookTimeoutSeconds, 1, 900);
+    requireIntegerIn('flowTimeoutSeconds', flowTimeoutSeconds, 1, 86_400);
+    const logRetention = logRetentionDays as logs.RetentionDays;
+    if (!Object.values(logs.RetentionDays).includes(logRetention)) {
+      throw new Error(
+        `logRetentionDays must be a CloudWatch Logs retention such as 7, 14, 30, 90, 365 (got ${logRetentionDays})`,
+      );
+    }
+    this.fleet = sizeFleet({ peakConcurrentFlows, onDemandWorkerBase, multiAz });
+    const removalPolicy =
+      removalPolicyName === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const https = props.certificateArn !== undefined;
+
+    this.network = new Network(this, 'Network', {
+      natGateways: this.fleet.natGateways,
+      albListenerPorts: https ? [80, 443] : [80],
+      flowLogRetention: logRetention,
+      removalPolicy,
+    });
+    this.database = new Database(this, 'Database', {
+      vpc: this.network.vpc,
+      securityGroup: this.network.databaseSecurityGroup,
+      instanceType: this.fleet.database.instanceType,
+      maxConnections: this.fleet.database.maxConnections,
+      multiAz,
+      removalPolicy,
+    });
+    this.cache = new Cache(this, 'Cache', {
+      vpc: this.network.vpc,
+      securityGroup: this.network.cacheSecurityGroup,
+      nodeType: this.fleet.cacheNodeType,
+      multiAz,
+      removalPolicy,
+    });
+    this.fileStore = new FileStore(this, 'FileStore', { runLogRetentionDays, removalPolicy });
+    const apiKey = new secretsmanager.Secret(this, 'ApiKey', {
+      description: 'Sluice first management API key (SLUICE_API_KEY)',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy,
+    });
+    Validations.of(apiKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'This key only seeds the first project on first start; keys are rotated through the management API (create a new key, revoke this one), which Secrets Manager rotation cannot do',
+    });
+
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: this.network.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      enableFargateCapacityProviders: true,
+    });
+    const task = {
+      image: sluiceContainerImage(this, {
+        directory: props.imageDirectory ?? REPO_ROOT,
+        ...(props.imageUri === undefined ? {} : { imageUri: props.imageUri }),
+      }),
+      database: this.database,
+      cache: this.cache,
+      fileStore: this.fileStore,
+      dbPoolSize: this.fleet.dbPoolSize,
+      webhookTimeoutSeconds,
+      flowTimeoutSeconds,
+      logRetention,
+      removalPolicy,
+    };
+    this.appService = new AppService(this, 'App', {
+      cluster,
+      albSecurityGroup: this.network.albSecurityGroup,
+      securityGroup: this.network.appSecurityGroup,
+      task,
+      apiKeySecret: apiKey,
+      desiredCount: this.fleet.apps,
+      cpu: appCpu,
+      memoryLimitMiB: appMemoryMiB,
+      albIdleTimeoutSeconds,
+      ...(props.domainName === undefined ? {} : { domainName: props.domainName }),
+      ...(props.certificateArn === undefined ? {} : { certificateArn: props.certificateArn }),
+    });
+    this.workerService = new WorkerService(this, 'Worker', {
+      cluster,
+      securityGroup: this.network.workerSecurityGroup,
+      task,
+      publicUrl: this.appService.publicUrl,
+      desiredCount: this.fleet.workers,
+      onDemandBase: this.fleet.onDemandWorkers,
+      cpu: workerCpu,
+      memoryLimitMiB: workerMemoryMiB,
+    });
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      appService: this.appService,
+      workerService: this.workerService,
+      database: this.database,
+      cache: this.cache,
+    });
+
+    const output = (outputId: string, value: string, description: string) =>
+      new CfnOutput(this, outputId, { value, description });
+    output(
+      'PublicUrl',
+      this.appService.publicUrl,
+      'SLUICE_PUBLIC_URL: where flow authors call the API',
+    );
+    output(
+      'LoadBalancerUrl',
+      `http://${this.appService.loadBalancer.loadBalancerDnsName}`,
+      'The ALB; point domainName here',
+    );
+    output('BucketName', this.fileStore.bucket.bucketName, 'S3 bucket for files and run logs');
+    output(
+      'DashboardUrl',
+      `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboard.dashboardName}`,
+      'CloudWatch dashboard',
+    );
+    output('AlarmTopicArn', this.dashboard.alarmTopic.topicArn, 'Subscribe to receive alarms');
+    output('ApiKeySecretArn', apiKey.secretArn, 'The first management API key');
+    output('DatabaseSecretArn', this.database.secret.secretArn, 'RDS credentials (user sluice)');
+    output(
+      'CacheAuthTokenSecretArn',
+      this.cache.authTokenSecret.secretArn,
+      'ElastiCache AUTH token',
+    );
+  }
+}
+
+function requireIntegerIn(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max} (got ${value})`);
+  }
+}
