@@ -145,6 +145,9 @@ const envSchema = z
     REDIS_SENTINELS: hostPorts(),
     REDIS_SENTINEL_MASTER: text(),
     SLUICE_QUEUE_PREFIX: text().transform((v) => v ?? '{sluice}'),
+    SLUICE_QUEUE_UI: BoolEnv(false),
+    SLUICE_QUEUE_UI_USER: text(),
+    SLUICE_QUEUE_UI_PASSWORD: text(),
     SLUICE_FAILED_JOB_RETENTION_DAYS: int(0, 3650, 7),
     SLUICE_FAILED_JOB_RETENTION_COUNT: int(0, 10_000_000, 10_000),
 
@@ -172,6 +175,21 @@ const envSchema = z
     }
     if (env.REDIS_SENTINELS !== undefined && env.REDIS_SENTINEL_MASTER === undefined) {
       need('REDIS_SENTINEL_MASTER', 'is required when REDIS_SENTINELS is set');
+    }
+    if (env.SLUICE_QUEUE_UI && !hasRedis) {
+      need(
+        'SLUICE_QUEUE_UI',
+        'needs REDIS_URL or REDIS_SENTINELS (the in-process queue has no UI)',
+      );
+    }
+    if (env.SLUICE_QUEUE_UI && env.SLUICE_QUEUE_UI_USER === undefined) {
+      need('SLUICE_QUEUE_UI_USER', 'is required when SLUICE_QUEUE_UI is true');
+    }
+    if (env.SLUICE_QUEUE_UI && (env.SLUICE_QUEUE_UI_PASSWORD?.length ?? 0) < 12) {
+      need(
+        'SLUICE_QUEUE_UI_PASSWORD',
+        'must be at least 12 characters when SLUICE_QUEUE_UI is true',
+      );
     }
     if (env.SLUICE_STORAGE === 's3' && env.SLUICE_S3_BUCKET === undefined) {
       need('SLUICE_S3_BUCKET', 'is required when SLUICE_STORAGE is s3');

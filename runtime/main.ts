@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { unfinishedRunIds } from './db/run-store';
 import { EnvError, readProcessEnv } from './env';
 import { createLogger } from './logger';
-import { createFileStore, createQueueDriver, createReplyBus, openDatabase } from './parts';
+import {
+  createFileStore,
+  createQueueBoardIfEnabled,
+  createQueueDriver,
+  createReplyBus,
+  openDatabase,
+} from './parts';
 import { startApp } from './roles/app';
 import { seedApiKey } from './roles/seed-api-key';
 import { startWorker } from './roles/worker';
@@ -24,8 +30,18 @@ async function main(): Promise<void> {
   const { store, localStore } = createFileStore(env);
   const replies = await createReplyBus(env, instanceId, { subscribe: runsApp });
 
+  const queueBoard = runsApp ? createQueueBoardIfEnabled(env) : undefined;
   const app = runsApp
-    ? await startApp({ env, database, queue: driver.queue, replies, store, localStore, logger })
+    ? await startApp({
+        env,
+        database,
+        queue: driver.queue,
+        replies,
+        store,
+        localStore,
+        logger,
+        queueBoard: queueBoard?.app,
+      })
     : null;
   const worker = runsWorker
     ? startWorker({ env, db: database.db, driver, store, replies, logger })
@@ -52,6 +68,7 @@ async function main(): Promise<void> {
     await app?.close();
     await worker?.consumer.close();
     worker?.dispose();
+    await queueBoard?.close();
     await replies.close();
     await driver.queue.close();
     await database.close();

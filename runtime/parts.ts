@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { createQueueBoard } from './api/queue-board';
 import { connectPostgres, type DatabaseHandle, openPglite } from './db/client';
 import type { Env } from './env';
 import { createBullmqDriver } from './queue/bullmq-driver';
@@ -49,6 +50,16 @@ export function createQueueDriver(env: Env, logger: Logger): QueueDriver {
     failedJobRetentionDays: env.SLUICE_FAILED_JOB_RETENTION_DAYS,
     failedJobRetentionCount: env.SLUICE_FAILED_JOB_RETENTION_COUNT,
     onWorkerError: (error) => logger.warn({ err: error }, 'queue worker error'),
+  });
+}
+
+export function createQueueBoardIfEnabled(env: Env) {
+  if (!env.SLUICE_QUEUE_UI) return undefined;
+  return createQueueBoard({
+    redis: redisConfig(env),
+    prefix: env.SLUICE_QUEUE_PREFIX,
+    user: env.SLUICE_QUEUE_UI_USER ?? '',
+    password: env.SLUICE_QUEUE_UI_PASSWORD ?? '',
   });
 }
 

@@ -3,7 +3,14 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const external = ['isolated-vm', '@electric-sql/pglite', 'pg-native'];
+// Bull Board serves its UI files from its package directory, so it stays a real package too.
+const external = [
+  'isolated-vm',
+  '@electric-sql/pglite',
+  'pg-native',
+  '@bull-board/api',
+  '@bull-board/hono',
+];
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
 rmSync('dist', { recursive: true, force: true });

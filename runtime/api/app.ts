@@ -40,6 +40,8 @@ export function createApi(deps: ApiDeps) {
     );
   }
 
+  if (deps.queueBoard !== undefined) app.route('/', deps.queueBoard);
+
   app.doc31('/v1/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Sluice API', version: '1' },

@@ -1,3 +1,4 @@
+import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/client';
 import type { Env } from '../env';
@@ -15,4 +16,6 @@ export interface ApiDeps {
   /** Set when SLUICE_STORAGE=local: the APP serves that driver's signed URLs. */
   localStore?: LocalFileStore | undefined;
   logger: Logger;
+  /** Bull Board at /admin/queues, when SLUICE_QUEUE_UI=true. */
+  queueBoard?: Hono | undefined;
 }

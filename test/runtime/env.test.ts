@@ -46,6 +46,20 @@ describe('parseEnv', () => {
     ],
     [{ REDIS_SENTINELS: 'nope' }, 'REDIS_SENTINELS must be host:port'],
     [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be below 120'],
+    [
+      {
+        SLUICE_QUEUE_UI: 'true',
+        REDIS_URL: split.REDIS_URL,
+        SLUICE_QUEUE_UI_PASSWORD: 'long-enough-pw',
+      },
+      'SLUICE_QUEUE_UI_USER is required when SLUICE_QUEUE_UI is true',
+    ],
+    [
+      { SLUICE_QUEUE_UI: 'true', REDIS_URL: split.REDIS_URL, SLUICE_QUEUE_UI_USER: 'ops' },
+      'SLUICE_QUEUE_UI_PASSWORD must be at least 12 characters',
+    ],
+    [{ SLUICE_QUEUE_UI: 'true' }, 'SLUICE_QUEUE_UI needs REDIS_URL'],
+    [{ SLUICE_LOCAL_SIGNING_SECRET: 'short' }, 'SLUICE_LOCAL_SIGNING_SECRET must be at least 32'],
   ])('rejects %o with one line naming the variable', (source, message) => {
     let thrown: Error | undefined;
     try {

@@ -5,7 +5,12 @@ import { pino } from 'pino';
 import { createApi } from '../../runtime/api/app';
 import { createProjectWithKey, generateApiKey } from '../../runtime/db/project-store';
 import { type Env, parseEnv } from '../../runtime/env';
-import { createFileStore, createQueueDriver, createReplyBus } from '../../runtime/parts';
+import {
+  createFileStore,
+  createQueueBoardIfEnabled,
+  createQueueDriver,
+  createReplyBus,
+} from '../../runtime/parts';
 import { startWorker } from '../../runtime/roles/worker';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from './database';
 
@@ -48,7 +53,9 @@ export async function startTestStack(
   const driver = createQueueDriver(env, logger);
   const replies = await createReplyBus(env, `test-${Date.now()}`, { subscribe: true });
   const { store, localStore } = createFileStore(env);
+  const queueBoard = createQueueBoardIfEnabled(env);
   const api = createApi({
+    queueBoard: queueBoard?.app,
     env,
     database: database.handle,
     queue: driver.queue,
@@ -87,6 +94,7 @@ export async function startTestStack(
     async close() {
       await running?.consumer.close();
       running?.dispose();
+      await queueBoard?.close();
       await replies.close();
       await driver.queue.close();
       await database.drop();
