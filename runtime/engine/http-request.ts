@@ -114,7 +114,7 @@ export function sendHttpRequest(
       else fail('network', `request failed: ${error.message}`);
     });
     request.on('response', (response) => {
-      readBody(response, bounds.maxResponseBytes).then((read) => {
+      readBody(response, bounds.maxResponseBytes, (read) => {
         if (!read.ok) {
           fail(read.reason, read.message);
           return;
@@ -137,37 +137,39 @@ function failed(reason: Failure['reason'], message: string): Promise<HttpRequest
   return Promise.resolve({ ok: false, reason, message });
 }
 
+/**
+ * Reads the body up to `maxBytes`. `done` is called before the response is destroyed, so the
+ * size failure is what the caller sees, not the socket error the destroy causes.
+ */
 function readBody(
   response: IncomingMessage,
   maxBytes: number,
-): Promise<{ ok: true; bytes: Buffer } | Failure> {
-  const tooLarge = (): Failure => ({
-    ok: false,
-    reason: 'too_large',
-    message: `response body is over httpMaxResponseBytes (${maxBytes} bytes)`,
-  });
-  const declared = Number(response.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve(tooLarge());
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    response.on('data', (chunk: Buffer) => {
-      received += chunk.byteLength;
-      if (received > maxBytes) {
-        response.destroy();
-        resolve(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
+  done: (result: { ok: true; bytes: Buffer } | Failure) => void,
+): void {
+  const tooLarge = () => {
+    done({
+      ok: false,
+      reason: 'too_large',
+      message: `response body is over httpMaxResponseBytes (${maxBytes} bytes)`,
     });
-    response.on('end', () => resolve({ ok: true, bytes: Buffer.concat(chunks) }));
-    response.on('error', (error) =>
-      resolve({ ok: false, reason: 'network', message: `response failed: ${error.message}` }),
-    );
-    response.on('aborted', () =>
-      resolve({ ok: false, reason: 'network', message: 'response ended early' }),
-    );
+    response.destroy();
+  };
+  const declared = Number(response.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    tooLarge();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let received = 0;
+  response.on('data', (chunk: Buffer) => {
+    received += chunk.byteLength;
+    if (received > maxBytes) tooLarge();
+    else chunks.push(chunk);
   });
+  response.on('end', () => done({ ok: true, bytes: Buffer.concat(chunks) }));
+  response.on('error', (error) =>
+    done({ ok: false, reason: 'network', message: `response failed: ${error.message}` }),
+  );
 }
 
 function encodeBody(body: unknown): { body?: Buffer; contentType?: string } {

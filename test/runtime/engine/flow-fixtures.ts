@@ -19,3 +19,14 @@ export function triggerOf(body: unknown, extra: Partial<TriggerInput> = {}): Tri
 export function later(ms = 60_000): { deadline: number } {
   return { deadline: Date.now() + ms };
 }
+
+/** A branch step; the one place tests spell the `then` key (see step-schemas.ts). */
+export function branchStep(
+  id: string,
+  condition: { left: unknown; op: string; right?: unknown },
+  thenSteps: unknown[],
+  elseSteps: unknown[] = [],
+) {
+  // biome-ignore lint/suspicious/noThenProperty: the field name is fixed by the flow format
+  return { id, type: 'branch', if: condition, then: thenSteps, else: elseSteps };
+}

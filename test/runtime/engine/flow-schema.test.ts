@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { flowDefinitionSchema, parseFlowDefinition } from '../../../runtime/engine';
+import { branchStep } from './flow-fixtures';
 
 const definition = (steps: unknown[]) => ({
   name: 'test-flow',
@@ -24,21 +25,15 @@ describe('parseFlowDefinition', () => {
           type: 'code',
           code: 'export default ({ trigger }) => ({ n: trigger.body.n * 2 })',
         },
-        {
-          id: 'big',
-          type: 'branch',
-          if: { left: '{{calc.n}}', op: 'gt', right: 10 },
-          then: [
-            {
-              id: 'notify',
-              type: 'http',
-              method: 'POST',
-              url: 'https://example.com/hook',
-              body: { n: '{{calc.n}}' },
-            },
-          ],
-          else: [],
-        },
+        branchStep('big', { left: '{{calc.n}}', op: 'gt', right: 10 }, [
+          {
+            id: 'notify',
+            type: 'http',
+            method: 'POST',
+            url: 'https://example.com/hook',
+            body: { n: '{{calc.n}}' },
+          },
+        ]),
         {
           id: 'each',
           type: 'loop',
@@ -142,7 +137,7 @@ describe('parseFlowDefinition', () => {
   it('lets steps after a branch read the steps of its arms', () => {
     const parsed = parseFlowDefinition(
       definition([
-        { id: 'big', type: 'branch', if: { left: 1, op: 'exists' }, then: [code('t')], else: [] },
+        branchStep('big', { left: 1, op: 'exists' }, [code('t')]),
         { id: 'after', type: 'respond', body: '{{t}}' },
       ]),
     );

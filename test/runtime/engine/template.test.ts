@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { outputOf, RunScope } from '../../../runtime/engine/run-scope';
+import { resolveTemplates } from '../../../runtime/engine/template';
+import { triggerOf } from './flow-fixtures';
+
+function scopeWith(
+  outputs: Record<string, unknown>,
+  trigger = triggerOf({ n: 2, tags: ['a', 'b'] }),
+) {
+  const scope = RunScope.forTrigger(trigger);
+  for (const [id, value] of Object.entries(outputs)) scope.set(id, outputOf(value));
+  return scope;
+}
+
+describe('resolveTemplates', () => {
+  const scope = scopeWith({
+    calc: { n: 42, ok: true, none: null, obj: { a: 1 } },
+    x: { items: ['zero', 'one', { deep: 'two' }] },
+  });
+
+  it.each([
+    ['{{calc.n}}', 42],
+    ['{{calc.ok}}', true],
+    ['{{calc.none}}', null],
+    ['{{calc.obj}}', { a: 1 }],
+    ['{{ calc.n }}', 42],
+    ['{{trigger.body.tags}}', ['a', 'b']],
+  ])('keeps the type of a value that is exactly %s', (template, expected) => {
+    expect(resolveTemplates(template, scope)).toEqual(expected);
+  });
+
+  it('turns mixed text into a string, JSON-stringifying objects', () => {
+    expect(resolveTemplates('n={{calc.n}} obj={{calc.obj}} none={{calc.none}}', scope)).toBe(
+      'n=42 obj={"a":1} none=null',
+    );
+  });
+
+  it('reads array indexes with dots and with brackets', () => {
+    expect(resolveTemplates('{{x.items.0}}', scope)).toBe('zero');
+    expect(resolveTemplates('{{x.items[1]}}', scope)).toBe('one');
+    expect(resolveTemplates('{{x.items[2].deep}}', scope)).toBe('two');
+  });
+
+  it('reads header names with dashes, plain or quoted', () => {
+    const withHeaders = scopeWith({}, triggerOf(null, { headers: { 'x-request-id': 'r1' } }));
+    expect(resolveTemplates('{{trigger.headers.x-request-id}}', withHeaders)).toBe('r1');
+    expect(resolveTemplates('{{trigger.headers["x-request-id"]}}', withHeaders)).toBe('r1');
+  });
+
+  it('resolves through nested objects and arrays, leaving keys alone', () => {
+    expect(
+      resolveTemplates({ '{{calc.n}}': ['{{calc.n}}', { v: 'n is {{calc.n}}' }], k: 7 }, scope),
+    ).toEqual({ '{{calc.n}}': [42, { v: 'n is 42' }], k: 7 });
+  });
+
+  it('fails with the template and the path when the path is missing', () => {
+    expect(() => resolveTemplates('{{calc.m}}', scope)).toThrow(
+      'template {{calc.m}}: path "calc.m" not found',
+    );
+  });
+
+  it('says which step has not run when the root is missing', () => {
+    expect(() => resolveTemplates('x {{notify.status}}', scope)).toThrow(
+      'template {{notify.status}}: path "notify.status" not found (step notify has not run)',
+    );
+  });
+
+  it('does not walk into prototypes', () => {
+    expect(() => resolveTemplates('{{calc.constructor}}', scope)).toThrow('not found');
+    expect(() => resolveTemplates('{{calc.obj.__proto__}}', scope)).toThrow('not found');
+    expect(() => resolveTemplates('{{x.items.length.toString}}', scope)).toThrow('not found');
+  });
+
+  it('fails on an index past the end of an array', () => {
+    expect(() => resolveTemplates('{{x.items.9}}', scope)).toThrow(
+      'template {{x.items.9}}: path "x.items.9" not found',
+    );
+  });
+
+  it('leaves strings without templates untouched', () => {
+    expect(resolveTemplates('plain {text}', scope)).toBe('plain {text}');
+  });
+
+  it('resolves a missing path to undefined when asked to', () => {
+    expect(resolveTemplates('{{calc.m}}', scope, { missingAsUndefined: true })).toBeUndefined();
+  });
+});
