@@ -1,0 +1,150 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AppService } from '../../../lib/constructs/app-service';
+import { Dashboard } from '../../../lib/constructs/dashboard';
+import { WorkerService } from '../../../lib/constructs/worker-service';
+import { dataTier, newTestStack } from '../fixtures';
+
+describe('Dashboard', () => {
+  let template: Template;
+  let body: string;
+
+  beforeAll(() => {
+    // GIVEN both services over the data tier (max_connections 80, one Redis node)
+    const stack = newTestStack();
+    const { network, cluster, task, database, cache } = dataTier(stack);
+    const appService = new AppService(stack, 'App', {
+      cluster,
+      albSecurityGroup: network.albSecurityGroup,
+      securityGroup: network.appSecurityGroup,
+      task,
+      apiKeySecret: new secretsmanager.Secret(stack, 'ApiKey'),
+      desiredCount: 2,
+    });
+    const workerService = new WorkerService(stack, 'Worker', {
+      cluster,
+      securityGroup: network.workerSecurityGroup,
+      task,
+      publicUrl: appService.publicUrl,
+      desiredCount: 2,
+    });
+    // WHEN a Dashboard is added
+    new Dashboard(stack, 'Dashboard', { appService, workerService, database, cache });
+    template = Template.fromStack(stack);
+    body = JSON.stringify(
+      Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties
+        .DashboardBody,
+    );
+  });
+
+  it.each([
+    [
+      'ALB requests, 5xx and p95 latency',
+      [
+        'RequestCount',
+        'HTTPCode_ELB_5XX_Count',
+        'HTTPCode_Target_5XX_Count',
+        'TargetResponseTime',
+        'p95',
+      ],
+    ],
+    [
+      'APP and worker CPU and memory',
+      ['CPUUtilization', 'MemoryUtilization', 'APP CPU and memory', 'Worker CPU and memory'],
+    ],
+    ['running and desired tasks', ['RunningTaskCount', 'DesiredTaskCount']],
+    [
+      'RDS CPU, connections and free storage',
+      ['AWS/RDS', 'DatabaseConnections', 'FreeStorageSpace'],
+    ],
+    [
+      'Redis CPU, memory and connections',
+      ['EngineCPUUtilization', 'DatabaseMemoryUsagePercentage', 'CurrConnections'],
+    ],
+  ])('graphs %s', (_, metrics) => {
+    for (const metric of metrics) expect(body).toContain(metric);
+  });
+
+  it('alarms when ALB 5xx pass 1% of requests', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            Expression: '100 * (FILL(elbErrors, 0) + FILL(targetErrors, 0)) / requests',
+          }),
+        ]),
+      }),
+    );
+  });
+
+  it('alarms when RDS connections pass 80% of max_connections', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Namespace: 'AWS/RDS',
+        MetricName: 'DatabaseConnections',
+        Threshold: 64,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+  });
+
+  it('alarms when Redis memory passes 80%', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Threshold: 80,
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'DatabaseMemoryUsagePercentage' }),
+            }),
+          }),
+        ]),
+      }),
+    );
+  });
+
+  it('alarms when no worker task is running, treating silence as none', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Metrics: [
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({
+                Namespace: 'ECS/ContainerInsights',
+                MetricName: 'RunningTaskCount',
+                Dimensions: Match.arrayWith([
+                  {
+                    Name: 'ServiceName',
+                    Value: Match.objectLike({
+                      'Fn::GetAtt': [Match.stringLikeRegexp('^WorkerService'), 'Name'],
+                    }),
+                  },
+                ]),
+              }),
+            }),
+          }),
+        ],
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      }),
+    );
+  });
+
+  it('sends every alarm to the alarm topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(4);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([
+        { Ref: expect.stringMatching(/^DashboardAlarmTopic/) },
+      ]);
+    }
+  });
+});

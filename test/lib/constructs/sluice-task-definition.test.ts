@@ -1,0 +1,145 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SluiceTaskDefinition } from '../../../lib/constructs/sluice-task-definition';
+import { dataTier, newTestStack } from '../fixtures';
+
+const SECRET_NAMES = ['SLUICE_DB_PASSWORD', 'SLUICE_REDIS_PASSWORD', 'SLUICE_API_KEY'];
+
+describe('SluiceTaskDefinition', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    // GIVEN the data tier and an API key secret
+    const stack = newTestStack();
+    const { task } = dataTier(stack);
+    const apiKeySecret = new secretsmanager.Secret(stack, 'ApiKey');
+    // WHEN an app task definition is built
+    new SluiceTaskDefinition(stack, 'Task', {
+      ...task,
+      role: 'app',
+      cpu: 512,
+      memoryLimitMiB: 1024,
+      publicUrl: 'https://sluice.example.com',
+      apiKeySecret,
+      containerPort: 3000,
+      webhookTimeoutSeconds: 45,
+    });
+    template = Template.fromStack(stack);
+  });
+
+  it('runs on Fargate x86_64 with the given size', () => {
+    template.hasResourceProperties(
+      'AWS::ECS::TaskDefinition',
+      Match.objectLike({
+        Cpu: '512',
+        Memory: '1024',
+        RequiresCompatibilities: ['FARGATE'],
+        RuntimePlatform: { CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' },
+      }),
+    );
+  });
+
+  it('sets the environment contract of runtime/env.ts', () => {
+    template.hasResourceProperties(
+      'AWS::ECS::TaskDefinition',
+      Match.objectLike({
+        ContainerDefinitions: [
+          Match.objectLike({
+            Name: 'sluice',
+            Image: 'sluice:test',
+            PortMappings: [{ ContainerPort: 3000, Protocol: 'tcp' }],
+            Environment: Match.arrayWith([
+              { Name: 'PORT', Value: '3000' },
+              { Name: 'SLUICE_ROLE', Value: 'app' },
+              { Name: 'SLUICE_STORAGE', Value: 's3' },
+              {
+                Name: 'SLUICE_S3_BUCKET',
+                Value: { Ref: Match.stringLikeRegexp('^FileStoreBucket') },
+              },
+              { Name: 'SLUICE_S3_REGION', Value: { Ref: 'AWS::Region' } },
+              { Name: 'SLUICE_DB_POOL_SIZE', Value: '4' },
+              { Name: 'SLUICE_WEBHOOK_TIMEOUT_S', Value: '45' },
+              { Name: 'SLUICE_FLOW_TIMEOUT_S', Value: '600' },
+              { Name: 'SLUICE_PUBLIC_URL', Value: 'https://sluice.example.com' },
+            ]),
+          }),
+        ],
+      }),
+    );
+  });
+
+  it('passes the DB password, the Redis AUTH token and the API key as ECS secrets', () => {
+    template.hasResourceProperties(
+      'AWS::ECS::TaskDefinition',
+      Match.objectLike({
+        ContainerDefinitions: [
+          Match.objectLike({
+            Secrets: [
+              {
+                Name: 'SLUICE_DB_PASSWORD',
+                ValueFrom: {
+                  'Fn::Join': [
+                    '',
+                    [
+                      { Ref: Match.stringLikeRegexp('^DatabaseInstanceSecretAttachment') },
+                      ':password::',
+                    ],
+                  ],
+                },
+              },
+              {
+                Name: 'SLUICE_REDIS_PASSWORD',
+                ValueFrom: { Ref: Match.stringLikeRegexp('^CacheAuthToken') },
+              },
+              { Name: 'SLUICE_API_KEY', ValueFrom: { Ref: Match.stringLikeRegexp('^ApiKey') } },
+            ],
+          }),
+        ],
+      }),
+    );
+  });
+
+  it('never puts a secret in plain environment', () => {
+    const [definition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+    const environment = definition?.Properties.ContainerDefinitions[0].Environment;
+    const names = environment.map((variable: { Name: string }) => variable.Name);
+    for (const name of SECRET_NAMES) expect(names).not.toContain(name);
+    expect(JSON.stringify(environment)).not.toMatch(/AuthToken|Secret|password/i);
+  });
+
+  it('logs to CloudWatch Logs with a retention', () => {
+    template.hasResourceProperties(
+      'AWS::ECS::TaskDefinition',
+      Match.objectLike({
+        ContainerDefinitions: [
+          Match.objectLike({
+            LogConfiguration: Match.objectLike({
+              LogDriver: 'awslogs',
+              Options: Match.objectLike({ 'awslogs-stream-prefix': 'app', mode: 'non-blocking' }),
+            }),
+          }),
+        ],
+      }),
+    );
+    template.hasResourceProperties(
+      'AWS::Logs::LogGroup',
+      Match.objectLike({ RetentionInDays: 30 }),
+    );
+  });
+
+  it('rejects an invalid Fargate size, naming the prop', () => {
+    const stack = newTestStack();
+    const { task } = dataTier(stack);
+    expect(
+      () =>
+        new SluiceTaskDefinition(stack, 'Task', {
+          ...task,
+          role: 'worker',
+          cpu: 300,
+          memoryLimitMiB: 512,
+          publicUrl: 'http://x',
+        }),
+    ).toThrow('cpu must be one of 256, 512, 1024, 2048, 4096 (got 300)');
+  });
+});

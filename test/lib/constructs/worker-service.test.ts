@@ -1,0 +1,87 @@
+import type { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { WorkerService, type WorkerServiceProps } from '../../../lib/constructs/worker-service';
+import { dataTier, newTestStack } from '../fixtures';
+
+function workerStack(props: Partial<WorkerServiceProps> = {}): Stack {
+  const stack = newTestStack();
+  const { network, cluster, task } = dataTier(stack);
+  new WorkerService(stack, 'Worker', {
+    cluster,
+    securityGroup: network.workerSecurityGroup,
+    task,
+    publicUrl: 'https://sluice.example.com',
+    desiredCount: 10,
+    onDemandBase: 2,
+    ...props,
+  });
+  return stack;
+}
+
+describe('WorkerService', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    // GIVEN the data tier WHEN a WorkerService of 10 tasks, 2 on-demand, is added
+    template = Template.fromStack(workerStack());
+  });
+
+  it('puts the on-demand base on FARGATE and everything else on FARGATE_SPOT', () => {
+    template.hasResourceProperties(
+      'AWS::ECS::Service',
+      Match.objectLike({
+        DesiredCount: 10,
+        CapacityProviderStrategy: [
+          { CapacityProvider: 'FARGATE', Base: 2, Weight: 0 },
+          { CapacityProvider: 'FARGATE_SPOT', Weight: 1 },
+        ],
+        LaunchType: Match.absent(),
+        LoadBalancers: Match.absent(),
+      }),
+    );
+  });
+
+  it('replaces tasks with minHealthyPercent 0 and a circuit breaker that rolls back', () => {
+    template.hasResourceProperties(
+      'AWS::ECS::Service',
+      Match.objectLike({
+        DeploymentConfiguration: Match.objectLike({
+          MinimumHealthyPercent: 0,
+          DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        }),
+      }),
+    );
+  });
+
+  it('runs one flow per x86_64 task and gives it 120 s to drain', () => {
+    template.hasResourceProperties(
+      'AWS::ECS::TaskDefinition',
+      Match.objectLike({
+        Cpu: '256',
+        Memory: '512',
+        RuntimePlatform: Match.objectLike({ CpuArchitecture: 'X86_64' }),
+        ContainerDefinitions: [
+          Match.objectLike({
+            StopTimeout: 120,
+            PortMappings: Match.absent(),
+            Environment: Match.arrayWith([
+              { Name: 'SLUICE_ROLE', Value: 'worker' },
+              { Name: 'SLUICE_WORKER_CONCURRENCY', Value: '1' },
+            ]),
+            Secrets: [
+              Match.objectLike({ Name: 'SLUICE_DB_PASSWORD' }),
+              Match.objectLike({ Name: 'SLUICE_REDIS_PASSWORD' }),
+            ],
+          }),
+        ],
+      }),
+    );
+  });
+
+  it('rejects an on-demand base above the desired count', () => {
+    expect(() => workerStack({ onDemandBase: 11 })).toThrow(
+      'onDemandBase must be an integer from 0 to desiredCount 10 (got 11)',
+    );
+  });
+});

@@ -1,0 +1,44 @@
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { Cache } from '../../lib/constructs/cache';
+import { Database } from '../../lib/constructs/database';
+import { FileStore } from '../../lib/constructs/file-store';
+import { Network } from '../../lib/constructs/network';
+import type { SluiceTaskSettings } from '../../lib/constructs/sluice-task-definition';
+
+/** A fresh app and stack, with CDK's builtin CloudFormation validation off (it costs seconds). */
+export function newTestStack(): Stack {
+  const app = new App({ builtinCloudFormationValidation: false });
+  return new Stack(app, 'Test');
+}
+
+/** The data tier the services need, small and single-AZ, with a registry image (no asset). */
+export function dataTier(stack: Stack) {
+  const network = new Network(stack, 'Network');
+  const database = new Database(stack, 'Database', {
+    vpc: network.vpc,
+    securityGroup: network.databaseSecurityGroup,
+    instanceType: 't4g.micro',
+    maxConnections: 80,
+    multiAz: false,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const cache = new Cache(stack, 'Cache', {
+    vpc: network.vpc,
+    securityGroup: network.cacheSecurityGroup,
+    multiAz: false,
+  });
+  const fileStore = new FileStore(stack, 'FileStore');
+  const cluster = new ecs.Cluster(stack, 'Cluster', {
+    vpc: network.vpc,
+    enableFargateCapacityProviders: true,
+  });
+  const task: SluiceTaskSettings = {
+    image: ecs.ContainerImage.fromRegistry('sluice:test'),
+    database,
+    cache,
+    fileStore,
+    dbPoolSize: 4,
+  };
+  return { network, database, cache, fileStore, cluster, task };
+}

@@ -1,0 +1,318 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SluiceStack, type SluiceStackProps } from '../../../lib/stacks/sluice-stack';
+import { assetHashSerializer } from '../asset-hash-serializer';
+
+expect.addSnapshotSerializer(assetHashSerializer);
+
+interface ContainerDefinition {
+  Environment: { Name: string; Value: unknown }[];
+  Secrets: { Name: string; ValueFrom: unknown }[];
+  StopTimeout?: number;
+}
+
+const newStack = (props: SluiceStackProps = {}) =>
+  new SluiceStack(new App({ builtinCloudFormationValidation: false }), 'Sluice', props);
+
+describe('SluiceStack', () => {
+  let template: Template;
+  let containers: Record<'app' | 'worker', ContainerDefinition>;
+  const resourcesOf = (type: string) => template.findResources(type);
+  const logicalIdOf = (type: string, prefix: string) => {
+    const ids = Object.keys(resourcesOf(type)).filter((id) => id.startsWith(prefix));
+    expect(ids).toHaveLength(1);
+    return ids[0] as string;
+  };
+  const env = (role: 'app' | 'worker', name: string) =>
+    containers[role].Environment.find((variable) => variable.Name === name)?.Value;
+
+  beforeAll(() => {
+    // GIVEN the default context (peakConcurrentFlows 10) WHEN the stack is synthesized
+    template = Template.fromStack(newStack());
+    const definitions = Object.entries(resourcesOf('AWS::ECS::TaskDefinition'));
+    const containerOf = (prefix: string) =>
+      definitions.find(([id]) => id.startsWith(prefix))?.[1].Properties.ContainerDefinitions[0];
+    containers = { app: containerOf('AppTask'), worker: containerOf('WorkerTask') };
+  });
+
+  it('matches the snapshot', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+
+  describe('sizing', () => {
+    it('runs one worker per concurrent flow and max(2, ceil(workers / 10)) apps', () => {
+      const services = resourcesOf('AWS::ECS::Service');
+      expect(
+        services[logicalIdOf('AWS::ECS::Service', 'WorkerService')]?.Properties.DesiredCount,
+      ).toBe(10);
+      expect(
+        services[logicalIdOf('AWS::ECS::Service', 'AppService')]?.Properties.DesiredCount,
+      ).toBe(2);
+    });
+
+    it('keeps every task pool under max_connections', () => {
+      const [parameters] = Object.values(resourcesOf('AWS::RDS::DBParameterGroup'));
+      const maxConnections = Number(parameters?.Properties.Parameters.max_connections);
+      const pool = Number(env('app', 'SLUICE_DB_POOL_SIZE'));
+      expect(env('worker', 'SLUICE_DB_POOL_SIZE')).toBe(String(pool));
+      expect(2 * pool + 10 * pool).toBeLessThan(maxConnections);
+    });
+  });
+
+  describe('shared task settings', () => {
+    it('enables Container Insights and both Fargate capacity providers on the cluster', () => {
+      template.hasResourceProperties(
+        'AWS::ECS::Cluster',
+        Match.objectLike({ ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] }),
+      );
+      template.hasResourceProperties(
+        'AWS::ECS::ClusterCapacityProviderAssociations',
+        Match.objectLike({ CapacityProviders: ['FARGATE', 'FARGATE_SPOT'] }),
+      );
+    });
+
+    it('builds the image from the repo Dockerfile as an asset', () => {
+      for (const role of ['app', 'worker'] as const) {
+        expect(JSON.stringify(containers[role])).toMatch(
+          /container-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}:[0-9a-f]{64}/,
+        );
+      }
+    });
+
+    it('gives both tiers the runtime environment contract', () => {
+      const bucket = logicalIdOf('AWS::S3::Bucket', 'FileStoreBucket');
+      const database = logicalIdOf('AWS::RDS::DBInstance', 'DatabaseInstance');
+      const cache = logicalIdOf('AWS::ElastiCache::ReplicationGroup', 'CacheReplicationGroup');
+      const alb = logicalIdOf('AWS::ElasticLoadBalancingV2::LoadBalancer', 'AppLoadBalancer');
+      for (const role of ['app', 'worker'] as const) {
+        expect(env(role, 'SLUICE_ROLE')).toBe(role);
+        expect(env(role, 'PORT')).toBe('3000');
+        expect(env(role, 'SLUICE_STORAGE')).toBe('s3');
+        expect(env(role, 'SLUICE_S3_BUCKET')).toEqual({ Ref: bucket });
+        expect(env(role, 'SLUICE_S3_REGION')).toEqual({ Ref: 'AWS::Region' });
+        expect(env(role, 'DATABASE_URL')).toEqual({
+          'Fn::Join': [
+            '',
+            [
+              'postgres://sluice@',
+              { 'Fn::GetAtt': [database, 'Endpoint.Address'] },
+              ':',
+              { 'Fn::GetAtt': [database, 'Endpoint.Port'] },
+              '/sluice?sslmode=no-verify',
+            ],
+          ],
+        });
+        expect(env(role, 'REDIS_URL')).toEqual({
+          'Fn::Join': [
+            '',
+            ['rediss://', { 'Fn::GetAtt': [cache, 'PrimaryEndPoint.Address'] }, ':6379'],
+          ],
+        });
+        expect(env(role, 'SLUICE_WEBHOOK_TIMEOUT_S')).toBe('30');
+        expect(env(role, 'SLUICE_FLOW_TIMEOUT_S')).toBe('600');
+        expect(env(role, 'SLUICE_PUBLIC_URL')).toEqual({
+          'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [alb, 'DNSName'] }]],
+        });
+      }
+      expect(env('worker', 'SLUICE_WORKER_CONCURRENCY')).toBe('1');
+    });
+
+    it('passes the DB password and Redis AUTH token only as ECS secrets', () => {
+      const dbSecret = logicalIdOf(
+        'AWS::SecretsManager::SecretTargetAttachment',
+        'DatabaseInstanceSecretAttachment',
+      );
+      const authToken = logicalIdOf('AWS::SecretsManager::Secret', 'CacheAuthToken');
+      const apiKey = logicalIdOf('AWS::SecretsManager::Secret', 'ApiKey');
+      const dbPassword = {
+        Name: 'SLUICE_DB_PASSWORD',
+        ValueFrom: { 'Fn::Join': ['', [{ Ref: dbSecret }, ':password::']] },
+      };
+      const redisPassword = { Name: 'SLUICE_REDIS_PASSWORD', ValueFrom: { Ref: authToken } };
+      expect(containers.app.Secrets).toEqual([
+        dbPassword,
+        redisPassword,
+        { Name: 'SLUICE_API_KEY', ValueFrom: { Ref: apiKey } },
+      ]);
+      expect(containers.worker.Secrets).toEqual([dbPassword, redisPassword]);
+      for (const role of ['app', 'worker'] as const) {
+        const plain = JSON.stringify(containers[role].Environment);
+        for (const secret of [dbSecret, authToken, apiKey, 'DatabaseInstanceSecret']) {
+          expect(plain).not.toContain(secret);
+        }
+        expect(plain).not.toMatch(/PASSWORD|API_KEY|resolve:secretsmanager/);
+      }
+    });
+
+    it('keeps every log group for a set retention', () => {
+      const groups = Object.values(resourcesOf('AWS::Logs::LogGroup'));
+      expect(groups).toHaveLength(3);
+      for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
+    });
+  });
+
+  describe('network', () => {
+    it('admits exactly the listed ingress: internet to ALB on 80, ALB to APP, tasks to RDS and Redis', () => {
+      const groups = resourcesOf('AWS::EC2::SecurityGroup');
+      const inline = Object.values(groups).flatMap(
+        (group) => group.Properties.SecurityGroupIngress ?? [],
+      );
+      expect(inline).toEqual([
+        expect.objectContaining({
+          CidrIp: '0.0.0.0/0',
+          IpProtocol: 'tcp',
+          FromPort: 80,
+          ToPort: 80,
+        }),
+      ]);
+      const ports = Object.values(resourcesOf('AWS::EC2::SecurityGroupIngress')).map(
+        ({ Properties: rule }) => rule.FromPort,
+      );
+      expect(ports.sort()).toEqual([3000, 5432, 5432, 6379, 6379]);
+    });
+
+    it('logs VPC traffic', () => {
+      template.resourceCountIs('AWS::EC2::FlowLog', 1);
+    });
+  });
+
+  describe('data tier', () => {
+    it('runs encrypted PostgreSQL 16, Multi-AZ, protected from deletion', () => {
+      template.hasResourceProperties(
+        'AWS::RDS::DBInstance',
+        Match.objectLike({
+          EngineVersion: '16',
+          StorageType: 'gp3',
+          StorageEncrypted: true,
+          MultiAZ: true,
+          DeletionProtection: true,
+        }),
+      );
+    });
+
+    it('runs Redis with noeviction, TLS and failover', () => {
+      template.hasResourceProperties(
+        'AWS::ElastiCache::ParameterGroup',
+        Match.objectLike({ Properties: { 'maxmemory-policy': 'noeviction' } }),
+      );
+      template.hasResourceProperties(
+        'AWS::ElastiCache::ReplicationGroup',
+        Match.objectLike({
+          TransitEncryptionEnabled: true,
+          AtRestEncryptionEnabled: true,
+          AutomaticFailoverEnabled: true,
+          MultiAZEnabled: true,
+        }),
+      );
+    });
+
+    it('denies non-TLS requests to the bucket', () => {
+      template.hasResourceProperties(
+        'AWS::S3::BucketPolicy',
+        Match.objectLike({
+          PolicyDocument: Match.objectLike({
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Effect: 'Deny',
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              }),
+            ]),
+          }),
+        }),
+      );
+    });
+  });
+
+  describe('services', () => {
+    it('keeps the ALB idle timeout above the webhook timeout', () => {
+      const [alb] = Object.values(resourcesOf('AWS::ElasticLoadBalancingV2::LoadBalancer'));
+      const idle = alb?.Properties.LoadBalancerAttributes.find(
+        (attribute: { Key: string }) => attribute.Key === 'idle_timeout.timeout_seconds',
+      );
+      expect(Number(idle.Value)).toBeGreaterThan(Number(env('app', 'SLUICE_WEBHOOK_TIMEOUT_S')));
+    });
+
+    it('spreads workers over FARGATE (base) and FARGATE_SPOT, with 120 s to stop', () => {
+      template.hasResourceProperties(
+        'AWS::ECS::Service',
+        Match.objectLike({
+          CapacityProviderStrategy: [
+            { CapacityProvider: 'FARGATE', Base: 1, Weight: 0 },
+            { CapacityProvider: 'FARGATE_SPOT', Weight: 1 },
+          ],
+        }),
+      );
+      expect(containers.worker.StopTimeout).toBe(120);
+    });
+  });
+
+  it('outputs the URLs, the bucket, the dashboard and the secret ARNs', () => {
+    const outputs = Object.keys(template.toJSON().Outputs);
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'PublicUrl',
+        'LoadBalancerUrl',
+        'BucketName',
+        'DashboardUrl',
+        'AlarmTopicArn',
+        'ApiKeySecretArn',
+        'DatabaseSecretArn',
+        'CacheAuthTokenSecretArn',
+      ]),
+    );
+  });
+});
+
+describe('SluiceStack props', () => {
+  it.each<[string, SluiceStackProps, string]>([
+    [
+      'workerCpu 300',
+      { workerCpu: 300 },
+      'workerCpu must be one of 256, 512, 1024, 2048, 4096 (got 300)',
+    ],
+    [
+      'workerMemoryMiB 4096 on 256 CPU',
+      { workerMemoryMiB: 4096 },
+      'workerMemoryMiB must be one of 512, 1024, 2048 for workerCpu 256 (got 4096)',
+    ],
+    ['appCpu 100', { appCpu: 100 }, 'appCpu must be one of 256, 512, 1024, 2048, 4096 (got 100)'],
+    [
+      'a certificate without a domain',
+      { certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' },
+      'certificateArn needs a domainName to serve (got certificateArn arn:aws:acm:us-east-1:123456789012:certificate/abc and no domainName)',
+    ],
+    [
+      'a webhook timeout equal to the ALB idle timeout',
+      { webhookTimeoutSeconds: 60, albIdleTimeoutSeconds: 60 },
+      'webhookTimeoutSeconds must be less than albIdleTimeoutSeconds 60 (got 60)',
+    ],
+    [
+      'a webhook timeout above the ALB idle timeout',
+      { webhookTimeoutSeconds: 90, albIdleTimeoutSeconds: 60 },
+      'webhookTimeoutSeconds must be less than albIdleTimeoutSeconds 60 (got 90)',
+    ],
+    [
+      'peakConcurrentFlows 0',
+      { peakConcurrentFlows: 0 },
+      'peakConcurrentFlows must be a positive integer (got 0)',
+    ],
+    [
+      'an on-demand base above the peak',
+      { peakConcurrentFlows: 2, onDemandWorkerBase: 3 },
+      'onDemandWorkerBase must be at most peakConcurrentFlows 2 (got 3)',
+    ],
+    [
+      'removalPolicy snapshot',
+      { removalPolicy: 'snapshot' as 'retain' },
+      'removalPolicy must be retain or destroy (got snapshot)',
+    ],
+    [
+      'logRetentionDays 31',
+      { logRetentionDays: 31 },
+      'logRetentionDays must be a CloudWatch Logs retention such as 7, 14, 30, 90, 365 (got 31)',
+    ],
+  ])('fails synth on %s, naming the prop and the value', (_, props, message) => {
+    expect(() => newStack(props)).toThrow(message);
+  });
+});
