@@ -10,5 +10,4 @@ export const DEFAULT_DRAIN_TIMEOUT_S = 100;
 export const WORKER_STOP_TIMEOUT_S = 120;
 export const DEFAULT_SIGNED_URL_TTL_S = 900;
 export const DEFAULT_DB_POOL_SIZE = 10;
-export const METRICS_NAMESPACE = 'Sluice';
 export const HEALTH_PATH = '/v1/health';
