@@ -53,6 +53,7 @@ export class CodeSandbox {
   #spareContext: Promise<ivm.Context> | null = null;
   /** V8 code cache per code string; valid in any isolate of this process. */
   readonly #compiledCode = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+  #isolatesCreated = 0;
 
   constructor(memoryMb: number) {
     this.#memoryMb = memoryMb;
@@ -90,6 +91,7 @@ export class CodeSandbox {
       );
       // The grace lets isolated-vm's own timeout win for code that is still running.
       const result = await settleWithin(invocation, timeLeft() + SETTLE_GRACE_MS);
+      if (result === NEVER_SETTLED) return timedOut(bounds.timeoutMs);
       return decodeResult(result, bounds.maxOutputLength);
     } catch (error) {
       if (aborted) return { ok: false, reason: 'aborted', message: 'flow aborted' };
@@ -105,6 +107,11 @@ export class CodeSandbox {
     }
   }
 
+  /** How many isolates this sandbox has created: 1 while it stays healthy. */
+  get isolatesCreated(): number {
+    return this.#isolatesCreated;
+  }
+
   /** Disposes the isolate; the next run creates a new one. */
   dispose(): void {
     if (this.#isolate) this.#disposeIsolate(this.#isolate);
@@ -113,6 +120,7 @@ export class CodeSandbox {
   #liveIsolate(): ivm.Isolate {
     if (!this.#isolate || this.#isolate.isDisposed) {
       this.#isolate = new ivm.Isolate({ memoryLimit: this.#memoryMb });
+      this.#isolatesCreated += 1;
       this.#spareContext = null;
     }
     return this.#isolate;
@@ -159,33 +167,34 @@ export class CodeSandbox {
 
   #describeFailure(error: unknown, isolate: ivm.Isolate, timeoutMs: number): CodeRunFailure {
     const message = error instanceof Error ? error.message : '';
-    if (isolate.isDisposed || /memory limit/i.test(message)) {
+    if (isolate.isDisposed) {
       this.#disposeIsolate(isolate);
-      return {
-        ok: false,
-        reason: 'memory',
-        message: `code used more than codeMemoryMb (${this.#memoryMb} MB) and was stopped`,
-      };
+      return /due to memory limit/.test(message)
+        ? { ok: false, reason: 'memory', message: `code used more than ${this.#memoryMb} MB` }
+        : { ok: false, reason: 'error', message: 'the code sandbox was shut down during the step' };
     }
-    if (error instanceof SettleTimeoutError || message === 'Script execution timed out.') {
-      return { ok: false, reason: 'timeout', message: `code ran longer than ${timeoutMs} ms` };
-    }
+    if (message === 'Script execution timed out.') return timedOut(timeoutMs);
     return { ok: false, reason: 'error', message: describeThrown(error) };
   }
 }
 
-class SettleTimeoutError extends Error {
-  override readonly name = 'SettleTimeoutError';
+function timedOut(timeoutMs: number): CodeRunFailure {
+  return { ok: false, reason: 'timeout', message: `code ran longer than ${timeoutMs} ms` };
 }
+
+const NEVER_SETTLED = Symbol('never settled');
 
 /**
  * isolated-vm's timeout covers running code, not a promise that never settles. Inside the
  * isolate there are no timers or I/O, so such a promise would wait forever.
  */
-function settleWithin<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+function settleWithin<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+): Promise<T | typeof NEVER_SETTLED> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SettleTimeoutError()), timeoutMs);
+  const timeout = new Promise<typeof NEVER_SETTLED>((resolve) => {
+    timer = setTimeout(() => resolve(NEVER_SETTLED), timeoutMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

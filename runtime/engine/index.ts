@@ -1,18 +1,5 @@
 /** The flow engine: validates flow definitions and runs them. */
 export { defaultEngineLimits, type EngineLimits } from './engine-limits';
-export {
-  type FlowDefinition,
-  type FlowDefinitionIssue,
-  flowDefinitionSchema,
-  type ParseFlowDefinitionResult,
-  parseFlowDefinition,
-} from './flow-schema';
+export { type FlowDefinition, flowDefinitionSchema, parseFlowDefinition } from './flow-schema';
 export { createFlowRunner } from './run-flow';
-export type {
-  FlowOutcome,
-  FlowResponse,
-  FlowRunner,
-  FlowRunOptions,
-  StepLogEntry,
-  TriggerInput,
-} from './types';
+export type { FlowOutcome, FlowRunner, StepLogEntry, TriggerInput } from './types';

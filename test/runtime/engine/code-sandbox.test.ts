@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CodeSandbox } from '../../../runtime/engine/code-sandbox';
+
+const bounds = { timeoutMs: 2000, maxOutputLength: 10_000 };
+const input = JSON.stringify({ trigger: { body: 2 } });
+
+describe('CodeSandbox', () => {
+  let sandbox: CodeSandbox;
+  afterEach(() => sandbox.dispose());
+
+  it('reuses one isolate across runs', async () => {
+    sandbox = new CodeSandbox(16);
+    for (let i = 0; i < 5; i++) {
+      expect(
+        await sandbox.run('export default (ctx) => ctx.trigger.body * 2', input, bounds),
+      ).toEqual({
+        ok: true,
+        outputJson: '4',
+      });
+    }
+    expect(sandbox.isolatesCreated).toBe(1);
+  });
+
+  it('creates a new isolate after a memory-limit kill', async () => {
+    sandbox = new CodeSandbox(16);
+    await sandbox.run('export default () => 1', input, bounds);
+    const bomb = await sandbox.run(
+      'export default () => { const a = []; while (true) a.push(new Array(1e6).fill(1)) }',
+      input,
+      { ...bounds, timeoutMs: 10_000 },
+    );
+    expect(bomb).toMatchObject({ ok: false, reason: 'memory' });
+    expect(await sandbox.run('export default () => "again"', input, bounds)).toEqual({
+      ok: true,
+      outputJson: '"again"',
+    });
+    expect(sandbox.isolatesCreated).toBe(2);
+  });
+
+  it('does not mistake a thrown message for a memory-limit kill', async () => {
+    sandbox = new CodeSandbox(16);
+    const result = await sandbox.run(
+      "export default () => { throw new Error('Isolate was disposed during execution due to memory limit') }",
+      input,
+      bounds,
+    );
+    expect(result).toMatchObject({ ok: false, reason: 'error' });
+    expect(sandbox.isolatesCreated).toBe(1);
+    expect((await sandbox.run('export default () => 1', input, bounds)).ok).toBe(true);
+    expect(sandbox.isolatesCreated).toBe(1);
+  });
+
+  it('runs steps of concurrent runs side by side', async () => {
+    sandbox = new CodeSandbox(16);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        sandbox.run(`export default async () => { await null; return ${i} }`, input, bounds),
+      ),
+    );
+    expect(results.map((result) => result.ok && result.outputJson)).toEqual(
+      Array.from({ length: 20 }, (_, i) => String(i)),
+    );
+  });
+});
