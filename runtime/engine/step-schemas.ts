@@ -37,7 +37,12 @@ const branchOperator = z.enum(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'contains',
 const branchStepSchema = z.strictObject({
   id: stepId,
   type: z.literal('branch'),
-  if: z.strictObject({ left: templated, op: branchOperator, right: templated.optional() }),
+  if: z
+    .strictObject({ left: templated, op: branchOperator, right: templated.optional() })
+    .refine((condition) => condition.op === 'exists' || condition.right !== undefined, {
+      path: ['right'],
+      message: 'right is required unless op is exists',
+    }),
   // The flow format names the arm `then`. It is an array, never a function, so a parsed step is
   // not a thenable.
   // biome-ignore lint/suspicious/noThenProperty: the field name is fixed by the flow format

@@ -171,6 +171,17 @@ describe('parseFlowDefinition', () => {
     expect(issues.map((issue) => issue.path)).toEqual(['steps[0]']);
   });
 
+  it('requires a right-hand side for operators other than exists', () => {
+    expect(issuesOf([branchStep('b', { left: 1, op: 'eq' }, [])])).toEqual([
+      { path: 'steps[0].if.right', message: 'right is required unless op is exists' },
+    ]);
+  });
+
+  it('refuses an unknown branch operator', () => {
+    const issues = issuesOf([branchStep('b', { left: 1, op: 'like', right: 1 }, [])]);
+    expect(issues.map((issue) => issue.path)).toEqual(['steps[0].if.op']);
+  });
+
   it('refuses a trigger other than webhook', () => {
     const parsed = parseFlowDefinition({ name: 'x', trigger: { type: 'cron' }, steps: [] });
     expect(parsed.ok ? [] : parsed.issues.map((issue) => issue.path)).toEqual(['trigger.type']);

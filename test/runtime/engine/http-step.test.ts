@@ -202,6 +202,16 @@ describe('http steps against a local stub (allowPrivateNetwork)', () => {
     expect(outcome.error).toContain('url must use http: or https: (got file:)');
   });
 
+  it('fails the step, without sending, when a templated header value has a line break', async () => {
+    const flow = flowOf([
+      httpStep({ url: `${stub.origin}/json`, headers: { 'x-name': '{{trigger.body.name}}' } }),
+    ]);
+    const outcome = failure(await runner.run(flow, triggerOf({ name: 'a\r\nx-evil: 1' }), later()));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toContain('Invalid character in header content');
+    expect(stub.received).toEqual([]);
+  });
+
   it('still refuses link-local metadata addresses', async () => {
     const outcome = failure(
       await runner.run(
