@@ -84,5 +84,8 @@ export class WorkerService extends Construct {
       assignPublicIp: false,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
+    // A capacity-provider strategy fails at create time unless the cluster's capacity
+    // provider association exists first; depending on the cluster orders that.
+    this.service.node.addDependency(props.cluster);
   }
 }

@@ -79,6 +79,16 @@ describe('WorkerService', () => {
     );
   });
 
+  it('is created only after the cluster has its capacity providers', () => {
+    const [association] = Object.keys(
+      template.findResources('AWS::ECS::ClusterCapacityProviderAssociations'),
+    );
+    template.hasResource(
+      'AWS::ECS::Service',
+      Match.objectLike({ DependsOn: Match.arrayWith([association]) }),
+    );
+  });
+
   it('rejects an on-demand base above the desired count', () => {
     expect(() => workerStack({ onDemandBase: 11 })).toThrow(
       'onDemandBase must be an integer from 0 to desiredCount 10 (got 11)',
