@@ -8,11 +8,17 @@ import { SluiceStack } from '../lib/stacks/sluice-stack';
 // runs it on every change, and CloudFormation checks again at deploy. Opt in with
 // CDK_VALIDATION=true.
 const app = new App({ builtinCloudFormationValidation: process.env.CDK_VALIDATION === 'true' });
-// Environment-agnostic on purpose: synth needs no AWS credentials; the region comes at deploy.
-new SluiceStack(app, app.node.tryGetContext('stackName') ?? 'Sluice', {
-  ...sluiceStackPropsFromContext(app.node),
-  description:
-    'Sluice workflow-automation runtime: ALB, APP and worker tiers, RDS, ElastiCache, S3',
-});
+try {
+  // Environment-agnostic on purpose: synth needs no AWS credentials; the region comes at deploy.
+  new SluiceStack(app, app.node.tryGetContext('stackName') ?? 'Sluice', {
+    ...sluiceStackPropsFromContext(app.node),
+    description:
+      'Sluice workflow-automation runtime: ALB, APP and worker tiers, RDS, ElastiCache, S3',
+  });
+} catch (error) {
+  // A bad context value: one line that names the prop and the value, not a stack trace.
+  console.error(`sluice: ${(error as Error).message}`);
+  process.exit(1);
+}
 // cdk-nag v3 is a validation plugin: any unacknowledged AwsSolutions finding fails synth.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
