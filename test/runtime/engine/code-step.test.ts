@@ -1,14 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFlowRunner, type FlowOutcome } from '../../../runtime/engine';
-import { flowOf, later, triggerOf } from './flow-fixtures';
-
-const codeStep = (id: string, code: string) => ({ id, type: 'code', code });
-
-function failure(outcome: FlowOutcome) {
-  if (outcome.status === 'succeeded')
-    throw new Error(`expected the run to fail: ${JSON.stringify(outcome)}`);
-  return outcome;
-}
+import { codeStep, failure, flowOf, later, triggerOf } from './flow-fixtures';
 
 function responseBody(outcome: FlowOutcome): unknown {
   if (outcome.status !== 'succeeded') throw new Error(`run ${outcome.status}: ${outcome.error}`);

@@ -1,5 +1,6 @@
 import {
   type FlowDefinition,
+  type FlowOutcome,
   parseFlowDefinition,
   type TriggerInput,
 } from '../../../runtime/engine';
@@ -29,4 +30,26 @@ export function branchStep(
 ) {
   // biome-ignore lint/suspicious/noThenProperty: the field name is fixed by the flow format
   return { id, type: 'branch', if: condition, then: thenSteps, else: elseSteps };
+}
+
+export const codeStep = (id: string, code: string) => ({ id, type: 'code', code });
+
+export const respondStep = (fields: Record<string, unknown> = {}) => ({
+  id: 'reply',
+  type: 'respond',
+  ...fields,
+});
+
+/** The outcome of a run that must have succeeded; fails the test with the error otherwise. */
+export function succeeded(outcome: FlowOutcome) {
+  if (outcome.status !== 'succeeded') throw new Error(`run ${outcome.status}: ${outcome.error}`);
+  return outcome;
+}
+
+/** The outcome of a run that must have ended without success. */
+export function failure(outcome: FlowOutcome) {
+  if (outcome.status === 'succeeded') {
+    throw new Error(`expected the run to fail: ${JSON.stringify(outcome.response)}`);
+  }
+  return outcome;
 }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createFlowRunner, type FlowOutcome } from '../../../runtime/engine';
-import { flowOf, later, triggerOf } from './flow-fixtures';
+import { createFlowRunner } from '../../../runtime/engine';
+import { failure, flowOf, later, triggerOf } from './flow-fixtures';
 import { type StubServer, startStubServer } from './stub-server';
 
 const httpStep = (fields: Record<string, unknown>) => ({
@@ -9,11 +9,6 @@ const httpStep = (fields: Record<string, unknown>) => ({
   method: 'GET',
   ...fields,
 });
-
-function failure(outcome: FlowOutcome) {
-  if (outcome.status === 'succeeded') throw new Error('expected the run to fail');
-  return outcome;
-}
 
 describe('http steps against a local stub (allowPrivateNetwork)', () => {
   const runner = createFlowRunner({ allowPrivateNetwork: true, httpTimeoutMs: 2000 });

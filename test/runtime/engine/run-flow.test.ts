@@ -3,26 +3,16 @@ import {
   createFlowRunner,
   defaultEngineLimits,
   type FlowDefinition,
-  type FlowOutcome,
 } from '../../../runtime/engine';
-import { branchStep, flowOf, later, triggerOf } from './flow-fixtures';
-
-const codeStep = (id: string, code: string) => ({ id, type: 'code', code });
-const respond = (fields: Record<string, unknown> = {}) => ({
-  id: 'reply',
-  type: 'respond',
-  ...fields,
-});
-
-function succeeded(outcome: FlowOutcome) {
-  if (outcome.status !== 'succeeded') throw new Error(`run ${outcome.status}: ${outcome.error}`);
-  return outcome;
-}
-
-function failure(outcome: FlowOutcome) {
-  if (outcome.status === 'succeeded') throw new Error('expected the run to fail');
-  return outcome;
-}
+import {
+  codeStep,
+  failure,
+  flowOf,
+  later,
+  respondStep,
+  succeeded,
+  triggerOf,
+} from './flow-fixtures';
 
 describe('running flows', () => {
   const runner = createFlowRunner();
@@ -37,7 +27,7 @@ describe('running flows', () => {
           'calc',
           'export default ({ trigger }) => ({ sum: trigger.body.a + trigger.body.b })',
         ),
-        respond({
+        respondStep({
           status: 201,
           body: { sum: '{{calc.sum}}' },
           headers: { 'x-sum': '{{calc.sum}}' },
@@ -52,27 +42,27 @@ describe('running flows', () => {
     });
 
     it('defaults the respond status to 200', async () => {
-      const outcome = succeeded(await run(flowOf([respond({ body: 'hi' })])));
+      const outcome = succeeded(await run(flowOf([respondStep({ body: 'hi' })])));
       expect(outcome.response).toEqual({ status: 200, body: 'hi' });
     });
 
     it('takes the status from a template', async () => {
       const outcome = succeeded(
-        await run(flowOf([respond({ status: '{{trigger.body.code}}' })]), { code: 418 }),
+        await run(flowOf([respondStep({ status: '{{trigger.body.code}}' })]), { code: 418 }),
       );
       expect(outcome.response.status).toBe(418);
     });
 
     it('fails when a templated status is not an HTTP status', async () => {
       const outcome = failure(
-        await run(flowOf([respond({ status: '{{trigger.body.code}}' })]), { code: 'ok' }),
+        await run(flowOf([respondStep({ status: '{{trigger.body.code}}' })]), { code: 'ok' }),
       );
       expect(outcome.error).toBe('status must be an integer from 100 to 599 (got "ok")');
     });
 
     it('goes on after respond and keeps the first response', async () => {
       const flow = flowOf([
-        respond({ body: 'first' }),
+        respondStep({ body: 'first' }),
         codeStep('after', 'export default () => "ran"'),
         { id: 'second', type: 'respond', body: 'second' },
       ]);
@@ -96,7 +86,7 @@ describe('running flows', () => {
     it('fails when a template path is missing, naming the template and the step', async () => {
       const flow = flowOf([
         codeStep('calc', 'export default () => ({ n: 1 })'),
-        respond({ body: '{{calc.m}}' }),
+        respondStep({ body: '{{calc.m}}' }),
       ]);
       const outcome = failure(await run(flow));
       expect(outcome).toMatchObject({
@@ -107,170 +97,12 @@ describe('running flows', () => {
     });
   });
 
-  describe('branches', () => {
-    const branchOn = (left: unknown, op: string, right?: unknown) =>
-      flowOf([
-        codeStep('data', 'export default ({ trigger }) => trigger.body'),
-        branchStep(
-          'check',
-          { left, op, right },
-          [respond({ body: 'then' })],
-          [{ id: 'otherwise', type: 'respond', body: 'else' }],
-        ),
-      ]);
-
-    it.each([
-      ['{{data.n}}', 'eq', 5, 'then'],
-      ['{{data.n}}', 'eq', '5', 'else'],
-      ['{{data.obj}}', 'eq', { a: [1] }, 'then'],
-      ['{{data.n}}', 'ne', 6, 'then'],
-      ['{{data.n}}', 'ne', 5, 'else'],
-      ['{{data.n}}', 'gt', 4, 'then'],
-      ['{{data.n}}', 'gt', 5, 'else'],
-      ['{{data.n}}', 'gte', 5, 'then'],
-      ['{{data.n}}', 'lt', 6, 'then'],
-      ['{{data.n}}', 'lt', 5, 'else'],
-      ['{{data.n}}', 'lte', 5, 'then'],
-      ['{{data.s}}', 'gt', 'apple', 'then'],
-      ['{{data.s}}', 'contains', 'nan', 'then'],
-      ['{{data.s}}', 'contains', 'kiwi', 'else'],
-      ['{{data.list}}', 'contains', 'b', 'then'],
-      ['{{data.list}}', 'contains', 'z', 'else'],
-      ['{{data.obj}}', 'contains', 'a', 'then'],
-      ['{{data.n}}', 'exists', undefined, 'then'],
-      ['{{data.missing}}', 'exists', undefined, 'else'],
-      ['{{data.nothing}}', 'exists', 'ignored', 'else'],
-    ])('%s %s %j takes %s', async (left, op, right, arm) => {
-      const body = { n: 5, s: 'banana', list: ['a', 'b'], obj: { a: [1] }, nothing: null };
-      const outcome = succeeded(await run(branchOn(left, op, right), body));
-      expect(outcome.response.body).toBe(arm);
-      expect(outcome.log.find((entry) => entry.stepId === 'check')?.output).toEqual({
-        branch: arm,
-      });
-    });
-
-    it('fails when ordering a number against a string', async () => {
-      const outcome = failure(await run(branchOn('{{data.n}}', 'gt', 'x'), { n: 5 }));
-      expect(outcome).toMatchObject({
-        status: 'failed',
-        failedStep: 'check',
-        error: 'gt needs two numbers or two strings (got number and string)',
-      });
-    });
-
-    it('fails on a missing path for operators other than exists', async () => {
-      const outcome = failure(await run(branchOn('{{data.missing}}', 'eq', 1), { n: 5 }));
-      expect(outcome.error).toBe('template {{data.missing}}: path "data.missing" not found');
-    });
-
-    it('logs arm steps under the branch path', async () => {
-      const outcome = succeeded(await run(branchOn('{{data.n}}', 'eq', 5), { n: 5 }));
-      expect(outcome.log.map((entry) => entry.path)).toEqual(['data', 'check.then.reply', 'check']);
-    });
-  });
-
-  describe('loops', () => {
-    const doubling = flowOf([
-      {
-        id: 'each',
-        type: 'loop',
-        items: '{{trigger.body.items}}',
-        steps: [
-          codeStep(
-            'double',
-            'export default ({ each }) => ({ value: each.item * 2, index: each.index })',
-          ),
-          codeStep(
-            'label',
-            "export default ({ double }) => { if (double.value === null) throw new TypeError('not a number'); return `#${double.index}=${double.value}` }",
-          ),
-        ],
-      },
-      respond({ body: { labels: '{{each}}', second: '{{each.1}}' } }),
-    ]);
-
-    it("outputs each iteration's last step output, reading the item and index", async () => {
-      const outcome = succeeded(await run(doubling, { items: [1, 2, 3] }));
-      expect(outcome.response.body).toEqual({ labels: ['#0=2', '#1=4', '#2=6'], second: '#1=4' });
-    });
-
-    it('logs body steps under the iteration path', async () => {
-      const outcome = succeeded(await run(doubling, { items: [5, 6] }));
-      expect(outcome.log.map((entry) => entry.path)).toEqual([
-        'each[0].double',
-        'each[0].label',
-        'each[1].double',
-        'each[1].label',
-        'each',
-        'reply',
-      ]);
-    });
-
-    it('outputs an empty array for no items', async () => {
-      const flow = flowOf([
-        { id: 'each', type: 'loop', items: '{{trigger.body}}', steps: [respond({ body: 'x' })] },
-      ]);
-      expect(succeeded(await run(flow, [])).response.body).toEqual([]);
-    });
-
-    it('fails when items is not an array', async () => {
-      const outcome = failure(await run(doubling, { items: { a: 1 } }));
-      expect(outcome).toMatchObject({
-        failedStep: 'each',
-        error: 'items must resolve to an array (got object)',
-      });
-    });
-
-    it('names the innermost failing step and its path', async () => {
-      const outcome = failure(await run(doubling, { items: [1, 2, 'x'] }));
-      expect(outcome).toMatchObject({
-        status: 'failed',
-        failedStep: 'label',
-        failedStepPath: 'each[2].label',
-      });
-      const failedPaths = outcome.log
-        .filter((entry) => entry.status === 'failed')
-        .map((entry) => entry.path);
-      expect(failedPaths).toEqual(['each[2].label', 'each']);
-    });
-
-    it('refuses more items than maxLoopIterations', async () => {
-      const small = createFlowRunner({ maxLoopIterations: 3 });
-      const outcome = failure(
-        await small.run(doubling, triggerOf({ items: [1, 2, 3, 4] }), later()),
-      );
-      small.dispose();
-      expect(outcome).toMatchObject({
-        status: 'limit_exceeded',
-        failedStep: 'each',
-        error: 'loop has 4 items, over maxLoopIterations (3)',
-      });
-    });
-
-    it('runs exactly maxLoopIterations items', async () => {
-      const small = createFlowRunner({ maxLoopIterations: 3 });
-      const outcome = await small.run(doubling, triggerOf({ items: [1, 2, 3] }), later());
-      small.dispose();
-      expect(outcome.status).toBe('succeeded');
-    });
-
-    it('checks the loop output against maxStepOutputBytes', async () => {
-      const small = createFlowRunner({ maxStepOutputBytes: 50 });
-      const outcome = failure(
-        await small.run(doubling, triggerOf({ items: [1, 2, 3, 4, 5, 6, 7, 8] }), later()),
-      );
-      small.dispose();
-      expect(outcome).toMatchObject({ status: 'limit_exceeded', failedStep: 'each' });
-      expect(outcome.error).toMatch(/^output is \d+ bytes, over maxStepOutputBytes \(50\)$/);
-    });
-  });
-
   describe('limits', () => {
     it('fails the run when a step output is over maxStepOutputBytes', async () => {
       const small = createFlowRunner({ maxStepOutputBytes: 100 });
       const outcome = failure(
         await small.run(
-          flowOf([respond({ body: '{{trigger.body}}' })]),
+          flowOf([respondStep({ body: '{{trigger.body}}' })]),
           triggerOf('y'.repeat(200)),
           later(),
         ),
@@ -287,7 +119,7 @@ describe('running flows', () => {
           id: 'each',
           type: 'loop',
           items: '{{trigger.body}}',
-          steps: [respond({ body: '{{each.item}}' })],
+          steps: [respondStep({ body: '{{each.item}}' })],
         },
       ]);
       const outcome = failure(
@@ -322,7 +154,7 @@ describe('running flows', () => {
   describe('deadline and abort', () => {
     it('times out a run whose deadline has passed before the first step', async () => {
       const outcome = failure(
-        await runner.run(flowOf([respond()]), triggerOf(null), { deadline: Date.now() - 1 }),
+        await runner.run(flowOf([respondStep()]), triggerOf(null), { deadline: Date.now() - 1 }),
       );
       expect(outcome).toMatchObject({ status: 'timed_out', failedStep: 'reply' });
       expect(outcome.error).toMatch(/^flow ran past its deadline/);
@@ -349,7 +181,7 @@ describe('running flows', () => {
 
     it('times out a run whose signal is already aborted', async () => {
       const outcome = failure(
-        await runner.run(flowOf([respond()]), triggerOf(null), {
+        await runner.run(flowOf([respondStep()]), triggerOf(null), {
           ...later(),
           signal: AbortSignal.abort(),
         }),
@@ -364,7 +196,7 @@ describe('running flows', () => {
       const before = Date.now();
       const outcome = succeeded(
         await run(
-          flowOf([codeStep('calc', 'export default () => 7'), respond({ body: '{{calc}}' })]),
+          flowOf([codeStep('calc', 'export default () => 7'), respondStep({ body: '{{calc}}' })]),
         ),
       );
       expect(outcome.log).toEqual([
