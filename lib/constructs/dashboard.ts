@@ -28,7 +28,7 @@ export interface DashboardProps {
 }
 
 const PERIOD = Duration.minutes(1);
-/** The 5xx ratio is judged over five minutes: a one-minute ratio on a quiet API swings on one error. */
+/** The 5xx ratio is judged over 5 minutes; a 1-minute ratio on a quiet API swings on one error. */
 const ALARM_PERIOD = Duration.minutes(5);
 
 /**
