@@ -102,7 +102,8 @@ export function sendHttpRequest(
     bounds.signal?.addEventListener('abort', onAbort, { once: true });
 
     request.on('socket', (socket: Socket) => {
-      // Belt and braces: whatever path chose the address, the connected peer must be allowed.
+      // A last line of defence behind the lookup and IP-literal checks: if the socket ever ends up
+      // connected to a refused peer, the step fails rather than returning what that peer says.
       socket.once('connect', () => {
         const peer = socket.remoteAddress ?? '';
         const reason = refusalReason(peer, bounds);

@@ -160,6 +160,21 @@ describe('http steps against a local stub (allowPrivateNetwork)', () => {
     expect(outcome.failedStep).toBe('call');
   });
 
+  it('stops waiting for the server when the signal aborts', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    const outcome = failure(
+      await runner.run(flowOf([httpStep({ url: `${stub.origin}/slow` })]), triggerOf(null), {
+        ...later(),
+        signal: controller.signal,
+      }),
+    );
+    expect(outcome.status).toBe('timed_out');
+    expect(outcome.error).toMatch(/^flow aborted/);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('stops reading a response past httpMaxResponseBytes', async () => {
     const small = createFlowRunner({ allowPrivateNetwork: true, httpMaxResponseBytes: 100_000 });
     const started = Date.now();
