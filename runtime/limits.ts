@@ -11,3 +11,5 @@ export const WORKER_STOP_TIMEOUT_S = 120;
 export const DEFAULT_SIGNED_URL_TTL_S = 900;
 export const DEFAULT_DB_POOL_SIZE = 10;
 export const HEALTH_PATH = '/v1/health';
+/** S3 object tag naming the key's KIND; the bucket's lifecycle rule expires RUN_LOG by it. */
+export const STORAGE_KIND_TAG = 'sluice-kind';

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { STORAGE_KIND_TAG } from '../../runtime/limits';
 
 export interface FileStoreProps {
   /**
@@ -25,7 +26,7 @@ export interface FileStoreProps {
  * Object tag the lifecycle rule matches. Keys are `project/{projectId}/{KIND}/{id}`, and S3
  * lifecycle filters match only a key prefix, so the runtime tags run logs on upload instead.
  */
-export const RUN_LOG_TAG = { key: 'sluice-kind', value: 'RUN_LOG' } as const;
+export const RUN_LOG_TAG = { key: STORAGE_KIND_TAG, value: 'RUN_LOG' } as const;
 
 /**
  * The private S3 bucket behind the runtime's `s3` storage driver: no public access, TLS only,

@@ -7,7 +7,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { DEFAULT_SIGNED_URL_TTL_S } from '../limits';
+import { DEFAULT_SIGNED_URL_TTL_S, STORAGE_KIND_TAG } from '../limits';
 import { attachmentDisposition } from './content-disposition';
 import { type FileStore, inBatches } from './file-store';
 import { parseStorageKey } from './keys';
@@ -74,7 +74,7 @@ export function createS3FileStore(opts: S3FileStoreOptions): S3FileStore {
     client,
 
     async put(key, body, putOpts) {
-      parseStorageKey(key);
+      const { kind } = parseStorageKey(key);
       const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
       await client.send(
         new PutObjectCommand({
@@ -82,6 +82,8 @@ export function createS3FileStore(opts: S3FileStoreOptions): S3FileStore {
           Key: key,
           Body: body,
           ContentType: putOpts?.contentType,
+          // S3 lifecycle filters match key prefixes or tags; KIND sits mid-key, so tag it.
+          Tagging: `${STORAGE_KIND_TAG}=${kind}`,
         }),
         { requestTimeout: requestTimeoutMs + Math.ceil((bytes / MiB) * 1000) },
       );
