@@ -27,9 +27,11 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
   const loadFlowVersion = createFlowVersionCache(deps.db);
 
   return async function processRun(job: RunJob): Promise<void> {
+    const t0 = performance.now();
     const started = await startRun(deps.db, job.runId);
     if (started === null) return; // already ended: a duplicate delivery
     const startedAt = Date.now();
+    const t1 = performance.now();
 
     let outcome: FlowOutcome;
     try {
@@ -48,6 +50,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       };
     }
 
+    const t2 = performance.now();
     const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
     const logStored = await deps.store
       .put(logKey, JSON.stringify({ runId: job.runId, attempt: started.attempt, ...outcome }), {
@@ -61,13 +64,22 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
         },
       );
 
+    const t3 = performance.now();
     const result = toRunResult(outcome, logStored ? logKey : null);
     const recorded = await finishRun(deps.db, job.runId, started.attempt, result);
+    const t4 = performance.now();
     if (!recorded) {
       deps.logger.warn({ runId: job.runId, attempt: started.attempt }, 'newer attempt owns run');
       return;
     }
-    deps.logger.debug({ runId: job.runId, status: result.status, ms: Date.now() - startedAt });
+    deps.logger.debug(
+      {
+        runId: job.runId,
+        status: result.status,
+        ms: { claim: t1 - t0, flow: t2 - t1, log: t3 - t2, record: t4 - t3 },
+      },
+      'run finished',
+    );
     if (job.replyTo !== null) {
       await deps.replies.publish(job.replyTo, toReply(job.runId, outcome)).catch((error) => {
         // The waiter falls back to reading the run row when its timer fires.

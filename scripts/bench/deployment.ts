@@ -1,0 +1,142 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import pg from 'pg';
+import {
+  createTestDatabase,
+  randomQueuePrefix,
+  type TestDatabase,
+} from '../../test/support/database';
+import { type SluiceProcess, startSluice } from '../../test/support/processes';
+import { cpuSeconds, peakRssMb } from './proc-stats';
+
+export const BENCH_API_KEY = 'sk_bench_0123456789abcdefghijkl';
+
+export interface Deployment {
+  base: string;
+  env: Record<string, string>;
+  app: SluiceProcess;
+  workers: SluiceProcess[];
+  stubUrl: string;
+  sql: pg.Client;
+  createFlow(definition: unknown): Promise<string>;
+  usage(): {
+    app_cpu_s: number;
+    workers_cpu_s: number;
+    app_peak_rss_mb: number;
+    workers_peak_rss_mb: number;
+  };
+  close(): Promise<void>;
+}
+
+function startS3rverChild(): Promise<{ child: ChildProcess; endpoint: string; bucket: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/s3rver-child.ts'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+    child.stdout?.once('data', (chunk: Buffer) => {
+      resolve({ child, ...(JSON.parse(chunk.toString()) as { endpoint: string; bucket: string }) });
+    });
+  });
+}
+
+/** The target of the http-loop flow: answers every POST with a small JSON body. */
+async function startStub(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return { server, url: `http://127.0.0.1:${port}/hook` };
+}
+
+/** One app and `workers` workers from dist/, on local PostgreSQL and Redis, storage on s3rver. */
+export async function startDeployment(workers: number): Promise<Deployment> {
+  const database: TestDatabase = await createTestDatabase({ migrate: true });
+  const s3 = await startS3rverChild();
+  const stub = await startStub();
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    SLUICE_QUEUE_PREFIX: randomQueuePrefix(),
+    SLUICE_STORAGE: 's3',
+    SLUICE_S3_BUCKET: s3.bucket,
+    SLUICE_S3_ENDPOINT: s3.endpoint,
+    SLUICE_S3_ACCESS_KEY_ID: 'S3RVER',
+    SLUICE_S3_SECRET_ACCESS_KEY: 'S3RVER',
+    SLUICE_HTTP_ALLOW_PRIVATE: 'true',
+    SLUICE_API_KEY: BENCH_API_KEY,
+  };
+  const app = await startSluice({ ...env, SLUICE_ROLE: 'app', PORT: '0', HOST: '127.0.0.1' });
+  const workerProcesses = await Promise.all(
+    Array.from({ length: workers }, () => startSluice({ ...env, SLUICE_ROLE: 'worker' })),
+  );
+  const base = `http://127.0.0.1:${app.port}`;
+  const sql = new pg.Client({ connectionString: database.url });
+  await sql.connect();
+
+  return {
+    base,
+    env,
+    app,
+    workers: workerProcesses,
+    stubUrl: stub.url,
+    sql,
+    async createFlow(definition) {
+      const res = await fetch(`${base}/v1/flows`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${BENCH_API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(definition),
+      });
+      if (res.status !== 201) throw new Error(`creating a flow answered ${res.status}`);
+      return ((await res.json()) as { id: string }).id;
+    },
+    usage() {
+      const pids = workerProcesses.map((worker) => worker.child.pid ?? 0);
+      const appPid = app.child.pid ?? 0;
+      return {
+        app_cpu_s: cpuSeconds(appPid),
+        workers_cpu_s: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+        app_peak_rss_mb: peakRssMb(appPid),
+        workers_peak_rss_mb: Math.max(...pids.map(peakRssMb)),
+      };
+    },
+    async close() {
+      await Promise.all([app, ...workerProcesses].map((p) => p.stop('SIGKILL')));
+      await sql.end();
+      stub.server.close();
+      s3.child.kill('SIGTERM');
+      await database.drop();
+    },
+  };
+}
+
+/** Counts of the flow's runs by status. */
+export async function runCounts(sql: pg.Client, flowId: string): Promise<Record<string, number>> {
+  const { rows } = await sql.query<{ status: string; n: string }>(
+    'select status, count(*) as n from runs where flow_id = $1 group by status',
+    [flowId],
+  );
+  return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+}
+
+/** Waits until none of the flow's runs is queued or running. */
+export async function waitForDrain(
+  sql: pg.Client,
+  flowId: string,
+  timeoutMs = 300_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await runCounts(sql, flowId);
+    if ((counts.queued ?? 0) + (counts.running ?? 0) === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`runs of ${flowId} did not drain: ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

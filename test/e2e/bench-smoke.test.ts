@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+/** `npm run bench` in its smoke size (W=1, 2 s): checks the figures' shape, not their values. */
+describe('bench harness (smoke)', () => {
+  it('prints every figure, and sync 2xx equals the runs that succeeded', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--no-node-snapshot',
+        '--import',
+        'tsx',
+        'scripts/bench/main.ts',
+        '--smoke',
+        '--no-write',
+        '--no-build',
+      ],
+      { timeout: 120_000, maxBuffer: 10 * 1024 * 1024 },
+    );
+    const figures = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const byScenario = new Map(figures.map((figure) => [figure.scenario, figure]));
+    expect([...byScenario.keys()]).toEqual([
+      'sync',
+      'async-accept',
+      'async-drain',
+      'sync-http-loop',
+      'micro',
+    ]);
+
+    const loadFields = [
+      'connections',
+      'workers',
+      'req_per_s',
+      'p50_ms',
+      'p95_ms',
+      'p99_ms',
+      'non2xx',
+      'app_cpu_s',
+      'workers_cpu_s',
+      'app_peak_rss_mb',
+      'workers_peak_rss_mb',
+      'succeeded',
+    ];
+    for (const scenario of ['sync', 'async-accept', 'sync-http-loop']) {
+      const figure = byScenario.get(scenario) ?? {};
+      for (const field of loadFields)
+        expect(typeof figure[field], `${scenario}.${field}`).toBe('number');
+      expect(figure.ok_2xx as number).toBeGreaterThan(0);
+      expect(figure.non2xx).toBe(0);
+    }
+    for (const scenario of ['sync', 'sync-http-loop']) {
+      const figure = byScenario.get(scenario) ?? {};
+      expect(figure.succeeded).toBe(figure.ok_2xx);
+      expect(typeof figure.dispatch_p50_ms).toBe('number');
+      expect(typeof figure.dispatch_p99_ms).toBe('number');
+    }
+    expect(byScenario.get('async-drain')).toMatchObject({ runs: 20, succeeded: 20 });
+    const micro = byScenario.get('micro') ?? {};
+    for (const field of [
+      'app_start_to_ready_ms',
+      'worker_start_to_ready_ms',
+      'worker_idle_rss_mb',
+      'bundle_bytes',
+    ]) {
+      expect(micro[field] as number, field).toBeGreaterThan(0);
+    }
+  }, 150_000);
+});
