@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const { store, localStore } = createFileStore(env);
   const replies = await createReplyBus(env, instanceId, { subscribe: runsApp });
 
-  const queueBoard = runsApp ? createQueueBoardIfEnabled(env) : undefined;
+  const queueBoard = runsApp ? await createQueueBoardIfEnabled(env) : undefined;
   const app = runsApp
     ? await startApp({
         env,
@@ -66,8 +66,7 @@ async function main(): Promise<void> {
     }, env.SLUICE_DRAIN_TIMEOUT_S * 1000);
     drainTimer.unref();
     await app?.close();
-    await worker?.consumer.close();
-    worker?.dispose();
+    await worker?.close();
     await queueBoard?.close();
     await replies.close();
     await driver.queue.close();

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createQueueBoard } from './api/queue-board';
 import { connectPostgres, type DatabaseHandle, openPglite } from './db/client';
 import type { Env } from './env';
 import { createBullmqDriver } from './queue/bullmq-driver';
@@ -53,8 +52,10 @@ export function createQueueDriver(env: Env, logger: Logger): QueueDriver {
   });
 }
 
-export function createQueueBoardIfEnabled(env: Env) {
+/** Loaded only when enabled: Bull Board and its UI cost memory every process would carry. */
+export async function createQueueBoardIfEnabled(env: Env) {
   if (!env.SLUICE_QUEUE_UI) return undefined;
+  const { createQueueBoard } = await import('./api/queue-board');
   return createQueueBoard({
     redis: redisConfig(env),
     prefix: env.SLUICE_QUEUE_PREFIX,

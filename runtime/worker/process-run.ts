@@ -4,14 +4,15 @@ import { finishRun, type RunResult, startRun } from '../db/run-store';
 import type { FlowOutcome, FlowRunner, TriggerInput } from '../engine';
 import type { ReplyBus, RunReply } from '../queue/reply-bus';
 import type { RunJob, RunProcessor } from '../queue/run-queue';
-import { type FileStore, storageKey } from '../storage';
+import { storageKey } from '../storage';
 import { createFlowVersionCache } from './flow-version-cache';
 import { InvalidFlowVersionError } from './invalid-flow-version-error';
+import type { RunLogWriter } from './run-log-writer';
 import { summariseSteps } from './step-summary';
 
 export interface RunProcessorDeps {
   db: Database;
-  store: FileStore;
+  logs: RunLogWriter;
   runner: FlowRunner;
   replies: Pick<ReplyBus, 'publish'>;
   flowTimeoutMs: number;
@@ -19,8 +20,8 @@ export interface RunProcessorDeps {
 }
 
 /**
- * Runs one job: claim the run row, execute the flow, store the log, record the outcome
- * (fenced by attempt) and send the sync reply. A flow's failure is a run status, never an
+ * Runs one job: claim the run row, execute the flow, record the outcome (fenced by attempt),
+ * send the sync reply, then hand the log to the background writer. A flow's failure is a run status, never an
  * exception; only infrastructure errors throw, so BullMQ keeps the job.
  */
 export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
@@ -52,44 +53,37 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
 
     const t2 = performance.now();
     const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
-    const logStored = await deps.store
-      .put(logKey, JSON.stringify({ runId: job.runId, attempt: started.attempt, ...outcome }), {
-        contentType: 'application/json',
-      })
-      .then(
-        () => true,
-        (error: unknown) => {
-          deps.logger.error({ err: error, runId: job.runId }, 'run log could not be stored');
-          return false;
-        },
-      );
-
-    const t3 = performance.now();
-    const result = toRunResult(outcome, logStored ? logKey : null);
+    const result = toRunResult(outcome, logKey);
     const recorded = await finishRun(deps.db, job.runId, started.attempt, result);
-    const t4 = performance.now();
+    const t3 = performance.now();
     if (!recorded) {
       deps.logger.warn({ runId: job.runId, attempt: started.attempt }, 'newer attempt owns run');
       return;
     }
-    deps.logger.debug(
-      {
-        runId: job.runId,
-        status: result.status,
-        ms: { claim: t1 - t0, flow: t2 - t1, log: t3 - t2, record: t4 - t3 },
-      },
-      'run finished',
-    );
     if (job.replyTo !== null) {
       await deps.replies.publish(job.replyTo, toReply(job.runId, outcome)).catch((error) => {
         // The waiter falls back to reading the run row when its timer fires.
         deps.logger.warn({ err: error, runId: job.runId }, 'sync reply not delivered');
       });
     }
+    await deps.logs.write({
+      runId: job.runId,
+      attempt: started.attempt,
+      key: logKey,
+      body: JSON.stringify({ runId: job.runId, attempt: started.attempt, ...outcome }),
+    });
+    deps.logger.debug(
+      {
+        runId: job.runId,
+        status: result.status,
+        ms: { claim: t1 - t0, flow: t2 - t1, record: t3 - t2 },
+      },
+      'run finished',
+    );
   };
 }
 
-function toRunResult(outcome: FlowOutcome, logKey: string | null): RunResult {
+function toRunResult(outcome: FlowOutcome, logKey: string): RunResult {
   const steps = summariseSteps(outcome.log);
   if (outcome.status === 'succeeded') {
     return {

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doubleFlow } from '../support/flows';
-import { freePort, pollJson, type SluiceProcess, startSluice } from '../support/processes';
+import {
+  fetchEventually,
+  freePort,
+  pollJson,
+  type SluiceProcess,
+  startSluice,
+} from '../support/processes';
 
 /** SLUICE_ROLE=all with no DATABASE_URL or REDIS_URL: PGlite, in-process queue, local files. */
 let sluice: SluiceProcess;
@@ -66,7 +72,7 @@ describe('embedded mode', () => {
       { headers },
       (r) => r.status === 'succeeded',
     );
-    const log = await fetch(run.logUrl);
+    const log = await fetchEventually(run.logUrl);
     expect(log.status).toBe(200);
     expect(((await log.json()) as { runId: string }).runId).toBe(runId);
   });

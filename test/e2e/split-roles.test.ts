@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../support/database';
 import { codeFlow, doubleFlow, endlessFlow, slowFlow, throwingFlow } from '../support/flows';
-import { pollJson, type SluiceProcess, startSluice } from '../support/processes';
+import { fetchEventually, pollJson, type SluiceProcess, startSluice } from '../support/processes';
 import { type RunningS3rver, startS3rver } from '../support/s3rver';
 
 /** One app and two workers from the built bundle, on PostgreSQL, Redis and s3rver. */
@@ -97,7 +97,10 @@ describe('split roles from the bundle', () => {
     const { runId } = (await res.json()) as { runId: string };
     const run = await runUntil(runId, (r) => r.status === 'succeeded');
     expect(run.logUrl).toContain(s3.endpoint);
-    const log = (await (await fetch(run.logUrl ?? '')).json()) as { runId: string; log: unknown[] };
+    const log = (await (await fetchEventually(run.logUrl ?? '')).json()) as {
+      runId: string;
+      log: unknown[];
+    };
     expect(log.runId).toBe(runId);
     expect(log.log).toHaveLength(2);
   });

@@ -82,3 +82,13 @@ export async function pollJson<T>(
     await new Promise((done) => setTimeout(done, 100));
   }
 }
+
+/** Run logs are written just after the run is recorded, so poll briefly for the object. */
+export async function fetchEventually(url: string, timeoutMs = 5000): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(url);
+    if (res.status === 200 || Date.now() > deadline) return res;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}

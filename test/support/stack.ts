@@ -53,7 +53,7 @@ export async function startTestStack(
   const driver = createQueueDriver(env, logger);
   const replies = await createReplyBus(env, `test-${Date.now()}`, { subscribe: true });
   const { store, localStore } = createFileStore(env);
-  const queueBoard = createQueueBoardIfEnabled(env);
+  const queueBoard = await createQueueBoardIfEnabled(env);
   const api = createApi({
     queueBoard: queueBoard?.app,
     env,
@@ -92,8 +92,7 @@ export async function startTestStack(
       );
     },
     async close() {
-      await running?.consumer.close();
-      running?.dispose();
+      await running?.close();
       await queueBoard?.close();
       await replies.close();
       await driver.queue.close();

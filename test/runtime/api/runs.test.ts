@@ -94,7 +94,12 @@ describe('GET /v1/runs/:id', () => {
     ]);
     // The local driver's URL points at the app's public URL; ask the app for its path.
     const url = new URL(run.logUrl);
-    const log = await stack.api.request(`${url.pathname}${url.search}`);
+    // The log is written just after the run is recorded.
+    let log = await stack.api.request(`${url.pathname}${url.search}`);
+    for (let i = 0; i < 50 && log.status === 404; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      log = await stack.api.request(`${url.pathname}${url.search}`);
+    }
     expect(log.status).toBe(200);
     const body = (await log.json()) as { runId: string; status: string; log: { stepId: string }[] };
     expect(body).toMatchObject({ runId, status: 'succeeded' });
