@@ -4,6 +4,7 @@ import {
   DEFAULT_DB_POOL_SIZE,
   DEFAULT_DRAIN_TIMEOUT_S,
   DEFAULT_FLOW_TIMEOUT_S,
+  DEFAULT_METRICS_INTERVAL_S,
   DEFAULT_SIGNED_URL_TTL_S,
   DEFAULT_WEBHOOK_TIMEOUT_S,
 } from './limits';
@@ -161,6 +162,14 @@ const envSchema = z
     SLUICE_LOCAL_SIGNING_SECRET: text().refine((v) => v === undefined || v.length >= 32, {
       message: 'must be at least 32 characters',
     }),
+
+    SLUICE_METRICS: oneOf(['off', 'cloudwatch', 'emf'], 'off'),
+    SLUICE_METRICS_INTERVAL_S: int(1, 3600, DEFAULT_METRICS_INTERVAL_S),
+    SLUICE_DEPLOYMENT_NAME: text().transform((v) => v ?? 'sluice'),
+    SLUICE_METRICS_REGION: text(),
+    SLUICE_METRICS_ENDPOINT: url(['http', 'https']),
+    /** Set by the ECS agent inside a task; enables scale-in protection while a flow runs. */
+    ECS_AGENT_URI: url(['http', 'https']),
   })
   .superRefine((env, ctx) => {
     const hasRedis = env.REDIS_URL !== undefined || env.REDIS_SENTINELS !== undefined;

@@ -13,3 +13,22 @@ export const DEFAULT_DB_POOL_SIZE = 10;
 export const HEALTH_PATH = '/v1/health';
 /** S3 object tag naming the key's KIND; the bucket's lifecycle rule expires RUN_LOG by it. */
 export const STORAGE_KIND_TAG = 'sluice-kind';
+/** SLUICE_METRICS_INTERVAL_S default: one high-resolution datapoint per 10 s. */
+export const DEFAULT_METRICS_INTERVAL_S = 10;
+/** CloudWatch namespace of every metric Sluice publishes; the IAM condition pins it. */
+export const METRICS_NAMESPACE = 'Sluice';
+/** The one dimension on every Sluice metric: SLUICE_DEPLOYMENT_NAME (the stack name on AWS). */
+export const METRICS_DIMENSION = 'Deployment';
+/** Metric names shared by the publisher and the CDK scaling policies, alarms and dashboard. */
+export const METRIC = {
+  queueWaiting: 'QueueWaiting',
+  queueActive: 'QueueActive',
+  oldestWaitingAgeSeconds: 'OldestWaitingAgeSeconds',
+  workers: 'Workers',
+  backlogPerWorker: 'BacklogPerWorker',
+  runDurationMs: 'RunDurationMs',
+  runsSucceeded: 'RunsSucceeded',
+  runsFailed: 'RunsFailed',
+  runsTimedOut: 'RunsTimedOut',
+  syncWebhookLatencyMs: 'SyncWebhookLatencyMs',
+} as const;
