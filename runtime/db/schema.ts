@@ -117,6 +117,8 @@ export const runs = pgTable(
     response: jsonb('response'),
     /** Per-step summary (id, type, status, timings, error); full outputs live in the log. */
     steps: jsonb('steps'),
+    /** The async webhook's Idempotency-Key header; a repeat within 24 h gets this run back. */
+    idempotencyKey: text('idempotency_key'),
   },
   (t) => [
     index('runs_project_created_idx').on(t.projectId, t.createdAt, t.id),
@@ -124,6 +126,9 @@ export const runs = pgTable(
     index('runs_unfinished_idx')
       .on(t.status, t.createdAt)
       .where(sql`status in ('queued', 'running')`),
+    uniqueIndex('runs_flow_idempotency_key_idx')
+      .on(t.flowId, t.idempotencyKey)
+      .where(sql`idempotency_key is not null`),
   ],
 );
 

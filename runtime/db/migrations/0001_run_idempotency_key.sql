@@ -1,0 +1,2 @@
+ALTER TABLE "runs" ADD COLUMN "idempotency_key" text;--> statement-breakpoint
+CREATE UNIQUE INDEX "runs_flow_idempotency_key_idx" ON "runs" USING btree ("flow_id","idempotency_key") WHERE idempotency_key is not null;
