@@ -106,6 +106,8 @@ export const runs = pgTable(
     status: text('status', { enum: runStatuses }).notNull().default('queued'),
     /** Incremented when a worker starts the run; fences late writes from an older attempt. */
     attempt: integer('attempt').notNull().default(0),
+    /** Attempts handed back to the queue by a draining worker (SIGTERM deadline) and retried. */
+    interruptions: integer('interruptions').notNull().default(0),
     trigger: jsonb('trigger').notNull(),
     createdAt: createdAt(),
     startedAt: timestamp('started_at', { withTimezone: true }),
