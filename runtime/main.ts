@@ -9,9 +9,6 @@ import {
   createReplyBus,
   openDatabase,
 } from './parts';
-import { startApp } from './roles/app';
-import { seedApiKey } from './roles/seed-api-key';
-import { startWorker } from './roles/worker';
 
 /** Starts the role(s) named by SLUICE_ROLE: app, worker, or all in one process. */
 async function main(): Promise<void> {
@@ -22,9 +19,16 @@ async function main(): Promise<void> {
   const runsApp = role !== 'worker';
   const runsWorker = role !== 'app';
 
+  // Each role's code is loaded only when the role runs (a worker never parses the HTTP API,
+  // an app never parses the flow runner), while the database connects.
+  const rolesLoading = Promise.all([
+    runsApp ? import('./roles/app') : null,
+    runsWorker ? import('./roles/worker') : null,
+  ]);
   const database = await openDatabase(env);
   await database.migrate();
-  if (runsApp) await seedApiKey(env, database.db, logger);
+  const [appRole, workerRole] = await rolesLoading;
+  if (runsApp) await (await import('./roles/seed-api-key')).seedApiKey(env, database.db, logger);
 
   const driver = createQueueDriver(env, logger);
   const { store, localStore } = createFileStore(env);
@@ -32,7 +36,7 @@ async function main(): Promise<void> {
 
   const queueBoard = runsApp ? await createQueueBoardIfEnabled(env) : undefined;
   const app = runsApp
-    ? await startApp({
+    ? await appRole?.startApp({
         env,
         database,
         queue: driver.queue,
@@ -44,7 +48,7 @@ async function main(): Promise<void> {
       })
     : null;
   const worker = runsWorker
-    ? startWorker({ env, db: database.db, driver, store, replies, logger })
+    ? workerRole?.startWorker({ env, db: database.db, driver, store, replies, logger })
     : null;
 
   if (driver.kind === 'in-process') {

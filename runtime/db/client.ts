@@ -1,4 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
@@ -22,7 +24,14 @@ export interface PostgresOptions {
   idleTimeoutMs: number;
 }
 
-const migrationsFolder = () => new URL('./migrations', import.meta.url).pathname;
+/** Beside this module in the source tree; one level up when this code sits in a bundle chunk. */
+function migrationsFolder(): string {
+  for (const relative of ['./migrations', '../migrations']) {
+    const folder = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(join(folder, 'meta', '_journal.json'))) return folder;
+  }
+  throw new Error('database migrations folder not found');
+}
 
 /** Serialises migrations across processes: several APP tasks may start at once. */
 const MIGRATION_LOCK_KEY = 7_263_001;
