@@ -1,6 +1,14 @@
 // Bundles the runtime into dist/main.mjs. Native and WASM-carrying packages stay external:
 // the Dockerfile installs exactly those from dist/package.json.
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { build } from 'esbuild';
 
 // Bull Board serves its UI files from its package directory, so it stays a real package too.
@@ -45,5 +53,9 @@ writeFileSync(
   'dist/package.json',
   `${JSON.stringify({ name: 'sluice-dist', private: true, type: 'module', dependencies: runtimeDeps }, null, 2)}\n`,
 );
-const size = statSync('dist/main.mjs').size;
-console.log(JSON.stringify({ bundle: 'dist/main.mjs', bytes: size }));
+const chunks = readdirSync('dist/chunks').filter((name) => name.endsWith('.mjs'));
+const bytes = ['dist/main.mjs', ...chunks.map((name) => `dist/chunks/${name}`)].reduce(
+  (sum, path) => sum + statSync(path).size,
+  0,
+);
+console.log(JSON.stringify({ bundle: 'dist/main.mjs', chunks: chunks.length, bytes }));

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import type pg from 'pg';
 import { startSluice } from '../../test/support/processes';
 import { rssMb } from './proc-stats';
@@ -52,4 +52,8 @@ export async function startupFigures(env: Record<string, string>, times: number)
   return figures;
 }
 
-export const bundleBytes = () => statSync('dist/main.mjs').size;
+/** dist/main.mjs plus the chunks it loads (source maps excluded). */
+export const bundleBytes = () =>
+  ['main.mjs', ...readdirSync('dist/chunks').map((name) => `chunks/${name}`)]
+    .filter((name) => name.endsWith('.mjs'))
+    .reduce((sum, name) => sum + statSync(`dist/${name}`).size, 0);
