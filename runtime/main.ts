@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { unfinishedRunIds } from './db/run-store';
 import { EnvError, readProcessEnv } from './env';
 import { createLogger } from './logger';
 import {
   createFileStore,
   createQueueBoardIfEnabled,
   createQueueDriver,
+  createReconcilerLease,
   createReplyBus,
   openDatabase,
 } from './parts';
+import { createRunReconciler } from './reliability/run-reconciler';
 
 /** Starts the role(s) named by SLUICE_ROLE: app, worker, or all in one process. */
 async function main(): Promise<void> {
@@ -51,12 +52,21 @@ async function main(): Promise<void> {
     ? workerRole?.startWorker({ env, db: database.db, driver, store, replies, logger })
     : null;
 
-  if (driver.kind === 'in-process') {
-    // Embedded jobs live in memory: runs a previous process left unfinished start again.
-    for (const runId of await unfinishedRunIds(database.db)) {
-      await driver.queue.enqueue({ runId, replyTo: null });
-    }
-  }
+  // Outbox reconciler and stuck-run reaper. Embedded jobs live in memory, so there its first
+  // pass takes every run a previous process left unfinished, whatever its age.
+  const reconciler = runsApp
+    ? createRunReconciler({
+        db: database.db,
+        queue: driver.queue,
+        lease: createReconcilerLease(env, instanceId),
+        logger,
+        intervalMs: env.SLUICE_RECONCILE_INTERVAL_S * 1000,
+        afterS: env.SLUICE_RECONCILE_AFTER_S,
+        maxAttempts: env.SLUICE_MAX_ATTEMPTS,
+        firstPassIgnoresAge: driver.kind === 'in-process',
+      })
+    : null;
+  reconciler?.start();
   logger.info({ port: app?.port }, `sluice ${role} ready`);
 
   let stopping = false;
@@ -70,6 +80,7 @@ async function main(): Promise<void> {
     }, env.SLUICE_DRAIN_TIMEOUT_S * 1000);
     drainTimer.unref();
     await app?.close();
+    await reconciler?.close();
     await worker?.close();
     await queueBoard?.close();
     await replies.close();

@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { connectPostgres, type DatabaseHandle, openPglite } from './db/client';
 import type { Env } from './env';
 import { createBullmqDriver } from './queue/bullmq-driver';
 import { createInProcessDriver } from './queue/in-process-driver';
 import { createInProcessReplyBus } from './queue/in-process-reply-bus';
-import type { RedisConfig } from './queue/redis-options';
+import { type RedisConfig, redisOptions } from './queue/redis-options';
 import { createRedisReplyBus } from './queue/redis-reply-bus';
 import type { ReplyBus } from './queue/reply-bus';
 import type { QueueDriver } from './queue/run-queue';
+import { createRedisLease, type LeaderLease, soleLease } from './reliability/leader-lease';
 import {
   createLocalFileStore,
   createS3FileStore,
@@ -48,8 +50,26 @@ export function createQueueDriver(env: Env, logger: Logger): QueueDriver {
     prefix: env.SLUICE_QUEUE_PREFIX,
     failedJobRetentionDays: env.SLUICE_FAILED_JOB_RETENTION_DAYS,
     failedJobRetentionCount: env.SLUICE_FAILED_JOB_RETENTION_COUNT,
+    stalledAfterMs: env.SLUICE_STALLED_AFTER_S * 1000,
     onWorkerError: (error) => logger.warn({ err: error }, 'queue worker error'),
   });
+}
+
+/** The reconciler's lease: in Redis across APP instances, or trivially held in embedded mode. */
+export function createReconcilerLease(env: Env, instanceId: string): LeaderLease {
+  if (!usesRedis(env)) return soleLease;
+  const redis = new Redis(redisOptions(redisConfig(env), 'request'));
+  redis.on('error', () => undefined);
+  // Outlives two intervals, so a leader that misses one pass keeps the lease.
+  const ttlMs = env.SLUICE_RECONCILE_INTERVAL_S * 2500;
+  const lease = createRedisLease(redis, `${env.SLUICE_QUEUE_PREFIX}:reconciler`, instanceId, ttlMs);
+  return {
+    acquire: lease.acquire,
+    async release() {
+      await lease.release().catch(() => {});
+      redis.disconnect();
+    },
+  };
 }
 
 /** Loaded only when enabled: Bull Board and its UI cost memory every process would carry. */

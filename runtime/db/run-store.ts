@@ -53,7 +53,10 @@ export interface RunResult {
   steps: unknown;
 }
 
-/** Writes the outcome only if no newer attempt has claimed the run since (fencing). */
+/**
+ * Writes the outcome only if this attempt still owns the run (fencing): no newer attempt has
+ * claimed it, and the reaper has not given it back to the queue or failed it as worker_lost.
+ */
 export async function finishRun(
   db: Database,
   runId: string,
@@ -63,7 +66,7 @@ export async function finishRun(
   const updated = await db
     .update(runs)
     .set({ ...result, finishedAt: new Date() })
-    .where(and(eq(runs.id, runId), eq(runs.attempt, attempt)))
+    .where(and(eq(runs.id, runId), eq(runs.attempt, attempt), eq(runs.status, 'running')))
     .returning({ id: runs.id });
   return updated.length > 0;
 }
@@ -103,14 +106,4 @@ export async function listRuns(db: Database, filter: RunListFilter): Promise<Run
     .where(and(...conditions))
     .orderBy(desc(runs.createdAt), desc(runs.id))
     .limit(filter.limit);
-}
-
-/** Runs a restarted embedded process must pick up again: nothing else can be running them. */
-export async function unfinishedRunIds(db: Database): Promise<string[]> {
-  const rows = await db
-    .select({ id: runs.id })
-    .from(runs)
-    .where(inArray(runs.status, ['queued', 'running']))
-    .orderBy(runs.createdAt);
-  return rows.map((row) => row.id);
 }

@@ -10,8 +10,17 @@ export interface BullmqDriverOptions {
   prefix: string;
   failedJobRetentionDays: number;
   failedJobRetentionCount: number;
+  /**
+   * A worker that stops renewing its job lock for this long is presumed lost: BullMQ's stalled
+   * check fails the job, and the APP's reaper retries or fails the run.
+   */
+  stalledAfterMs: number;
   onWorkerError?: (error: Error) => void;
 }
+
+/** Bounds an enqueue on the request path, including BullMQ waiting for a first connection. */
+const ENQUEUE_TIMEOUT_MS = 700;
+const DEAD_STATES = new Set(['completed', 'failed', 'unknown']);
 
 export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
   const connection = new Redis(redisOptions(options.redis, 'request'));
@@ -29,8 +38,8 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
         age: options.failedJobRetentionDays * 86_400,
         count: options.failedJobRetentionCount,
       },
-      // A flow's own failure is a final run status. Worker loss is handled by stalled-job
-      // detection (maxStalledCount), not by job retries.
+      // A flow's own failure is a final run status. Worker loss is handled by the APP's reaper
+      // (runtime/reliability), which owns the attempt count, not by job retries.
       attempts: 1,
     },
   });
@@ -40,6 +49,16 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
     kind: 'bullmq',
     queue: {
       async enqueue(job) {
+        await withTimeout(queue.add('run', job, { jobId: job.runId }), ENQUEUE_TIMEOUT_MS, 'redis');
+      },
+      async liveJobIds(runIds) {
+        const states = await Promise.all(runIds.map((id) => queue.getJobState(id)));
+        return new Set(runIds.filter((_, i) => !DEAD_STATES.has(states[i] ?? 'unknown')));
+      },
+      async requeue(job) {
+        const state = await queue.getJobState(job.runId);
+        // A dead job keeps its id, and add() with that id would be a silent no-op.
+        if (state === 'completed' || state === 'failed') await queue.remove(job.runId);
         await queue.add('run', job, { jobId: job.runId });
       },
       async ping(timeoutMs) {
@@ -57,7 +76,10 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
         connection: workerConnection,
         prefix: options.prefix,
         concurrency,
-        maxStalledCount: 1,
+        // A stalled job (its worker died) fails at once; the reaper decides whether to retry.
+        maxStalledCount: 0,
+        lockDuration: options.stalledAfterMs,
+        stalledInterval: options.stalledAfterMs,
         removeOnComplete: { count: 0 },
         removeOnFail: {
           age: options.failedJobRetentionDays * 86_400,

@@ -8,20 +8,26 @@ import type { QueueDriver, RunJob, RunProcessor } from './run-queue';
 export function createInProcessDriver(onError: (error: unknown) => void): QueueDriver {
   const pending: RunJob[] = [];
   const queued = new Set<string>();
+  const active = new Set<string>();
   const wakers: (() => void)[] = [];
   let closed = false;
 
   const wakeOne = () => wakers.shift()?.();
+  const enqueue = async (job: RunJob) => {
+    if (queued.has(job.runId) || active.has(job.runId)) return;
+    queued.add(job.runId);
+    pending.push(job);
+    wakeOne();
+  };
 
   return {
     kind: 'in-process',
     queue: {
-      async enqueue(job) {
-        if (queued.has(job.runId)) return;
-        queued.add(job.runId);
-        pending.push(job);
-        wakeOne();
+      enqueue,
+      async liveJobIds(runIds) {
+        return new Set(runIds.filter((id) => queued.has(id) || active.has(id)));
       },
+      requeue: enqueue,
       async ping() {},
       async close() {
         closed = true;
@@ -38,7 +44,9 @@ export function createInProcessDriver(onError: (error: unknown) => void): QueueD
             continue;
           }
           queued.delete(job.runId);
+          active.add(job.runId);
           await processor(job).catch(onError);
+          active.delete(job.runId);
         }
       };
       const loops = Array.from({ length: concurrency }, loop);

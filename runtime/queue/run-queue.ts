@@ -8,6 +8,10 @@ export interface RunJob {
 export interface RunQueue {
   /** Idempotent per run: the job id is the run id, so a run never has two live jobs. */
   enqueue(job: RunJob): Promise<void>;
+  /** The ids among `runIds` that have a live job: waiting, delayed or active. */
+  liveJobIds(runIds: readonly string[]): Promise<Set<string>>;
+  /** Enqueues again, first dropping a dead (failed or completed) job that holds the run id. */
+  requeue(job: RunJob): Promise<void>;
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { findWebhookTarget } from '../../db/flow-store';
+import { insertQueuedRunOnce } from '../../db/idempotent-run-store';
+import { cancelUnclaimedRun } from '../../db/run-recovery-store';
 import { findRun, insertQueuedRun } from '../../db/run-store';
 import type { RunReply } from '../../queue/reply-bus';
 import type { ApiDeps } from '../deps';
@@ -12,6 +14,14 @@ import { hasValidSignature, SIGNATURE_HEADER } from '../webhook-signature';
 import { readWebhookRequest } from '../webhook-trigger';
 
 const params = z.object({ flowId: z.string().min(1).max(100) });
+const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'A repeat within 24 h returns the first run id and starts nothing' }),
+});
 
 // The body is read raw by the handler (the signature covers its exact bytes), so the routes
 // declare no body schema: zod-openapi would otherwise parse it a second time.
@@ -22,7 +32,7 @@ const asyncWebhook = createRoute({
   path: '/v1/webhooks/{flowId}',
   summary: 'Start a run; answers once the run is committed and enqueued',
   description: bodyNote,
-  request: { params },
+  request: { params, headers: idempotencyHeaders },
   responses: {
     202: {
       description: 'accepted',
@@ -31,7 +41,7 @@ const asyncWebhook = createRoute({
     404: { description: 'unknown flow' },
     409: { description: 'flow disabled' },
     413: { description: 'body over SLUICE_MAX_WEBHOOK_PAYLOAD_MB' },
-    503: { description: 'PostgreSQL or Redis unavailable' },
+    503: { description: 'PostgreSQL or Redis unavailable; no run was started' },
   },
 });
 
@@ -56,6 +66,7 @@ const syncWebhook = createRoute({
         },
       },
     },
+    503: { description: 'PostgreSQL or Redis unavailable; no run was started' },
     504: { description: 'the run is still going; poll GET /v1/runs/{runId}' },
   },
 });
@@ -65,8 +76,17 @@ export function webhookRoutes(deps: ApiDeps) {
   const db = database.db;
   const timeoutMs = env.SLUICE_WEBHOOK_TIMEOUT_S * 1000;
 
-  /** Validates, commits the run row (the outbox) and only then enqueues the job. */
-  async function acceptRun(c: Context, flowId: string, replyTo: string | null) {
+  /**
+   * Validates, commits the run row (the outbox) and only then enqueues the job. When the
+   * enqueue fails, the run is canceled (enqueue_failed) and the caller gets 503, so a refused
+   * run never runs; if a worker already claimed it, the enqueue did land and the run is kept.
+   */
+  async function acceptRun(
+    c: Context,
+    flowId: string,
+    replyTo: string | null,
+    idempotencyKey?: string,
+  ) {
     const target = await orUnavailable('database', () => findWebhookTarget(db, flowId));
     if (target === null) throw new ApiError(404, 'flow_not_found', `flow ${flowId} not found`);
     if (target.status !== 'enabled' || target.currentVersionId === null) {
@@ -79,23 +99,33 @@ export function webhookRoutes(deps: ApiDeps) {
     ) {
       throw new ApiError(401, 'invalid_signature', `missing or wrong ${SIGNATURE_HEADER} header`);
     }
-    const runId = randomUUID();
-    const flowVersionId = target.currentVersionId;
-    await orUnavailable('database', () =>
-      insertQueuedRun(db, {
-        id: runId,
-        projectId: target.projectId,
-        flowId,
-        flowVersionId,
-        trigger,
-      }),
-    );
+    const run = {
+      id: randomUUID(),
+      projectId: target.projectId,
+      flowId,
+      flowVersionId: target.currentVersionId,
+      trigger,
+    };
+    const { runId, created } = await orUnavailable('database', async () => {
+      if (idempotencyKey === undefined) {
+        await insertQueuedRun(db, run);
+        return { runId: run.id, created: true };
+      }
+      return insertQueuedRunOnce(db, run, idempotencyKey);
+    });
+    // A repeated Idempotency-Key: the first request's run stands, and nothing new is enqueued.
+    if (!created) return { runId, projectId: target.projectId, wait: null };
     const wait = replyTo === null ? null : replies.waitFor(runId, timeoutMs);
     try {
       await orUnavailable('queue', () => queue.enqueue({ runId, replyTo }));
     } catch (error) {
-      wait?.cancel();
-      throw error;
+      const canceled = await cancelUnclaimedRun(db, runId).catch(() => false);
+      // Not canceled: a worker claimed it, or PostgreSQL is gone too and the reconciler will
+      // enqueue the committed row later. Either way the run will run, so it is accepted.
+      if (canceled) {
+        wait?.cancel();
+        throw error;
+      }
     }
     return { runId, projectId: target.projectId, wait };
   }
@@ -104,7 +134,12 @@ export function webhookRoutes(deps: ApiDeps) {
   app.use('/v1/webhooks/*', bodyLimit({ maxBytes: env.maxWebhookPayloadBytes }));
   return app
     .openapi(asyncWebhook, async (c) => {
-      const { runId } = await acceptRun(c, c.req.valid('param').flowId, null);
+      const { runId } = await acceptRun(
+        c,
+        c.req.valid('param').flowId,
+        null,
+        c.req.valid('header')['idempotency-key'],
+      );
       return c.json({ runId }, 202);
     })
     .openapi(syncWebhook, async (c) => {

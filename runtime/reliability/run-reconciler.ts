@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import type { Database } from '../db/client';
+import {
+  failLostRun,
+  type OverdueRun,
+  overdueRuns,
+  requeueLostRun,
+} from '../db/run-recovery-store';
+import type { RunQueue } from '../queue/run-queue';
+import type { LeaderLease } from './leader-lease';
+
+export interface RunReconcilerDeps {
+  db: Database;
+  queue: RunQueue;
+  lease: LeaderLease;
+  logger: Logger;
+  intervalMs: number;
+  /** Only runs queued or started longer ago than this are looked at. */
+  afterS: number;
+  /** Attempts a run gets before a lost worker fails it with worker_lost. */
+  maxAttempts: number;
+  /** Take every unfinished run in the first pass, whatever its age (embedded restart). */
+  firstPassIgnoresAge?: boolean;
+  batchSize?: number;
+}
+
+export interface ReconcilePass {
+  /** False when another instance holds the lease. */
+  leader: boolean;
+  /** Queued runs whose job was missing or dead, enqueued again. */
+  reenqueued: number;
+  /** Running runs whose worker was lost, queued for another attempt. */
+  retried: number;
+  /** Running runs whose worker was lost on the last attempt, failed with worker_lost. */
+  failed: number;
+}
+
+export interface RunReconciler {
+  /** Runs the first pass now, then one every `intervalMs`. */
+  start(): void;
+  reconcileOnce(options?: { ignoreAge?: boolean }): Promise<ReconcilePass>;
+  close(): Promise<void>;
+}
+
+/**
+ * The outbox reconciler and stuck-run reaper, one pass every `intervalMs` on the instance that
+ * holds the lease. The run row is the truth and the job id is the run id, so a pass is
+ * idempotent: it only acts on runs without a live job, and every row change is conditional on
+ * the status and attempt it read.
+ * - `queued` without a live job (Redis lost it, or the enqueue failed): enqueue again.
+ * - `running` without a live job (BullMQ's stalled check failed it after its worker stopped
+ *   renewing the lock, or Redis lost it): back to `queued` for another attempt while
+ *   attempt < maxAttempts, else `failed` with worker_lost.
+ */
+export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
+  const batchSize = deps.batchSize ?? 1000;
+
+  async function withoutLiveJob(rows: OverdueRun[]): Promise<OverdueRun[]> {
+    if (rows.length === 0) return rows;
+    const live = await deps.queue.liveJobIds(rows.map((row) => row.id));
+    return rows.filter((row) => !live.has(row.id));
+  }
+
+  async function reconcileOnce({ ignoreAge = false } = {}): Promise<ReconcilePass> {
+    const pass: ReconcilePass = { leader: false, reenqueued: 0, retried: 0, failed: 0 };
+    if (!(await deps.lease.acquire())) return pass;
+    pass.leader = true;
+    const afterS = ignoreAge ? 0 : deps.afterS;
+
+    for (const run of await withoutLiveJob(
+      await overdueRuns(deps.db, 'running', afterS, batchSize),
+    )) {
+      if (run.attempt - run.interruptions >= deps.maxAttempts) {
+        if (await failLostRun(deps.db, run)) pass.failed++;
+      } else if (await requeueLostRun(deps.db, run)) {
+        await deps.queue.requeue({ runId: run.id, replyTo: null });
+        pass.retried++;
+      }
+    }
+    for (const run of await withoutLiveJob(
+      await overdueRuns(deps.db, 'queued', afterS, batchSize),
+    )) {
+      await deps.queue.requeue({ runId: run.id, replyTo: null });
+      pass.reenqueued++;
+    }
+    if (pass.reenqueued + pass.retried + pass.failed > 0) {
+      deps.logger.warn(pass, 'reconciler recovered runs');
+    }
+    return pass;
+  }
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = (options?: { ignoreAge?: boolean }) => {
+    running = reconcileOnce(options)
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'reconciler pass failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, deps.intervalMs);
+      });
+  };
+
+  return {
+    start: () => tick({ ignoreAge: deps.firstPassIgnoresAge ?? false }),
+    reconcileOnce,
+    async close() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await deps.lease.release().catch(() => {});
+    },
+  };
+}
