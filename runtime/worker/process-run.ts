@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import { finishRun, type RunResult, startRun } from '../db/run-store';
 import type { FlowOutcome, FlowRunner, TriggerInput } from '../engine';
+import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus, RunReply } from '../queue/reply-bus';
 import type { RunJob, RunProcessor } from '../queue/run-queue';
 import { storageKey } from '../storage';
@@ -17,6 +18,8 @@ export interface RunProcessorDeps {
   replies: Pick<ReplyBus, 'publish'>;
   flowTimeoutMs: number;
   logger: Logger;
+  /** In-memory run counters and durations, flushed by the metrics loop. */
+  runMetrics?: Pick<RunMetrics, 'recordRun'>;
 }
 
 /**
@@ -60,6 +63,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       deps.logger.warn({ runId: job.runId, attempt: started.attempt }, 'newer attempt owns run');
       return;
     }
+    deps.runMetrics?.recordRun(result.status, t2 - t1);
     if (job.replyTo !== null) {
       await deps.replies.publish(job.replyTo, toReply(job.runId, outcome)).catch((error) => {
         // The waiter falls back to reading the run row when its timer fires.

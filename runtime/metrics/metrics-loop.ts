@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import type { MetricDatum, MetricSink } from './metric-sink';
+import type { PublisherLock } from './publisher-lock';
+import { depthMetrics, type ReadQueueDepth } from './queue-depth';
+
+export interface MetricsLoopOptions {
+  sink: MetricSink;
+  intervalMs: number;
+  /** Run metrics recorded in memory since the last tick. */
+  drainRunMetrics: () => MetricDatum[];
+  /** APP instances only: queue depth, published by the lock holder alone. */
+  depth?: { read: ReadQueueDepth; lock: PublisherLock } | undefined;
+  logger: Logger;
+}
+
+export interface MetricsLoop {
+  /** Publishes what is pending, gives up the publisher lock and stops. */
+  close(): Promise<void>;
+}
+
+/** Longest pause after repeated failures: 2^6 intervals (about 10 minutes at 10 s). */
+const MAX_BACKOFF_EXPONENT = 6;
+
+/**
+ * The one timer that publishes this process's metrics, one sink call per interval.
+ *
+ * The depth lock is checked four times per interval, so a standby instance takes over within
+ * TTL (1.5 intervals) plus a quarter interval after the holder dies, and publishes at once.
+ * A failed publish is logged and backs off exponentially; it never throws into request paths.
+ */
+export function startMetricsLoop(options: MetricsLoopOptions): MetricsLoop {
+  const { sink, intervalMs, logger } = options;
+  const checkMs = Math.max(50, Math.floor(intervalMs / 4));
+  let holding = false;
+  let lastPublish = 0;
+  let failures = 0;
+  let resumeAt = 0;
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+
+  const publish = async (now: number, withDepth: boolean) => {
+    const data = options.drainRunMetrics();
+    if (withDepth && options.depth) data.push(...depthMetrics(await options.depth.read()));
+    lastPublish = now;
+    if (now < resumeAt || data.length === 0) return;
+    await sink.publish(data, new Date(now));
+    if (failures > 0) logger.info({ failures }, 'metrics publishing recovered');
+    failures = 0;
+  };
+
+  const tick = async () => {
+    const now = Date.now();
+    try {
+      const wasHolding = holding;
+      holding = options.depth ? await options.depth.lock.hold() : false;
+      if ((holding && !wasHolding) || now - lastPublish >= intervalMs) {
+        await publish(now, holding);
+      }
+    } catch (error) {
+      failures++;
+      const skipIntervals = 2 ** Math.min(failures - 1, MAX_BACKOFF_EXPONENT);
+      resumeAt = now + skipIntervals * intervalMs;
+      // One line per back-off step, not per tick.
+      logger.warn(
+        { err: error, failures, retryInMs: skipIntervals * intervalMs },
+        'metrics not published',
+      );
+    }
+  };
+
+  const timer = setInterval(() => {
+    running = running.then(tick);
+  }, checkMs);
+  timer.unref();
+  running = running.then(tick);
+
+  return {
+    async close() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      await running;
+      if (options.depth && holding) await options.depth.lock.release().catch(() => undefined);
+      const pending = options.drainRunMetrics();
+      if (pending.length > 0) {
+        await sink.publish(pending, new Date()).catch((error: unknown) => {
+          logger.warn({ err: error }, 'final metrics not published');
+        });
+      }
+    },
+  };
+}
