@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './processes';
+
+const run = promisify(execFile);
+
+/** A PostgreSQL cluster of our own in a temp dir, that a test may stop and start at will. */
+export interface ThrowawayPostgres {
+  port: number;
+  /** URL of its `postgres` database. */
+  url: string;
+  start(): Promise<void>;
+  /** Immediate shutdown: connections drop as in a crash or failover. */
+  stop(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+async function binDir(): Promise<string> {
+  const versions = (await readdir('/usr/lib/postgresql')).sort((a, b) => Number(b) - Number(a));
+  if (versions[0] === undefined) throw new Error('no PostgreSQL under /usr/lib/postgresql');
+  return `/usr/lib/postgresql/${versions[0]}/bin`;
+}
+
+/** initdb refuses root, so the cluster runs as the `postgres` OS user when we are root. */
+const asOwner = (command: string, args: string[]) =>
+  process.getuid?.() === 0
+    ? run('runuser', ['-u', 'postgres', '--', command, ...args])
+    : run(command, args);
+
+export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+  const bin = await binDir();
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-pg-'));
+  await chmod(dir, 0o777);
+  const data = join(dir, 'data');
+  const port = await freePort();
+  await asOwner(`${bin}/initdb`, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const pg: ThrowawayPostgres = {
+    port,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async start() {
+      await asOwner(`${bin}/pg_ctl`, [
+        '-D',
+        data,
+        '-o',
+        options,
+        '-l',
+        join(dir, 'log'),
+        '-w',
+        'start',
+      ]);
+    },
+    async stop() {
+      await asOwner(`${bin}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+    },
+    async destroy() {
+      await pg.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await pg.start();
+  return pg;
+}

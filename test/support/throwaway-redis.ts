@@ -1,0 +1,52 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { freePort } from './processes';
+
+/** A redis-server of our own, without persistence, that a test may stop and start at will. */
+export interface ThrowawayRedis {
+  port: number;
+  url: string;
+  start(): Promise<void>;
+  /** SIGKILL: everything in it is lost, as after a restart without persistence. */
+  stop(): Promise<void>;
+}
+
+export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const redis: ThrowawayRedis = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { stdio: 'ignore' },
+      );
+      const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50 });
+      probe.on('error', () => undefined);
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        try {
+          await probe.connect();
+          await probe.ping();
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((done) => setTimeout(done, 50));
+        }
+      }
+      probe.disconnect();
+    },
+    async stop() {
+      const running = child;
+      child = undefined;
+      if (running === undefined || running.exitCode !== null) return;
+      const exited = new Promise((done) => running.once('exit', done));
+      running.kill('SIGKILL');
+      await exited;
+    },
+  };
+  await redis.start();
+  return redis;
+}
