@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EnvError, readProcessEnv } from './env';
 import { createLogger } from './logger';
+import { createProcessMetrics } from './metrics/create-metrics';
 import {
   createFileStore,
   createQueueBoardIfEnabled,
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const driver = createQueueDriver(env, logger);
   const { store, localStore } = createFileStore(env);
   const replies = await createReplyBus(env, instanceId, { subscribe: runsApp });
+  const metrics = createProcessMetrics(env, { instanceId, publishesDepth: runsApp, logger });
 
   const queueBoard = runsApp ? await createQueueBoardIfEnabled(env) : undefined;
   const app = runsApp
@@ -46,10 +48,19 @@ async function main(): Promise<void> {
         localStore,
         logger,
         queueBoard: queueBoard?.app,
+        runMetrics: metrics.runs,
       })
     : null;
   const worker = runsWorker
-    ? workerRole?.startWorker({ env, db: database.db, driver, store, replies, logger })
+    ? workerRole?.startWorker({
+        env,
+        db: database.db,
+        driver,
+        store,
+        replies,
+        logger,
+        runMetrics: metrics.runs,
+      })
     : null;
 
   // Outbox reconciler and stuck-run reaper. Embedded jobs live in memory, so there its first
@@ -74,14 +85,24 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const drainTimer = setTimeout(() => {
-      logger.warn('drain timeout reached; exiting with work in flight');
-      process.exit(1);
+    const drainTimer = setTimeout(async () => {
+      // The flows still running go back to the queue for another worker, then we exit.
+      const handedOver = await worker?.handOver().catch((error: unknown) => {
+        logger.error({ err: error }, 'drain timeout reached; hand-over failed');
+        return null;
+      });
+      if (handedOver === null) process.exit(1);
+      logger.warn(
+        { runIds: handedOver ?? [] },
+        'drain timeout reached; runs handed back to the queue',
+      );
+      process.exit(0);
     }, env.SLUICE_DRAIN_TIMEOUT_S * 1000);
     drainTimer.unref();
     await app?.close();
     await reconciler?.close();
     await worker?.close();
+    await metrics.close();
     await queueBoard?.close();
     await replies.close();
     await driver.queue.close();

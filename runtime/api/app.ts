@@ -25,6 +25,14 @@ export function createApi(deps: ApiDeps) {
   for (const path of ['/v1/flows', '/v1/flows/*', '/v1/runs', '/v1/runs/*']) {
     app.use(path, bodyLimit({ maxBytes: MAX_MANAGEMENT_BODY_BYTES }), auth);
   }
+  const { runMetrics } = deps;
+  if (runMetrics !== undefined) {
+    app.use('/v1/webhooks/:flowId/sync', async function syncWebhookLatency(_c, next) {
+      const started = performance.now();
+      await next();
+      runMetrics.recordSyncWebhook(performance.now() - started);
+    });
+  }
   app.use('/v1/files', auth);
   app.use('/v1/files/*', auth);
 

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/client';
 import type { Env } from '../env';
+import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
 import type { RunQueue } from '../queue/run-queue';
 import type { FileStore, LocalFileStore } from '../storage';
@@ -16,6 +17,8 @@ export interface ApiDeps {
   /** Set when SLUICE_STORAGE=local: the APP serves that driver's signed URLs. */
   localStore?: LocalFileStore | undefined;
   logger: Logger;
+  /** Sync webhook latency, aggregated in memory and published by the metrics loop. */
+  runMetrics?: Pick<RunMetrics, 'recordSyncWebhook'> | undefined;
   /** Bull Board at /admin/queues, when SLUICE_QUEUE_UI=true. */
   queueBoard?: Hono | undefined;
 }

@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withTimeout } from '../timeout';
 import { type RedisConfig, redisOptions } from './redis-options';
@@ -72,7 +72,16 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
     consume(processor: RunProcessor, concurrency: number) {
       const workerConnection = new Redis(redisOptions(options.redis, 'blocking'));
       workerConnection.on('error', () => undefined);
-      const worker = new Worker<RunJob>(RUN_QUEUE_NAME, (job) => processor(job.data), {
+      const inHand = new Map<string, { job: Job<RunJob>; token: string | undefined }>();
+      const processJob = async (job: Job<RunJob>, token?: string) => {
+        inHand.set(job.data.runId, { job, token });
+        try {
+          await processor(job.data);
+        } finally {
+          inHand.delete(job.data.runId);
+        }
+      };
+      const worker = new Worker<RunJob>(RUN_QUEUE_NAME, processJob, {
         connection: workerConnection,
         prefix: options.prefix,
         concurrency,
@@ -91,6 +100,17 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
         async close() {
           await worker.close();
           workerConnection.disconnect();
+        },
+        async handOver() {
+          const jobs = [...inHand.values()];
+          // moveToWait checks our lock token and RPUSHes the job: the next worker takes it first.
+          // A job whose flow finished meanwhile is no longer active, and is skipped.
+          const moved = await Promise.allSettled(
+            jobs.map(({ job, token }) => job.moveToWait(token)),
+          );
+          return jobs
+            .filter((_, i) => moved[i]?.status === 'fulfilled')
+            .map(({ job }) => job.data.runId);
         },
       };
     },

@@ -51,6 +51,8 @@ export function createInProcessDriver(onError: (error: unknown) => void): QueueD
       };
       const loops = Array.from({ length: concurrency }, loop);
       return {
+        // Embedded jobs live in memory: the next start re-enqueues every unfinished run.
+        handOver: async () => [],
         async close() {
           stopping = true;
           for (const wake of wakers.splice(0)) wake();

@@ -1,12 +1,16 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
+import { markRunsInterrupted } from '../db/run-interruption-store';
 import { createFlowRunner } from '../engine';
 import type { Env } from '../env';
+import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
 import type { QueueDriver } from '../queue/run-queue';
 import type { FileStore } from '../storage';
 import { createRunProcessor } from '../worker/process-run';
+import { protectWhileRunning } from '../worker/protect-while-running';
 import { createRunLogWriter } from '../worker/run-log-writer';
+import { createEcsTaskProtection, noTaskProtection } from '../worker/task-protection';
 
 export interface WorkerDeps {
   env: Env;
@@ -15,11 +19,17 @@ export interface WorkerDeps {
   store: FileStore;
   replies: Pick<ReplyBus, 'publish'>;
   logger: Logger;
+  runMetrics?: Pick<RunMetrics, 'recordRun'> | undefined;
 }
 
 export interface RunningWorker {
-  /** Stops taking jobs, lets the running ones finish, then flushes pending run logs. */
+  /** Stops taking jobs at once, lets the running ones finish, then flushes pending run logs. */
   close(): Promise<void>;
+  /**
+   * At the drain deadline: marks the runs in hand interrupted and puts their jobs back at the
+   * head of the queue for another worker. The caller exits right after. Returns the run ids.
+   */
+  handOver(): Promise<string[]>;
 }
 
 export function startWorker({
@@ -29,6 +39,7 @@ export function startWorker({
   store,
   replies,
   logger,
+  runMetrics,
 }: WorkerDeps): RunningWorker {
   const runner = createFlowRunner({
     codeTimeoutMs: env.SLUICE_CODE_TIMEOUT_MS,
@@ -48,13 +59,41 @@ export function startWorker({
     replies,
     flowTimeoutMs: env.SLUICE_FLOW_TIMEOUT_S * 1000,
     logger,
+    ...(runMetrics === undefined ? {} : { runMetrics }),
   });
-  const consumer = driver.consume(processor, env.SLUICE_WORKER_CONCURRENCY);
+  const protection =
+    env.ECS_AGENT_URI === undefined ? noTaskProtection : createEcsTaskProtection(env.ECS_AGENT_URI);
+  const inHand = new Set<string>();
+  const consumer = driver.consume(
+    protectWhileRunning(
+      async function trackedRun(job) {
+        inHand.add(job.runId);
+        try {
+          await processor(job);
+        } finally {
+          inHand.delete(job.runId);
+        }
+      },
+      {
+        protection,
+        // A run may take its flow timeout, then the drain window if SIGTERM arrives at its end.
+        runBudgetMs: (env.SLUICE_FLOW_TIMEOUT_S + env.SLUICE_DRAIN_TIMEOUT_S) * 1000,
+        logger,
+      },
+    ),
+    env.SLUICE_WORKER_CONCURRENCY,
+  );
   return {
     async close() {
       await consumer.close();
       await logs.drain();
       runner.dispose();
+    },
+    async handOver() {
+      // The row first: if the process dies before the job moves, the run is `queued` and the
+      // reconciler re-enqueues it.
+      await markRunsInterrupted(db, [...inHand]);
+      return consumer.handOver();
     },
   };
 }
