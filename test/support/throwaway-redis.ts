@@ -23,20 +23,19 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
         { stdio: 'ignore' },
       );
-      const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50 });
-      probe.on('error', () => undefined);
       const deadline = Date.now() + 5000;
       for (;;) {
-        try {
-          await probe.connect();
-          await probe.ping();
-          break;
-        } catch (error) {
-          if (Date.now() > deadline) throw error;
-          await new Promise((done) => setTimeout(done, 50));
-        }
+        const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
+        probe.on('error', () => undefined);
+        const up = await probe.connect().then(
+          () => probe.ping().then(() => true),
+          () => false,
+        );
+        probe.disconnect();
+        if (up) return;
+        if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
+        await new Promise((done) => setTimeout(done, 50));
       }
-      probe.disconnect();
     },
     async stop() {
       const running = child;

@@ -1,0 +1,168 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../../runtime/api/app';
+import { connectPostgres, type DatabaseHandle } from '../../../runtime/db/client';
+import { createFlow } from '../../../runtime/db/flow-store';
+import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
+import { ENQUEUE_FAILED } from '../../../runtime/db/run-recovery-store';
+import { parseEnv } from '../../../runtime/env';
+import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
+import { randomQueuePrefix } from '../../support/database';
+import { doubleFlow } from '../../support/flows';
+import { startSilentServer } from '../../support/silent-server';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../support/throwaway-postgres';
+import { startThrowawayRedis, type ThrowawayRedis } from '../../support/throwaway-redis';
+
+type Api = ReturnType<typeof createApi>;
+
+let pg: ThrowawayPostgres;
+let redis: ThrowawayRedis;
+let setup: DatabaseHandle;
+let flowId: string;
+
+beforeAll(async () => {
+  [pg, redis] = await Promise.all([startThrowawayPostgres(), startThrowawayRedis()]);
+  setup = connectPostgres({ url: pg.url, poolSize: 1, idleTimeoutMs: 1000 });
+  await setup.migrate();
+  const { projectId } = await createProjectWithKey(setup.db, {
+    name: 'outages',
+    apiKey: generateApiKey(),
+  });
+  ({ id: flowId } = await createFlow(setup.db, {
+    projectId,
+    name: 'double',
+    definition: doubleFlow,
+    webhookSecret: null,
+  }));
+  await setup.close();
+}, 60_000);
+afterAll(async () => {
+  await redis?.stop();
+  await pg?.destroy();
+});
+
+/** The APP without a worker, wired from the same parts as main.ts. */
+async function startApi(redisUrl: string, { subscribe = true } = {}) {
+  const env = parseEnv({
+    DATABASE_URL: pg.url,
+    REDIS_URL: redisUrl,
+    SLUICE_QUEUE_PREFIX: randomQueuePrefix(),
+    SLUICE_DATA_DIR: '/tmp/sluice-outages-test',
+    SLUICE_WEBHOOK_TIMEOUT_S: '2',
+  });
+  const logger = pino({ level: 'silent' });
+  const database = connectPostgres({ url: pg.url, poolSize: 4, idleTimeoutMs: 1000 });
+  const driver = createQueueDriver(env, logger);
+  const replies = await createReplyBus(env, `outages-${Date.now()}`, { subscribe });
+  const { store } = createFileStore(env);
+  const api = createApi({ env, database, queue: driver.queue, replies, store, logger });
+  return {
+    api,
+    database,
+    async close() {
+      await replies.close();
+      await driver.queue.close();
+      await database.close().catch(() => {});
+    },
+  };
+}
+
+async function timed(api: Api, path: string, init?: RequestInit) {
+  const started = Date.now();
+  const res = await api.request(path, init);
+  const body = (await res.json()) as Record<string, unknown>;
+  return { res, ms: Date.now() - started, body };
+}
+
+const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' };
+
+/** Calls the async webhook until it answers 202; returns how long that took. */
+async function untilAccepted(api: Api, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const res = await api.request(`/v1/webhooks/${flowId}`, post);
+    await res.body?.cancel();
+    if (res.status === 202) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`still ${res.status}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+describe('when Redis is down', () => {
+  it('answers webhooks and readiness 503 with Retry-After within 1 s, cancels the refused run, and resumes within 5 s of Redis returning', async () => {
+    const app = await startApi(redis.url);
+    await untilAccepted(app.api, 5000);
+    await redis.stop();
+
+    for (const path of [`/v1/webhooks/${flowId}`, `/v1/webhooks/${flowId}/sync`]) {
+      const { res, ms, body } = await timed(app.api, path, post);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(ms).toBeLessThan(1000);
+      expect(body).toMatchObject({ error: { code: 'queue_unavailable' } });
+    }
+    const ready = await timed(app.api, '/v1/health/ready');
+    expect(ready.res.status).toBe(503);
+    expect(ready.ms).toBeLessThan(1000);
+
+    // A refused run never runs: its row is canceled, so a late enqueue or the reconciler skips it.
+    const { rows } = await app.database.db.$client.query(
+      'select status, error from runs where flow_id = $1 order by created_at desc limit 2',
+      [flowId],
+    );
+    expect(rows).toEqual([
+      { status: 'canceled', error: ENQUEUE_FAILED },
+      { status: 'canceled', error: ENQUEUE_FAILED },
+    ]);
+
+    await redis.start();
+    expect(await untilAccepted(app.api, 5000)).toBeLessThan(5000);
+    await app.close();
+  });
+
+  it('answers a sync waiter 504 at the webhook timeout when Redis dies mid-wait, never later', async () => {
+    const app = await startApi(redis.url);
+    const started = Date.now();
+    const pending = app.api.request(`/v1/webhooks/${flowId}/sync`, post); // no worker: it waits
+    await new Promise((done) => setTimeout(done, 300));
+    await redis.stop();
+    const res = await pending;
+    expect(res.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(2000 + 1000);
+    await redis.start();
+    await app.close();
+  });
+});
+
+describe('when Redis hangs (accepts connections, never answers)', () => {
+  it('answers the webhook 503 within 1 s', async () => {
+    const silent = await startSilentServer();
+    const app = await startApi(`redis://127.0.0.1:${silent.port}`, { subscribe: false });
+    const { res, ms } = await timed(app.api, `/v1/webhooks/${flowId}`, post);
+    expect(res.status).toBe(503);
+    expect(ms).toBeLessThan(1000);
+    await app.close();
+    await silent.close();
+  });
+});
+
+describe('when PostgreSQL is down', () => {
+  it('answers webhooks and readiness 503 within 1 s, and resumes within 5 s of PostgreSQL returning with the same pool', async () => {
+    const app = await startApi(redis.url);
+    await untilAccepted(app.api, 5000);
+    await pg.stop();
+
+    const hook = await timed(app.api, `/v1/webhooks/${flowId}`, post);
+    expect(hook.res.status).toBe(503);
+    expect(hook.res.headers.get('retry-after')).toBe('1');
+    expect(hook.ms).toBeLessThan(1000);
+    expect(hook.body).toMatchObject({ error: { code: 'database_unavailable' } });
+    const ready = await timed(app.api, '/v1/health/ready');
+    expect(ready.res.status).toBe(503);
+    expect(ready.ms).toBeLessThan(1000);
+
+    await pg.start();
+    expect(await untilAccepted(app.api, 5000)).toBeLessThan(5000);
+    await app.close();
+  });
+});
