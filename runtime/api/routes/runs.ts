@@ -13,6 +13,9 @@ const run = z
     flowVersionId: z.string(),
     status: z.enum(runStatuses),
     attempt: z.number(),
+    interruptions: z.number().openapi({
+      description: 'attempts a draining worker handed back to the queue, each retried',
+    }),
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
@@ -73,6 +76,7 @@ const present = (row: RunRow) => ({
   flowVersionId: row.flowVersionId,
   status: row.status,
   attempt: row.attempt,
+  interruptions: row.interruptions,
   createdAt: row.createdAt.toISOString(),
   startedAt: iso(row.startedAt),
   finishedAt: iso(row.finishedAt),

@@ -1,0 +1,129 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { METRIC } from '../../../runtime/limits';
+import { createCloudWatchSink } from '../../../runtime/metrics/cloudwatch-sink';
+import { startMetricsLoop } from '../../../runtime/metrics/metrics-loop';
+import { createRunMetrics } from '../../../runtime/metrics/run-metrics';
+import { type HttpStub, startHttpStub } from '../../support/http-stub';
+
+/** The CloudWatch control plane is the one thing faked: a local stub at the client's endpoint. */
+let stub: HttpStub;
+
+const sinkFor = (endpoint: string) =>
+  createCloudWatchSink({
+    namespace: 'Sluice',
+    dimensionName: 'Deployment',
+    deploymentName: 'test-deploy',
+    region: 'eu-west-1',
+    endpoint,
+    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
+  });
+
+interface PutMetricDataBody {
+  Namespace: string;
+  MetricData: {
+    MetricName: string;
+    Dimensions: { Name: string; Value: string }[];
+    Value?: number;
+    Values?: number[];
+    Counts?: number[];
+    StorageResolution: number;
+    Unit: string;
+  }[];
+}
+
+beforeEach(async () => {
+  stub = await startHttpStub();
+});
+
+afterEach(async () => {
+  await stub.close();
+});
+
+describe('cloudwatch metric driver', () => {
+  it('sends one PutMetricData per tick with names, values, StorageResolution=1 and the deployment dimension', async () => {
+    const sink = sinkFor(stub.url);
+    await sink.publish(
+      [
+        { name: METRIC.queueWaiting, unit: 'Count', values: [7] },
+        { name: METRIC.backlogPerWorker, unit: 'None', values: [3.5] },
+        { name: METRIC.runDurationMs, unit: 'Milliseconds', values: [120, 450], counts: [3, 1] },
+      ],
+      new Date('2026-01-01T00:00:00Z'),
+    );
+
+    expect(stub.requests).toHaveLength(1);
+    const [request] = stub.requests;
+    // This SDK line speaks CloudWatch's JSON 1.0 protocol, query-compatible.
+    expect(request?.headers['x-amz-target']).toBe('GraniteServiceVersion20100801.PutMetricData');
+    expect(request?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDTEST\//);
+    const body = JSON.parse(request?.body ?? '{}') as PutMetricDataBody;
+    expect(body.Namespace).toBe('Sluice');
+    expect(body.MetricData.map((d) => d.MetricName)).toEqual([
+      'QueueWaiting',
+      'BacklogPerWorker',
+      'RunDurationMs',
+    ]);
+    for (const datum of body.MetricData) {
+      expect(datum.StorageResolution).toBe(1);
+      expect(datum.Dimensions).toEqual([{ Name: 'Deployment', Value: 'test-deploy' }]);
+    }
+    expect(body.MetricData[0]).toMatchObject({ Value: 7, Unit: 'Count' });
+    expect(body.MetricData[1]).toMatchObject({ Value: 3.5, Unit: 'None' });
+    expect(body.MetricData[2]).toMatchObject({
+      Values: [120, 450],
+      Counts: [3, 1],
+      Unit: 'Milliseconds',
+    });
+  });
+
+  it('publishes run outcomes recorded in memory as counts and a duration distribution', async () => {
+    const runs = createRunMetrics();
+    runs.recordRun('succeeded', 100);
+    runs.recordRun('succeeded', 100);
+    runs.recordRun('failed', 40);
+    runs.recordRun('timed_out', 2000);
+    runs.recordSyncWebhook(35.4);
+    await sinkFor(stub.url).publish(runs.drain(), new Date());
+
+    const body = JSON.parse(stub.requests[0]?.body ?? '{}') as PutMetricDataBody;
+    const byName = Object.fromEntries(body.MetricData.map((d) => [d.MetricName, d]));
+    expect(byName.RunsSucceeded?.Value).toBe(2);
+    expect(byName.RunsFailed?.Value).toBe(1);
+    expect(byName.RunsTimedOut?.Value).toBe(1);
+    expect(byName.RunDurationMs).toMatchObject({ Values: [100, 40, 2000], Counts: [2, 1, 1] });
+    expect(byName.SyncWebhookLatencyMs).toMatchObject({ Values: [35], Counts: [1] });
+    expect(runs.drain()).toEqual([]);
+  });
+
+  it('logs a failing CloudWatch with back-off and keeps running', async () => {
+    stub.respond(() => ({
+      status: 500,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify({ __type: 'InternalServiceFault', message: 'down' }),
+    }));
+    const warnings: unknown[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const runs = createRunMetrics();
+    const loop = startMetricsLoop({
+      sink: sinkFor(stub.url),
+      intervalMs: 200,
+      drainRunMetrics: () => {
+        runs.recordRun('succeeded', 5);
+        return runs.drain();
+      },
+      logger,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const failedCalls = stub.requests.length;
+    stub.respond(() => ({ status: 200, body: '{}' }));
+    await loop.close();
+
+    // Ticks every 200 ms for 2.1 s would be ~10 calls; back-off (1, 2, 4 intervals) makes ~4.
+    // The SDK retries each call once (maxAttempts 2), so each attempt is 2 requests.
+    expect(failedCalls).toBeGreaterThanOrEqual(4);
+    expect(failedCalls).toBeLessThanOrEqual(8);
+    expect(warnings.length).toBe(failedCalls / 2);
+    expect(String(warnings[0])).toContain('metrics not published');
+  });
+});
