@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_QUEUE_NAME } from '../../../runtime/queue/run-queue';
 import { doubleFlow } from '../../support/flows';
+import { querySql } from '../../support/sql';
 import { startTestStack, type TestStack } from '../../support/stack';
 
 let stack: TestStack;
@@ -34,7 +35,8 @@ const fire = async (key?: string) => {
 };
 
 const runsWithKey = async (key: string) => {
-  const { rows } = await stack.database.handle.db.$client.query(
+  const rows = await querySql(
+    stack.database.url,
     'select id from runs where idempotency_key = $1',
     [key],
   );
@@ -67,7 +69,8 @@ describe('Idempotency-Key on async webhooks', () => {
 
   it('starts a new run when the key was last used more than 24 h ago', async () => {
     const old = await fire('order-4');
-    await stack.database.handle.db.$client.query(
+    await querySql(
+      stack.database.url,
       "update runs set created_at = now() - interval '25 hours' where id = $1",
       [old],
     );

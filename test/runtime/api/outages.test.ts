@@ -10,6 +10,7 @@ import { createFileStore, createQueueDriver, createReplyBus } from '../../../run
 import { randomQueuePrefix } from '../../support/database';
 import { doubleFlow } from '../../support/flows';
 import { startSilentServer } from '../../support/silent-server';
+import { querySql } from '../../support/sql';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../support/throwaway-postgres';
 import { startThrowawayRedis, type ThrowawayRedis } from '../../support/throwaway-redis';
 
@@ -106,7 +107,8 @@ describe('when Redis is down', () => {
     expect(ready.ms).toBeLessThan(1000);
 
     // A refused run never runs: its row is canceled, so a late enqueue or the reconciler skips it.
-    const { rows } = await app.database.db.$client.query(
+    const rows = await querySql(
+      pg.url,
       'select status, error from runs where flow_id = $1 order by created_at desc limit 2',
       [flowId],
     );

@@ -20,6 +20,7 @@ import { createRedisLease, soleLease } from '../../../runtime/reliability/leader
 import { createRunReconciler } from '../../../runtime/reliability/run-reconciler';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../../support/database';
 import { codeFlow } from '../../support/flows';
+import { querySql } from '../../support/sql';
 
 const logger = pino({ level: 'silent' });
 let database: TestDatabase;
@@ -43,7 +44,8 @@ beforeAll(async () => {
 afterAll(() => database.drop());
 // Each test starts with no unfinished run from the tests before it.
 beforeEach(() =>
-  database.handle.db.$client.query(
+  querySql(
+    database.url,
     "update runs set status = 'canceled' where status in ('queued', 'running')",
   ),
 );
@@ -57,11 +59,12 @@ async function queuedRun(): Promise<string> {
 }
 
 const statusOf = async (runId: string) => {
-  const { rows } = await database.handle.db.$client.query(
+  const rows = await querySql<{ status: string; attempt: number; error: string | null }>(
+    database.url,
     'select status, attempt, error from runs where id = $1',
     [runId],
   );
-  return rows[0] as { status: string; attempt: number; error: string | null };
+  return rows[0];
 };
 
 const succeeded: RunResult = {
@@ -233,7 +236,7 @@ describe('fencing by attempt', () => {
     expect(await finishRun(db(), handedBack, first?.attempt ?? 0, succeeded)).toBe(false);
     expect(await statusOf(handedBack)).toMatchObject({ status: 'queued', attempt: 1 });
 
-    await db().$client.query("update runs set status = 'canceled' where id = $1", [handedBack]);
+    await querySql(database.url, "update runs set status = 'canceled' where id = $1", [handedBack]);
     const lost = await queuedRun();
     const claim = await startRun(db(), lost);
     expect((await reaper(1).reconcileOnce({ ignoreAge: true })).failed).toBe(1);
