@@ -91,12 +91,10 @@ async function main(): Promise<void> {
         logger.error({ err: error }, 'drain timeout reached; hand-over failed');
         return null;
       });
-      if (handedOver === null) process.exit(1);
-      logger.warn(
-        { runIds: handedOver ?? [] },
-        'drain timeout reached; runs handed back to the queue',
-      );
-      process.exit(0);
+      if (handedOver === undefined)
+        logger.warn('drain timeout reached; exiting with work in flight');
+      // 0 only when a worker handed its runs over: nothing was lost.
+      process.exit(handedOver === undefined || handedOver === null ? 1 : 0);
     }, env.SLUICE_DRAIN_TIMEOUT_S * 1000);
     drainTimer.unref();
     await app?.close();

@@ -93,7 +93,13 @@ export function startWorker({
       // The row first: if the process dies before the job moves, the run is `queued` and the
       // reconciler re-enqueues it.
       await markRunsInterrupted(db, [...inHand]);
-      return consumer.handOver();
+      const runIds = await consumer.handOver();
+      logger.warn({ runIds }, 'drain timeout reached; runs handed back to the queue');
+      // Exiting while an isolate executes crashes isolated-vm (SIGSEGV): stop the flows first.
+      // Their late writes are fenced, since the runs are no longer `running` at this attempt.
+      runner.dispose();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return runIds;
     },
   };
 }
