@@ -5,9 +5,11 @@ import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { DEFAULT_WEBHOOK_TIMEOUT_S, METRIC } from '../../runtime/limits';
 import type { AppService } from './app-service';
 import type { Cache } from './cache';
 import type { Database } from './database';
+import type { QueueScaling } from './queue-scaling';
 import type { WorkerService } from './worker-service';
 
 export interface DashboardProps {
@@ -15,6 +17,18 @@ export interface DashboardProps {
   readonly workerService: WorkerService;
   readonly database: Database;
   readonly cache: Cache;
+  /** The queue-depth and run metrics, and the worker fleet's bounds. */
+  readonly queueScaling: QueueScaling;
+  /**
+   * Age of the oldest waiting job that raises the alarm: past it, a sync webhook gives up.
+   * @default DEFAULT_WEBHOOK_TIMEOUT_S (30)
+   */
+  readonly oldestWaitingAgeThresholdSeconds?: number;
+  /**
+   * Runs failed or timed out, as a percentage of runs finished, that raise the alarm.
+   * @default 5
+   */
+  readonly runFailurePercentThreshold?: number;
   /**
    * ALB 5xx responses, as a percentage of requests, that raise the alarm.
    * @default 1
@@ -44,21 +58,32 @@ export class Dashboard extends Construct {
     readonly databaseConnections: cloudwatch.Alarm;
     readonly cacheMemory: cloudwatch.Alarm;
     readonly noWorkers: cloudwatch.Alarm;
+    readonly oldestWaitingAge: cloudwatch.Alarm;
+    readonly runFailureRate: cloudwatch.Alarm;
   };
 
   constructor(scope: Construct, id: string, props: DashboardProps) {
     super(scope, id);
     const alb5xxPercentThreshold = props.alb5xxPercentThreshold ?? 1;
     const usagePercentThreshold = props.usagePercentThreshold ?? 80;
+    const oldestWaitingAgeThresholdSeconds =
+      props.oldestWaitingAgeThresholdSeconds ?? DEFAULT_WEBHOOK_TIMEOUT_S;
+    const runFailurePercentThreshold = props.runFailurePercentThreshold ?? 5;
+    if (!(oldestWaitingAgeThresholdSeconds > 0)) {
+      throw new Error(
+        `oldestWaitingAgeThresholdSeconds must be above 0 (got ${oldestWaitingAgeThresholdSeconds})`,
+      );
+    }
     for (const [name, value] of [
       ['alb5xxPercentThreshold', alb5xxPercentThreshold],
       ['usagePercentThreshold', usagePercentThreshold],
+      ['runFailurePercentThreshold', runFailurePercentThreshold],
     ] as const) {
       if (!(value > 0 && value <= 100)) {
         throw new Error(`${name} must be a percentage above 0 and at most 100 (got ${value})`);
       }
     }
-    const { appService, workerService, database, cache } = props;
+    const { appService, workerService, database, cache, queueScaling } = props;
     const alb = appService.loadBalancer.metrics;
 
     const requests = alb.requestCount({ period: PERIOD, label: 'Requests' });
@@ -95,6 +120,43 @@ export class Dashboard extends Construct {
         label,
       });
     const workersRunning = taskCount(workerService.service, 'RunningTaskCount', 'workers running');
+    const workersDesired = taskCount(workerService.service, 'DesiredTaskCount', 'workers desired');
+
+    const sluice = (metricName: string, statistic: string, label: string) =>
+      queueScaling.metric(metricName, { statistic, period: PERIOD, label });
+    const queueWaiting = sluice(METRIC.queueWaiting, 'Maximum', 'waiting');
+    const oldestWaitingAge = sluice(
+      METRIC.oldestWaitingAgeSeconds,
+      'Maximum',
+      'oldest waiting (s)',
+    );
+    const runsSucceeded = sluice(METRIC.runsSucceeded, 'Sum', 'succeeded');
+    const runsFailed = sluice(METRIC.runsFailed, 'Sum', 'failed');
+    const runsTimedOut = sluice(METRIC.runsTimedOut, 'Sum', 'timed out');
+    const runFailurePercent = new cloudwatch.MathExpression({
+      expression:
+        '100 * (FILL(failed, 0) + FILL(timedOut, 0)) / (FILL(succeeded, 0) + FILL(failed, 0) + FILL(timedOut, 0))',
+      usingMetrics: {
+        succeeded: runsSucceeded.with({ period: ALARM_PERIOD }),
+        failed: runsFailed.with({ period: ALARM_PERIOD }),
+        timedOut: runsTimedOut.with({ period: ALARM_PERIOD }),
+      },
+      label: 'failed or timed out % of runs',
+      period: ALARM_PERIOD,
+    });
+    // With minWorkers 0 an empty fleet is normal when idle: alarm only when jobs wait too.
+    const noWorkersMetric =
+      queueScaling.minWorkers === 0
+        ? new cloudwatch.MathExpression({
+            expression: 'IF(FILL(waiting, 0) >= 1 AND FILL(running, 0) < 1, 1, 0)',
+            usingMetrics: {
+              waiting: queueWaiting,
+              running: workersRunning.with({ statistic: 'Maximum' }),
+            },
+            label: 'jobs waiting with no worker running',
+            period: PERIOD,
+          })
+        : workersRunning.with({ statistic: 'Maximum' });
 
     const cacheMetric = (metricName: string, statistic: string) =>
       cache.nodeIds.map(
@@ -156,14 +218,42 @@ export class Dashboard extends Construct {
         evaluationPeriods: 5,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      noWorkers: alarm('NoWorkersAlarm', {
-        metric: workersRunning.with({ statistic: 'Maximum' }),
-        alarmDescription: 'No worker task is running: queued flows are not being run',
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        // Container Insights publishes nothing for a service with no tasks.
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      noWorkers:
+        queueScaling.minWorkers === 0
+          ? alarm('NoWorkersAlarm', {
+              metric: noWorkersMetric,
+              alarmDescription:
+                'Jobs wait and no worker task is running: the burst scale-out is not starting workers',
+              threshold: 1,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+              evaluationPeriods: 5,
+              treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            })
+          : alarm('NoWorkersAlarm', {
+              metric: noWorkersMetric,
+              alarmDescription: 'No worker task is running: queued flows are not being run',
+              threshold: 1,
+              comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+              evaluationPeriods: 5,
+              // Container Insights publishes nothing for a service with no tasks.
+              treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+            }),
+      oldestWaitingAge: alarm('OldestWaitingAgeAlarm', {
+        metric: oldestWaitingAge,
+        alarmDescription: `A job waited over ${oldestWaitingAgeThresholdSeconds} s for a worker, two minutes running: sync webhooks time out`,
+        threshold: oldestWaitingAgeThresholdSeconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // Two minutes, so one scale-out from an idle fleet (about a minute) does not page.
+        evaluationPeriods: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      runFailureRate: alarm('RunFailureRateAlarm', {
+        metric: runFailurePercent,
+        alarmDescription: `Runs failed or timed out above ${runFailurePercentThreshold}% of finished runs over 5 minutes`,
+        threshold: runFailurePercentThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     };
 
@@ -193,8 +283,45 @@ export class Dashboard extends Construct {
             taskCount(appService.service, 'RunningTaskCount', 'APP running'),
             taskCount(appService.service, 'DesiredTaskCount', 'APP desired'),
             workersRunning,
-            taskCount(workerService.service, 'DesiredTaskCount', 'workers desired'),
+            workersDesired,
           ]),
+        ],
+        [
+          graph('Queue waiting and active', [
+            queueWaiting,
+            sluice(METRIC.queueActive, 'Maximum', 'active'),
+          ]),
+          graph('Oldest waiting job (s)', [oldestWaitingAge], {
+            leftAnnotations: [{ value: oldestWaitingAgeThresholdSeconds, label: 'alarm' }],
+          }),
+          graph('Backlog per worker', [
+            sluice(METRIC.backlogPerWorker, 'Average', 'backlog per worker'),
+          ]),
+        ],
+        [
+          graph('Runs finished', [runsSucceeded, runsFailed, runsTimedOut], {
+            right: [runFailurePercent],
+          }),
+          graph('Run duration (ms)', [
+            sluice(METRIC.runDurationMs, 'p50', 'p50'),
+            sluice(METRIC.runDurationMs, 'p95', 'p95'),
+          ]),
+          graph('Sync webhook latency p95 (ms)', [
+            sluice(METRIC.syncWebhookLatencyMs, 'p95', 'p95'),
+          ]),
+        ],
+        [
+          graph(
+            'Workers: desired, running, seen by BullMQ',
+            [workersDesired, workersRunning, sluice(METRIC.workers, 'Maximum', 'BullMQ workers')],
+            {
+              width: 24,
+              leftAnnotations: [
+                { value: queueScaling.maxWorkers, label: 'max' },
+                { value: queueScaling.minWorkers, label: 'min' },
+              ],
+            },
+          ),
         ],
         [
           graph('RDS CPU %', [database.instance.metricCPUUtilization({ period: PERIOD })]),

@@ -11,6 +11,7 @@ import { Dashboard } from '../constructs/dashboard';
 import { Database } from '../constructs/database';
 import { FileStore } from '../constructs/file-store';
 import { Network } from '../constructs/network';
+import { QueueScaling } from '../constructs/queue-scaling';
 import { WorkerService } from '../constructs/worker-service';
 import { sluiceContainerImage } from '../container-image';
 import { validateFargateTaskSize } from '../fargate-task-size';
@@ -107,6 +108,17 @@ export interface SluiceStackProps extends StackProps {
    */
   readonly logRetentionDays?: number;
   /**
+   * Fewest worker tasks when idle; 0 lets the worker fleet sleep (the burst policy wakes it
+   * within about a minute of the first waiting job).
+   * @default 1
+   */
+  readonly minWorkers?: number;
+  /**
+   * BacklogPerWorker that target tracking holds: (waiting + active) / workers.
+   * @default 1.0
+   */
+  readonly backlogPerWorkerTarget?: number;
+  /**
    * Days after which RUN_LOG objects expire from the bucket.
    * @default 30
    */
@@ -124,6 +136,7 @@ export class SluiceStack extends Stack {
   readonly fileStore: FileStore;
   readonly appService: AppService;
   readonly workerService: WorkerService;
+  readonly queueScaling: QueueScaling;
   readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
@@ -239,9 +252,19 @@ export class SluiceStack extends Stack {
       cpu: workerCpu,
       memoryLimitMiB: workerMemoryMiB,
     });
+    this.queueScaling = new QueueScaling(this, 'QueueScaling', {
+      appService: this.appService,
+      workerService: this.workerService,
+      minWorkers: props.minWorkers ?? 1,
+      maxWorkers: this.fleet.workers,
+      ...(props.backlogPerWorkerTarget === undefined
+        ? {}
+        : { backlogPerWorkerTarget: props.backlogPerWorkerTarget }),
+    });
     this.dashboard = new Dashboard(this, 'Dashboard', {
       appService: this.appService,
       workerService: this.workerService,
+      queueScaling: this.queueScaling,
       database: this.database,
       cache: this.cache,
     });

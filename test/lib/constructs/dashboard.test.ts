@@ -3,6 +3,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppService } from '../../../lib/constructs/app-service';
 import { Dashboard } from '../../../lib/constructs/dashboard';
+import { QueueScaling } from '../../../lib/constructs/queue-scaling';
 import { WorkerService } from '../../../lib/constructs/worker-service';
 import { dataTier, newTestStack } from '../fixtures';
 
@@ -29,8 +30,14 @@ describe('Dashboard', () => {
       publicUrl: appService.publicUrl,
       desiredCount: 2,
     });
+    const queueScaling = new QueueScaling(stack, 'QueueScaling', {
+      appService,
+      workerService,
+      minWorkers: 1,
+      maxWorkers: 10,
+    });
     // WHEN a Dashboard is added
-    new Dashboard(stack, 'Dashboard', { appService, workerService, database, cache });
+    new Dashboard(stack, 'Dashboard', { appService, workerService, database, cache, queueScaling });
     template = Template.fromStack(stack);
     body = JSON.stringify(
       Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties
@@ -61,6 +68,17 @@ describe('Dashboard', () => {
     [
       'Redis CPU, memory and connections',
       ['EngineCPUUtilization', 'DatabaseMemoryUsagePercentage', 'CurrConnections'],
+    ],
+    [
+      'queue waiting, active, oldest age and backlog per worker',
+      ['QueueWaiting', 'QueueActive', 'OldestWaitingAgeSeconds', 'BacklogPerWorker', 'Sluice'],
+    ],
+    ['run success and failure', ['RunsSucceeded', 'RunsFailed', 'RunsTimedOut']],
+    ['p50 and p95 run duration', ['RunDurationMs', '\\"stat\\":\\"p50\\"', '\\"stat\\":\\"p95\\"']],
+    ['sync webhook p95', ['SyncWebhookLatencyMs']],
+    [
+      'desired versus running workers',
+      ['Workers: desired, running, seen by BullMQ', '\\"Workers\\",\\"Deployment\\"'],
     ],
   ])('graphs %s', (_, metrics) => {
     for (const metric of metrics) expect(body).toContain(metric);
@@ -138,9 +156,49 @@ describe('Dashboard', () => {
     );
   });
 
+  it('alarms when the oldest waiting job passes the 30 s sync-webhook budget', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Metrics: [
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({
+                Namespace: 'Sluice',
+                MetricName: 'OldestWaitingAgeSeconds',
+              }),
+              Stat: 'Maximum',
+            }),
+          }),
+        ],
+        Threshold: 30,
+        EvaluationPeriods: 2,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+  });
+
+  it('alarms when failed or timed-out runs pass 5% of finished runs', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            Expression:
+              '100 * (FILL(failed, 0) + FILL(timedOut, 0)) / (FILL(succeeded, 0) + FILL(failed, 0) + FILL(timedOut, 0))',
+          }),
+        ]),
+      }),
+    );
+  });
+
   it('sends every alarm to the alarm topic', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(4);
+    const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
+      .filter(([id]) => id.startsWith('Dashboard'))
+      .map(([, alarm]) => alarm);
+    expect(alarms).toHaveLength(6);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([
         { Ref: expect.stringMatching(/^DashboardAlarmTopic/) },

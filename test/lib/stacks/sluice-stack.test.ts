@@ -51,6 +51,13 @@ describe('SluiceStack', () => {
       ).toBe(2);
     });
 
+    it('autoscales workers from minWorkers (1) up to the sizing peak', () => {
+      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+        MinCapacity: 1,
+        MaxCapacity: 10,
+      });
+    });
+
     it('keeps every task pool under max_connections', () => {
       const [parameters] = Object.values(resourcesOf('AWS::RDS::DBParameterGroup'));
       const maxConnections = Number(parameters?.Properties.Parameters.max_connections);
