@@ -14,6 +14,8 @@ export const NUMBER_KEYS = [
   'albIdleTimeoutSeconds',
   'logRetentionDays',
   'runLogRetentionDays',
+  'minWorkers',
+  'backlogPerWorkerTarget',
 ] as const;
 export const STRING_KEYS = ['domainName', 'certificateArn', 'imageUri'] as const;
 
