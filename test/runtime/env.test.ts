@@ -72,6 +72,31 @@ describe('parseEnv', () => {
     expect(thrown?.message).not.toContain('\n');
   });
 
+  it('turns metrics off by default, publishing every 10 s under the sluice deployment when on', () => {
+    expect(parseEnv({})).toMatchObject({
+      SLUICE_METRICS: 'off',
+      SLUICE_METRICS_INTERVAL_S: 10,
+      SLUICE_DEPLOYMENT_NAME: 'sluice',
+    });
+    expect(parseEnv({ ECS_AGENT_URI: 'http://169.254.170.2/api/abc' }).ECS_AGENT_URI).toBe(
+      'http://169.254.170.2/api/abc',
+    );
+  });
+
+  it.each([
+    [
+      { SLUICE_METRICS: 'statsd' },
+      'SLUICE_METRICS must be one of off, cloudwatch, emf (got "statsd")',
+    ],
+    [
+      { SLUICE_METRICS_INTERVAL_S: '0' },
+      'SLUICE_METRICS_INTERVAL_S must be an integer from 1 to 3600',
+    ],
+    [{ ECS_AGENT_URI: 'agent' }, 'ECS_AGENT_URI must be a URL'],
+  ])('rejects bad metrics settings %j', (source, message) => {
+    expect(() => parseEnv(source)).toThrow(message);
+  });
+
   it('reads "false" as false, which z.coerce.boolean would not', () => {
     expect(parseEnv({ SLUICE_HTTP_ALLOW_PRIVATE: 'false' }).SLUICE_HTTP_ALLOW_PRIVATE).toBe(false);
     expect(parseEnv({ SLUICE_HTTP_ALLOW_PRIVATE: '1' }).SLUICE_HTTP_ALLOW_PRIVATE).toBe(true);
