@@ -44,9 +44,3 @@ export function createRedisPublisherLock(
     },
   };
 }
-
-/** Embedded mode: one process, nobody to elect. */
-export const soleInstanceLock: PublisherLock = {
-  hold: async () => true,
-  release: async () => undefined,
-};
