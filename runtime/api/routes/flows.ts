@@ -8,6 +8,7 @@ import {
   listFlowVersions,
   setFlowStatus,
 } from '../../db/flow-store';
+import type { FlowStatus } from '../../db/schema';
 import { parseFlowDefinition } from '../../engine';
 import type { ApiDeps } from '../deps';
 import { notFound } from '../errors';
@@ -156,6 +157,12 @@ export function flowRoutes({ database, env }: ApiDeps) {
     return flow;
   };
 
+  const changeStatus = async (projectId: string, id: string, status: FlowStatus) => {
+    if (!(await setFlowStatus(db, projectId, id, status))) throw notFound(`flow ${id}`);
+    const { definition: _definition, ...flow } = await mustFind(projectId, id);
+    return present(flow);
+  };
+
   const app = new OpenAPIHono<{ Variables: AuthVariables }>({ defaultHook: validationHook });
   app.use('/v1/flows', requireJson());
   app.use('/v1/flows/*', requireJson());
@@ -203,18 +210,10 @@ export function flowRoutes({ database, env }: ApiDeps) {
       if (!(await deleteFlow(db, c.get('projectId'), id))) throw notFound(`flow ${id}`);
       return c.body(null, 204);
     })
-    .openapi(routes.disable, async (c) => {
-      const { id } = c.req.valid('param');
-      if (!(await setFlowStatus(db, c.get('projectId'), id, 'disabled')))
-        throw notFound(`flow ${id}`);
-      const { definition: _d, ...flow } = await mustFind(c.get('projectId'), id);
-      return c.json(present(flow), 200);
-    })
-    .openapi(routes.enable, async (c) => {
-      const { id } = c.req.valid('param');
-      if (!(await setFlowStatus(db, c.get('projectId'), id, 'enabled')))
-        throw notFound(`flow ${id}`);
-      const { definition: _d, ...flow } = await mustFind(c.get('projectId'), id);
-      return c.json(present(flow), 200);
-    });
+    .openapi(routes.disable, async (c) =>
+      c.json(await changeStatus(c.get('projectId'), c.req.valid('param').id, 'disabled'), 200),
+    )
+    .openapi(routes.enable, async (c) =>
+      c.json(await changeStatus(c.get('projectId'), c.req.valid('param').id, 'enabled'), 200),
+    );
 }
