@@ -1,0 +1,60 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { protectWhileRunning } from '../../../runtime/worker/protect-while-running';
+import { createEcsTaskProtection } from '../../../runtime/worker/task-protection';
+import { type HttpStub, startHttpStub } from '../../support/http-stub';
+
+/** The ECS agent is the one thing faked: a local stub at ECS_AGENT_URI. */
+let agent: HttpStub;
+const logger = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const states = () =>
+  agent.requests.map(
+    (r) => JSON.parse(r.body) as { ProtectionEnabled: boolean; ExpiresInMinutes?: number },
+  );
+
+beforeEach(async () => {
+  agent = await startHttpStub(() => ({ status: 200, body: '{"protection":{}}' }));
+});
+
+afterEach(async () => {
+  await agent.close();
+});
+
+describe('scale-in protection while running', () => {
+  it('protects once for back-to-back runs and unprotects when idle', async () => {
+    const run = protectWhileRunning(async () => sleep(30), {
+      protection: createEcsTaskProtection(`${agent.url}/`),
+      runBudgetMs: 700_000,
+      logger,
+    });
+    await Promise.all([run({ runId: 'a', replyTo: null }), run({ runId: 'b', replyTo: null })]);
+    await sleep(50);
+    expect(
+      agent.requests.every((r) => r.method === 'PUT' && r.path === '/task-protection/v1/state'),
+    ).toBe(true);
+    expect(states()).toEqual([
+      { ProtectionEnabled: true, ExpiresInMinutes: 24 },
+      { ProtectionEnabled: false },
+    ]);
+  });
+
+  it('runs the flow even when the agent refuses, and logs it', async () => {
+    agent.respond(() => ({ status: 200, body: '{"failure":{"Reason":"TASK_NOT_VALID"}}' }));
+    const warnings: string[] = [];
+    let ran = false;
+    const run = protectWhileRunning(
+      async () => {
+        ran = true;
+      },
+      {
+        protection: createEcsTaskProtection(agent.url),
+        runBudgetMs: 60_000,
+        logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }),
+      },
+    );
+    await run({ runId: 'a', replyTo: null });
+    expect(ran).toBe(true);
+    expect(warnings[0]).toContain('task protection not updated');
+  });
+});
