@@ -23,11 +23,16 @@ afterEach(async () => {
 
 describe('scale-in protection while running', () => {
   it('protects once for back-to-back runs and unprotects when idle', async () => {
-    const run = protectWhileRunning(async () => sleep(30), {
-      protection: createEcsTaskProtection(`${agent.url}/`),
-      runBudgetMs: 700_000,
-      logger,
-    });
+    const run = protectWhileRunning(
+      async () => {
+        await sleep(30);
+      },
+      {
+        protection: createEcsTaskProtection(`${agent.url}/`),
+        runBudgetMs: 700_000,
+        logger,
+      },
+    );
     await Promise.all([run({ runId: 'a', replyTo: null }), run({ runId: 'b', replyTo: null })]);
     await sleep(50);
     expect(
