@@ -1,0 +1,174 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import pg from 'pg';
+import { type SluiceProcess, startSluice } from '../../test/support/processes';
+import {
+  startThrowawayPostgres,
+  type ThrowawayPostgres,
+} from '../../test/support/throwaway-postgres';
+import { startThrowawayRedis, type ThrowawayRedis } from '../../test/support/throwaway-redis';
+import { type PausableProxy, startPausableProxy } from './pausable-proxy';
+
+const API_KEY = 'sk_chaos_0123456789abcdefghijkl';
+
+/**
+ * App, workers, and dependencies of their own that a scenario may break: a throwaway
+ * PostgreSQL cluster and Redis (never the shared 5432/6379), s3rver behind a pausable proxy,
+ * and a stub HTTP endpoint that counts how many times each run's side effect happened.
+ */
+export interface ChaosCluster {
+  base: string;
+  workers: SluiceProcess[];
+  redis: ThrowawayRedis;
+  postgres: ThrowawayPostgres;
+  s3: PausableProxy;
+  stubUrl: string;
+  /** How many times the stub saw each `seq`: more than once is a duplicate execution. */
+  hits: Map<string, number>;
+  createFlow(name: string): Promise<string>;
+  startWorker(): Promise<SluiceProcess>;
+  /** Final and unfinished runs of a flow, read on a fresh connection. */
+  runStatuses(flowId: string): Promise<Map<string, string>>;
+  close(): Promise<void>;
+}
+
+export interface ChaosTuning {
+  stalledAfterS: number;
+  reconcileIntervalS: number;
+  reconcileAfterS: number;
+  /** How long the stub takes to answer: the time a run spends in flight. */
+  stubDelayMs: number;
+}
+
+function startS3rverChild(): Promise<{ child: ChildProcess; endpoint: string; bucket: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/s3rver-child.ts'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+    child.stdout?.once('data', (chunk: Buffer) => {
+      resolve({ child, ...(JSON.parse(chunk.toString()) as { endpoint: string; bucket: string }) });
+    });
+  });
+}
+
+async function startStub(delayMs: number, hits: Map<string, number>) {
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    req.on('end', () => {
+      try {
+        const seq = String((JSON.parse(body) as { seq: unknown }).seq);
+        hits.set(seq, (hits.get(seq) ?? 0) + 1);
+      } catch {
+        // not a chaos run
+      }
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return { server, url: `http://127.0.0.1:${port}/hook` };
+}
+
+export async function startChaosCluster(
+  workers: number,
+  tuning: ChaosTuning,
+): Promise<ChaosCluster> {
+  const [postgres, redis, s3rver] = await Promise.all([
+    startThrowawayPostgres(),
+    startThrowawayRedis(),
+    startS3rverChild(),
+  ]);
+  const s3 = await startPausableProxy(Number(new URL(s3rver.endpoint).port));
+  const hits = new Map<string, number>();
+  const stub = await startStub(tuning.stubDelayMs, hits);
+  const env = {
+    DATABASE_URL: postgres.url,
+    REDIS_URL: redis.url,
+    SLUICE_STORAGE: 's3',
+    SLUICE_S3_BUCKET: s3rver.bucket,
+    SLUICE_S3_ENDPOINT: `http://127.0.0.1:${s3.port}`,
+    SLUICE_S3_ACCESS_KEY_ID: 'S3RVER',
+    SLUICE_S3_SECRET_ACCESS_KEY: 'S3RVER',
+    SLUICE_HTTP_ALLOW_PRIVATE: 'true',
+    SLUICE_API_KEY: API_KEY,
+    SLUICE_STALLED_AFTER_S: String(tuning.stalledAfterS),
+    SLUICE_RECONCILE_INTERVAL_S: String(tuning.reconcileIntervalS),
+    SLUICE_RECONCILE_AFTER_S: String(tuning.reconcileAfterS),
+    SLUICE_DB_POOL_SIZE: '4',
+  };
+  const stopDependencies = async () => {
+    stub.server.close();
+    await s3.close();
+    s3rver.child.kill('SIGTERM');
+    await redis.stop();
+    await postgres.destroy();
+  };
+  const startWorker = () => startSluice({ ...env, SLUICE_ROLE: 'worker' });
+  let app: SluiceProcess;
+  let workerProcesses: SluiceProcess[];
+  try {
+    app = await startSluice({ ...env, SLUICE_ROLE: 'app', PORT: '0', HOST: '127.0.0.1' });
+    workerProcesses = await Promise.all(Array.from({ length: workers }, startWorker));
+  } catch (error) {
+    await stopDependencies();
+    throw error;
+  }
+  const cluster: ChaosCluster = {
+    base: `http://127.0.0.1:${app.port}`,
+    workers: workerProcesses,
+    redis,
+    postgres,
+    s3,
+    stubUrl: stub.url,
+    hits,
+    startWorker,
+    async createFlow(name) {
+      const res = await fetch(`${cluster.base}/v1/flows`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name,
+          trigger: { type: 'webhook' },
+          steps: [
+            {
+              id: 'effect',
+              type: 'http',
+              method: 'POST',
+              url: stub.url,
+              body: { seq: '{{trigger.body.seq}}' },
+            },
+            { id: 'reply', type: 'respond', status: 200, body: { ok: true } },
+          ],
+        }),
+      });
+      if (res.status !== 201) throw new Error(`creating a flow answered ${res.status}`);
+      return ((await res.json()) as { id: string }).id;
+    },
+    async runStatuses(flowId) {
+      const client = new pg.Client({ connectionString: postgres.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ id: string; status: string }>(
+          'select id, status from runs where flow_id = $1',
+          [flowId],
+        );
+        return new Map(rows.map((row) => [row.id, row.status]));
+      } finally {
+        await client.end();
+      }
+    },
+    async close() {
+      await Promise.all([app, ...cluster.workers].map((p) => p.stop('SIGKILL')));
+      await stopDependencies();
+    },
+  };
+  return cluster;
+}
