@@ -54,6 +54,8 @@ export class CodeSandbox {
   /** V8 code cache per code string; valid in any isolate of this process. */
   readonly #compiledCode = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
   #isolatesCreated = 0;
+  /** Set by dispose(): an isolate that dies otherwise during a step ran out of memory. */
+  #disposedByOwner = false;
 
   constructor(memoryMb: number) {
     this.#memoryMb = memoryMb;
@@ -114,6 +116,7 @@ export class CodeSandbox {
 
   /** Disposes the isolate; the next run creates a new one. */
   dispose(): void {
+    this.#disposedByOwner = true;
     if (this.#isolate) this.#disposeIsolate(this.#isolate);
   }
 
@@ -169,7 +172,9 @@ export class CodeSandbox {
     const message = error instanceof Error ? error.message : '';
     if (isolate.isDisposed) {
       this.#disposeIsolate(isolate);
-      return /due to memory limit/.test(message)
+      // isolated-vm names the memory limit only on some of the calls it rejects; nothing but
+      // the limit or our own dispose() kills an isolate mid-step (aborts return earlier).
+      return /due to memory limit/.test(message) || !this.#disposedByOwner
         ? { ok: false, reason: 'memory', message: `code used more than ${this.#memoryMb} MB` }
         : { ok: false, reason: 'error', message: 'the code sandbox was shut down during the step' };
     }
