@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { freePort } from './processes';
 
@@ -20,7 +21,18 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
     async start() {
       child = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          tmpdir(),
+        ],
         { stdio: 'ignore' },
       );
       const deadline = Date.now() + 5000;

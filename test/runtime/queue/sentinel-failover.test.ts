@@ -51,7 +51,8 @@ const isUp = async (port: number, replica: boolean) => {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sluice-sentinel-'));
   [masterPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()];
-  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  // --dir: a full resync writes an RDB file, which must not land in the repository.
+  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
   master = redisServer(['--port', String(masterPort), ...common]);
   redisServer([
     '--port',
