@@ -89,7 +89,13 @@ describe('http steps against a local stub (allowPrivateNetwork)', () => {
     const outcome = await runner.run(flow, triggerOf({ order: 'o-1', items: [1, 2] }), later());
     expect(outcome.status).toBe('succeeded');
     const echoed =
-      outcome.status === 'succeeded' ? (outcome.response.body as Record<string, any>) : {};
+      outcome.status === 'succeeded'
+        ? (outcome.response.body as {
+            method?: string;
+            headers: Record<string, string>;
+            body?: unknown;
+          })
+        : { headers: {} };
     expect(echoed.method).toBe('POST');
     expect(echoed.headers['x-order']).toBe('o-1');
     expect(echoed.headers['content-type']).toBe('application/json');

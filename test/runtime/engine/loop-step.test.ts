@@ -28,7 +28,7 @@ describe('loop steps', () => {
         ),
         codeStep(
           'label',
-          "export default ({ double }) => { if (double.value === null) throw new TypeError('not a number'); return `#${double.index}=${double.value}` }",
+          "export default ({ double }) => { if (double.value === null) throw new TypeError('not a number'); return '#' + double.index + '=' + double.value }",
         ),
       ],
     },
