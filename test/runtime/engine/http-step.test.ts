@@ -93,13 +93,13 @@ describe('http steps against a local stub (allowPrivateNetwork)', () => {
         ? (outcome.response.body as {
             method?: string;
             headers: Record<string, string>;
-            body?: unknown;
+            body?: string;
           })
         : { headers: {} };
     expect(echoed.method).toBe('POST');
     expect(echoed.headers['x-order']).toBe('o-1');
     expect(echoed.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(echoed.body)).toEqual({ order: 'o-1', items: [1, 2] });
+    expect(JSON.parse(echoed.body ?? '')).toEqual({ order: 'o-1', items: [1, 2] });
   });
 
   it('returns a non-JSON body as text', async () => {
