@@ -113,6 +113,30 @@ async function asyncAccept(deployment: Deployment, c: number) {
   });
 }
 
+/**
+ * Dispatch latency on idle workers: one request at a time, so no run waits behind another and
+ * the figure is the queue hop itself (commit → job → worker → first step), not backlog.
+ */
+async function idleDispatch(deployment: Deployment) {
+  const flowId = await deployment.createFlow(standard);
+  const url = `${deployment.base}/v1/webhooks/${flowId}/sync`;
+  const load = await runLoad({
+    url,
+    body: '{"a":1,"b":2}',
+    connections: 1,
+    amount: smoke ? 20 : 300,
+  });
+  emit({
+    scenario: 'dispatch-idle',
+    connections: 1,
+    workers,
+    requests: load.requests,
+    p50_ms: load.p50_ms,
+    p99_ms: load.p99_ms,
+    ...(await dispatchLatency(deployment.sql, flowId)),
+  });
+}
+
 async function asyncDrain(deployment: Deployment) {
   const flowId = await deployment.createFlow(standard);
   const started = performance.now();
@@ -153,6 +177,7 @@ try {
   for (const c of connections) await syncScenario(deployment, 'sync', standard, standardBody, c);
   for (const c of connections) await asyncAccept(deployment, c);
   await asyncDrain(deployment);
+  await idleDispatch(deployment);
   await syncScenario(deployment, 'sync-http-loop', httpLoop, httpBody, connections.at(-1) ?? 10);
   emit({
     scenario: 'micro',

@@ -18,7 +18,10 @@ export function writeReports(
   writeFileSync(`bench-results/${date}.json`, `${JSON.stringify(record, null, 2)}\n`);
   if (settings.smoke) return;
 
-  const load = figures.filter((f) => f.scenario !== 'micro' && f.scenario !== 'async-drain');
+  const load = figures.filter(
+    (f) => f.scenario !== 'micro' && f.scenario !== 'async-drain' && f.scenario !== 'dispatch-idle',
+  );
+  const idle = figures.find((f) => f.scenario === 'dispatch-idle');
   const drain = figures.find((f) => f.scenario === 'async-drain');
   const micro = figures.find((f) => f.scenario === 'micro') ?? {};
   const rows = load.map((f) =>
@@ -52,6 +55,8 @@ Machine: ${machine()}. Raw figures: \`bench-results/${date}.json\`.
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.map((row) => `| ${row} |`).join('\n')}
 
+Dispatch latency on idle workers (enqueue → first step start, one sync request at a time, ${cell(idle?.requests)} runs): p50 ${cell(idle?.dispatch_p50_ms)} ms, p99 ${cell(idle?.dispatch_p99_ms)} ms; the whole sync request p50 ${cell(idle?.p50_ms)} ms, p99 ${cell(idle?.p99_ms)} ms. Under load the dispatch columns above also count the time a run waits behind others.
+
 Async drain: ${cell(drain?.runs)} queued runs finished in ${cell(drain?.drain_s)} s (${cell(drain?.runs_per_s)} runs/s) with ${settings.workers} workers.
 
 | figure | value |
@@ -59,7 +64,7 @@ Async drain: ${cell(drain?.runs)} queued runs finished in ${cell(drain?.drain_s)
 | app start to ready (median of 5) | ${cell(micro.app_start_to_ready_ms)} ms |
 | worker start to ready (median of 5) | ${cell(micro.worker_start_to_ready_ms)} ms |
 | worker idle RSS | ${cell(micro.worker_idle_rss_mb)} MB |
-| bundle size (dist/main.mjs) | ${cell(micro.bundle_bytes)} bytes |
+| bundle size (dist/main.mjs + chunks) | ${cell(micro.bundle_bytes)} bytes |
 `;
   mkdirSync('docs', { recursive: true });
   writeFileSync('docs/benchmarks.md', doc);

@@ -61,6 +61,7 @@ describe('bench harness (smoke)', () => {
       expect(typeof figure.dispatch_p99_ms).toBe('number');
     }
     expect(byScenario.get('async-drain')).toMatchObject({ runs: 20, succeeded: 20 });
+    expect(byScenario.get('dispatch-idle')).toMatchObject({ requests: 20, runs: 20 });
     const micro = byScenario.get('micro') ?? {};
     for (const field of [
       'app_start_to_ready_ms',
