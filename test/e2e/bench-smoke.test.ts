@@ -29,6 +29,7 @@ describe('bench harness (smoke)', () => {
       'sync',
       'async-accept',
       'async-drain',
+      'dispatch-idle',
       'sync-http-loop',
       'micro',
     ]);
