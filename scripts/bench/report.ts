@@ -7,16 +7,91 @@ const machine = () =>
 
 const cell = (value: unknown) => (value === undefined ? '' : String(value));
 
+type Figure = Record<string, unknown>;
+
+export interface BenchRecord {
+  date: string;
+  machine: string;
+  settings: { workers: number; durationS: number; smoke: boolean };
+  figures: Figure[];
+}
+
 /** bench-results/<date>.json keeps every run; docs/benchmarks.md shows the latest. */
-export function writeReports(
-  figures: Record<string, unknown>[],
-  settings: { workers: number; durationS: number; smoke: boolean },
-) {
-  const date = new Date().toISOString().slice(0, 10);
+export function writeReports(figures: Figure[], settings: BenchRecord['settings']) {
+  const record: BenchRecord = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    settings,
+    figures,
+  };
   mkdirSync('bench-results', { recursive: true });
-  const record = { date: new Date().toISOString(), machine: machine(), settings, figures };
-  writeFileSync(`bench-results/${date}.json`, `${JSON.stringify(record, null, 2)}\n`);
+  writeFileSync(
+    `bench-results/${record.date.slice(0, 10)}.json`,
+    `${JSON.stringify(record, null, 2)}\n`,
+  );
   if (settings.smoke) return;
+  mkdirSync('docs', { recursive: true });
+  writeFileSync('docs/benchmarks.md', renderBenchmarksDoc(record));
+}
+
+const num = (value: unknown) => (typeof value === 'number' ? value : Number.NaN);
+
+/** The issue's targets next to what this run measured. */
+function targetRows(figures: Figure[]): string[] {
+  const find = (scenario: string, connections?: number) =>
+    figures.find(
+      (f) =>
+        f.scenario === scenario && (connections === undefined || f.connections === connections),
+    ) ?? {};
+  const sync = find('sync', 50);
+  const accept = find('async-accept', 50);
+  const idle = find('dispatch-idle');
+  const micro = find('micro');
+  const row = (figure: string, target: string, value: string, met: boolean) =>
+    `| ${figure} | ${target} | ${value} | ${met ? 'met' : 'not met'} |`;
+  return [
+    row(
+      'sync, c=50',
+      '≥ 1,000 req/s, p99 ≤ 50 ms, 0 errors',
+      `${cell(sync.req_per_s)} req/s, p99 ${cell(sync.p99_ms)} ms, ${num(sync.non2xx) + num(sync.errors)} errors`,
+      num(sync.req_per_s) >= 1000 &&
+        num(sync.p99_ms) <= 50 &&
+        num(sync.non2xx) + num(sync.errors) === 0,
+    ),
+    row(
+      'async-accept, c=50',
+      '≥ 3,000 req/s, p99 ≤ 20 ms',
+      `${cell(accept.req_per_s)} req/s, p99 ${cell(accept.p99_ms)} ms`,
+      num(accept.req_per_s) >= 3000 && num(accept.p99_ms) <= 20,
+    ),
+    row(
+      'dispatch latency (idle workers)',
+      'p50 ≤ 2 ms, p99 ≤ 10 ms',
+      `p50 ${cell(idle.dispatch_p50_ms)} ms, p99 ${cell(idle.dispatch_p99_ms)} ms`,
+      num(idle.dispatch_p50_ms) <= 2 && num(idle.dispatch_p99_ms) <= 10,
+    ),
+    row(
+      'worker idle RSS',
+      '≤ 80 MB',
+      `${cell(micro.worker_idle_rss_mb)} MB`,
+      num(micro.worker_idle_rss_mb) <= 80,
+    ),
+    row(
+      'app / worker start to ready',
+      '≤ 300 ms',
+      `${cell(micro.app_start_to_ready_ms)} / ${cell(micro.worker_start_to_ready_ms)} ms`,
+      num(micro.app_start_to_ready_ms) <= 300 && num(micro.worker_start_to_ready_ms) <= 300,
+    ),
+  ];
+}
+
+export function renderBenchmarksDoc({
+  date: at,
+  machine: box,
+  settings,
+  figures,
+}: BenchRecord): string {
+  const date = at.slice(0, 10);
 
   const load = figures.filter(
     (f) => f.scenario !== 'micro' && f.scenario !== 'async-drain' && f.scenario !== 'dispatch-idle',
@@ -49,7 +124,7 @@ export function writeReports(
   const doc = `# Benchmarks
 
 Produced by \`npm run bench\` (${settings.workers} workers, ${settings.durationS} s per run) on ${date}.
-Machine: ${machine()}. Raw figures: \`bench-results/${date}.json\`.
+Machine: ${box}. Raw figures: \`bench-results/${date}.json\`.
 
 | scenario | conns | workers | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors | runs succeeded | app CPU s | workers CPU s | app peak RSS MB | worker peak RSS MB | dispatch p50 ms | dispatch p99 ms |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
@@ -65,7 +140,19 @@ Async drain: ${cell(drain?.runs)} queued runs finished in ${cell(drain?.drain_s)
 | worker start to ready (median of 5) | ${cell(micro.worker_start_to_ready_ms)} ms |
 | worker idle RSS | ${cell(micro.worker_idle_rss_mb)} MB |
 | bundle size (dist/main.mjs + chunks) | ${cell(micro.bundle_bytes)} bytes |
+
+## Targets
+
+| figure | target | measured | |
+|---|---|---|---|
+${targetRows(figures).join('\n')}
+
+Where the time goes on this machine (CPU profiles of app and worker, \`node --cpu-prof\`): a sync run
+costs about 11–13 ms of CPU across processes (a worker 8–11 ms including its isolate thread,
+the app 2–2.5 ms, plus PostgreSQL, Redis and s3rver), and the load generator shares the same two
+cores, which caps this box near 150–180 runs/s. Of the engine's 1.5 ms per standard flow, about
+0.9 ms is creating the fresh V8 context each code step gets. Process start is spent parsing
+and compiling the bundle (the AWS SDK, BullMQ, pg and zod), not waiting on I/O.
 `;
-  mkdirSync('docs', { recursive: true });
-  writeFileSync('docs/benchmarks.md', doc);
+  return doc;
 }
