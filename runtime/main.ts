@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const driver = createQueueDriver(env, logger);
   const { store, localStore } = createFileStore(env);
   const replies = await createReplyBus(env, instanceId, { subscribe: runsApp });
-  const metrics = createProcessMetrics(env, { instanceId, publishesDepth: runsApp, logger });
+  const metrics = await createProcessMetrics(env, { instanceId, publishesDepth: runsApp, logger });
 
   const queueBoard = runsApp ? await createQueueBoardIfEnabled(env) : undefined;
   const app = runsApp

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { Env } from '../env';
 import { METRICS_DIMENSION, METRICS_NAMESPACE } from '../limits';
 import { createBullmqQueueDepth } from './bullmq-queue-depth';
-import { createCloudWatchSink } from './cloudwatch-sink';
 import { createEmfSink } from './emf-sink';
 import type { MetricSink } from './metric-sink';
 import { startMetricsLoop } from './metrics-loop';
@@ -22,15 +21,15 @@ const noRunMetrics: RunMetrics = {
 };
 
 /** Chooses the SLUICE_METRICS driver and starts this process's one metrics loop. */
-export function createProcessMetrics(
+export async function createProcessMetrics(
   env: Env,
   {
     instanceId,
     publishesDepth,
     logger,
   }: { instanceId: string; publishesDepth: boolean; logger: Logger },
-): ProcessMetrics {
-  const sink = createSink(env);
+): Promise<ProcessMetrics> {
+  const sink = await createSink(env);
   if (sink === undefined) return { runs: noRunMetrics, close: async () => undefined };
   const runs = createRunMetrics();
   const intervalMs = env.SLUICE_METRICS_INTERVAL_S * 1000;
@@ -73,7 +72,7 @@ export function createProcessMetrics(
   };
 }
 
-function createSink(env: Env): MetricSink | undefined {
+async function createSink(env: Env): Promise<MetricSink | undefined> {
   const target = {
     namespace: METRICS_NAMESPACE,
     dimensionName: METRICS_DIMENSION,
@@ -84,11 +83,14 @@ function createSink(env: Env): MetricSink | undefined {
       return undefined;
     case 'emf':
       return createEmfSink(target);
-    case 'cloudwatch':
+    case 'cloudwatch': {
+      // The SDK client is large: only processes that publish to CloudWatch load it.
+      const { createCloudWatchSink } = await import('./cloudwatch-sink');
       return createCloudWatchSink({
         ...target,
         region: env.SLUICE_METRICS_REGION,
         endpoint: env.SLUICE_METRICS_ENDPOINT,
       });
+    }
   }
 }
