@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import pg from 'pg';
 import {
@@ -8,6 +7,7 @@ import {
 } from '../../test/support/database';
 import { type SluiceProcess, startSluice } from '../../test/support/processes';
 import { cpuSeconds, peakRssMb } from './proc-stats';
+import { startS3rverChild } from './s3rver-process';
 
 export const BENCH_API_KEY = 'sk_bench_0123456789abcdefghijkl';
 
@@ -26,18 +26,6 @@ export interface Deployment {
     workers_peak_rss_mb: number;
   };
   close(): Promise<void>;
-}
-
-function startS3rverChild(): Promise<{ child: ChildProcess; endpoint: string; bucket: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/s3rver-child.ts'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
-    child.stdout?.once('data', (chunk: Buffer) => {
-      resolve({ child, ...(JSON.parse(chunk.toString()) as { endpoint: string; bucket: string }) });
-    });
-  });
 }
 
 /** The target of the http-loop flow: answers every POST with a small JSON body. */

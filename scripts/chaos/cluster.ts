@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import pg from 'pg';
 import { type SluiceProcess, startSluice } from '../../test/support/processes';
@@ -7,6 +6,7 @@ import {
   type ThrowawayPostgres,
 } from '../../test/support/throwaway-postgres';
 import { startThrowawayRedis, type ThrowawayRedis } from '../../test/support/throwaway-redis';
+import { startS3rverChild } from '../bench/s3rver-process';
 import { type PausableProxy, startPausableProxy } from './pausable-proxy';
 
 const API_KEY = 'sk_chaos_0123456789abcdefghijkl';
@@ -38,18 +38,6 @@ export interface ChaosTuning {
   reconcileAfterS: number;
   /** How long the stub takes to answer: the time a run spends in flight. */
   stubDelayMs: number;
-}
-
-function startS3rverChild(): Promise<{ child: ChildProcess; endpoint: string; bucket: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/s3rver-child.ts'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
-    child.stdout?.once('data', (chunk: Buffer) => {
-      resolve({ child, ...(JSON.parse(chunk.toString()) as { endpoint: string; bucket: string }) });
-    });
-  });
 }
 
 async function startStub(delayMs: number, hits: Map<string, number>) {
