@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { containsNul } from '../db/nul';
 import type { TriggerInput } from '../engine';
 import { ApiError } from './errors';
 import { isJsonContentType } from './middleware/require-json';
@@ -36,6 +37,10 @@ export async function readWebhookRequest(
       );
     }
   }
+  // A NUL can only reach a parsed string through the \u0000 escape; jsonb cannot hold it.
+  if (raw.includes('\\u0000') && containsNul(body)) {
+    throw new ApiError(400, 'invalid_json', 'body contains \\u0000 (NUL), which cannot be stored');
+  }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(c.req.header())) {
     if (!HIDDEN_HEADERS.has(name)) headers[name] = value;
@@ -43,6 +48,9 @@ export async function readWebhookRequest(
   const query: Record<string, string> = {};
   for (const [name, values] of Object.entries(c.req.queries())) {
     if (values[0] !== undefined) query[name] = values[0];
+  }
+  if (containsNul(query)) {
+    throw new ApiError(400, 'invalid_query', 'query contains %00 (NUL), which cannot be stored');
   }
   return { raw, trigger: { body, headers, query } };
 }

@@ -18,7 +18,16 @@ const uploadRoute = createRoute({
   method: 'post',
   path: '/v1/files',
   summary: 'Upload a file as the raw request body (limit SLUICE_MAX_FILE_MB)',
-  request: { query: z.object({ name: z.string().min(1).max(255).optional() }) },
+  request: {
+    query: z.object({
+      name: z
+        .string()
+        .min(1)
+        .max(255)
+        .refine((name) => !name.includes('\u0000'), 'must not contain NUL (%00)')
+        .optional(),
+    }),
+  },
   responses: {
     201: { description: 'stored', content: { 'application/json': { schema: uploaded } } },
     413: { description: 'over SLUICE_MAX_FILE_MB' },

@@ -8,6 +8,7 @@ import {
   listFlowVersions,
   setFlowStatus,
 } from '../../db/flow-store';
+import { containsNul } from '../../db/nul';
 import type { FlowStatus } from '../../db/schema';
 import { parseFlowDefinition } from '../../engine';
 import type { ApiDeps } from '../deps';
@@ -149,6 +150,11 @@ export function flowRoutes({ database, env }: ApiDeps) {
     const { webhookSecret: _secret, ...definition } = body;
     const parsed = parseFlowDefinition(definition);
     if (!parsed.ok) invalidRequest('flow definition', parsed.issues);
+    if (containsNul(body)) {
+      invalidRequest('flow definition', [
+        { path: '', message: 'contains \\u0000 (NUL), which cannot be stored' },
+      ]);
+    }
     return parsed.value;
   };
   const mustFind = async (projectId: string, id: string) => {

@@ -34,6 +34,12 @@ describe('files API', () => {
     expect(download.headers.get('content-disposition')).toContain('data.csv');
   });
 
+  it('answers 400 for a file name holding a NUL', async () => {
+    const res = await upload('x', '?name=a%00b');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_request' } });
+  });
+
   it('answers 413 for an upload over SLUICE_MAX_FILE_MB', async () => {
     const res = await upload(new Uint8Array(1024 * 1024 + 1));
     expect(res.status).toBe(413);
