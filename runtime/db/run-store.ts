@@ -1,6 +1,8 @@
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Database } from './client';
-import { type RunStatus, runs } from './schema';
+import { storableJson, storableText } from './nul';
+import { preparedPerDatabase } from './prepared';
+import { flows, type RunStatus, runs } from './schema';
 
 export type RunRow = typeof runs.$inferSelect;
 
@@ -24,22 +26,40 @@ export interface StartedRun {
   attempt: number;
 }
 
-/**
- * Claims a run for this worker and bumps its attempt. A run that already ended is not
- * started again (a duplicate job delivery), so this returns null.
- */
-export async function startRun(db: Database, runId: string): Promise<StartedRun | null> {
-  const [row] = await db
+const startRunStatement = preparedPerDatabase((db) =>
+  db
     .update(runs)
-    .set({ status: 'running', attempt: sql`${runs.attempt} + 1`, startedAt: new Date() })
-    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])))
+    .set({ status: 'running', attempt: sql`${runs.attempt} + 1`, startedAt: sql`now()` })
+    .where(
+      and(
+        eq(runs.id, sql.placeholder('runId')),
+        inArray(runs.status, ['queued', 'running']),
+        // This one commit skips the WAL flush wait: see startRun.
+        sql`set_config('synchronous_commit', 'off', true) is not null`,
+      ),
+    )
     .returning({
       projectId: runs.projectId,
       flowId: runs.flowId,
       flowVersionId: runs.flowVersionId,
       trigger: runs.trigger,
       attempt: runs.attempt,
-    });
+    })
+    .prepare('start_run'),
+);
+
+/**
+ * Claims a run for this worker and bumps its attempt. A run that already ended is not
+ * started again (a duplicate job delivery), so this returns null.
+ *
+ * The claim commits asynchronously (synchronous_commit off for its own transaction only), so
+ * no run waits for a WAL flush on its way to its first step. Losing it is safe: only a
+ * PostgreSQL crash within about 200 ms can, and then the row is back at `queued` with the
+ * previous attempt, finishRun's fence refuses this attempt's outcome, and the reconciler
+ * runs it again. The outbox row and the outcome (what callers are told) commit synchronously.
+ */
+export async function startRun(db: Database, runId: string): Promise<StartedRun | null> {
+  const [row] = await startRunStatement(db).execute({ runId });
   return row ?? null;
 }
 
@@ -51,7 +71,38 @@ export interface RunResult {
   responseStatus: number | null;
   response: unknown;
   steps: unknown;
+  dispatchMs: number | null;
 }
+
+/** A JSON value as a jsonb parameter; null stays SQL NULL, as the column mapping would do. */
+const jsonbParam = (name: string) => sql`${sql.placeholder(name)}::jsonb`;
+const toJsonb = (value: unknown) =>
+  value === null || value === undefined ? null : storableJson(JSON.stringify(value));
+
+const finishRunStatement = preparedPerDatabase((db) =>
+  db
+    .update(runs)
+    .set({
+      status: sql`${sql.placeholder('status')}::text`,
+      error: sql`${sql.placeholder('error')}::text`,
+      failedStep: sql`${sql.placeholder('failedStep')}::text`,
+      logKey: sql`${sql.placeholder('logKey')}::text`,
+      responseStatus: sql`${sql.placeholder('responseStatus')}::integer`,
+      response: jsonbParam('response'),
+      steps: jsonbParam('steps'),
+      dispatchMs: sql`${sql.placeholder('dispatchMs')}::real`,
+      finishedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(runs.id, sql.placeholder('runId')),
+        eq(runs.attempt, sql.placeholder('attempt')),
+        eq(runs.status, 'running'),
+      ),
+    )
+    .returning({ id: runs.id })
+    .prepare('finish_run'),
+);
 
 /**
  * Writes the outcome only if this attempt still owns the run (fencing): no newer attempt has
@@ -63,11 +114,18 @@ export async function finishRun(
   attempt: number,
   result: RunResult,
 ): Promise<boolean> {
-  const updated = await db
-    .update(runs)
-    .set({ ...result, finishedAt: new Date() })
-    .where(and(eq(runs.id, runId), eq(runs.attempt, attempt), eq(runs.status, 'running')))
-    .returning({ id: runs.id });
+  const updated = await finishRunStatement(db).execute({
+    runId,
+    attempt,
+    status: result.status,
+    error: storableText(result.error),
+    failedStep: storableText(result.failedStep),
+    logKey: result.logKey,
+    responseStatus: result.responseStatus,
+    response: toJsonb(result.response),
+    steps: toJsonb(result.steps),
+    dispatchMs: result.dispatchMs,
+  });
   return updated.length > 0;
 }
 
@@ -106,4 +164,57 @@ export async function listRuns(db: Database, filter: RunListFilter): Promise<Run
     .where(and(...conditions))
     .orderBy(desc(runs.createdAt), desc(runs.id))
     .limit(filter.limit);
+}
+
+export interface WebhookRun {
+  id: string;
+  flowId: string;
+  /** The trigger, already serialised: it is sent as is and weighs the batch. */
+  triggerJson: string;
+  /** The secret the caller's signature was checked with (null: the flow had none). */
+  webhookSecret: string | null;
+}
+
+export interface InsertedWebhookRun {
+  projectId: string;
+  flowVersionId: string;
+}
+
+/**
+ * The webhook's one statement, for one or many runs: each run is inserted as `queued` only
+ * while its flow is enabled, has a current version and still has the webhook secret the
+ * caller's signature was checked with. Answers per run, in order; null where the flow no
+ * longer accepts it, so a cached view of a flow can never start a run the flow refuses.
+ */
+export async function insertWebhookRuns(
+  db: Database,
+  batch: readonly WebhookRun[],
+): Promise<(InsertedWebhookRun | null)[]> {
+  const values = sql.join(
+    batch.map(
+      (run) =>
+        sql`(${run.id}::text, ${run.flowId}::text, ${run.triggerJson}::text, ${run.webhookSecret}::text)`,
+    ),
+    sql`, `,
+  );
+  // Both drivers (node-postgres and PGlite) answer execute() with `{ rows }`.
+  const result = (await db.execute(sql`
+    insert into ${runs} (id, project_id, flow_id, flow_version_id, status, trigger)
+    select v.id, f.project_id, f.id, f.current_version_id, 'queued', v.trigger::jsonb
+      from (values ${values}) as v (id, flow_id, trigger, secret)
+      join ${flows} f on f.id = v.flow_id
+     where f.status = 'enabled'
+       and f.current_version_id is not null
+       and f.deleted_at is null
+       and f.webhook_secret is not distinct from v.secret
+    returning id, project_id, flow_version_id`)) as {
+    rows: { id: string; project_id: string; flow_version_id: string }[];
+  };
+  const inserted = new Map(result.rows.map((row) => [row.id, row]));
+  return batch.map((run) => {
+    const row = inserted.get(run.id);
+    return row === undefined
+      ? null
+      : { projectId: row.project_id, flowVersionId: row.flow_version_id };
+  });
 }

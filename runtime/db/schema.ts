@@ -5,6 +5,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  real,
   text,
   timestamp,
   uniqueIndex,
@@ -117,6 +118,8 @@ export const runs = pgTable(
     logKey: text('log_key'),
     responseStatus: integer('response_status'),
     response: jsonb('response'),
+    /** Enqueue to flow start (its first step starts within microseconds), as the worker saw it. */
+    dispatchMs: real('dispatch_ms'),
     /** Per-step summary (id, type, status, timings, error); full outputs live in the log. */
     steps: jsonb('steps'),
     /** The async webhook's Idempotency-Key header; a repeat within 24 h gets this run back. */

@@ -2,7 +2,13 @@ import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withTimeout } from '../timeout';
 import { type RedisConfig, redisOptions } from './redis-options';
-import { type QueueDriver, RUN_QUEUE_NAME, type RunJob, type RunProcessor } from './run-queue';
+import {
+  preciseNow,
+  type QueueDriver,
+  RUN_QUEUE_NAME,
+  type RunJob,
+  type RunProcessor,
+} from './run-queue';
 
 export interface BullmqDriverOptions {
   redis: RedisConfig;
@@ -49,7 +55,12 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
     kind: 'bullmq',
     queue: {
       async enqueue(job) {
-        await withTimeout(queue.add('run', job, { jobId: job.runId }), ENQUEUE_TIMEOUT_MS, 'redis');
+        const stamped = { ...job, enqueuedAt: preciseNow() };
+        await withTimeout(
+          queue.add('run', stamped, { jobId: job.runId }),
+          ENQUEUE_TIMEOUT_MS,
+          'redis',
+        );
       },
       async liveJobIds(runIds) {
         const states = await Promise.all(runIds.map((id) => queue.getJobState(id)));
@@ -59,7 +70,7 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
         const state = await queue.getJobState(job.runId);
         // A dead job keeps its id, and add() with that id would be a silent no-op.
         if (state === 'completed' || state === 'failed') await queue.remove(job.runId);
-        await queue.add('run', job, { jobId: job.runId });
+        await queue.add('run', { ...job, enqueuedAt: preciseNow() }, { jobId: job.runId });
       },
       async ping(timeoutMs) {
         await withTimeout(connection.ping(), timeoutMs, 'redis');

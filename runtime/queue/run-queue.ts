@@ -3,7 +3,12 @@ export interface RunJob {
   runId: string;
   /** Reply channel of the APP instance waiting on a sync webhook, or null for async runs. */
   replyTo: string | null;
+  /** Set by the queue driver when it enqueues: epoch milliseconds with sub-millisecond digits. */
+  enqueuedAt?: number;
 }
+
+/** Wall-clock time with the sub-millisecond digits Date.now() drops. */
+export const preciseNow = () => performance.timeOrigin + performance.now();
 
 export interface RunQueue {
   /** Idempotent per run: the job id is the run id, so a run never has two live jobs. */

@@ -4,7 +4,7 @@ import { finishRun, type RunResult, startRun } from '../db/run-store';
 import type { FlowOutcome, FlowRunner, TriggerInput } from '../engine';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus, RunReply } from '../queue/reply-bus';
-import type { RunJob, RunProcessor } from '../queue/run-queue';
+import { preciseNow, type RunJob, type RunProcessor } from '../queue/run-queue';
 import { storageKey } from '../storage';
 import { createFlowVersionCache } from './flow-version-cache';
 import { InvalidFlowVersionError } from './invalid-flow-version-error';
@@ -38,8 +38,12 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     const t1 = performance.now();
 
     let outcome: FlowOutcome;
+    let dispatchMs: number | null = null;
     try {
       const definition = await loadFlowVersion(started.flowVersionId);
+      if (job.enqueuedAt !== undefined) {
+        dispatchMs = Math.max(0, Math.round((preciseNow() - job.enqueuedAt) * 1000) / 1000);
+      }
       outcome = await deps.runner.run(definition, started.trigger as TriggerInput, {
         deadline: startedAt + deps.flowTimeoutMs,
       });
@@ -56,7 +60,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
 
     const t2 = performance.now();
     const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
-    const result = toRunResult(outcome, logKey);
+    const result = { ...toRunResult(outcome, logKey), dispatchMs };
     const recorded = await finishRun(deps.db, job.runId, started.attempt, result);
     const t3 = performance.now();
     if (!recorded) {
@@ -87,7 +91,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
   };
 }
 
-function toRunResult(outcome: FlowOutcome, logKey: string): RunResult {
+function toRunResult(outcome: FlowOutcome, logKey: string): Omit<RunResult, 'dispatchMs'> {
   const steps = summariseSteps(outcome.log);
   if (outcome.status === 'succeeded') {
     return {

@@ -19,6 +19,9 @@ const run = z
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
+    dispatchMs: z.number().nullable().openapi({
+      description: 'milliseconds from enqueue to the flow start, measured by the worker',
+    }),
     error: z.string().nullable(),
     failedStep: z.string().nullable(),
     responseStatus: z.number().nullable(),
@@ -80,6 +83,7 @@ const present = (row: RunRow) => ({
   createdAt: row.createdAt.toISOString(),
   startedAt: iso(row.startedAt),
   finishedAt: iso(row.finishedAt),
+  dispatchMs: row.dispatchMs,
   error: row.error,
   failedStep: row.failedStep,
   responseStatus: row.responseStatus,

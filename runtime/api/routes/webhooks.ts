@@ -1,17 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { findWebhookTarget } from '../../db/flow-store';
 import { insertQueuedRunOnce } from '../../db/idempotent-run-store';
 import { cancelUnclaimedRun } from '../../db/run-recovery-store';
-import { findRun, insertQueuedRun } from '../../db/run-store';
+import {
+  findRun,
+  type InsertedWebhookRun,
+  insertWebhookRuns,
+  type WebhookRun,
+} from '../../db/run-store';
+import { naturalBatcher } from '../../natural-batcher';
 import type { RunReply } from '../../queue/reply-bus';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 import { bodyLimit } from '../middleware/body-limit';
 import { orUnavailable } from '../unavailable';
 import { hasValidSignature, SIGNATURE_HEADER } from '../webhook-signature';
+import { createWebhookTargets } from '../webhook-targets';
 import { readWebhookRequest } from '../webhook-trigger';
+
+/** Batches of the run INSERT out at once; with the rest of the pool left for other queries. */
+const INSERT_BATCHES_IN_FLIGHT = 4;
+const INSERT_BATCH_MAX_RUNS = 64;
+/** A batch stops growing at 1 MiB of triggers; a bigger trigger goes alone. */
+const INSERT_BATCH_MAX_BYTES = 1024 * 1024;
 
 const params = z.object({ flowId: z.string().min(1).max(100) });
 const idempotencyHeaders = z.object({
@@ -76,6 +88,72 @@ export function webhookRoutes(deps: ApiDeps) {
   const db = database.db;
   const timeoutMs = env.SLUICE_WEBHOOK_TIMEOUT_S * 1000;
 
+  const targets = createWebhookTargets(db);
+  // Concurrent webhooks share one INSERT (and one commit) instead of one each.
+  const insertRun = naturalBatcher<WebhookRun, InsertedWebhookRun | null>({
+    send: (batch) => insertWebhookRuns(db, batch),
+    maxInFlight: INSERT_BATCHES_IN_FLIGHT,
+    maxItems: INSERT_BATCH_MAX_RUNS,
+    maxWeight: INSERT_BATCH_MAX_BYTES,
+    weight: (run) => run.triggerJson.length,
+  });
+
+  /** The flow's target, or the 404/409 a webhook to it gets. */
+  async function acceptingTarget(flowId: string, fresh: boolean) {
+    const target = await orUnavailable('database', () => targets.get(flowId, { fresh }));
+    if (target === null) throw new ApiError(404, 'flow_not_found', `flow ${flowId} not found`);
+    if (target.status !== 'enabled' || target.currentVersionId === null) {
+      throw new ApiError(409, 'flow_disabled', `flow ${flowId} is disabled`);
+    }
+    return { ...target, currentVersionId: target.currentVersionId };
+  }
+
+  const invalidSignature = () =>
+    new ApiError(401, 'invalid_signature', `missing or wrong ${SIGNATURE_HEADER} header`);
+
+  /**
+   * Commits the queued run (the outbox row) and returns its id. Without an Idempotency-Key it
+   * is one guarded statement checked against the (possibly cached) target; when the flow
+   * changed since it was cached, the target is read afresh and the request judged again.
+   */
+  async function commitRun(c: Context, flowId: string, idempotencyKey: string | undefined) {
+    let target = await acceptingTarget(flowId, idempotencyKey !== undefined);
+    const { raw, trigger } = await readWebhookRequest(c);
+    const signature = c.req.header(SIGNATURE_HEADER);
+    const id = randomUUID();
+    if (idempotencyKey !== undefined) {
+      const secret = target.webhookSecret;
+      if (secret !== null && !hasValidSignature(secret, raw, signature)) throw invalidSignature();
+      const run = {
+        id,
+        projectId: target.projectId,
+        flowId,
+        flowVersionId: target.currentVersionId,
+        trigger,
+      };
+      const once = await orUnavailable('database', () =>
+        insertQueuedRunOnce(db, run, idempotencyKey),
+      );
+      return { ...once, projectId: target.projectId };
+    }
+    const triggerJson = JSON.stringify(trigger);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const fresh = attempt > 0;
+      if (fresh) target = await acceptingTarget(flowId, true);
+      const secret = target.webhookSecret;
+      if (secret !== null && !hasValidSignature(secret, raw, signature)) {
+        // A cached secret may have been rotated since: judge a bad signature on a fresh read.
+        if (!fresh) continue;
+        throw invalidSignature();
+      }
+      const inserted = await orUnavailable('database', () =>
+        insertRun({ id, flowId, triggerJson, webhookSecret: secret }),
+      );
+      if (inserted !== null) return { runId: id, created: true, projectId: inserted.projectId };
+    }
+    throw new ApiError(409, 'flow_changed', `flow ${flowId} changed during the request; retry`);
+  }
+
   /**
    * Validates, commits the run row (the outbox) and only then enqueues the job. When the
    * enqueue fails, the run is canceled (enqueue_failed) and the caller gets 503, so a refused
@@ -87,34 +165,9 @@ export function webhookRoutes(deps: ApiDeps) {
     replyTo: string | null,
     idempotencyKey?: string,
   ) {
-    const target = await orUnavailable('database', () => findWebhookTarget(db, flowId));
-    if (target === null) throw new ApiError(404, 'flow_not_found', `flow ${flowId} not found`);
-    if (target.status !== 'enabled' || target.currentVersionId === null) {
-      throw new ApiError(409, 'flow_disabled', `flow ${flowId} is disabled`);
-    }
-    const { raw, trigger } = await readWebhookRequest(c);
-    if (
-      target.webhookSecret !== null &&
-      !hasValidSignature(target.webhookSecret, raw, c.req.header(SIGNATURE_HEADER))
-    ) {
-      throw new ApiError(401, 'invalid_signature', `missing or wrong ${SIGNATURE_HEADER} header`);
-    }
-    const run = {
-      id: randomUUID(),
-      projectId: target.projectId,
-      flowId,
-      flowVersionId: target.currentVersionId,
-      trigger,
-    };
-    const { runId, created } = await orUnavailable('database', async () => {
-      if (idempotencyKey === undefined) {
-        await insertQueuedRun(db, run);
-        return { runId: run.id, created: true };
-      }
-      return insertQueuedRunOnce(db, run, idempotencyKey);
-    });
+    const { runId, created, projectId } = await commitRun(c, flowId, idempotencyKey);
     // A repeated Idempotency-Key: the first request's run stands, and nothing new is enqueued.
-    if (!created) return { runId, projectId: target.projectId, wait: null };
+    if (!created) return { runId, projectId, wait: null };
     const wait = replyTo === null ? null : replies.waitFor(runId, timeoutMs);
     try {
       await orUnavailable('queue', () => queue.enqueue({ runId, replyTo }));
@@ -127,7 +180,7 @@ export function webhookRoutes(deps: ApiDeps) {
         throw error;
       }
     }
-    return { runId, projectId: target.projectId, wait };
+    return { runId, projectId, wait };
   }
 
   const app = new OpenAPIHono();

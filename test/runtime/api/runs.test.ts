@@ -87,7 +87,11 @@ describe('GET /v1/runs/:id', () => {
     const run = (await res.json()) as {
       steps: { stepId: string; status: string; output?: unknown }[];
       logUrl: string;
+      dispatchMs: number | null;
     };
+    // Enqueue to flow start, as the worker measured it: a real, small duration.
+    expect(run.dispatchMs).toBeGreaterThan(0);
+    expect(run.dispatchMs).toBeLessThan(10_000);
     expect(run.steps.map((step) => [step.stepId, step.status])).toEqual([
       ['calc', 'succeeded'],
       ['reply', 'succeeded'],

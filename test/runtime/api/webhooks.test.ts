@@ -1,6 +1,8 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhookBody } from '../../../runtime/api/webhook-signature';
-import { doubleFlow, slowFlow, throwingFlow } from '../../support/flows';
+import { flows } from '../../../runtime/db/schema';
+import { codeFlow, doubleFlow, slowFlow, throwingFlow } from '../../support/flows';
 import { startTestStack, type TestStack } from '../../support/stack';
 
 let stack: TestStack;
@@ -128,6 +130,38 @@ describe('webhooks with bad input', () => {
     expect(pulled).toBeLessThan(40);
   });
 
+  it('answers 400 for a NUL character PostgreSQL cannot store, and other runs go on', async () => {
+    const flowId = await createFlow(doubleFlow);
+    const [body, query, fine] = await Promise.all([
+      post(`/v1/webhooks/${flowId}`, '{"n":1,"note":"a\\u0000b"}'),
+      post(`/v1/webhooks/${flowId}?q=%00`, '{"n":1}'),
+      post(`/v1/webhooks/${flowId}`, '{"n":1,"note":"a\\\\u0000b"}'),
+    ]);
+    expect(body.status).toBe(400);
+    expect(await body.json()).toMatchObject({ error: { code: 'invalid_json' } });
+    expect(query.status).toBe(400);
+    // An escaped backslash followed by "u0000" is ordinary text.
+    expect(fine.status).toBe(202);
+  });
+
+  it('records a run whose output holds a NUL, with U+FFFD in the stored copy', async () => {
+    const flowId = await createFlow(codeFlow('export default () => ({ s: "a\\u0000b" })'));
+    const res = await post(`/v1/webhooks/${flowId}/sync`, '{}');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ s: 'a\u0000b' });
+    const { runId } = (await (await post(`/v1/webhooks/${flowId}`, '{}')).json()) as {
+      runId: string;
+    };
+    const run = await waitForRun(runId, (status) => status === 'succeeded');
+    expect(run.response).toEqual({ s: 'a\ufffdb' });
+  });
+
+  it('answers 400 for a flow definition holding a NUL', async () => {
+    const res = await stack.call('POST', '/v1/flows', { ...doubleFlow, name: 'a\u0000b' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_request' } });
+  });
+
   it('answers 404 for an unknown flow', async () => {
     const res = await post('/v1/webhooks/flw_doesnotexist', '{}');
     expect(res.status).toBe(404);
@@ -158,5 +192,65 @@ describe('webhooks with bad input', () => {
     });
     expect(signed.status).toBe(201);
     expect(await signed.json()).toEqual({ doubled: 10 });
+  });
+
+  // The app remembers enabled flows' targets; these check a remembered target is never trusted.
+  describe('after the flow was remembered by an earlier webhook', () => {
+    it('answers 409 as soon as the flow is disabled, and 202 once it is enabled again', async () => {
+      const flowId = await createFlow(doubleFlow);
+      expect((await post(`/v1/webhooks/${flowId}`, '{"n":1}')).status).toBe(202);
+      expect((await stack.call('POST', `/v1/flows/${flowId}/disable`)).status).toBe(200);
+      const res = await post(`/v1/webhooks/${flowId}`, '{"n":1}');
+      expect(res.status).toBe(409);
+      expect(await res.json()).toMatchObject({ error: { code: 'flow_disabled' } });
+      expect((await stack.call('POST', `/v1/flows/${flowId}/enable`)).status).toBe(200);
+      expect((await post(`/v1/webhooks/${flowId}`, '{"n":1}')).status).toBe(202);
+    });
+
+    it('answers 404 once the flow is deleted', async () => {
+      const flowId = await createFlow(doubleFlow);
+      expect((await post(`/v1/webhooks/${flowId}`, '{"n":1}')).status).toBe(202);
+      expect((await stack.call('DELETE', `/v1/flows/${flowId}`)).status).toBe(204);
+      expect((await post(`/v1/webhooks/${flowId}`, '{"n":1}')).status).toBe(404);
+    });
+
+    it('runs the newest version', async () => {
+      const flowId = await createFlow(doubleFlow);
+      expect((await post(`/v1/webhooks/${flowId}/sync`, '{"n":1}')).status).toBe(201);
+      const tripled = {
+        ...doubleFlow,
+        steps: [{ id: 'reply', type: 'respond', status: 200, body: { v: 2 } }],
+      };
+      expect((await stack.call('PUT', `/v1/flows/${flowId}`, tripled)).status).toBe(200);
+      const res = await post(`/v1/webhooks/${flowId}/sync`, '{"n":1}');
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ v: 2 });
+    });
+
+    it('checks signatures against a webhook secret changed by another instance', async () => {
+      const body = '{"n":3}';
+      const flowId = await createFlow({ ...doubleFlow, webhookSecret: 'first-secret-0123456789' });
+      const sign = (secret: string) => ({ 'x-sluice-signature': signWebhookBody(secret, body) });
+      expect(
+        (await post(`/v1/webhooks/${flowId}`, body, sign('first-secret-0123456789'))).status,
+      ).toBe(202);
+      // As another APP task would see it: the row changed, this process was not told.
+      await stack.database.handle.db
+        .update(flows)
+        .set({ webhookSecret: 'second-secret-0123456789' })
+        .where(eq(flows.id, flowId));
+      expect(
+        (await post(`/v1/webhooks/${flowId}`, body, sign('first-secret-0123456789'))).status,
+      ).toBe(401);
+      expect((await post(`/v1/webhooks/${flowId}`, body)).status).toBe(401);
+      expect(
+        (await post(`/v1/webhooks/${flowId}`, body, sign('second-secret-0123456789'))).status,
+      ).toBe(202);
+      await stack.database.handle.db
+        .update(flows)
+        .set({ webhookSecret: null })
+        .where(eq(flows.id, flowId));
+      expect((await post(`/v1/webhooks/${flowId}`, body)).status).toBe(202);
+    });
   });
 });

@@ -72,6 +72,7 @@ const succeeded: RunResult = {
   error: null,
   failedStep: null,
   logKey: null,
+  dispatchMs: null,
   responseStatus: 200,
   response: { by: 'newer attempt' },
   steps: [],
