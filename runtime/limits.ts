@@ -32,3 +32,16 @@ export const METRIC = {
   runsTimedOut: 'RunsTimedOut',
   syncWebhookLatencyMs: 'SyncWebhookLatencyMs',
 } as const;
+/** isolated-vm needs Node 20 started with this flag; see NODE_ARGS_BY_ROLE. */
+export const NO_NODE_SNAPSHOT_FLAG = '--no-node-snapshot';
+/**
+ * Node.js flags per SLUICE_ROLE: the container command on AWS, and every test and benchmark
+ * that starts dist/main.mjs. The roles that run flows need NO_NODE_SNAPSHOT_FLAG (and refuse
+ * to start without it); the app never loads isolated-vm and starts faster with Node's
+ * startup snapshot.
+ */
+export const NODE_ARGS_BY_ROLE = {
+  app: [],
+  worker: [NO_NODE_SNAPSHOT_FLAG],
+  all: [NO_NODE_SNAPSHOT_FLAG],
+} as const;

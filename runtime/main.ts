@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EnvError, readProcessEnv } from './env';
+import { NO_NODE_SNAPSHOT_FLAG } from './limits';
 import { createLogger } from './logger';
 import { createProcessMetrics } from './metrics/create-metrics';
 import {
@@ -20,6 +21,12 @@ async function main(): Promise<void> {
   const logger = createLogger(env.SLUICE_LOG_LEVEL, { role, instanceId });
   const runsApp = role !== 'worker';
   const runsWorker = role !== 'app';
+  if (runsWorker && !process.execArgv.includes(NO_NODE_SNAPSHOT_FLAG)) {
+    // isolated-vm crashes at random in a process started with Node's snapshot.
+    throw new EnvError(
+      `SLUICE_ROLE=${role} runs flows in isolated-vm and needs \`node ${NO_NODE_SNAPSHOT_FLAG}\``,
+    );
+  }
 
   // Each role's code is loaded only when the role runs (a worker never parses the HTTP API,
   // an app never parses the flow runner), while the database connects.
@@ -29,13 +36,19 @@ async function main(): Promise<void> {
   ]);
   const database = await openDatabase(env);
   await database.migrate();
+  // The first API key is seeded while the queue, reply channel and metrics connect.
+  const seeding = runsApp
+    ? import('./roles/seed-api-key').then((seed) => seed.seedApiKey(env, database.db, logger))
+    : null;
   const [appRole, workerRole] = await rolesLoading;
-  if (runsApp) await (await import('./roles/seed-api-key')).seedApiKey(env, database.db, logger);
 
   const driver = createQueueDriver(env, logger);
   const { store, localStore } = createFileStore(env);
-  const replies = await createReplyBus(env, instanceId, { subscribe: runsApp });
-  const metrics = await createProcessMetrics(env, { instanceId, publishesDepth: runsApp, logger });
+  const [replies, metrics] = await Promise.all([
+    createReplyBus(env, instanceId, { subscribe: runsApp }),
+    createProcessMetrics(env, { instanceId, publishesDepth: runsApp, logger }),
+    seeding,
+  ]);
 
   const queueBoard = runsApp ? await createQueueBoardIfEnabled(env) : undefined;
   const app = runsApp

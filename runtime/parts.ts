@@ -15,9 +15,9 @@ import type { QueueDriver } from './queue/run-queue';
 import { createRedisLease, type LeaderLease, soleLease } from './reliability/leader-lease';
 import {
   createLocalFileStore,
-  createS3FileStore,
   type FileStore,
   type LocalFileStore,
+  lazyFileStore,
 } from './storage';
 
 /** Builds each dependency from the environment: the drivers are chosen here and nowhere else. */
@@ -102,13 +102,17 @@ export function createFileStore(env: Env): { store: FileStore; localStore?: Loca
             secretAccessKey: env.SLUICE_S3_SECRET_ACCESS_KEY,
           }
         : undefined;
-    const store = createS3FileStore({
+    const options = {
       bucket: env.SLUICE_S3_BUCKET ?? '',
       region: env.SLUICE_S3_REGION,
       signedUrlTtlSeconds: env.SLUICE_SIGNED_URL_TTL_S,
       ...(env.SLUICE_S3_ENDPOINT === undefined ? {} : { endpoint: env.SLUICE_S3_ENDPOINT }),
       ...(credentials === undefined ? {} : { credentials }),
-    });
+    };
+    // Loaded on first use: see lazyFileStore.
+    const store = lazyFileStore(async () =>
+      (await import('./storage/s3-file-store')).createS3FileStore(options),
+    );
     return { store };
   }
   const localStore = createLocalFileStore({

@@ -3,7 +3,12 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { APP_PORT, DEFAULT_FLOW_TIMEOUT_S, DEFAULT_WEBHOOK_TIMEOUT_S } from '../../runtime/limits';
+import {
+  APP_PORT,
+  DEFAULT_FLOW_TIMEOUT_S,
+  DEFAULT_WEBHOOK_TIMEOUT_S,
+  NODE_ARGS_BY_ROLE,
+} from '../../runtime/limits';
 import { validateFargateTaskSize } from '../fargate-task-size';
 import type { Cache } from './cache';
 import type { Database } from './database';
@@ -125,6 +130,8 @@ export class SluiceTaskDefinition extends Construct {
     this.container = this.taskDefinition.addContainer('Container', {
       containerName: CONTAINER_NAME,
       image: props.image,
+      // Per role: the app starts faster with Node's snapshot, which isolated-vm cannot use.
+      command: ['node', ...NODE_ARGS_BY_ROLE[props.role], 'main.mjs'],
       essential: true,
       environment: {
         PORT: String(APP_PORT),

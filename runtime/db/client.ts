@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -33,6 +33,29 @@ function migrationsFolder(): string {
   throw new Error('database migrations folder not found');
 }
 
+/** The `when` of the newest migration in the journal: drizzle records it as `created_at`. */
+function newestMigrationMillis(folder: string): number {
+  const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: { when: number }[];
+  };
+  return Math.max(...journal.entries.map((entry) => entry.when));
+}
+
+/**
+ * One read instead of the migrator's lock, DDL checks and file hashing: a database that
+ * already has the newest migration needs nothing, which is every start but the first.
+ */
+async function hasNewestMigration(pool: pg.Pool, folder: string): Promise<boolean> {
+  try {
+    const { rows } = await pool.query<{ newest: string | null }>(
+      'select max(created_at) as newest from drizzle.__drizzle_migrations',
+    );
+    return Number(rows[0]?.newest ?? 0) >= newestMigrationMillis(folder);
+  } catch {
+    return false; // no migrations table yet: a new database
+  }
+}
+
 /** Serialises migrations across processes: several APP tasks may start at once. */
 const MIGRATION_LOCK_KEY = 7_263_001;
 
@@ -54,11 +77,13 @@ export function connectPostgres(options: PostgresOptions): DatabaseHandle {
       await withTimeout(pool.query('select 1'), timeoutMs, 'postgres');
     },
     async migrate() {
+      const folder = migrationsFolder();
+      if (await hasNewestMigration(pool, folder)) return;
       const client = await pool.connect();
       try {
         await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
         const { migrate } = await import('drizzle-orm/node-postgres/migrator');
-        await migrate(drizzlePg(client), { migrationsFolder: migrationsFolder() });
+        await migrate(drizzlePg(client), { migrationsFolder: folder });
       } finally {
         await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
         client.release();

@@ -39,6 +39,9 @@ export async function findProjectIdByApiKey(db: Database, key: string): Promise<
  * already exist. The transaction-scoped advisory lock stops two APP tasks seeding twice.
  */
 export async function seedFirstApiKey(db: Database, apiKey: string): Promise<boolean> {
+  // Every start but the first finds a key: one read, no transaction or lock.
+  const [existing] = await db.select({ id: apiKeys.id }).from(apiKeys).limit(1);
+  if (existing !== undefined) return false;
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(7263002)`);
     const [row] = await tx.select({ n: count() }).from(apiKeys);

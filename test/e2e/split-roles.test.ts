@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../support/database';
 import { codeFlow, doubleFlow, endlessFlow, slowFlow, throwingFlow } from '../support/flows';
@@ -38,6 +41,7 @@ beforeAll(async () => {
       PORT: '0',
       HOST: '127.0.0.1',
       SLUICE_API_KEY: API_KEY,
+      SLUICE_MAX_WEBHOOK_PAYLOAD_MB: '1',
     }),
     startSluice({
       ...shared,
@@ -139,5 +143,87 @@ describe('split roles from the bundle', () => {
   it('stops cleanly on SIGTERM: the worker exits 0', async () => {
     const worker = workers.pop();
     expect(await worker?.stop('SIGTERM')).toBe(0);
+  });
+
+  it('refuses to start a worker without --no-node-snapshot, in one line naming the flag', async () => {
+    const child = spawn(process.execPath, [resolve('dist/main.mjs')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        SLUICE_ROLE: 'worker',
+        DATABASE_URL: database.url,
+        REDIS_URL: 'redis://127.0.0.1:6379',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise((done) => child.once('exit', done));
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([
+      'SLUICE_ROLE=worker runs flows in isolated-vm and needs `node --no-node-snapshot`',
+    ]);
+  });
+
+  // Through Node's HTTP server, where the limit is judged from Content-Length or counted.
+  describe('a webhook body over SLUICE_MAX_WEBHOOK_PAYLOAD_MB', () => {
+    /**
+     * Sends the headers and `bytes` of body, then waits for the answer without ending the
+     * request. The amount is bounded so that the client never writes after the server gave
+     * up on the rest (it drains for 500 ms, then closes), which would race a reset against
+     * the 413 on a busy machine.
+     */
+    const sendAndAwaitAnswer = (
+      flowId: string,
+      headers: Record<string, string | number>,
+      bytes: number,
+    ) =>
+      new Promise<{ status: number; body: string }>((done, fail) => {
+        const { port } = new URL(base);
+        let answered = false;
+        const req = request(
+          { host: '127.0.0.1', port, method: 'POST', path: `/v1/webhooks/${flowId}`, headers },
+          (res) => {
+            answered = true;
+            let body = '';
+            res.on('data', (chunk: Buffer) => {
+              body += chunk.toString();
+            });
+            res.on('end', () => {
+              done({ status: res.statusCode ?? 0, body });
+              req.destroy();
+            });
+          },
+        );
+        req.on('error', (error) => {
+          if (!answered) fail(error);
+        });
+        req.write(Buffer.alloc(bytes, 32));
+      });
+
+    it('answers 413 from the declared Content-Length', async () => {
+      const flowId = await createFlow(codeFlow('export default () => 1'));
+      // Only 64 KiB of the declared 2 MiB: the answer must come from the header alone.
+      const res = await sendAndAwaitAnswer(
+        flowId,
+        { 'content-type': 'application/json', 'content-length': 2 * 1024 * 1024 },
+        64 * 1024,
+      );
+      expect(res.status).toBe(413);
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'payload_too_large' } });
+    });
+
+    it('answers 413 for a chunked body once the counted bytes pass the limit', async () => {
+      const flowId = await createFlow(codeFlow('export default () => 1'));
+      // 1.5 MiB against the 1 MiB limit: the answer needs the counted bytes.
+      const res = await sendAndAwaitAnswer(
+        flowId,
+        { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        1.5 * 1024 * 1024,
+      );
+      expect(res.status).toBe(413);
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'payload_too_large' } });
+    });
   });
 });

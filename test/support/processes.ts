@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { NODE_ARGS_BY_ROLE } from '../../runtime/limits';
 
 const BUNDLE = resolve('dist/main.mjs');
 
@@ -18,8 +19,12 @@ export interface SluiceProcess {
 export function startSluice(
   env: Record<string, string>,
   timeoutMs = 20_000,
+  nodeArgs: readonly string[] = [],
 ): Promise<SluiceProcess> {
-  const child = spawn(process.execPath, ['--no-node-snapshot', BUNDLE], {
+  const role = (env.SLUICE_ROLE ?? 'all') as keyof typeof NODE_ARGS_BY_ROLE;
+  const roleArgs = NODE_ARGS_BY_ROLE[role] ?? NODE_ARGS_BY_ROLE.all;
+  // The flags the container command uses for this role (runtime/limits.ts).
+  const child = spawn(process.execPath, [...nodeArgs, ...roleArgs, BUNDLE], {
     env: { PATH: process.env.PATH ?? '', SLUICE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

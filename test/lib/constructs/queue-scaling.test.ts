@@ -149,6 +149,23 @@ describe('QueueScaling', () => {
     expect(JSON.stringify(appPolicy)).not.toContain('ecs:UpdateTaskProtection');
   });
 
+  it("starts workers with --no-node-snapshot (isolated-vm) and the app with Node's snapshot", () => {
+    const commands = Object.fromEntries(
+      Object.values(template.findResources('AWS::ECS::TaskDefinition')).map((resource) => {
+        const [container] = resource.Properties.ContainerDefinitions as {
+          Command: string[];
+          Environment: { Name: string; Value: unknown }[];
+        }[];
+        const role = container?.Environment.find((e) => e.Name === 'SLUICE_ROLE')?.Value;
+        return [String(role), container?.Command];
+      }),
+    );
+    expect(commands).toEqual({
+      app: ['node', 'main.mjs'],
+      worker: ['node', '--no-node-snapshot', 'main.mjs'],
+    });
+  });
+
   it('turns the cloudwatch metrics driver on for both tiers at a 10 s interval', () => {
     for (const role of ['app', 'worker']) {
       template.hasResourceProperties('AWS::ECS::TaskDefinition', {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3FileStore, type S3FileStore, storageKey } from '../../../runtime/storage';
+import { storageKey } from '../../../runtime/storage';
+import { createS3FileStore, type S3FileStore } from '../../../runtime/storage/s3-file-store';
 import { type RunningS3rver, startS3rver } from '../../support/s3rver';
 import { describeFileStoreContract } from './file-store-contract';
 
