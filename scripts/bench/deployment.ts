@@ -1,12 +1,14 @@
 import { createServer, type Server } from 'node:http';
+import { Queue } from 'bullmq';
 import pg from 'pg';
+import { RUN_QUEUE_NAME } from '../../runtime/queue/run-queue';
 import {
   createTestDatabase,
   randomQueuePrefix,
   type TestDatabase,
 } from '../../test/support/database';
 import { type SluiceProcess, startSluice } from '../../test/support/processes';
-import { cpuSeconds, peakRssMb } from './proc-stats';
+import { cpuSeconds, cpuSecondsOfCommand, peakRssMb } from './proc-stats';
 import { startS3rverChild } from './s3rver-process';
 
 export const BENCH_API_KEY = 'sk_bench_0123456789abcdefghijkl';
@@ -19,9 +21,20 @@ export interface Deployment {
   stubUrl: string;
   sql: pg.Client;
   createFlow(definition: unknown): Promise<string>;
+  /**
+   * Pauses or resumes the run queue (BullMQ's own pause): while paused, the app still accepts
+   * and enqueues runs, and the workers take none.
+   */
+  setWorkersPaused(paused: boolean): Promise<void>;
+  /** Empties the (paused) queue and cancels the flows' queued runs: a backlog not worth running. */
+  discardQueuedRuns(flowIds: string[]): Promise<void>;
   usage(): {
     app_cpu_s: number;
     workers_cpu_s: number;
+    /** The services on the same two cores: PostgreSQL (all backends), Redis and s3rver. */
+    postgres_cpu_s: number;
+    redis_cpu_s: number;
+    s3rver_cpu_s: number;
     app_peak_rss_mb: number;
     workers_peak_rss_mb: number;
   };
@@ -43,8 +56,16 @@ async function startStub(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${port}/hook` };
 }
 
+export interface DeploymentOptions {
+  /** Writes a V8 CPU profile per app and worker process into this directory (node --cpu-prof). */
+  profileDir?: string | undefined;
+}
+
 /** One app and `workers` workers from dist/, on local PostgreSQL and Redis, storage on s3rver. */
-export async function startDeployment(workers: number): Promise<Deployment> {
+export async function startDeployment(
+  workers: number,
+  options: DeploymentOptions = {},
+): Promise<Deployment> {
   const database: TestDatabase = await createTestDatabase({ migrate: true });
   const s3 = await startS3rverChild();
   const stub = await startStub();
@@ -60,13 +81,26 @@ export async function startDeployment(workers: number): Promise<Deployment> {
     SLUICE_HTTP_ALLOW_PRIVATE: 'true',
     SLUICE_API_KEY: BENCH_API_KEY,
   };
-  const app = await startSluice({ ...env, SLUICE_ROLE: 'app', PORT: '0', HOST: '127.0.0.1' });
+  // Node 20 refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
+  const nodeArgs =
+    options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`];
+  const app = await startSluice(
+    { ...env, SLUICE_ROLE: 'app', PORT: '0', HOST: '127.0.0.1' },
+    undefined,
+    nodeArgs,
+  );
   const workerProcesses = await Promise.all(
-    Array.from({ length: workers }, () => startSluice({ ...env, SLUICE_ROLE: 'worker' })),
+    Array.from({ length: workers }, () =>
+      startSluice({ ...env, SLUICE_ROLE: 'worker' }, undefined, nodeArgs),
+    ),
   );
   const base = `http://127.0.0.1:${app.port}`;
   const sql = new pg.Client({ connectionString: database.url });
   await sql.connect();
+  const queue = new Queue(RUN_QUEUE_NAME, {
+    connection: { host: '127.0.0.1', port: 6379 },
+    prefix: env.SLUICE_QUEUE_PREFIX,
+  });
 
   return {
     base,
@@ -84,21 +118,43 @@ export async function startDeployment(workers: number): Promise<Deployment> {
       if (res.status !== 201) throw new Error(`creating a flow answered ${res.status}`);
       return ((await res.json()) as { id: string }).id;
     },
+    async setWorkersPaused(paused) {
+      await (paused ? queue.pause() : queue.resume());
+    },
+    async discardQueuedRuns(flowIds) {
+      await queue.drain();
+      await sql.query(
+        `update runs set status = 'canceled', error = 'discarded by the benchmark', finished_at = now()
+          where flow_id = any($1) and status = 'queued'`,
+        [flowIds],
+      );
+    },
     usage() {
       const pids = workerProcesses.map((worker) => worker.child.pid ?? 0);
       const appPid = app.child.pid ?? 0;
       return {
         app_cpu_s: cpuSeconds(appPid),
         workers_cpu_s: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+        postgres_cpu_s: cpuSecondsOfCommand('postgres'),
+        redis_cpu_s: cpuSecondsOfCommand('redis-server'),
+        s3rver_cpu_s: cpuSeconds(s3.child.pid ?? 0),
         app_peak_rss_mb: peakRssMb(appPid),
         workers_peak_rss_mb: Math.max(...pids.map(peakRssMb)),
       };
     },
     async close() {
-      await Promise.all([app, ...workerProcesses].map((p) => p.stop('SIGKILL')));
+      // A profiled process writes its profile on a clean exit only.
+      const signal = options.profileDir === undefined ? 'SIGKILL' : 'SIGTERM';
+      await Promise.all([app, ...workerProcesses].map((p) => p.stop(signal)));
       await sql.end();
+      await queue.close();
       stub.server.close();
+      // s3rver removes its directory on SIGTERM; one still busy storing logs gets 5 s.
+      const exited = new Promise((done) => s3.child.once('exit', done));
       s3.child.kill('SIGTERM');
+      const killer = setTimeout(() => s3.child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
       await database.drop();
     },
   };
@@ -118,6 +174,7 @@ export async function waitForDrain(
   sql: pg.Client,
   flowId: string,
   timeoutMs = 300_000,
+  pollMs = 100,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -125,6 +182,6 @@ export async function waitForDrain(
     if ((counts.queued ?? 0) + (counts.running ?? 0) === 0) return;
     if (Date.now() > deadline)
       throw new Error(`runs of ${flowId} did not drain: ${JSON.stringify(counts)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

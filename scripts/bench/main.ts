@@ -1,6 +1,8 @@
 // npm run bench -- [--workers 4] [--duration 15] [--connections 10,50] [--drain 2000]
-//                  [--smoke] [--no-write] [--no-build]
-// Prints one JSON line per figure, writes bench-results/<date>.json and docs/benchmarks.md.
+//                  [--scenarios sync,async-accept,async-drain,dispatch-idle,sync-http-loop,micro]
+//                  [--profile <dir>] [--smoke] [--no-write] [--no-build]
+// Prints one JSON line per figure, writes bench-results/<date>.json and docs/benchmarks.md
+// (only when every scenario ran). --profile writes a V8 CPU profile per app and worker process.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -9,12 +11,23 @@ import { runLoad } from './load';
 import { bundleBytes, dispatchLatency, startupFigures } from './micro';
 import { writeReports } from './report';
 
+const ALL_SCENARIOS = [
+  'sync',
+  'async-accept',
+  'async-drain',
+  'dispatch-idle',
+  'sync-http-loop',
+  'micro',
+] as const;
+
 const { values } = parseArgs({
   options: {
     workers: { type: 'string', default: '4' },
     duration: { type: 'string', default: '15' },
     connections: { type: 'string', default: '10,50' },
     drain: { type: 'string', default: '2000' },
+    scenarios: { type: 'string', default: ALL_SCENARIOS.join(',') },
+    profile: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
@@ -28,6 +41,13 @@ const warmupS = smoke ? 0.5 : 3;
 const connections = smoke ? [10] : (values.connections ?? '').split(',').map(Number);
 const drainRuns = smoke ? 20 : Number(values.drain);
 const startupSamples = smoke ? 1 : 5;
+const scenarios = new Set((values.scenarios ?? '').split(','));
+for (const name of scenarios) {
+  if (!(ALL_SCENARIOS as readonly string[]).includes(name)) {
+    throw new Error(`--scenarios: unknown scenario "${name}" (known: ${ALL_SCENARIOS.join(', ')})`);
+  }
+}
+const allScenarios = scenarios.size === ALL_SCENARIOS.length;
 
 const standard = JSON.parse(readFileSync('scripts/bench/flows/standard.json', 'utf8'));
 const httpLoop = JSON.parse(readFileSync('scripts/bench/flows/http-loop.json', 'utf8'));
@@ -44,6 +64,9 @@ function cpuDelta(deployment: Deployment, before: ReturnType<Deployment['usage']
   return {
     app_cpu_s: round(after.app_cpu_s - before.app_cpu_s),
     workers_cpu_s: round(after.workers_cpu_s - before.workers_cpu_s),
+    postgres_cpu_s: round(after.postgres_cpu_s - before.postgres_cpu_s),
+    redis_cpu_s: round(after.redis_cpu_s - before.redis_cpu_s),
+    s3rver_cpu_s: round(after.s3rver_cpu_s - before.s3rver_cpu_s),
     app_peak_rss_mb: after.app_peak_rss_mb,
     workers_peak_rss_mb: after.workers_peak_rss_mb,
   };
@@ -91,26 +114,36 @@ async function syncScenario(
   });
 }
 
+/**
+ * The 202 path alone: the queue is paused, so the app commits and enqueues while the workers
+ * take nothing and do not compete for the two cores. Every 202 must have its committed run
+ * row; the backlog (tens of thousands of runs) is then discarded rather than run, which
+ * async-drain measures on its own.
+ */
 async function asyncAccept(deployment: Deployment, c: number) {
   const body = '{"a":1,"b":2}';
-  const warmupFlowId = await deployment.createFlow(standard);
-  const amount = await timedAmount(`${deployment.base}/v1/webhooks/${warmupFlowId}`, body, c);
-  await waitForDrain(deployment.sql, warmupFlowId);
-  const flowId = await deployment.createFlow(standard);
-  const url = `${deployment.base}/v1/webhooks/${flowId}`;
-  const before = deployment.usage();
-  const load = await runLoad({ url, body, connections: c, amount });
-  const usage = cpuDelta(deployment, before);
-  await waitForDrain(deployment.sql, flowId);
-  const counts = await runCounts(deployment.sql, flowId);
-  emit({
-    scenario: 'async-accept',
-    connections: c,
-    workers,
-    ...load,
-    ...usage,
-    succeeded: counts.succeeded ?? 0,
-  });
+  await deployment.setWorkersPaused(true);
+  try {
+    const warmupFlowId = await deployment.createFlow(standard);
+    const amount = await timedAmount(`${deployment.base}/v1/webhooks/${warmupFlowId}`, body, c);
+    const flowId = await deployment.createFlow(standard);
+    const url = `${deployment.base}/v1/webhooks/${flowId}`;
+    const before = deployment.usage();
+    const load = await runLoad({ url, body, connections: c, amount });
+    const usage = cpuDelta(deployment, before);
+    const counts = await runCounts(deployment.sql, flowId);
+    await deployment.discardQueuedRuns([warmupFlowId, flowId]);
+    emit({
+      scenario: 'async-accept',
+      connections: c,
+      workers,
+      ...load,
+      ...usage,
+      committed: counts.queued ?? 0,
+    });
+  } finally {
+    await deployment.setWorkersPaused(false);
+  }
 }
 
 /**
@@ -137,18 +170,26 @@ async function idleDispatch(deployment: Deployment) {
   });
 }
 
+/** Time for W workers to finish N runs that are already queued (accepted while paused). */
 async function asyncDrain(deployment: Deployment) {
   const flowId = await deployment.createFlow(standard);
+  await deployment.setWorkersPaused(true);
+  let load: Awaited<ReturnType<typeof runLoad>>;
+  try {
+    load = await runLoad({
+      url: `${deployment.base}/v1/webhooks/${flowId}`,
+      body: '{"a":1,"b":2}',
+      connections: Math.min(50, drainRuns),
+      amount: drainRuns,
+    });
+  } finally {
+    await deployment.setWorkersPaused(false);
+  }
   const started = performance.now();
   const before = deployment.usage();
-  const load = await runLoad({
-    url: `${deployment.base}/v1/webhooks/${flowId}`,
-    body: '{"a":1,"b":2}',
-    connections: Math.min(50, drainRuns),
-    amount: drainRuns,
-  });
-  await waitForDrain(deployment.sql, flowId);
+  await waitForDrain(deployment.sql, flowId, 300_000, 50);
   const seconds = (performance.now() - started) / 1000;
+  const usage = cpuDelta(deployment, before);
   const counts = await runCounts(deployment.sql, flowId);
   emit({
     scenario: 'async-drain',
@@ -158,7 +199,7 @@ async function asyncDrain(deployment: Deployment) {
     accepted: load.ok_2xx,
     drain_s: Math.round(seconds * 100) / 100,
     runs_per_s: Math.round((drainRuns / seconds) * 10) / 10,
-    ...cpuDelta(deployment, before),
+    ...usage,
     succeeded: counts.succeeded ?? 0,
   });
 }
@@ -166,7 +207,7 @@ async function asyncDrain(deployment: Deployment) {
 if (!values['no-build']) {
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
-const deployment = await startDeployment(workers);
+const deployment = await startDeployment(workers, { profileDir: values.profile });
 try {
   const standardBody = '{"a":1,"b":2}';
   const httpBody = JSON.stringify({
@@ -174,17 +215,24 @@ try {
     stubUrl: deployment.stubUrl,
     items: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
   });
-  for (const c of connections) await syncScenario(deployment, 'sync', standard, standardBody, c);
-  for (const c of connections) await asyncAccept(deployment, c);
-  await asyncDrain(deployment);
-  await idleDispatch(deployment);
-  await syncScenario(deployment, 'sync-http-loop', httpLoop, httpBody, connections.at(-1) ?? 10);
-  emit({
-    scenario: 'micro',
-    ...(await startupFigures(deployment.env, startupSamples)),
-    bundle_bytes: bundleBytes(),
-  });
+  if (scenarios.has('sync')) {
+    for (const c of connections) await syncScenario(deployment, 'sync', standard, standardBody, c);
+  }
+  if (scenarios.has('async-accept')) for (const c of connections) await asyncAccept(deployment, c);
+  if (scenarios.has('async-drain')) await asyncDrain(deployment);
+  if (scenarios.has('dispatch-idle')) await idleDispatch(deployment);
+  if (scenarios.has('sync-http-loop')) {
+    await syncScenario(deployment, 'sync-http-loop', httpLoop, httpBody, connections.at(-1) ?? 10);
+  }
+  if (scenarios.has('micro')) {
+    emit({
+      scenario: 'micro',
+      ...(await startupFigures(deployment.env, startupSamples)),
+      bundle_bytes: bundleBytes(),
+    });
+  }
 } finally {
   await deployment.close();
 }
-if (!values['no-write']) writeReports(figures, { workers, durationS, smoke });
+// A partial run (some scenarios) prints its figures but does not replace the full report.
+if (!values['no-write'] && allScenarios) writeReports(figures, { workers, durationS, smoke });

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
 const TICKS_PER_SECOND = 100;
 
@@ -8,6 +9,35 @@ export function cpuSeconds(pid: number): number {
   // Fields after the command name, which may contain spaces and is wrapped in parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** User + system CPU seconds of the process's children that ended and were waited for. */
+function endedChildrenCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds of every process running `command` (by program name), plus what their
+ * ended children used. PostgreSQL runs a process per connection and closes idle ones: the
+ * postmaster's ended-children time keeps their CPU in the sum, so the figure only grows.
+ */
+export function cpuSecondsOfCommand(command: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      // `postgres: …` backends, and the postmaster started as /usr/lib/…/bin/postgres.
+      const program = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      if (program.startsWith(command) || basename(program) === command) {
+        total += cpuSeconds(Number(pid)) + endedChildrenCpuSeconds(Number(pid));
+      }
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
 }
 
 function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {

@@ -6,7 +6,7 @@ const run = promisify(execFile);
 
 /** `npm run bench` in its smoke size (W=1, 2 s): checks the figures' shape, not their values. */
 describe('bench harness (smoke)', () => {
-  it('prints every figure, and sync 2xx equals the runs that succeeded', async () => {
+  it('prints every figure; sync 2xx equals the runs that succeeded, accept 2xx the rows committed', async () => {
     const { stdout } = await run(
       process.execPath,
       [
@@ -44,9 +44,11 @@ describe('bench harness (smoke)', () => {
       'non2xx',
       'app_cpu_s',
       'workers_cpu_s',
+      'postgres_cpu_s',
+      'redis_cpu_s',
+      's3rver_cpu_s',
       'app_peak_rss_mb',
       'workers_peak_rss_mb',
-      'succeeded',
     ];
     for (const scenario of ['sync', 'async-accept', 'sync-http-loop']) {
       const figure = byScenario.get(scenario) ?? {};
@@ -61,6 +63,9 @@ describe('bench harness (smoke)', () => {
       expect(typeof figure.dispatch_p50_ms).toBe('number');
       expect(typeof figure.dispatch_p99_ms).toBe('number');
     }
+    // Every 202 stands for a committed run row.
+    const accept = byScenario.get('async-accept') ?? {};
+    expect(accept.committed).toBe(accept.ok_2xx);
     expect(byScenario.get('async-drain')).toMatchObject({ runs: 20, succeeded: 20 });
     expect(byScenario.get('dispatch-idle')).toMatchObject({ requests: 20, runs: 20 });
     const micro = byScenario.get('micro') ?? {};
