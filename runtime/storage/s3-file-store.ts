@@ -12,6 +12,7 @@ import { attachmentDisposition } from './content-disposition';
 import { type FileStore, inBatches } from './file-store';
 import { parseStorageKey } from './keys';
 import { ObjectNotFoundError } from './object-not-found-error';
+import { createS3DirectPut } from './s3-direct-put';
 import { resolveSignedUrlTtl } from './signed-url-ttl';
 
 interface S3FileStoreOptions {
@@ -35,6 +36,11 @@ export interface S3FileStore extends FileStore {
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const MAX_ATTEMPTS = 3;
 const MiB = 1024 * 1024;
+/**
+ * Bodies below this skip the SDK's pipeline (see s3-direct-put); larger ones go through it,
+ * with its `Expect: 100-continue`, so a refused upload does not send its whole body first.
+ */
+const DIRECT_PUT_MAX_BYTES = MiB;
 
 function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -70,20 +76,40 @@ export function createS3FileStore(opts: S3FileStoreOptions): S3FileStore {
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
 
+  const directPut = createS3DirectPut({
+    client,
+    bucket,
+    region: opts.region,
+    ...(opts.endpoint === undefined ? {} : { endpoint: opts.endpoint }),
+    maxAttempts: MAX_ATTEMPTS,
+    connectionTimeoutMs: Math.min(requestTimeoutMs, 3_000),
+  });
+
   return {
     client,
 
     async put(key, body, putOpts) {
       const { kind } = parseStorageKey(key);
       const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+      // S3 lifecycle filters match key prefixes or tags; KIND sits mid-key, so tag it.
+      const tagging = `${STORAGE_KIND_TAG}=${kind}`;
+      if (bytes < DIRECT_PUT_MAX_BYTES) {
+        await directPut({
+          key,
+          body,
+          contentType: putOpts?.contentType,
+          tagging,
+          timeoutMs: requestTimeoutMs,
+        });
+        return;
+      }
       await client.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
           Body: body,
           ContentType: putOpts?.contentType,
-          // S3 lifecycle filters match key prefixes or tags; KIND sits mid-key, so tag it.
-          Tagging: `${STORAGE_KIND_TAG}=${kind}`,
+          Tagging: tagging,
         }),
         { requestTimeout: requestTimeoutMs + Math.ceil((bytes / MiB) * 1000) },
       );

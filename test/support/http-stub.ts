@@ -10,6 +10,7 @@ export interface StubRequest {
 }
 
 export interface StubResponse {
+  /** 0 drops the connection without an answer. */
   status: number;
   headers?: Record<string, string>;
   body: string;
@@ -47,6 +48,10 @@ export async function startHttpStub(
       };
       requests.push(request);
       const reply = answer(request);
+      if (reply.status === 0) {
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(reply.status, reply.headers ?? { 'content-type': 'application/json' });
       res.end(reply.body);
     });

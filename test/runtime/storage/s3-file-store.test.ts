@@ -55,24 +55,6 @@ describe('s3 FileStore', () => {
     expect(left.filter((info) => info !== null)).toHaveLength(0);
   });
 
-  it('tags every object with its KIND so the lifecycle rule can expire run logs', async () => {
-    const taggings: unknown[] = [];
-    store.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'PutObjectCommand') {
-          taggings.push((args.input as { Tagging?: string }).Tagging);
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'captureTagging' },
-    );
-    await store.put(storageKey('p1', 'RUN_LOG', 'run-1'), '{}');
-    await store.put(storageKey('p1', 'FILE', 'f-1'), 'x');
-    store.client.middlewareStack.remove('captureTagging');
-
-    expect(taggings).toEqual(['sluice-kind=RUN_LOG', 'sluice-kind=FILE']);
-  });
-
   it('signs path-style URLs against a custom endpoint', async () => {
     const url = await store.signedGetUrl(storageKey('p1', 'FILE', 'a.txt'));
 
