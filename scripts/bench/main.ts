@@ -151,6 +151,15 @@ async function asyncAccept(deployment: Deployment, c: number) {
  * the figure is the queue hop itself (commit → job → worker → first step), not backlog.
  */
 async function idleDispatch(deployment: Deployment) {
+  // Warm every process (JIT, pools, cached flow version) so the figure does not depend on
+  // which scenarios ran before it.
+  const warmupFlowId = await deployment.createFlow(standard);
+  await runLoad({
+    url: `${deployment.base}/v1/webhooks/${warmupFlowId}/sync`,
+    body: '{"a":1,"b":2}',
+    connections: 1,
+    amount: smoke ? 5 : 200,
+  });
   const flowId = await deployment.createFlow(standard);
   const url = `${deployment.base}/v1/webhooks/${flowId}/sync`;
   const load = await runLoad({
