@@ -8,7 +8,7 @@ import {
   type TestDatabase,
 } from '../../test/support/database';
 import { type SluiceProcess, startSluice } from '../../test/support/processes';
-import { cpuSeconds, cpuSecondsOfCommand, peakRssMb } from './proc-stats';
+import { cpuSeconds, cpuSecondsOfCommand, cpuTimes, peakRssMb } from './proc-stats';
 import { startS3rverChild } from './s3rver-process';
 
 export const BENCH_API_KEY = 'sk_bench_0123456789abcdefghijkl';
@@ -31,6 +31,8 @@ export interface Deployment {
   usage(): {
     app_cpu_s: number;
     workers_cpu_s: number;
+    /** The kernel's part of the workers' CPU: mostly socket I/O to the services. */
+    workers_system_cpu_s: number;
     /** The services on the same two cores: PostgreSQL (all backends), Redis and s3rver. */
     postgres_cpu_s: number;
     redis_cpu_s: number;
@@ -135,6 +137,7 @@ export async function startDeployment(
       return {
         app_cpu_s: cpuSeconds(appPid),
         workers_cpu_s: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+        workers_system_cpu_s: pids.reduce((sum, pid) => sum + cpuTimes(pid).system, 0),
         postgres_cpu_s: cpuSecondsOfCommand('postgres'),
         redis_cpu_s: cpuSecondsOfCommand('redis-server'),
         s3rver_cpu_s: cpuSeconds(s3.child.pid ?? 0),

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Deployment, runCounts, startDeployment, waitForDrain } from './deployment';
 import { runLoad } from './load';
-import { bundleBytes, dispatchLatency, startupFigures } from './micro';
+import { bundleBytes, dispatchLatency, engineFigures, startupFigures } from './micro';
 import { writeReports } from './report';
 
 const ALL_SCENARIOS = [
@@ -64,6 +64,7 @@ function cpuDelta(deployment: Deployment, before: ReturnType<Deployment['usage']
   return {
     app_cpu_s: round(after.app_cpu_s - before.app_cpu_s),
     workers_cpu_s: round(after.workers_cpu_s - before.workers_cpu_s),
+    workers_system_cpu_s: round(after.workers_system_cpu_s - before.workers_system_cpu_s),
     postgres_cpu_s: round(after.postgres_cpu_s - before.postgres_cpu_s),
     redis_cpu_s: round(after.redis_cpu_s - before.redis_cpu_s),
     s3rver_cpu_s: round(after.s3rver_cpu_s - before.s3rver_cpu_s),
@@ -237,6 +238,7 @@ try {
     emit({
       scenario: 'micro',
       ...(await startupFigures(deployment.env, startupSamples)),
+      ...(await engineFigures(standard, smoke ? 100 : 2000)),
       bundle_bytes: bundleBytes(),
     });
   }

@@ -1,5 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import type pg from 'pg';
+import { createFlowRunner, parseFlowDefinition } from '../../runtime/engine';
 import { startSluice } from '../../test/support/processes';
 import { rssMb } from './proc-stats';
 
@@ -61,3 +62,34 @@ export const bundleBytes = () =>
   ['main.mjs', ...readdirSync('dist/chunks').map((name) => `chunks/${name}`)]
     .filter((name) => name.endsWith('.mjs'))
     .reduce((sum, name) => sum + statSync(`dist/${name}`).size, 0);
+
+/**
+ * The engine alone, in this process: the standard flow run `times` times back to back after a
+ * warm-up. CPU counts every thread, so the isolate's own thread is in it (a worker's V8
+ * profile shows only its main thread).
+ */
+export async function engineFigures(definition: unknown, times: number) {
+  const parsed = parseFlowDefinition(definition);
+  if (!parsed.ok) throw new Error('the standard flow does not parse');
+  const runner = createFlowRunner();
+  const trigger = { body: { a: 1, b: 2 }, headers: {}, query: {} };
+  const runOnce = async () => {
+    const outcome = await runner.run(parsed.value, trigger, { deadline: Date.now() + 10_000 });
+    if (outcome.status !== 'succeeded') throw new Error(`standard flow ${outcome.status}`);
+  };
+  try {
+    for (let i = 0; i < Math.min(200, times); i++) await runOnce();
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    for (let i = 0; i < times; i++) await runOnce();
+    const wallMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    const round = (n: number) => Math.round(n * 1000) / 1000;
+    return {
+      engine_cpu_ms_per_run: round((cpu.user + cpu.system) / 1000 / times),
+      engine_wall_ms_per_run: round(wallMs / times),
+    };
+  } finally {
+    runner.dispose();
+  }
+}

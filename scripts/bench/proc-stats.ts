@@ -3,12 +3,21 @@ import { basename } from 'node:path';
 
 const TICKS_PER_SECOND = 100;
 
-/** User + system CPU seconds a process has used so far, from /proc/<pid>/stat. */
-export function cpuSeconds(pid: number): number {
+/** User and system (kernel) CPU seconds a process has used so far, from /proc/<pid>/stat. */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which may contain spaces and is wrapped in parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  return {
+    user: Number(fields[11]) / TICKS_PER_SECOND,
+    system: Number(fields[12]) / TICKS_PER_SECOND,
+  };
+}
+
+/** User + system CPU seconds a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
 }
 
 /** User + system CPU seconds of the process's children that ended and were waited for. */

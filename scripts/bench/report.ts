@@ -94,7 +94,8 @@ function cpuRows(figures: Figure[]): string[] {
       const parts = [f.app_cpu_s, f.workers_cpu_s, f.postgres_cpu_s, f.redis_cpu_s, f.s3rver_cpu_s];
       const ms = parts.map((part) => Math.round((num(part) / requests) * 100000) / 100);
       const total = Math.round(ms.reduce((sum, value) => sum + value, 0) * 100) / 100;
-      return `| ${f.scenario} | ${[...ms, total].join(' | ')} |`;
+      const kernel = Math.round((num(f.workers_system_cpu_s) / num(f.workers_cpu_s)) * 100);
+      return `| ${f.scenario} | ${[...ms, total, Number.isFinite(kernel) ? `${kernel}%` : ''].join(' | ')} |`;
     });
 }
 
@@ -167,8 +168,8 @@ ${targetRows(figures).join('\n')}
 CPU milliseconds per request, by process, measured from \`/proc\` over the load runs above
 (the load generator itself is not counted):
 
-| scenario | app | workers | PostgreSQL | Redis | s3rver | total |
-|---|---|---|---|---|---|---|
+| scenario | app | workers | PostgreSQL | Redis | s3rver | total | workers' CPU in the kernel |
+|---|---|---|---|---|---|---|---|
 ${cpuRows(figures).join('\n')}
 
 A sync run crosses four processes and seven network round trips on its way (app → PostgreSQL

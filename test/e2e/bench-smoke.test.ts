@@ -44,6 +44,7 @@ describe('bench harness (smoke)', () => {
       'non2xx',
       'app_cpu_s',
       'workers_cpu_s',
+      'workers_system_cpu_s',
       'postgres_cpu_s',
       'redis_cpu_s',
       's3rver_cpu_s',
@@ -73,6 +74,8 @@ describe('bench harness (smoke)', () => {
       'app_start_to_ready_ms',
       'worker_start_to_ready_ms',
       'worker_idle_rss_mb',
+      'engine_cpu_ms_per_run',
+      'engine_wall_ms_per_run',
       'bundle_bytes',
     ]) {
       expect(micro[field] as number, field).toBeGreaterThan(0);
