@@ -34,6 +34,7 @@ export function createFlowRunner(limitOverrides?: Partial<EngineLimits>): FlowRu
 class FlowRun implements StepContext {
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
+  readonly #beforeSideEffect: (() => Promise<void>) | undefined;
   readonly #log: RunLog;
   #response: FlowResponse | null = null;
 
@@ -44,6 +45,7 @@ class FlowRun implements StepContext {
   ) {
     this.deadline = opts.deadline;
     this.signal = opts.signal;
+    this.#beforeSideEffect = opts.beforeSideEffect;
     this.#log = new RunLog(limits.maxRunLogBytes);
   }
 
@@ -80,6 +82,10 @@ class FlowRun implements StepContext {
       scope.set(step.id, last);
     }
     return last;
+  }
+
+  async beforeSideEffect(): Promise<void> {
+    await this.#beforeSideEffect?.();
   }
 
   recordResponse(response: FlowResponse): void {

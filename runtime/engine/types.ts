@@ -43,6 +43,13 @@ export interface FlowRunOptions {
   deadline: number;
   /** Aborting stops the run at once (running code included); the outcome is `timed_out`. */
   signal?: AbortSignal;
+  /**
+   * Awaited before every step that acts outside the run (http). The worker passes its claim
+   * here when it starts a flow before the claim returned: pure steps may run meanwhile, and
+   * nothing leaves the sandbox until the run is known to be this attempt's. A rejection
+   * fails the step.
+   */
+  beforeSideEffect?: () => Promise<void>;
 }
 
 export interface FlowRunner {

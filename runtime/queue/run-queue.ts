@@ -5,6 +5,12 @@ export interface RunJob {
   replyTo: string | null;
   /** Set by the queue driver when it enqueues: epoch milliseconds with sub-millisecond digits. */
   enqueuedAt?: number;
+  /**
+   * A copy of what the claim would return, carried by sync runs with a small trigger (a caller
+   * is waiting): the worker starts the flow while its claim is in flight. The run row stays
+   * the record; jobs made by the reconciler carry no copy and start after the claim.
+   */
+  start?: { flowVersionId: string; trigger: unknown };
 }
 
 /** Wall-clock time with the sub-millisecond digits Date.now() drops. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
-import { finishRun, type RunResult, startRun } from '../db/run-store';
+import { finishRun, type RunResult, type StartedRun, startRun } from '../db/run-store';
 import type { FlowOutcome, FlowRunner, TriggerInput } from '../engine';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus, RunReply } from '../queue/reply-bus';
@@ -9,6 +9,7 @@ import { storageKey } from '../storage';
 import { createFlowVersionCache } from './flow-version-cache';
 import { InvalidFlowVersionError } from './invalid-flow-version-error';
 import type { RunLogWriter } from './run-log-writer';
+import { RunNotClaimedError } from './run-not-claimed-error';
 import { summariseSteps } from './step-summary';
 
 export interface RunProcessorDeps {
@@ -30,33 +31,63 @@ export interface RunProcessorDeps {
 export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
   const loadFlowVersion = createFlowVersionCache(deps.db);
 
-  return async function processRun(job: RunJob): Promise<void> {
-    const t0 = performance.now();
-    const started = await startRun(deps.db, job.runId);
-    if (started === null) return; // already ended: a duplicate delivery
-    const startedAt = Date.now();
-    const t1 = performance.now();
-
-    let outcome: FlowOutcome;
+  /** Loads the version and runs the flow; a broken version is a failed run, not a crash. */
+  async function execute(
+    job: RunJob,
+    flowVersionId: string,
+    trigger: unknown,
+    deadline: number,
+    beforeSideEffect?: () => Promise<void>,
+  ): Promise<{ outcome: FlowOutcome; dispatchMs: number | null }> {
     let dispatchMs: number | null = null;
     try {
-      const definition = await loadFlowVersion(started.flowVersionId);
+      const definition = await loadFlowVersion(flowVersionId);
       if (job.enqueuedAt !== undefined) {
         dispatchMs = Math.max(0, Math.round((preciseNow() - job.enqueuedAt) * 1000) / 1000);
       }
-      outcome = await deps.runner.run(definition, started.trigger as TriggerInput, {
-        deadline: startedAt + deps.flowTimeoutMs,
+      const outcome = await deps.runner.run(definition, trigger as TriggerInput, {
+        deadline,
+        ...(beforeSideEffect === undefined ? {} : { beforeSideEffect }),
       });
+      return { outcome, dispatchMs };
     } catch (error) {
       if (!(error instanceof InvalidFlowVersionError)) throw error;
-      outcome = {
+      const outcome: FlowOutcome = {
         status: 'failed',
         error: error.message,
         failedStep: null,
         failedStepPath: null,
         log: [],
       };
+      return { outcome, dispatchMs };
     }
+  }
+
+  return async function processRun(job: RunJob): Promise<void> {
+    const t0 = performance.now();
+    const startedAt = Date.now();
+    const deadline = startedAt + deps.flowTimeoutMs;
+    const claim = startRun(deps.db, job.runId);
+    let started: StartedRun | null;
+    let ran: { outcome: FlowOutcome; dispatchMs: number | null };
+    let t1: number;
+    if (job.start === undefined) {
+      started = await claim;
+      if (started === null) return; // already ended: a duplicate delivery
+      t1 = performance.now();
+      ran = await execute(job, started.flowVersionId, started.trigger, deadline);
+    } else {
+      // The flow starts while the claim is in flight; nothing leaves the sandbox before the
+      // claim returns, and a run that is not ours (a duplicate delivery) is discarded.
+      claim.catch(() => undefined); // awaited below; this only marks the rejection handled
+      t1 = performance.now();
+      ran = await execute(job, job.start.flowVersionId, job.start.trigger, deadline, async () => {
+        if ((await claim) === null) throw new RunNotClaimedError(job.runId);
+      });
+      started = await claim;
+      if (started === null) return;
+    }
+    const { outcome, dispatchMs } = ran;
 
     const t2 = performance.now();
     const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);

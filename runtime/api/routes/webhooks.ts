@@ -24,6 +24,12 @@ const INSERT_BATCHES_IN_FLIGHT = 4;
 const INSERT_BATCH_MAX_RUNS = 64;
 /** A batch stops growing at 1 MiB of triggers; a bigger trigger goes alone. */
 const INSERT_BATCH_MAX_BYTES = 1024 * 1024;
+/**
+ * A sync run whose trigger is at most this many characters of JSON carries a copy in its job, so the worker can
+ * start the flow before its claim returns; larger triggers are read from the run row only,
+ * keeping Redis memory small whatever callers send.
+ */
+const JOB_TRIGGER_COPY_MAX_CHARS = 16 * 1024;
 
 const params = z.object({ flowId: z.string().min(1).max(100) });
 const idempotencyHeaders = z.object({
@@ -149,7 +155,13 @@ export function webhookRoutes(deps: ApiDeps) {
       const inserted = await orUnavailable('database', () =>
         insertRun({ id, flowId, triggerJson, webhookSecret: secret }),
       );
-      if (inserted !== null) return { runId: id, created: true, projectId: inserted.projectId };
+      if (inserted !== null) {
+        const start =
+          triggerJson.length <= JOB_TRIGGER_COPY_MAX_CHARS
+            ? { flowVersionId: inserted.flowVersionId, trigger }
+            : undefined;
+        return { runId: id, created: true, projectId: inserted.projectId, start };
+      }
     }
     throw new ApiError(409, 'flow_changed', `flow ${flowId} changed during the request; retry`);
   }
@@ -165,12 +177,17 @@ export function webhookRoutes(deps: ApiDeps) {
     replyTo: string | null,
     idempotencyKey?: string,
   ) {
-    const { runId, created, projectId } = await commitRun(c, flowId, idempotencyKey);
+    const committed = await commitRun(c, flowId, idempotencyKey);
+    const { runId, created, projectId } = committed;
     // A repeated Idempotency-Key: the first request's run stands, and nothing new is enqueued.
     if (!created) return { runId, projectId, wait: null };
     const wait = replyTo === null ? null : replies.waitFor(runId, timeoutMs);
+    // Only a waiting caller gains from the early start; async jobs stay small.
+    const start = replyTo !== null && 'start' in committed ? committed.start : undefined;
     try {
-      await orUnavailable('queue', () => queue.enqueue({ runId, replyTo }));
+      await orUnavailable('queue', () =>
+        queue.enqueue(start === undefined ? { runId, replyTo } : { runId, replyTo, start }),
+      );
     } catch (error) {
       const canceled = await cancelUnclaimedRun(db, runId).catch(() => false);
       // Not canceled: a worker claimed it, or PostgreSQL is gone too and the reconciler will

@@ -24,6 +24,7 @@ export async function executeHttpStep(
   const target = `${step.method} ${withoutQuery(url)}`;
 
   const { httpTimeoutMs, httpMaxResponseBytes, allowPrivateNetwork } = run.limits;
+  await run.beforeSideEffect();
   const budget = stepTimeBudget(
     Math.min(step.timeoutMs ?? httpTimeoutMs, httpTimeoutMs),
     run.deadline,

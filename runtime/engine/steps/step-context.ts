@@ -11,6 +11,8 @@ export interface StepContext {
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
   readonly sandbox: CodeSandbox;
+  /** Resolves once the run may act outside itself (see FlowRunOptions.beforeSideEffect). */
+  beforeSideEffect(): Promise<void>;
   /** Runs steps in order in `scope`; returns the last output, or null for no steps. */
   runBlock(steps: readonly Step[], scope: RunScope, pathPrefix: string): Promise<StepOutput | null>;
   /** Records the flow's response; the first respond step to run wins. */

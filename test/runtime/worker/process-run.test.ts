@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createFlow } from '../../../runtime/db/flow-store';
+import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
+import { insertQueuedRun } from '../../../runtime/db/run-store';
+import { runs } from '../../../runtime/db/schema';
+import { createFlowRunner } from '../../../runtime/engine';
+import { createRedisReplyBus } from '../../../runtime/queue/redis-reply-bus';
+import type { ReplyBus } from '../../../runtime/queue/reply-bus';
+import { preciseNow, type RunProcessor } from '../../../runtime/queue/run-queue';
+import { createLocalFileStore } from '../../../runtime/storage';
+import { createRunProcessor } from '../../../runtime/worker/process-run';
+import { createRunLogWriter } from '../../../runtime/worker/run-log-writer';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { type HttpStub, startHttpStub } from '../../support/http-stub';
+
+let database: TestDatabase;
+let stub: HttpStub;
+let replies: ReplyBus;
+let processRun: RunProcessor;
+let logsDir: string;
+let projectId: string;
+let flow: { id: string; versionId: string };
+const runner = createFlowRunner({ allowPrivateNetwork: true });
+
+const trigger = { body: { n: 4 }, headers: {}, query: {} };
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  stub = await startHttpStub();
+  logsDir = await mkdtemp(join(tmpdir(), 'sluice-process-run-'));
+  replies = await createRedisReplyBus({ url: 'redis://127.0.0.1:6379' }, randomUUID(), {
+    subscribe: true,
+  });
+  ({ projectId } = await createProjectWithKey(database.handle.db, {
+    name: 'process-run',
+    apiKey: generateApiKey(),
+  }));
+  // Code, then a call out, then the reply: the call is the side effect to hold back.
+  flow = await createFlow(database.handle.db, {
+    projectId,
+    name: 'calls-out',
+    definition: {
+      name: 'calls-out',
+      trigger: { type: 'webhook' },
+      steps: [
+        { id: 'calc', type: 'code', code: 'export default ({ trigger }) => trigger.body.n * 2' },
+        { id: 'notify', type: 'http', method: 'POST', url: stub.url, body: { n: '{{calc}}' } },
+        { id: 'reply', type: 'respond', status: 200, body: { doubled: '{{calc}}' } },
+      ],
+    },
+    webhookSecret: null,
+  });
+  const logger = pino({ level: 'silent' });
+  const store = createLocalFileStore({
+    dir: logsDir,
+    publicBaseUrl: 'http://127.0.0.1:1',
+    signingSecret: 'a-signing-secret-for-tests-only-0123',
+  });
+  processRun = createRunProcessor({
+    db: database.handle.db,
+    logs: createRunLogWriter({ db: database.handle.db, store, logger }),
+    runner,
+    replies,
+    flowTimeoutMs: 10_000,
+    logger,
+  });
+});
+afterEach(() => {
+  stub.requests.length = 0;
+});
+afterAll(async () => {
+  runner.dispose();
+  await replies.close();
+  await stub.close();
+  await database.drop();
+  await rm(logsDir, { recursive: true, force: true });
+});
+
+async function queuedRun(): Promise<string> {
+  const id = randomUUID();
+  await insertQueuedRun(database.handle.db, {
+    id,
+    projectId,
+    flowId: flow.id,
+    flowVersionId: flow.versionId,
+    trigger,
+  });
+  return id;
+}
+
+const rowOf = async (runId: string) =>
+  (await database.handle.db.select().from(runs).where(eq(runs.id, runId)))[0];
+
+describe('processing a sync job that carries its trigger (early start)', () => {
+  it('runs the flow, records it under the claimed attempt and replies', async () => {
+    const runId = await queuedRun();
+    const reply = replies.waitFor(runId, 5_000);
+    await processRun({
+      runId,
+      replyTo: replies.channel,
+      enqueuedAt: preciseNow(),
+      start: { flowVersionId: flow.versionId, trigger },
+    });
+    expect(await reply.reply).toMatchObject({ status: 'succeeded', body: { doubled: 8 } });
+    expect(await rowOf(runId)).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(stub.requests.map((request) => JSON.parse(request.body))).toEqual([{ n: 8 }]);
+  });
+
+  it('never calls out, records or replies for a run that already ended (a duplicate delivery)', async () => {
+    const runId = await queuedRun();
+    await processRun({ runId, replyTo: null });
+    expect(stub.requests).toHaveLength(1);
+    const ended = await rowOf(runId);
+
+    const reply = replies.waitFor(runId, 300);
+    await processRun({
+      runId,
+      replyTo: replies.channel,
+      start: { flowVersionId: flow.versionId, trigger },
+    });
+
+    expect(await reply.reply).toBeNull(); // the waiter's timeout: nothing was published
+    expect(stub.requests).toHaveLength(1);
+    expect(await rowOf(runId)).toEqual(ended);
+  });
+});
