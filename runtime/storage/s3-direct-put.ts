@@ -26,6 +26,10 @@ export interface DirectPutRequest {
 /** Enough of an S3 error answer to name its code; the rest is not read. */
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
 const RETRY_BASE_MS = 50;
+/** As the SDK's own HTTP handler: a burst of uploads never opens more connections than this. */
+const MAX_SOCKETS = 50;
+/** S3 error codes that a new attempt can fix although their status is 4xx. */
+const RETRYABLE_CODES = new Set(['RequestTimeout']);
 
 /** Minimal slice of the SDK's resolved config that this module reads. */
 interface ResolvedS3Config {
@@ -34,8 +38,12 @@ interface ResolvedS3Config {
     properties?: { authSchemes?: { name: string; signingName?: string; signingRegion?: string }[] };
   };
   signer(authScheme: { name: string; signingName: string; signingRegion: string }): Promise<{
-    sign(request: SignableRequest): Promise<SignableRequest>;
+    sign(request: SignableRequest, options?: { signingDate?: Date }): Promise<SignableRequest>;
   }>;
+  useFipsEndpoint(): Promise<boolean>;
+  useDualstackEndpoint(): Promise<boolean>;
+  /** Kept up to date by the SDK's own calls when S3 reports clock skew. */
+  systemClockOffset?: number;
 }
 
 interface SignableRequest {
@@ -72,7 +80,8 @@ class S3PutError extends Error {
  * run stores its log. The SDK still decides everything that matters: the endpoint and
  * signing region (its endpoint rules), the credentials (its provider chain, refreshed as they
  * expire) and the SigV4 signature (its own signer). Only the HTTP exchange is ours: one
- * keep-alive connection pool, bounded attempts, and retries on network errors, 429 and 5xx.
+ * keep-alive connection pool, bounded attempts, and retries on network errors, 429, 5xx and
+ * S3's transient 4xx codes, each attempt signed afresh (a PUT is idempotent).
  */
 export function createS3DirectPut(options: S3DirectPutOptions) {
   const config = options.client.config as unknown as ResolvedS3Config;
@@ -87,8 +96,9 @@ export function createS3DirectPut(options: S3DirectPutOptions) {
         Region: options.region,
         ForcePathStyle: options.endpoint !== undefined,
         ...(options.endpoint === undefined ? {} : { Endpoint: options.endpoint }),
-        UseFIPS: false,
-        UseDualStack: false,
+        // The same endpoint variants as the SDK's own calls (AWS_USE_FIPS_ENDPOINT, …).
+        UseFIPS: await config.useFipsEndpoint(),
+        UseDualStack: await config.useDualstackEndpoint(),
         Accelerate: false,
       });
       const scheme = endpoint.properties?.authSchemes?.find((s) => s.name === 'sigv4');
@@ -106,8 +116,8 @@ export function createS3DirectPut(options: S3DirectPutOptions) {
   };
 
   const agents = {
-    'http:': new HttpAgent({ keepAlive: true }),
-    'https:': new HttpsAgent({ keepAlive: true }),
+    'http:': new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+    'https:': new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
   };
 
   async function attempt(put: DirectPutRequest): Promise<void> {
@@ -121,16 +131,19 @@ export function createS3DirectPut(options: S3DirectPutOptions) {
     };
     if (put.contentType !== undefined) headers['content-type'] = put.contentType;
     if (put.tagging !== undefined) headers['x-amz-tagging'] = put.tagging;
-    const signed = await signer.sign({
-      method: 'PUT',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port === '' ? {} : { port: Number(url.port) }),
-      path,
-      query: {},
-      headers,
-      body,
-    });
+    const signed = await signer.sign(
+      {
+        method: 'PUT',
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port === '' ? {} : { port: Number(url.port) }),
+        path,
+        query: {},
+        headers,
+        body,
+      },
+      { signingDate: new Date(Date.now() + (config.systemClockOffset ?? 0)) },
+    );
     await send(url, path, signed.headers, body, put.timeoutMs);
   }
 
@@ -158,7 +171,8 @@ export function createS3DirectPut(options: S3DirectPutOptions) {
         {
           method: 'PUT',
           protocol: url.protocol,
-          hostname: url.hostname,
+          // An IPv6 literal keeps its brackets in URL.hostname; the socket needs it bare.
+          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
           port: url.port === '' ? undefined : Number(url.port),
           path,
           headers,
@@ -176,7 +190,7 @@ export function createS3DirectPut(options: S3DirectPutOptions) {
         }, options.connectionTimeoutMs);
         socket.once('connect', () => clearTimeout(connectTimer));
       });
-      req.once('error', (error) => {
+      req.on('error', (error) => {
         settle(
           error instanceof S3PutError ? error : new S3PutError(`S3 PUT: ${error.message}`, true),
         );
@@ -202,11 +216,14 @@ export function createS3DirectPut(options: S3DirectPutOptions) {
 /** Resolves for 2xx; otherwise rejects naming the status and S3's error code. */
 function readAnswer(res: IncomingMessage): Promise<void> {
   const status = res.statusCode ?? 0;
+  // The answer cut off mid-way is a network failure like any other: worth another attempt.
+  const broken = (error: Error) =>
+    new S3PutError(`S3 PUT answer broke off: ${error.message}`, true);
   if (status >= 200 && status < 300) {
     res.resume();
     return new Promise((done, fail) => {
       res.once('end', done);
-      res.once('error', fail);
+      res.once('error', (error) => fail(broken(error)));
     });
   }
   return new Promise((_, fail) => {
@@ -215,10 +232,11 @@ function readAnswer(res: IncomingMessage): Promise<void> {
     res.on('data', (chunk: string) => {
       if (text.length < MAX_ERROR_BODY_BYTES) text += chunk;
     });
-    res.once('error', fail);
+    res.once('error', (error) => fail(broken(error)));
     res.once('end', () => {
       const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? 'no error code';
-      fail(new S3PutError(`S3 PUT answered ${status} (${code})`, status === 429 || status >= 500));
+      const retryable = status === 429 || status >= 500 || RETRYABLE_CODES.has(code);
+      fail(new S3PutError(`S3 PUT answered ${status} (${code})`, retryable));
     });
   });
 }

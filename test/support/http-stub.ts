@@ -30,6 +30,7 @@ export interface HttpStub {
  */
 export async function startHttpStub(
   initial: (request: StubRequest) => StubResponse = () => ({ status: 200, body: '{}' }),
+  { host = '127.0.0.1' }: { host?: string } = {},
 ): Promise<HttpStub> {
   let answer = initial;
   const requests: StubRequest[] = [];
@@ -56,11 +57,11 @@ export async function startHttpStub(
       res.end(reply.body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     requests,
     respond(next) {
       answer = next;

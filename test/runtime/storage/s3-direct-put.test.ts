@@ -98,6 +98,13 @@ describe('S3 direct PUT (small objects without the SDK pipeline)', () => {
     expect(stub.requests).toHaveLength(3);
   });
 
+  it("retries S3's transient 400 RequestTimeout", async () => {
+    const answers = [s3Error(400, 'RequestTimeout'), ok()];
+    stub.respond(() => answers.shift() ?? ok());
+    await directPutTo(stub.url)({ key: 'project/p1/FILE/f6', body: 'x', timeoutMs: 2_000 });
+    expect(stub.requests).toHaveLength(2);
+  });
+
   it('does not retry a refusal such as 403', async () => {
     stub.respond(() => s3Error(403, 'AccessDenied'));
     await expect(
@@ -125,6 +132,22 @@ describe('S3 direct PUT (small objects without the SDK pipeline)', () => {
       { tagging: 'sluice-kind=RUN_LOG', viaSdk: false },
       { tagging: 'sluice-kind=FILE', viaSdk: true },
     ]);
+  });
+});
+
+describe('S3 direct PUT to an IPv6 endpoint', () => {
+  it('connects to the bare address and signs the bracketed host', async () => {
+    const v6 = await startHttpStub(ok, { host: '::1' });
+    try {
+      await directPutTo(v6.url)({ key: 'project/p1/FILE/v6', body: 'x', timeoutMs: 2_000 });
+      const [request] = v6.requests;
+      expect(request?.headers.host).toBe(new URL(v6.url).host);
+      expect(
+        sigV4Problem(request as NonNullable<typeof request>, credentials.secretAccessKey),
+      ).toBe(null);
+    } finally {
+      await v6.close();
+    }
   });
 });
 
