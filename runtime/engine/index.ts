@@ -2,4 +2,10 @@
 export { defaultEngineLimits, type EngineLimits } from './engine-limits';
 export { type FlowDefinition, flowDefinitionSchema, parseFlowDefinition } from './flow-schema';
 export { createFlowRunner } from './run-flow';
-export type { FlowOutcome, FlowRunner, StepLogEntry, TriggerInput } from './types';
+export type {
+  FlowOutcome,
+  FlowRunner,
+  FlowRunOptions,
+  StepLogEntry,
+  TriggerInput,
+} from './types';

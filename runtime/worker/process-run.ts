@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import { finishRun, type RunResult, type StartedRun, startRun } from '../db/run-store';
-import type { FlowOutcome, FlowRunner, TriggerInput } from '../engine';
+import type { FlowOutcome, FlowRunner, FlowRunOptions, TriggerInput } from '../engine';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus, RunReply } from '../queue/reply-bus';
 import { preciseNow, type RunJob, type RunProcessor } from '../queue/run-queue';
@@ -37,7 +37,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     flowVersionId: string,
     trigger: unknown,
     deadline: number,
-    beforeSideEffect?: () => Promise<void>,
+    early?: Pick<FlowRunOptions, 'signal' | 'beforeSideEffect'>,
   ): Promise<{ outcome: FlowOutcome; dispatchMs: number | null }> {
     let dispatchMs: number | null = null;
     try {
@@ -47,7 +47,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       }
       const outcome = await deps.runner.run(definition, trigger as TriggerInput, {
         deadline,
-        ...(beforeSideEffect === undefined ? {} : { beforeSideEffect }),
+        ...early,
       });
       return { outcome, dispatchMs };
     } catch (error) {
@@ -78,14 +78,38 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       ran = await execute(job, started.flowVersionId, started.trigger, deadline);
     } else {
       // The flow starts while the claim is in flight; nothing leaves the sandbox before the
-      // claim returns, and a run that is not ours (a duplicate delivery) is discarded.
-      claim.catch(() => undefined); // awaited below; this only marks the rejection handled
+      // claim returns, and a run that is not ours (a duplicate delivery) is stopped and
+      // discarded.
+      const early = job.start;
+      const notOurs = new AbortController();
+      const claimed = claim.then(
+        (row) => {
+          if (row === null || row.flowVersionId !== early.flowVersionId) notOurs.abort();
+          return row;
+        },
+        (error: unknown) => {
+          notOurs.abort();
+          throw error;
+        },
+      );
+      claimed.catch(() => undefined); // awaited below; this only marks the rejection handled
       t1 = performance.now();
-      ran = await execute(job, job.start.flowVersionId, job.start.trigger, deadline, async () => {
-        if ((await claim) === null) throw new RunNotClaimedError(job.runId);
+      ran = await execute(job, early.flowVersionId, early.trigger, deadline, {
+        signal: notOurs.signal,
+        beforeSideEffect: async () => {
+          if ((await claimed)?.flowVersionId !== early.flowVersionId) {
+            throw new RunNotClaimedError(job.runId);
+          }
+        },
       });
-      started = await claim;
-      if (started === null) return;
+      started = await claimed;
+      if (started === null) return; // already ended: a duplicate delivery
+      if (started.flowVersionId !== early.flowVersionId) {
+        // Only a job not written by this version of the app can disagree with its row; the
+        // row is the record, so the flow runs again from it.
+        deps.logger.warn({ runId: job.runId }, 'job copy disagrees with the run row; rerun');
+        ran = await execute(job, started.flowVersionId, started.trigger, deadline);
+      }
     }
     const { outcome, dispatchMs } = ran;
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { insertQueuedRunOnce } from '../../db/idempotent-run-store';
+import { inJsonbKeyOrder } from '../../db/jsonb-key-order';
 import { cancelUnclaimedRun } from '../../db/run-recovery-store';
 import {
   findRun,
@@ -158,7 +159,7 @@ export function webhookRoutes(deps: ApiDeps) {
       if (inserted !== null) {
         const start =
           triggerJson.length <= JOB_TRIGGER_COPY_MAX_CHARS
-            ? { flowVersionId: inserted.flowVersionId, trigger }
+            ? { flowVersionId: inserted.flowVersionId, trigger: inJsonbKeyOrder(trigger) }
             : undefined;
         return { runId: id, created: true, projectId: inserted.projectId, start };
       }

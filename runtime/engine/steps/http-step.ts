@@ -1,5 +1,5 @@
 import { assertNever } from '../assert-never';
-import { abortedError, pastDeadlineError, stepTimeBudget } from '../deadline';
+import { abortedError, pastDeadlineError, stepTimeBudget, throwIfOutOfTime } from '../deadline';
 import { LimitExceededError } from '../errors/limit-exceeded-error';
 import { StepFailedError } from '../errors/step-failed-error';
 import { sendHttpRequest } from '../http-request';
@@ -25,6 +25,8 @@ export async function executeHttpStep(
 
   const { httpTimeoutMs, httpMaxResponseBytes, allowPrivateNetwork } = run.limits;
   await run.beforeSideEffect();
+  // The wait may have outlived the deadline or an abort: a late call must not go out.
+  throwIfOutOfTime(run.deadline, run.signal);
   const budget = stepTimeBudget(
     Math.min(step.timeoutMs ?? httpTimeoutMs, httpTimeoutMs),
     run.deadline,

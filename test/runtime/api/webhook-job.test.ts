@@ -1,5 +1,7 @@
 import { Queue } from 'bullmq';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runs } from '../../../runtime/db/schema';
 import { RUN_QUEUE_NAME, type RunJob } from '../../../runtime/queue/run-queue';
 import { doubleFlow } from '../../support/flows';
 import { startTestStack, type TestStack } from '../../support/stack';
@@ -44,6 +46,21 @@ describe('the job a webhook enqueues', () => {
       runId,
       start: { flowVersionId: version?.id, trigger: { body: { n: 2 } } },
     });
+  });
+
+  it('orders the copy as the run row (jsonb) does, so every attempt sees the same trigger', async () => {
+    const body =
+      '{"n":2,"bb":1,"a":{"zz":1,"y":[{"é":1,"ab":2,"z":3}]},"__proto__":{"p":1},"10":0}';
+    const res = await post(`/v1/webhooks/${flowId}/sync`, body);
+    const { runId } = (await res.json()) as { runId: string };
+    const [row] = await stack.database.handle.db
+      .select({ trigger: runs.trigger })
+      .from(runs)
+      .where(eq(runs.id, runId));
+    const copy = (await jobOf(runId))?.start?.trigger as { body: unknown };
+    const stored = row?.trigger as { body: unknown } | undefined;
+    expect(JSON.stringify(copy.body)).toBe(JSON.stringify(stored?.body));
+    expect(Object.keys(copy.body as object)).toContain('__proto__');
   });
 
   it('carries no copy of a trigger over 16 Ki characters, nor of an async run', async () => {

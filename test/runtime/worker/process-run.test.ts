@@ -82,13 +82,13 @@ afterAll(async () => {
   await rm(logsDir, { recursive: true, force: true });
 });
 
-async function queuedRun(): Promise<string> {
+async function queuedRun(of: { id: string; versionId: string } = flow): Promise<string> {
   const id = randomUUID();
   await insertQueuedRun(database.handle.db, {
     id,
     projectId,
-    flowId: flow.id,
-    flowVersionId: flow.versionId,
+    flowId: of.id,
+    flowVersionId: of.versionId,
     trigger,
   });
   return id;
@@ -128,5 +128,32 @@ describe('processing a sync job that carries its trigger (early start)', () => {
     expect(await reply.reply).toBeNull(); // the waiter's timeout: nothing was published
     expect(stub.requests).toHaveLength(1);
     expect(await rowOf(runId)).toEqual(ended);
+  });
+
+  it('stops a flow that is not ours instead of letting it run to the flow timeout', async () => {
+    const endless = await createFlow(database.handle.db, {
+      projectId,
+      name: 'endless',
+      definition: {
+        name: 'endless',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'spin', type: 'code', code: 'export default () => { while (true) {} }' }],
+      },
+      webhookSecret: null,
+    });
+    const runId = await queuedRun(endless);
+    await database.handle.db
+      .update(runs)
+      .set({ status: 'canceled', finishedAt: new Date() })
+      .where(eq(runs.id, runId));
+    const started = Date.now();
+    await processRun({
+      runId,
+      replyTo: null,
+      start: { flowVersionId: endless.versionId, trigger },
+    });
+    // The code step may spin for 5 s (its cap) and the flow for 10 s; the claim stops it first.
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(await rowOf(runId)).toMatchObject({ status: 'canceled', attempt: 0 });
   });
 });
