@@ -115,10 +115,16 @@ function ceilingParagraph(figures: Figure[], micro: Figure): string {
   const worker = (num(sync.workers_cpu_s) / num(sync.requests)) * 1000;
   const engine = num(micro.engine_cpu_ms_per_run);
   const kernel = (num(sync.workers_system_cpu_s) / num(sync.workers_cpu_s)) * 100;
+  const services =
+    ((num(sync.postgres_cpu_s) + num(sync.redis_cpu_s) + num(sync.s3rver_cpu_s)) /
+      num(sync.requests)) *
+    1000;
   return `A sync run costs ${round(total)} ms of CPU across the processes above, so ${cores} cores
 cannot serve more than about ${Math.round((cores * 1000) / total)} of them per second; this run
 served ${cell(sync.req_per_s)}/s, and the load generator shares the same cores. The 1,000/s
-target needs ${round((cores * 1000) / 1000)} ms per run for everything. The run's path is fixed by
+target needs ${round((cores * 1000) / 1000)} ms per run for everything. PostgreSQL, Redis and s3rver
+alone take ${round(services)} ms per run: even if the app and the workers cost nothing, they would
+cap this box at about ${Math.round((cores * 1000) / services)} runs/s. The run's path is fixed by
 the design's guarantees: the app commits the run row (the outbox) and enqueues the job; the
 worker takes it from BullMQ, claims the row (fencing), runs the flow in a fresh V8 context,
 records the outcome, publishes the reply and stores the log in S3. Of the worker's
@@ -127,7 +133,6 @@ call) is ${cell(micro.engine_cpu_ms_per_run)} ms, ${round((engine / worker) * 10
 share (socket I/O to PostgreSQL, Redis and S3) is ${round(kernel, 0)}%; the rest is the
 BullMQ, node-postgres and HTTP client work around each of those round trips. PostgreSQL,
 Redis and s3rver are test stand-ins running on the same two cores: on AWS their share
-(${round(((num(sync.postgres_cpu_s) + num(sync.redis_cpu_s) + num(sync.s3rver_cpu_s)) / num(sync.requests)) * 1000)} ms per run here)
 is not on the app's or the workers' CPUs, so one worker at 0.25 vCPU is bounded by its own
 ${round(worker)} ms per run, about ${Math.round(250 / worker)} runs/s.`;
 }
@@ -206,6 +211,12 @@ CPU milliseconds per request, by process, measured from \`/proc\` over the load 
 ${cpuRows(figures).join('\n')}
 
 ${ceilingParagraph(figures, micro)}
+
+Start to ready is CPU-bound, with no waiting on I/O worth naming: Node's own bootstrap, which for
+a worker runs without Node's startup snapshot (isolated-vm needs \`--no-node-snapshot\` on
+Node 20, so Node compiles its internals at every start), then compiling the bundle's modules
+and initialising the bundled CommonJS packages (BullMQ, ioredis, pg). The app keeps the
+snapshot. On this shared box the median of 5 moves by about ±40 ms between runs.
 
 Profiles: \`npm run bench -- --scenarios sync --profile /tmp/prof\` writes a V8 CPU profile per
 app and worker process.
