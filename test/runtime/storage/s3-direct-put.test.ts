@@ -1,10 +1,10 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createS3DirectPut } from '../../../runtime/storage/s3-direct-put';
 import { createS3FileStore } from '../../../runtime/storage/s3-file-store';
 import { type HttpStub, startHttpStub } from '../../support/http-stub';
 import { sigV4Problem } from '../../support/sigv4-verifier';
+import { startSilentServer } from '../../support/silent-server';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret-for-tests' };
 const ok = () => ({ status: 200, headers: { etag: '"x"' }, body: '' });
@@ -152,29 +152,22 @@ describe('S3 direct PUT to an IPv6 endpoint', () => {
 });
 
 describe('S3 direct PUT when S3 accepts connections but never answers', () => {
-  let silent: Server;
-  const sockets: Socket[] = [];
+  let silent: Awaited<ReturnType<typeof startSilentServer>>;
   beforeAll(async () => {
-    silent = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silent = await startSilentServer();
   });
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => silent.close(resolve));
-  });
+  afterAll(() => silent.close());
 
   it('gives up after three bounded attempts instead of hanging', async () => {
-    const address = silent.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
     const started = Date.now();
     await expect(
-      directPutTo(`http://127.0.0.1:${address.port}`)({
+      directPutTo(`http://127.0.0.1:${silent.port}`)({
         key: 'project/p1/FILE/f5',
         body: 'x',
         timeoutMs: 300,
       }),
     ).rejects.toThrow('S3 PUT timed out after 300 ms');
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(sockets.length).toBe(3);
+    expect(silent.accepted()).toBe(3);
   });
 });

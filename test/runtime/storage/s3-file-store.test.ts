@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storageKey } from '../../../runtime/storage';
 import { createS3FileStore, type S3FileStore } from '../../../runtime/storage/s3-file-store';
 import { type RunningS3rver, startS3rver } from '../../support/s3rver';
+import { startSilentServer } from '../../support/silent-server';
 import { describeFileStoreContract } from './file-store-contract';
 
 function storeOn(s3: RunningS3rver, overrides: { bucket?: string } = {}): S3FileStore {
@@ -74,25 +74,17 @@ describe('s3 FileStore', () => {
   });
 
   describe('when S3 accepts connections but never answers', () => {
-    let silent: Server;
-    const sockets: Socket[] = [];
-
+    let silent: Awaited<ReturnType<typeof startSilentServer>>;
     beforeAll(async () => {
-      silent = createServer((socket) => sockets.push(socket));
-      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      silent = await startSilentServer();
     });
-    afterAll(async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
-    });
+    afterAll(() => silent.close());
 
     it('gives up after the bounded attempts instead of hanging', async () => {
-      const address = silent.address();
-      if (address === null || typeof address === 'string') throw new Error('no port');
       const hung = createS3FileStore({
         bucket: 'b',
         region: 'us-east-1',
-        endpoint: `http://127.0.0.1:${address.port}`,
+        endpoint: `http://127.0.0.1:${silent.port}`,
         credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
         requestTimeoutMs: 300,
       });
@@ -101,7 +93,7 @@ describe('s3 FileStore', () => {
       await expect(hung.ping()).rejects.toThrow();
 
       expect(Date.now() - started).toBeLessThan(5_000);
-      expect(sockets.length).toBe(3);
+      expect(silent.accepted()).toBe(3);
     });
   });
 });
