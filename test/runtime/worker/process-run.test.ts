@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createFlow } from '../../../runtime/db/flow-store';
+import { addFlowVersion, createFlow } from '../../../runtime/db/flow-store';
 import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
 import { insertQueuedRun } from '../../../runtime/db/run-store';
 import { runs } from '../../../runtime/db/schema';
@@ -128,6 +128,35 @@ describe('processing a sync job that carries its trigger (early start)', () => {
     expect(await reply.reply).toBeNull(); // the waiter's timeout: nothing was published
     expect(stub.requests).toHaveLength(1);
     expect(await rowOf(runId)).toEqual(ended);
+  });
+
+  it('runs the version in the run row when the job names another one', async () => {
+    const replyWith = (v: number) => ({
+      name: 'versions',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'reply', type: 'respond', status: 200, body: { v } }],
+    });
+    const versioned = await createFlow(database.handle.db, {
+      projectId,
+      name: 'versions',
+      definition: replyWith(1),
+      webhookSecret: null,
+    });
+    const second = await addFlowVersion(database.handle.db, {
+      projectId,
+      flowId: versioned.id,
+      name: 'versions',
+      definition: replyWith(2),
+    });
+    const runId = await queuedRun({ id: versioned.id, versionId: second?.versionId ?? '' });
+    const reply = replies.waitFor(runId, 5_000);
+    await processRun({
+      runId,
+      replyTo: replies.channel,
+      start: { flowVersionId: versioned.versionId, trigger },
+    });
+    expect(await reply.reply).toMatchObject({ status: 'succeeded', body: { v: 2 } });
+    expect(await rowOf(runId)).toMatchObject({ status: 'succeeded', response: { v: 2 } });
   });
 
   it('stops a flow that is not ours instead of letting it run to the flow timeout', async () => {
