@@ -8,10 +8,18 @@
 export function inJsonbKeyOrder(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(inJsonbKeyOrder);
   if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value).map(
-    ([key, item]) => [Buffer.from(key), key, item] as const,
-  );
-  entries.sort(([a], [b]) => a.length - b.length || Buffer.compare(a, b));
+  const keys = Object.keys(value).sort(jsonbKeyCompare);
+  const source = value as Record<string, unknown>;
   // fromEntries defines own properties, so a "__proto__" key stays a key, as in JSON.parse.
-  return Object.fromEntries(entries.map(([, key, item]) => [key, inJsonbKeyOrder(item)]));
+  return Object.fromEntries(keys.map((key) => [key, inJsonbKeyOrder(source[key])]));
+}
+
+function jsonbKeyCompare(a: string, b: string): number {
+  const bytes = Buffer.byteLength(a);
+  const byLength = bytes - Buffer.byteLength(b);
+  if (byLength !== 0) return byLength;
+  // As many bytes as UTF-16 units means ASCII on both sides (same byte length), where UTF-16
+  // order is UTF-8 byte order; only other text needs its bytes compared.
+  if (bytes === a.length && bytes === b.length) return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

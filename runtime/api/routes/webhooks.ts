@@ -122,8 +122,14 @@ export function webhookRoutes(deps: ApiDeps) {
    * Commits the queued run (the outbox row) and returns its id. Without an Idempotency-Key it
    * is one guarded statement checked against the (possibly cached) target; when the flow
    * changed since it was cached, the target is read afresh and the request judged again.
+   * `withJobCopy` (a sync webhook) also returns what the job carries for an early start.
    */
-  async function commitRun(c: Context, flowId: string, idempotencyKey: string | undefined) {
+  async function commitRun(
+    c: Context,
+    flowId: string,
+    idempotencyKey: string | undefined,
+    withJobCopy: boolean,
+  ) {
     let target = await acceptingTarget(flowId, idempotencyKey !== undefined);
     const { raw, trigger } = await readWebhookRequest(c);
     const signature = c.req.header(SIGNATURE_HEADER);
@@ -158,7 +164,7 @@ export function webhookRoutes(deps: ApiDeps) {
       );
       if (inserted !== null) {
         const start =
-          triggerJson.length <= JOB_TRIGGER_COPY_MAX_CHARS
+          withJobCopy && triggerJson.length <= JOB_TRIGGER_COPY_MAX_CHARS
             ? { flowVersionId: inserted.flowVersionId, trigger: inJsonbKeyOrder(trigger) }
             : undefined;
         return { runId: id, created: true, projectId: inserted.projectId, start };
@@ -178,13 +184,13 @@ export function webhookRoutes(deps: ApiDeps) {
     replyTo: string | null,
     idempotencyKey?: string,
   ) {
-    const committed = await commitRun(c, flowId, idempotencyKey);
+    const committed = await commitRun(c, flowId, idempotencyKey, replyTo !== null);
     const { runId, created, projectId } = committed;
     // A repeated Idempotency-Key: the first request's run stands, and nothing new is enqueued.
     if (!created) return { runId, projectId, wait: null };
     const wait = replyTo === null ? null : replies.waitFor(runId, timeoutMs);
     // Only a waiting caller gains from the early start; async jobs stay small.
-    const start = replyTo !== null && 'start' in committed ? committed.start : undefined;
+    const start = 'start' in committed ? committed.start : undefined;
     try {
       await orUnavailable('queue', () =>
         queue.enqueue(start === undefined ? { runId, replyTo } : { runId, replyTo, start }),
