@@ -90,20 +90,21 @@ function cpuRows(figures: Figure[]): string[] {
   return figures
     .filter((f) => typeof f.postgres_cpu_s === 'number' && f.connections === 50)
     .map((f) => {
-      const requests = num(f.requests ?? f.runs);
-      const parts = [f.app_cpu_s, f.workers_cpu_s, f.postgres_cpu_s, f.redis_cpu_s, f.s3rver_cpu_s];
-      const ms = parts.map((part) => Math.round((num(part) / requests) * 100000) / 100);
-      const total = Math.round(ms.reduce((sum, value) => sum + value, 0) * 100) / 100;
+      const ms = cpuMsParts(f);
+      const total = sum(ms);
       const kernel = Math.round((num(f.workers_system_cpu_s) / num(f.workers_cpu_s)) * 100);
       return `| ${f.scenario} | ${[...ms, total, Number.isFinite(kernel) ? `${kernel}%` : ''].join(' | ')} |`;
     });
 }
 
-/** CPU ms per request of one load figure, summed over every process that serves it. */
-function cpuMsPerRequest(f: Figure): number {
+/** CPU ms per request of one load figure, process by process (rounded as the table shows them). */
+function cpuMsParts(f: Figure): number[] {
+  const requests = num(f.requests ?? f.runs);
   const parts = [f.app_cpu_s, f.workers_cpu_s, f.postgres_cpu_s, f.redis_cpu_s, f.s3rver_cpu_s];
-  return (parts.reduce<number>((sum, part) => sum + num(part), 0) / num(f.requests)) * 1000;
+  return parts.map((part) => Math.round((num(part) / requests) * 100000) / 100);
 }
+
+const sum = (values: number[]) => Math.round(values.reduce((a, b) => a + b, 0) * 100) / 100;
 
 /** Why the sync figure sits where it does, from this run's own numbers. */
 function ceilingParagraph(figures: Figure[], micro: Figure): string {
@@ -111,14 +112,11 @@ function ceilingParagraph(figures: Figure[], micro: Figure): string {
   if (sync === undefined) return '';
   const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
   const cores = cpus().length;
-  const total = cpuMsPerRequest(sync);
-  const worker = (num(sync.workers_cpu_s) / num(sync.requests)) * 1000;
+  const [, worker = 0, ...serviceParts] = cpuMsParts(sync);
+  const total = sum(cpuMsParts(sync));
+  const services = sum(serviceParts);
   const engine = num(micro.engine_cpu_ms_per_run);
   const kernel = (num(sync.workers_system_cpu_s) / num(sync.workers_cpu_s)) * 100;
-  const services =
-    ((num(sync.postgres_cpu_s) + num(sync.redis_cpu_s) + num(sync.s3rver_cpu_s)) /
-      num(sync.requests)) *
-    1000;
   return `A sync run costs ${round(total)} ms of CPU across the processes above, so ${cores} cores
 cannot serve more than about ${Math.round((cores * 1000) / total)} of them per second; this run
 served ${cell(sync.req_per_s)}/s, and the load generator shares the same cores. The 1,000/s
@@ -216,7 +214,10 @@ Start to ready is CPU-bound, with no waiting on I/O worth naming: Node's own boo
 a worker runs without Node's startup snapshot (isolated-vm needs \`--no-node-snapshot\` on
 Node 20, so Node compiles its internals at every start), then compiling the bundle's modules
 and initialising the bundled CommonJS packages (BullMQ, ioredis, pg). The app keeps the
-snapshot. On this shared box the median of 5 moves by about ±40 ms between runs.
+snapshot. On this shared box the median of 5 moves by about ±40 ms between runs. Of a worker's
+idle RSS, about 42 MB is Node itself (a bare \`node --no-node-snapshot\`); most of the rest is
+V8's heap, about 22 MB in use (the bundle's code and sources) in a heap whose young generation
+is sized by the allocations of start-up, which is why the figure moves by a few MB between runs.
 
 Profiles: \`npm run bench -- --scenarios sync --profile /tmp/prof\` writes a V8 CPU profile per
 app and worker process.
