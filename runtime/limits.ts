@@ -35,6 +35,11 @@ export const METRIC = {
 /** isolated-vm needs Node 20 started with this flag; see NODE_ARGS_BY_ROLE. */
 export const NO_NODE_SNAPSHOT_FLAG = '--no-node-snapshot';
 /**
+ * A worker holds one flow's data at a time: a 2 MiB young generation (V8 grows it to 16 MiB
+ * by default) keeps an idle worker about 5 MB smaller, at no CPU cost measured per run.
+ */
+const WORKER_SEMI_SPACE_FLAG = '--max-semi-space-size=2';
+/**
  * Node.js flags per SLUICE_ROLE: the container command on AWS, and every test and benchmark
  * that starts dist/main.mjs. The roles that run flows need NO_NODE_SNAPSHOT_FLAG (and refuse
  * to start without it); the app never loads isolated-vm and starts faster with Node's
@@ -42,6 +47,6 @@ export const NO_NODE_SNAPSHOT_FLAG = '--no-node-snapshot';
  */
 export const NODE_ARGS_BY_ROLE = {
   app: [],
-  worker: [NO_NODE_SNAPSHOT_FLAG],
+  worker: [NO_NODE_SNAPSHOT_FLAG, WORKER_SEMI_SPACE_FLAG],
   all: [NO_NODE_SNAPSHOT_FLAG],
 } as const;

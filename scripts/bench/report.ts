@@ -216,8 +216,9 @@ Node 20, so Node compiles its internals at every start), then compiling the bund
 and initialising the bundled CommonJS packages (BullMQ, ioredis, pg). The app keeps the
 snapshot. On this shared box the median of 5 moves by about ±40 ms between runs. Of a worker's
 idle RSS, about 42 MB is Node itself (a bare \`node --no-node-snapshot\`); most of the rest is
-V8's heap, about 22 MB in use (the bundle's code and sources) in a heap whose young generation
-is sized by the allocations of start-up, which is why the figure moves by a few MB between runs.
+V8's heap, about 22 MB in use (the bundle's code and sources). Workers run with a 2 MiB young
+generation (\`--max-semi-space-size=2\`, runtime/limits.ts), which V8 would otherwise grow with
+the allocations of start-up.
 
 Profiles: \`npm run bench -- --scenarios sync --profile /tmp/prof\` writes a V8 CPU profile per
 app and worker process.

@@ -162,7 +162,7 @@ describe('QueueScaling', () => {
     );
     expect(commands).toEqual({
       app: ['node', 'main.mjs'],
-      worker: ['node', '--no-node-snapshot', 'main.mjs'],
+      worker: ['node', '--no-node-snapshot', '--max-semi-space-size=2', 'main.mjs'],
     });
   });
 
