@@ -3,11 +3,11 @@ import { Redis } from 'ioredis';
 import { withTimeout } from '../timeout';
 import { type RedisConfig, redisOptions } from './redis-options';
 import {
-  preciseNow,
   type QueueDriver,
   RUN_QUEUE_NAME,
   type RunJob,
   type RunProcessor,
+  stampedForEnqueue,
 } from './run-queue';
 
 export interface BullmqDriverOptions {
@@ -55,9 +55,8 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
     kind: 'bullmq',
     queue: {
       async enqueue(job) {
-        const stamped = { ...job, enqueuedAt: preciseNow() };
         await withTimeout(
-          queue.add('run', stamped, { jobId: job.runId }),
+          queue.add('run', stampedForEnqueue(job), { jobId: job.runId }),
           ENQUEUE_TIMEOUT_MS,
           'redis',
         );
@@ -70,7 +69,7 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
         const state = await queue.getJobState(job.runId);
         // A dead job keeps its id, and add() with that id would be a silent no-op.
         if (state === 'completed' || state === 'failed') await queue.remove(job.runId);
-        await queue.add('run', { ...job, enqueuedAt: preciseNow() }, { jobId: job.runId });
+        await queue.add('run', stampedForEnqueue(job), { jobId: job.runId });
       },
       async ping(timeoutMs) {
         await withTimeout(connection.ping(), timeoutMs, 'redis');

@@ -1,4 +1,4 @@
-import { preciseNow, type QueueDriver, type RunJob, type RunProcessor } from './run-queue';
+import { type QueueDriver, type RunJob, type RunProcessor, stampedForEnqueue } from './run-queue';
 
 /**
  * Embedded mode only (SLUICE_ROLE=all without Redis): jobs live in this process's memory.
@@ -16,7 +16,7 @@ export function createInProcessDriver(onError: (error: unknown) => void): QueueD
   const enqueue = async (job: RunJob) => {
     if (queued.has(job.runId) || active.has(job.runId)) return;
     queued.add(job.runId);
-    pending.push({ ...job, enqueuedAt: preciseNow() });
+    pending.push(stampedForEnqueue(job));
     wakeOne();
   };
 

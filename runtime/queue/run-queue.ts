@@ -16,6 +16,9 @@ export interface RunJob {
 /** Wall-clock time with the sub-millisecond digits Date.now() drops. */
 export const preciseNow = () => performance.timeOrigin + performance.now();
 
+/** The job as a driver enqueues it: stamped now, for the worker's dispatch figure. */
+export const stampedForEnqueue = (job: RunJob): RunJob => ({ ...job, enqueuedAt: preciseNow() });
+
 export interface RunQueue {
   /** Idempotent per run: the job id is the run id, so a run never has two live jobs. */
   enqueue(job: RunJob): Promise<void>;

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { S3PutError } from './s3-put-error';
 
 export interface S3DirectPutOptions {
   /** The driver's client: its endpoint rules, credential chain and signer are reused. */
@@ -63,16 +64,6 @@ const encodeSegment = (segment: string) =>
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
-
-class S3PutError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'S3PutError';
-  }
-}
 
 /**
  * PutObject for small bodies without the SDK's request pipeline. That pipeline costs about

@@ -23,6 +23,15 @@ export interface RunProcessorDeps {
   runMetrics?: Pick<RunMetrics, 'recordRun'>;
 }
 
+interface Executed {
+  outcome: FlowOutcome;
+  dispatchMs: number | null;
+  /** Version load and flow, as the run duration metric counts it. */
+  flowMs: number;
+}
+
+type Ran = Executed & { started: StartedRun };
+
 /**
  * Runs one job: claim the run row, execute the flow, record the outcome (fenced by attempt),
  * send the sync reply, then hand the log to the background writer. A flow's failure is a run status, never an
@@ -38,8 +47,9 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     trigger: unknown,
     deadline: number,
     early?: Pick<FlowRunOptions, 'signal' | 'beforeSideEffect'>,
-  ): Promise<{ outcome: FlowOutcome; dispatchMs: number | null }> {
+  ): Promise<Executed> {
     let dispatchMs: number | null = null;
+    const startedAt = performance.now();
     try {
       const definition = await loadFlowVersion(flowVersionId);
       if (job.enqueuedAt !== undefined) {
@@ -49,7 +59,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
         deadline,
         ...early,
       });
-      return { outcome, dispatchMs };
+      return { outcome, dispatchMs, flowMs: performance.now() - startedAt };
     } catch (error) {
       if (!(error instanceof InvalidFlowVersionError)) throw error;
       const outcome: FlowOutcome = {
@@ -59,70 +69,76 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
         failedStepPath: null,
         log: [],
       };
-      return { outcome, dispatchMs };
+      return { outcome, dispatchMs, flowMs: performance.now() - startedAt };
     }
+  }
+
+  /** Claims first, then runs: the path of jobs that carry no copy of their run. */
+  async function claimThenRun(job: RunJob, deadline: number): Promise<Ran | null> {
+    const started = await startRun(deps.db, job.runId);
+    if (started === null) return null; // already ended: a duplicate delivery
+    const ran = await execute(job, started.flowVersionId, started.trigger, deadline);
+    return { started, ...ran };
+  }
+
+  /**
+   * Runs from the job's copy while the claim is in flight. Nothing leaves the sandbox before
+   * the claim returns, and a run that is not ours (a duplicate delivery) is stopped and
+   * discarded.
+   */
+  async function runWhileClaiming(
+    job: RunJob,
+    early: NonNullable<RunJob['start']>,
+    deadline: number,
+  ): Promise<Ran | null> {
+    const isOurs = (row: StartedRun | null) => row?.flowVersionId === early.flowVersionId;
+    const notOurs = new AbortController();
+    const claim = startRun(deps.db, job.runId).then(
+      (row) => {
+        if (!isOurs(row)) notOurs.abort();
+        return row;
+      },
+      (error: unknown) => {
+        notOurs.abort();
+        throw error;
+      },
+    );
+    claim.catch(() => undefined); // awaited below; this only marks the rejection handled
+    const ran = await execute(job, early.flowVersionId, early.trigger, deadline, {
+      signal: notOurs.signal,
+      beforeSideEffect: async () => {
+        if (!isOurs(await claim)) throw new RunNotClaimedError(job.runId);
+      },
+    });
+    const started = await claim;
+    if (started === null) return null; // already ended: a duplicate delivery
+    if (isOurs(started)) return { started, ...ran };
+    // Only a job not written by this version of the app can disagree with its row; the row is
+    // the record, so the flow runs again from it.
+    deps.logger.warn({ runId: job.runId }, 'job copy disagrees with the run row; rerun');
+    return { started, ...(await execute(job, started.flowVersionId, started.trigger, deadline)) };
   }
 
   return async function processRun(job: RunJob): Promise<void> {
     const t0 = performance.now();
-    const startedAt = Date.now();
-    const deadline = startedAt + deps.flowTimeoutMs;
-    const claim = startRun(deps.db, job.runId);
-    let started: StartedRun | null;
-    let ran: { outcome: FlowOutcome; dispatchMs: number | null };
-    let t1: number;
-    if (job.start === undefined) {
-      started = await claim;
-      if (started === null) return; // already ended: a duplicate delivery
-      t1 = performance.now();
-      ran = await execute(job, started.flowVersionId, started.trigger, deadline);
-    } else {
-      // The flow starts while the claim is in flight; nothing leaves the sandbox before the
-      // claim returns, and a run that is not ours (a duplicate delivery) is stopped and
-      // discarded.
-      const early = job.start;
-      const notOurs = new AbortController();
-      const claimed = claim.then(
-        (row) => {
-          if (row === null || row.flowVersionId !== early.flowVersionId) notOurs.abort();
-          return row;
-        },
-        (error: unknown) => {
-          notOurs.abort();
-          throw error;
-        },
-      );
-      claimed.catch(() => undefined); // awaited below; this only marks the rejection handled
-      t1 = performance.now();
-      ran = await execute(job, early.flowVersionId, early.trigger, deadline, {
-        signal: notOurs.signal,
-        beforeSideEffect: async () => {
-          if ((await claimed)?.flowVersionId !== early.flowVersionId) {
-            throw new RunNotClaimedError(job.runId);
-          }
-        },
-      });
-      started = await claimed;
-      if (started === null) return; // already ended: a duplicate delivery
-      if (started.flowVersionId !== early.flowVersionId) {
-        // Only a job not written by this version of the app can disagree with its row; the
-        // row is the record, so the flow runs again from it.
-        deps.logger.warn({ runId: job.runId }, 'job copy disagrees with the run row; rerun');
-        ran = await execute(job, started.flowVersionId, started.trigger, deadline);
-      }
-    }
-    const { outcome, dispatchMs } = ran;
+    const deadline = Date.now() + deps.flowTimeoutMs;
+    const ran =
+      job.start === undefined
+        ? await claimThenRun(job, deadline)
+        : await runWhileClaiming(job, job.start, deadline);
+    if (ran === null) return;
+    const { started, outcome, dispatchMs, flowMs } = ran;
 
-    const t2 = performance.now();
+    const t1 = performance.now();
     const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
     const result = { ...toRunResult(outcome, logKey), dispatchMs };
     const recorded = await finishRun(deps.db, job.runId, started.attempt, result);
-    const t3 = performance.now();
+    const t2 = performance.now();
     if (!recorded) {
       deps.logger.warn({ runId: job.runId, attempt: started.attempt }, 'newer attempt owns run');
       return;
     }
-    deps.runMetrics?.recordRun(result.status, t2 - t1);
+    deps.runMetrics?.recordRun(result.status, flowMs);
     if (job.replyTo !== null) {
       await deps.replies.publish(job.replyTo, toReply(job.runId, outcome)).catch((error) => {
         // The waiter falls back to reading the run row when its timer fires.
@@ -139,7 +155,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       {
         runId: job.runId,
         status: result.status,
-        ms: { claim: t1 - t0, flow: t2 - t1, record: t3 - t2 },
+        ms: { claimAndFlow: t1 - t0, flow: flowMs, record: t2 - t1 },
       },
       'run finished',
     );
