@@ -1,5 +1,14 @@
 import { pino } from 'pino';
+import { safeError } from './log-safe-error';
 
-/** JSON lines on stdout: CloudWatch Logs and `docker logs` read them as they are. */
+/**
+ * JSON lines on stdout: CloudWatch Logs and `docker logs` read them as they are. Errors are
+ * logged under `err`, through safeError, so a driver's message never puts data in the log.
+ */
 export const createLogger = (level: string, base: Record<string, string>) =>
-  pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime });
+  pino({
+    level,
+    base,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    serializers: { err: safeError },
+  });

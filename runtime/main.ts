@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EnvError, readProcessEnv } from './env';
 import { NO_NODE_SNAPSHOT_FLAG } from './limits';
+import { safeError } from './log-safe-error';
 import { createLogger } from './logger';
 import { createProcessMetrics } from './metrics/create-metrics';
 import {
@@ -129,7 +130,7 @@ main().catch((error: unknown) => {
   if (error instanceof EnvError) {
     process.stderr.write(`${error.message}\n`);
   } else {
-    process.stderr.write(`sluice failed to start: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`sluice failed to start: ${safeError(error).stack ?? String(error)}\n`);
   }
   process.exit(1);
 });

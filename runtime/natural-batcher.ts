@@ -7,6 +7,12 @@ export interface NaturalBatcherOptions<I> {
   /** A batch stops growing past this weight; one item heavier than it goes alone. */
   maxWeight?: number;
   weight?(item: I): number;
+  /**
+   * Whether a failed batch should be sent again one item at a time, so that an item the
+   * receiver refuses fails only itself and the rest go through. Without it, a failed batch
+   * fails every item in it (right for an outage, when each alone would fail too).
+   */
+  retryAlone?(error: unknown): boolean;
 }
 
 interface Waiting<I> {
@@ -19,7 +25,7 @@ interface Waiting<I> {
  * Natural batching (group commit): an item is sent at once while fewer than `maxInFlight`
  * batches are out, so an idle system adds no delay; under load, items that arrive while the
  * batches are out are sent together, one round trip and one commit for many requests.
- * A failed batch fails every item in it.
+ * A failed batch fails every item in it, unless `retryAlone` says to send each item again alone.
  */
 export function naturalBatcher<I, O>(options: NaturalBatcherOptions<I>): (item: I) => Promise<O> {
   const waiting: Waiting<I>[] = [];
@@ -39,6 +45,17 @@ export function naturalBatcher<I, O>(options: NaturalBatcherOptions<I>): (item: 
     return waiting.splice(0, count);
   };
 
+  /** Settles each entry from its own one-item batch; resolves when all have settled. */
+  const sendEachAlone = (batch: Waiting<I>[]) =>
+    Promise.allSettled(
+      batch.map((entry) =>
+        options.send([entry.item]).then(
+          (results) => entry.resolve(results[0]),
+          (error: unknown) => entry.reject(error),
+        ),
+      ),
+    );
+
   const pump = () => {
     while (inFlight < options.maxInFlight && waiting.length > 0) {
       const batch = takeBatch();
@@ -52,6 +69,7 @@ export function naturalBatcher<I, O>(options: NaturalBatcherOptions<I>): (item: 
             });
           },
           (error: unknown) => {
+            if (batch.length > 1 && options.retryAlone?.(error)) return sendEachAlone(batch);
             for (const entry of batch) entry.reject(error);
           },
         )

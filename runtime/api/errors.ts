@@ -11,8 +11,9 @@ export class ApiError extends Error {
     message: string,
     readonly details?: unknown,
     readonly headers?: Record<string, string>,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'ApiError';
   }
 }

@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
-import { containsNul } from '../db/nul';
+import { findUnstorable, mayHoldUnstorable } from '../db/storable-text';
 import type { TriggerInput } from '../engine';
 import { ApiError } from './errors';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 import { isJsonContentType } from './middleware/require-json';
 import { SIGNATURE_HEADER } from './webhook-signature';
 
@@ -13,7 +14,11 @@ const HIDDEN_HEADERS = new Set([
   SIGNATURE_HEADER,
 ]);
 
-/** Reads the raw body once: the signature check needs the exact bytes, the flow the JSON. */
+/**
+ * Reads the raw body once: the signature check needs the exact bytes, the flow the JSON.
+ * Everything the run row will hold is checked here, so one caller's input can only ever fail
+ * its own request, never a batch it shares an INSERT with.
+ */
 export async function readWebhookRequest(
   c: Context,
 ): Promise<{ raw: string; trigger: TriggerInput }> {
@@ -27,6 +32,13 @@ export async function readWebhookRequest(
         `content-type must be application/json (got "${c.req.header('content-type') ?? 'none'}")`,
       );
     }
+    if (nestsDeeperThan(raw)) {
+      throw new ApiError(
+        400,
+        'invalid_json',
+        `body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
+      );
+    }
     try {
       body = JSON.parse(raw);
     } catch (error) {
@@ -37,20 +49,21 @@ export async function readWebhookRequest(
       );
     }
   }
-  // A NUL can only reach a parsed string through the \u0000 escape; jsonb cannot hold it.
-  if (raw.includes('\\u0000') && containsNul(body)) {
-    throw new ApiError(400, 'invalid_json', 'body contains \\u0000 (NUL), which cannot be stored');
-  }
+  if (mayHoldUnstorable(raw)) refuseUnstorable(body, 'body', 'invalid_json');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(c.req.header())) {
     if (!HIDDEN_HEADERS.has(name)) headers[name] = value;
   }
+  refuseUnstorable(headers, 'headers', 'invalid_header');
   const query: Record<string, string> = {};
   for (const [name, values] of Object.entries(c.req.queries())) {
     if (values[0] !== undefined) query[name] = values[0];
   }
-  if (containsNul(query)) {
-    throw new ApiError(400, 'invalid_query', 'query contains %00 (NUL), which cannot be stored');
-  }
+  refuseUnstorable(query, 'query', 'invalid_query');
   return { raw, trigger: { body, headers, query } };
+}
+
+function refuseUnstorable(value: unknown, where: string, code: string): void {
+  const place = findUnstorable(value, where);
+  if (place !== null) throw new ApiError(400, code, `${place.path} ${place.problem}`);
 }

@@ -11,7 +11,7 @@ import { type SluiceProcess, startSluice } from '../../test/support/processes';
 import { cpuSeconds, cpuSecondsOfCommand, cpuTimes, peakRssMb } from './proc-stats';
 import { startS3rverChild } from './s3rver-process';
 
-export const BENCH_API_KEY = 'sk_bench_0123456789abcdefghijkl';
+export const BENCH_API_KEY = 'sk_bench_0123456789abcdefghijklmnop';
 
 export interface Deployment {
   base: string;

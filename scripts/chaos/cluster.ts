@@ -9,7 +9,7 @@ import { startThrowawayRedis, type ThrowawayRedis } from '../../test/support/thr
 import { startS3rverChild } from '../bench/s3rver-process';
 import { type PausableProxy, startPausableProxy } from './pausable-proxy';
 
-const API_KEY = 'sk_chaos_0123456789abcdefghijkl';
+const API_KEY = 'sk_chaos_0123456789abcdefghijklmnop';
 
 /**
  * App, workers, and dependencies of their own that a scenario may break: a throwaway

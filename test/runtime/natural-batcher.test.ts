@@ -62,4 +62,44 @@ describe('naturalBatcher', () => {
     fail = false;
     expect(await submit(2)).toBe(2);
   });
+
+  it('sends each item of a refused batch again alone, so one bad item fails only itself', async () => {
+    const batches: number[][] = [];
+    const submit = naturalBatcher<number, number>({
+      send: async (items) => {
+        batches.push(items);
+        if (items.includes(13)) throw new Error('refused 13');
+        return items.map((n) => n * 10);
+      },
+      maxInFlight: 1,
+      maxItems: 10,
+      retryAlone: (error) => (error as Error).message.startsWith('refused'),
+    });
+    const first = submit(1);
+    const rest = [submit(2), submit(13), submit(4)];
+    expect(await first).toBe(10);
+    const settled = await Promise.allSettled(rest);
+    expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : 'rejected'))).toEqual([
+      20,
+      'rejected',
+      40,
+    ]);
+    expect(batches).toEqual([[1], [2, 13, 4], [2], [13], [4]]);
+  });
+
+  it('fails a whole batch without retrying alone when the failure is not a refusal', async () => {
+    let sends = 0;
+    const submit = naturalBatcher<number, number>({
+      send: async () => {
+        sends++;
+        throw new Error('connection lost');
+      },
+      maxInFlight: 1,
+      maxItems: 10,
+      retryAlone: (error) => (error as Error).message.startsWith('refused'),
+    });
+    const all = [submit(1), submit(2), submit(3)];
+    for (const item of all) await expect(item).rejects.toThrow('connection lost');
+    expect(sends).toBe(2); // [1], then [2, 3]: never one by one
+  });
 });

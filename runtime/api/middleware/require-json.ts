@@ -1,20 +1,47 @@
-import type { MiddlewareHandler } from 'hono';
+import type { HttpBindings } from '@hono/node-server';
+import type { Context, MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth';
 
 const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
 
 export const isJsonContentType = (header: string | undefined) =>
   jsonMediaType.test((header ?? '').split(';')[0]?.trim() ?? '');
 
-/** 415 for a body that is not declared as JSON; an empty body is allowed. */
+/**
+ * Whether the request carries a body. Behind Node's server the request always has a body
+ * stream, so only the headers tell: a body has a non-zero Content-Length or is chunked
+ * (`curl -X DELETE` sends neither).
+ */
+function hasBody(c: Context): boolean {
+  const fromNode = (c.env as Partial<HttpBindings> | undefined)?.incoming !== undefined;
+  if (!fromNode) return c.req.header('content-length') !== '0' && c.req.raw.body !== null;
+  const length = c.req.header('content-length');
+  return (
+    (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined
+  );
+}
+
+/**
+ * 415 for a body that is not declared as JSON (an empty body is allowed), and 400 for JSON
+ * nested deeper than MAX_JSON_DEPTH, judged on the text before anything parses or walks it.
+ */
 export const requireJson = (): MiddlewareHandler =>
   async function requireJson(c, next) {
-    const hasBody = c.req.header('content-length') !== '0' && c.req.raw.body !== null;
-    if (hasBody && !isJsonContentType(c.req.header('content-type'))) {
+    if (!hasBody(c)) return next();
+    if (!isJsonContentType(c.req.header('content-type'))) {
       throw new ApiError(
         415,
         'unsupported_media_type',
         `content-type must be application/json (got "${c.req.header('content-type') ?? 'none'}")`,
+      );
+    }
+    // Read once: Hono keeps the text, and its JSON validator parses that same copy.
+    if (nestsDeeperThan(await c.req.text())) {
+      throw new ApiError(
+        400,
+        'invalid_json',
+        `body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
       );
     }
     await next();

@@ -1,3 +1,4 @@
+import { previewText } from '../../db/storable-text';
 import { assertNever } from '../assert-never';
 import { abortedError, pastDeadlineError, stepTimeBudget, throwIfOutOfTime } from '../deadline';
 import { LimitExceededError } from '../errors/limit-exceeded-error';
@@ -79,6 +80,6 @@ function withoutQuery(url: string): string {
 function preview(body: unknown): string {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   return text.length > ERROR_BODY_PREVIEW_CHARS
-    ? `${text.slice(0, ERROR_BODY_PREVIEW_CHARS)}…`
+    ? `${previewText(text, ERROR_BODY_PREVIEW_CHARS)}…`
     : text;
 }

@@ -71,7 +71,7 @@ describe('GET /v1/health/ready', () => {
     expect(body).toMatchObject({
       error: {
         code: 'not_ready',
-        details: { redis: 'ok', postgres: expect.stringMatching(/^down/) },
+        details: { redis: 'ok', postgres: 'down' },
       },
     });
     const live = await timedGet(stack.api, '/v1/health');
@@ -85,7 +85,7 @@ describe('GET /v1/health/ready', () => {
     expect(res.status).toBe(503);
     expect(ms).toBeLessThan(1000);
     expect(body).toMatchObject({
-      error: { details: { postgres: 'ok', redis: expect.stringMatching(/^down/) } },
+      error: { details: { postgres: 'ok', redis: 'down' } },
     });
     await stack.close();
   });

@@ -1,0 +1,37 @@
+/**
+ * The deepest JSON nesting the API accepts, in webhook bodies and management bodies alike.
+ * Deeper documents answer 400: PostgreSQL's jsonb and every recursive walk over a value have a
+ * stack, and no real payload needs more (serde_json's default is the same 128).
+ */
+export const MAX_JSON_DEPTH = 128;
+
+const OPEN_OBJECT = 0x7b; // {
+const OPEN_ARRAY = 0x5b; // [
+const CLOSE_OBJECT = 0x7d; // }
+const CLOSE_ARRAY = 0x5d; // ]
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether JSON text nests objects and arrays deeper than `maxDepth`, judged on the text before
+ * it is parsed (brackets inside strings do not count). Text shorter than the limit cannot be.
+ */
+export function nestsDeeperThan(text: string, maxDepth = MAX_JSON_DEPTH): boolean {
+  if (text.length <= maxDepth) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === BACKSLASH) i++;
+      else if (char === QUOTE) inString = false;
+    } else if (char === QUOTE) {
+      inString = true;
+    } else if (char === OPEN_OBJECT || char === OPEN_ARRAY) {
+      if (++depth > maxDepth) return true;
+    } else if (char === CLOSE_OBJECT || char === CLOSE_ARRAY) {
+      depth--;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,26 @@
+/**
+ * Classifies PostgreSQL errors by SQLSTATE, found anywhere on the cause chain (drizzle wraps
+ * the driver's error). Works for node-postgres and PGlite, which both set `code`.
+ */
+
+const MAX_CAUSE_DEPTH = 5;
+
+function sqlState(error: unknown): string | null {
+  let current: unknown = error;
+  for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    current = current.cause;
+  }
+  return null;
+}
+
+/**
+ * The server refused the data of a statement (class 22 data exception, such as an unpaired
+ * surrogate in jsonb, or class 54 program limit, such as jsonb nested too deep): the same
+ * statement with other data would succeed, so it says nothing about the database's health.
+ */
+export function isDataRefusal(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== null && (state.startsWith('22') || state.startsWith('54'));
+}
