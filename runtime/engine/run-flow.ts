@@ -1,9 +1,11 @@
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth';
 import { assertNever } from './assert-never';
 import { CodeSandbox } from './code-sandbox';
 import { throwIfOutOfTime } from './deadline';
 import { type EngineLimits, resolveEngineLimits } from './engine-limits';
 import { toEngineError } from './errors/engine-error';
 import { LimitExceededError } from './errors/limit-exceeded-error';
+import { StepFailedError } from './errors/step-failed-error';
 import type { FlowDefinition } from './flow-schema';
 import { statusForError } from './outcome-status';
 import { RunLog } from './run-log';
@@ -105,6 +107,13 @@ class FlowRun implements StepContext {
         throw new LimitExceededError(
           'maxStepOutputBytes',
           `output is ${outputBytes} bytes, over maxStepOutputBytes (${maxStepOutputBytes})`,
+        );
+      }
+      // jsonb (the run record) refuses deep nesting; the step fails here, by name, instead of
+      // the run failing to record its outcome.
+      if (nestsDeeperThan(output.json)) {
+        throw new StepFailedError(
+          `output nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels, which cannot be stored`,
         );
       }
       this.#log.succeeded({ ...entry, durationMs: durationMs() }, output, outputBytes);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { responseHeaderNameProblem, responseHeaderValueProblem } from './response-headers';
 import { hasTemplate } from './template';
 
 /** zod schemas for each step type. Cross-step rules live in `flow-references.ts`. */
@@ -68,13 +69,36 @@ const loopStepSchema = z.strictObject({
   },
 });
 
-const respondStepSchema = z.strictObject({
-  id: stepId,
-  type: z.literal('respond'),
-  status: z.union([z.number().int().min(100).max(599), z.string()]).optional(),
-  body: templated.optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-});
+const respondStepSchema = z
+  .strictObject({
+    id: stepId,
+    type: z.literal('respond'),
+    status: z
+      .union([z.number().int().min(200).max(599), z.string()], {
+        error: 'status must be an integer from 200 to 599, or a {{template}}',
+      })
+      .optional(),
+    body: templated.optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .superRefine((step, ctx) => {
+    const seen = new Set<string>();
+    for (const [name, value] of Object.entries(step.headers ?? {})) {
+      const problem =
+        responseHeaderNameProblem(name) ??
+        (seen.has(name.toLowerCase()) ? `header "${name}" is given twice` : null) ??
+        // A templated value is checked once it is resolved, when the run fails on a bad one.
+        (hasTemplate(value) ? null : responseHeaderValueProblem(name, value));
+      seen.add(name.toLowerCase());
+      if (problem !== null) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['headers', name],
+          message: `respond step "${step.id}": ${problem}`,
+        });
+      }
+    }
+  });
 
 export const stepSchema = z.discriminatedUnion(
   'type',

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
+import { isDataRefusal } from '../db/database-refusal';
 import { finishRun, type RunResult, type StartedRun, startRun } from '../db/run-store';
 import type { FlowOutcome, FlowRunner, FlowRunOptions, TriggerInput } from '../engine';
 import type { RunMetrics } from '../metrics/run-metrics';
@@ -127,12 +128,24 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
         ? await claimThenRun(job, deadline)
         : await runWhileClaiming(job, job.start, deadline);
     if (ran === null) return;
-    const { started, outcome, dispatchMs, flowMs } = ran;
+    const { started, dispatchMs, flowMs } = ran;
+    let { outcome } = ran;
 
     const t1 = performance.now();
     const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
-    const result = { ...toRunResult(outcome, logKey), dispatchMs };
-    const recorded = await finishRun(deps.db, job.runId, started.attempt, result);
+    let result = { ...toRunResult(outcome, logKey), dispatchMs };
+    let recorded: boolean;
+    try {
+      recorded = await finishRun(deps.db, job.runId, started.attempt, result);
+    } catch (error) {
+      // Outputs are made storable before this; should PostgreSQL still refuse them, the run
+      // ends failed with a fixed error rather than running again and again.
+      if (!isDataRefusal(error)) throw error;
+      deps.logger.error({ err: error, runId: job.runId }, 'run outcome refused by the database');
+      outcome = unrecordableOutcome();
+      result = { ...toRunResult(outcome, logKey), dispatchMs };
+      recorded = await finishRun(deps.db, job.runId, started.attempt, result);
+    }
     const t2 = performance.now();
     if (!recorded) {
       deps.logger.warn({ runId: job.runId, attempt: started.attempt }, 'newer attempt owns run');
@@ -149,7 +162,12 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       runId: job.runId,
       attempt: started.attempt,
       key: logKey,
-      body: JSON.stringify({ runId: job.runId, attempt: started.attempt, ...outcome }),
+      body: JSON.stringify({
+        runId: job.runId,
+        attempt: started.attempt,
+        ...outcome,
+        log: ran.outcome.log,
+      }),
     });
     deps.logger.debug(
       {
@@ -159,6 +177,17 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       },
       'run finished',
     );
+  };
+}
+
+function unrecordableOutcome(): FlowOutcome {
+  return {
+    status: 'failed',
+    error: 'the run ended but its outcome could not be stored',
+    failedStep: null,
+    failedStepPath: null,
+    // The step summary is what the record could not hold; the run log in storage keeps it.
+    log: [],
   };
 }
 

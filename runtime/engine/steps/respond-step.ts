@@ -1,4 +1,5 @@
 import { StepFailedError } from '../errors/step-failed-error';
+import { responseHeaderNameProblem, responseHeaderValueProblem } from '../response-headers';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { RespondStep } from '../step-schemas';
 import { resolveTemplates } from '../template';
@@ -12,9 +13,9 @@ export function executeRespondStep(
   run: StepContext,
 ): StepOutput {
   const status = resolveTemplates(step.status ?? 200, scope);
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
     throw new StepFailedError(
-      `status must be an integer from 100 to 599 (got ${JSON.stringify(status)})`,
+      `status must be an integer from 200 to 599 (got ${JSON.stringify(status)})`,
     );
   }
   const response: FlowResponse = { status, body: resolveTemplates(step.body ?? null, scope) };
@@ -22,7 +23,11 @@ export function executeRespondStep(
     const headers: Record<string, string> = {};
     const resolved = resolveTemplates(step.headers, scope) as Record<string, unknown>;
     for (const [name, value] of Object.entries(resolved)) {
-      headers[name] = typeof value === 'string' ? value : JSON.stringify(value);
+      const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
+      // The definition was checked when it was saved; a resolved template can still be bad.
+      const problem = responseHeaderNameProblem(name) ?? responseHeaderValueProblem(name, text);
+      if (problem !== null) throw new StepFailedError(problem);
+      headers[name] = text;
     }
     response.headers = headers;
   }

@@ -57,7 +57,7 @@ describe('running flows', () => {
       const outcome = failure(
         await run(flowOf([respondStep({ status: '{{trigger.body.code}}' })]), { code: 'ok' }),
       );
-      expect(outcome.error).toBe('status must be an integer from 100 to 599 (got "ok")');
+      expect(outcome.error).toBe('status must be an integer from 200 to 599 (got "ok")');
     });
 
     it('goes on after respond and keeps the first response', async () => {

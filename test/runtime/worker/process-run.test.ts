@@ -186,3 +186,36 @@ describe('processing a sync job that carries its trigger (early start)', () => {
     expect(await rowOf(runId)).toMatchObject({ status: 'canceled', attempt: 0 });
   });
 });
+
+describe('an outcome PostgreSQL refuses to store', () => {
+  it('ends the run failed with a fixed error instead of running it again', async () => {
+    // A runner whose outcome the database refuses (a status beyond integer range): the
+    // engine never produces one, so this stands for whatever slips past its checks.
+    const refusedRunner = {
+      run: async () => ({
+        status: 'succeeded' as const,
+        response: { status: 2 ** 40, body: { ok: true } },
+        log: [],
+      }),
+      dispose: () => undefined,
+    };
+    const logger = pino({ level: 'silent' });
+    const process = createRunProcessor({
+      db: database.handle.db,
+      logs: { write: async () => undefined, drain: async () => undefined },
+      runner: refusedRunner as unknown as ReturnType<typeof createFlowRunner>,
+      replies,
+      flowTimeoutMs: 10_000,
+      logger,
+    } as unknown as Parameters<typeof createRunProcessor>[0]);
+    const runId = await queuedRun();
+    const reply = replies.waitFor(runId, 5_000);
+    await process({ runId, replyTo: replies.channel });
+    expect(await rowOf(runId)).toMatchObject({
+      status: 'failed',
+      error: 'the run ended but its outcome could not be stored',
+      attempt: 1,
+    });
+    expect(await reply.reply).toMatchObject({ status: 'failed' });
+  });
+});
