@@ -19,7 +19,8 @@ const SURROGATE_PROBLEM = 'contains an unpaired UTF-16 surrogate, which cannot b
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
-function textProblem(text: string): string | null {
+/** Why PostgreSQL cannot store this text, or null. */
+export function textProblem(text: string): string | null {
   if (text.includes('\u0000')) return NUL_PROBLEM;
   if (LONE_SURROGATE.test(text)) return SURROGATE_PROBLEM;
   return null;

@@ -15,7 +15,14 @@ export interface FileStore {
   head(key: string): Promise<StoredObjectInfo | null>;
   /** Missing keys are not an error. Sent in batches of at most DELETE_BATCH_SIZE keys. */
   deleteMany(keys: string[]): Promise<void>;
-  signedGetUrl(key: string, opts?: { ttlSeconds?: number; downloadName?: string }): Promise<string>;
+  /**
+   * A URL that downloads the object: as an attachment named `downloadName` when given, and
+   * with `contentType` served instead of the stored type when given.
+   */
+  signedGetUrl(
+    key: string,
+    opts?: { ttlSeconds?: number; downloadName?: string; contentType?: string },
+  ): Promise<string>;
   /** With `contentType`, the upload must send exactly that Content-Type. */
   signedPutUrl(key: string, opts?: { ttlSeconds?: number; contentType?: string }): Promise<string>;
   /** Cheap reachability check: HeadBucket for s3, a writable directory for local. */

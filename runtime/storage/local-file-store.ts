@@ -199,6 +199,7 @@ export function createLocalFileStore(opts: LocalFileStoreOptions): LocalFileStor
         key,
         expiresAt: nowSeconds() + ttl,
         downloadName: urlOpts?.downloadName,
+        contentType: urlOpts?.contentType,
       });
     },
 

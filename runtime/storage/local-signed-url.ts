@@ -10,7 +10,7 @@ export interface LocalUrlClaims {
   expiresAt: number;
   /** GET only: served as Content-Disposition. */
   downloadName?: string;
-  /** PUT only: the Content-Type the upload must send. */
+  /** PUT: the Content-Type the upload must send. GET: the Content-Type served. */
   contentType?: string;
 }
 

@@ -30,10 +30,16 @@ const SAFE_DOWNLOAD_HEADERS = {
   'Cache-Control': 'private, no-store',
 };
 
-function downloadHeaders(info: StoredObjectInfo, downloadName: string | undefined) {
+function downloadHeaders(
+  info: StoredObjectInfo,
+  {
+    downloadName,
+    contentType,
+  }: { downloadName?: string | undefined; contentType?: string | undefined },
+) {
   const headers: Record<string, string> = {
     ...SAFE_DOWNLOAD_HEADERS,
-    'Content-Type': info.contentType ?? 'application/octet-stream',
+    'Content-Type': contentType ?? info.contentType ?? 'application/octet-stream',
     'Content-Length': String(info.size),
   };
   if (downloadName !== undefined)
@@ -91,16 +97,16 @@ export function createLocalStorageRoutes({
   app.get(`${LOCAL_STORAGE_PATH}*`, async function downloadStoredObject(c) {
     const key = keyFromPath(c);
     // HEAD is routed here too and is granted by a GET URL, as on S3.
-    const { downloadName } = authorize(c, store, 'GET', key);
+    const served = authorize(c, store, 'GET', key);
     // Hono drops the body of a HEAD response unread, so HEAD must not open the file.
     if (c.req.method === 'HEAD') {
       const info = await store.head(key);
       if (!info) throw notFound('stored object');
-      return c.body(null, 200, downloadHeaders(info, downloadName));
+      return c.body(null, 200, downloadHeaders(info, served));
     }
     const object = await store.openRead(key);
     if (!object) throw notFound('stored object');
-    return c.body(object.body, 200, downloadHeaders(object, downloadName));
+    return c.body(object.body, 200, downloadHeaders(object, served));
   });
 
   app.put(`${LOCAL_STORAGE_PATH}*`, async function uploadStoredObject(c) {

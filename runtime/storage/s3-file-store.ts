@@ -170,6 +170,7 @@ export function createS3FileStore(opts: S3FileStoreOptions): S3FileStore {
           urlOpts?.downloadName === undefined
             ? undefined
             : attachmentDisposition(urlOpts.downloadName),
+        ResponseContentType: urlOpts?.contentType,
       });
       return getSignedUrl(client, command, { expiresIn });
     },

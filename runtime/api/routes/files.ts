@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { files } from '../../db/schema';
+import { textProblem } from '../../db/storable-text';
 import { storageKey } from '../../storage';
+import { safeDownloadType } from '../../storage/safe-download-type';
 import type { ApiDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
@@ -24,7 +26,10 @@ const uploadRoute = createRoute({
         .string()
         .min(1)
         .max(255)
-        .refine((name) => !name.includes('\u0000'), 'must not contain NUL (%00)')
+        .superRefine((name, ctx) => {
+          const problem = textProblem(name);
+          if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+        })
         .optional(),
     }),
   },
@@ -40,6 +45,15 @@ const downloadRoute = createRoute({
   summary: 'Redirect (302) to a short-lived pre-signed download URL',
   request: { params: z.object({ id: z.string().min(1).max(100) }) },
   responses: { 302: { description: 'redirect' }, 404: { description: 'unknown file' } },
+});
+
+/**
+ * Files are other people's bytes: always an attachment (named for the upload, or its id), and
+ * with the uploader's content type only when a browser cannot run it.
+ */
+const downloadAs = (file: { id: string; name: string | null; contentType: string | null }) => ({
+  downloadName: file.name ?? file.id,
+  contentType: safeDownloadType(file.contentType),
 });
 
 export function fileRoutes({ database, store, env }: ApiDeps) {
@@ -64,20 +78,20 @@ export function fileRoutes({ database, store, env }: ApiDeps) {
         contentType,
         name: name ?? null,
       });
-      const url = await store.signedGetUrl(key, name === undefined ? {} : { downloadName: name });
+      const url = await store.signedGetUrl(
+        key,
+        downloadAs({ id, name: name ?? null, contentType }),
+      );
       return c.json({ id, size: body.byteLength, url }, 201);
     })
     .openapi(downloadRoute, async (c) => {
       const { id } = c.req.valid('param');
       const [file] = await db
-        .select({ key: files.key, name: files.name })
+        .select({ key: files.key, name: files.name, contentType: files.contentType })
         .from(files)
         .where(and(eq(files.id, id), eq(files.projectId, c.get('projectId'))));
       if (file === undefined) throw notFound(`file ${id}`);
-      const url = await store.signedGetUrl(
-        file.key,
-        file.name === null ? {} : { downloadName: file.name },
-      );
+      const url = await store.signedGetUrl(file.key, downloadAs({ id, ...file }));
       return c.redirect(url, 302);
     });
 }

@@ -34,6 +34,34 @@ describe('files API', () => {
     expect(download.headers.get('content-disposition')).toContain('data.csv');
   });
 
+  it.each([
+    ['text/html', '<script>alert(document.cookie)</script>', 'application/octet-stream'],
+    ['image/svg+xml', '<svg onload="alert(1)"/>', 'application/octet-stream'],
+    ['application/javascript', 'alert(1)', 'application/octet-stream'],
+    ['TEXT/HTML; charset=utf-8', '<b>x</b>', 'application/octet-stream'],
+    ['image/png', 'not really a png', 'image/png'],
+  ])(
+    'serves an upload sent as %s as an attachment of a safe type',
+    async (sentType, body, served) => {
+      const res = await stack.api.request('/v1/files', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': sentType },
+        body,
+      });
+      const { id } = (await res.json()) as { id: string };
+      const redirect = await stack.call('GET', `/v1/files/${id}`);
+      const location = new URL(redirect.headers.get('location') ?? '');
+      const download = await stack.api.request(`${location.pathname}${location.search}`);
+      expect(download.status).toBe(200);
+      expect(download.headers.get('content-type')).toBe(served);
+      // No name was given: the attachment is named for the file id.
+      expect(download.headers.get('content-disposition')).toBe(
+        `attachment; filename="${id}"; filename*=UTF-8''${id}`,
+      );
+      expect(download.headers.get('x-content-type-options')).toBe('nosniff');
+    },
+  );
+
   it('answers 400 for a file name holding a NUL', async () => {
     const res = await upload('x', '?name=a%00b');
     expect(res.status).toBe(400);

@@ -110,6 +110,21 @@ export function describeFileStoreContract(name: string, start: () => Promise<Sto
       expect(res.headers.get('content-disposition')).toContain("filename*=UTF-8''report%201.bin");
     });
 
+    it('serves a signed GET with the content type it was signed for, not the stored one', async () => {
+      const key = freshKey();
+      await store.put(key, '<script>alert(1)</script>', { contentType: 'text/html' });
+
+      const url = await store.signedGetUrl(key, {
+        downloadName: 'page.html',
+        contentType: 'application/octet-stream',
+      });
+      const res = await fetch(url);
+
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/octet-stream');
+      expect(res.headers.get('content-disposition')).toMatch(/^attachment;/);
+    });
+
     it('accepts an upload to a signed PUT URL from plain fetch', async () => {
       const key = freshKey();
 
