@@ -10,6 +10,7 @@ import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
 import { runRoutes } from './routes/runs';
 import { webhookRoutes } from './routes/webhooks';
+import { createWebhookTargets } from './webhook-targets';
 
 /** Flow definitions are small; this only stops a hostile body from being buffered. */
 const MAX_MANAGEMENT_BODY_BYTES = 5 * 1024 * 1024;
@@ -37,8 +38,12 @@ export function createApi(deps: ApiDeps) {
   app.use('/v1/files/*', auth);
 
   app.route('/', healthRoutes(deps));
-  app.route('/', webhookRoutes(deps));
-  app.route('/', flowRoutes(deps));
+  // Entries live one reconcile interval: what another instance changed is seen within it.
+  const webhookTargets = createWebhookTargets(deps.database.db, {
+    ttlMs: deps.env.SLUICE_RECONCILE_INTERVAL_S * 1000,
+  });
+  app.route('/', webhookRoutes({ ...deps, webhookTargets }));
+  app.route('/', flowRoutes({ ...deps, webhookTargets }));
   app.route('/', runRoutes(deps));
   app.route('/', fileRoutes(deps));
   if (deps.localStore !== undefined) {

@@ -6,6 +6,7 @@ import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
 import type { RunQueue } from '../queue/run-queue';
 import type { FileStore, LocalFileStore } from '../storage';
+import type { WebhookTargets } from './webhook-targets';
 
 /** Everything the HTTP API talks to, passed in explicitly so tests build it from real parts. */
 export interface ApiDeps {
@@ -21,4 +22,10 @@ export interface ApiDeps {
   runMetrics?: Pick<RunMetrics, 'recordSyncWebhook'> | undefined;
   /** Bull Board at /admin/queues, when SLUICE_QUEUE_UI=true. */
   queueBoard?: Hono | undefined;
+}
+
+/** What createApi hands its routes: the deps plus the state several routes share. */
+export interface RouteDeps extends ApiDeps {
+  /** The one cache of webhook targets; the flows routes drop from it what they change. */
+  webhookTargets: WebhookTargets;
 }

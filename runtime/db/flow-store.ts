@@ -13,9 +13,14 @@ export interface FlowSummary {
   currentVersionId: string | null;
   version: number | null;
   hasWebhookSecret: boolean;
+  /** Until when the secret a rotation replaced still signs webhooks; null when none does. */
+  previousWebhookSecretExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** The database's clock decides when a replaced secret stops, so every APP instance agrees. */
+const previousSecretLive = sql`${flows.previousWebhookSecret} is not null and ${flows.previousWebhookSecretExpiresAt} > now()`;
 
 const summaryColumns = {
   id: flows.id,
@@ -24,6 +29,10 @@ const summaryColumns = {
   currentVersionId: flows.currentVersionId,
   version: flowVersions.version,
   hasWebhookSecret: sql<boolean>`${flows.webhookSecret} is not null`,
+  previousWebhookSecretExpiresAt:
+    sql<Date | null>`case when ${previousSecretLive} then ${flows.previousWebhookSecretExpiresAt} end`.mapWith(
+      flows.previousWebhookSecretExpiresAt,
+    ),
   createdAt: flows.createdAt,
   updatedAt: flows.updatedAt,
 };
@@ -49,14 +58,33 @@ export async function createFlow(
   return { id, versionId };
 }
 
-/** Adds an immutable version and makes it current. Returns null for an unknown flow. */
+/**
+ * A change of webhook secret: a string sets or rotates it, null clears it, undefined leaves
+ * it. A rotation keeps the replaced secret valid for `overlapS` seconds (only the one just
+ * replaced: rotating again drops the older one); clearing drops both at once.
+ */
+export interface WebhookSecretChange {
+  webhookSecret?: string | null | undefined;
+  overlapS: number;
+}
+
+/**
+ * Adds an immutable version and makes it current, applying a webhook secret change in the
+ * same transaction. Returns null for an unknown flow.
+ */
 export async function addFlowVersion(
   db: Database,
-  input: { projectId: string; flowId: string; name: string; definition: unknown },
+  input: {
+    projectId: string;
+    flowId: string;
+    name: string;
+    definition: unknown;
+    secret?: WebhookSecretChange;
+  },
 ): Promise<{ versionId: string; version: number } | null> {
   return db.transaction(async (tx) => {
     const [flow] = await tx
-      .select({ id: flows.id })
+      .select({ id: flows.id, webhookSecret: flows.webhookSecret })
       .from(flows)
       .where(liveFlow(input.projectId, input.flowId))
       .for('update');
@@ -72,10 +100,33 @@ export async function addFlowVersion(
       .values({ id: versionId, flowId: input.flowId, version, definition: input.definition });
     await tx
       .update(flows)
-      .set({ currentVersionId: versionId, name: input.name, updatedAt: new Date() })
+      .set({
+        currentVersionId: versionId,
+        name: input.name,
+        updatedAt: new Date(),
+        ...secretColumns(flow.webhookSecret, input.secret),
+      })
       .where(eq(flows.id, input.flowId));
     return { versionId, version };
   });
+}
+
+/** The flows columns a secret change writes, given the current secret; {} when none change. */
+function secretColumns(current: string | null, change: WebhookSecretChange | undefined) {
+  const next = change?.webhookSecret;
+  if (change === undefined || next === undefined || next === current) return {};
+  if (next === null || current === null || change.overlapS === 0) {
+    return {
+      webhookSecret: next,
+      previousWebhookSecret: null,
+      previousWebhookSecretExpiresAt: null,
+    };
+  }
+  return {
+    webhookSecret: next,
+    previousWebhookSecret: current,
+    previousWebhookSecretExpiresAt: sql`now() + make_interval(secs => ${change.overlapS})`,
+  };
 }
 
 const liveFlow = (projectId: string, flowId: string) =>
@@ -141,7 +192,10 @@ export async function deleteFlow(
   return updated.length > 0;
 }
 
-/** What a webhook needs: one indexed lookup, no project scoping (webhooks are public). */
+/**
+ * What a webhook needs: one indexed lookup, no project scoping (webhooks are public). The
+ * replaced secret comes back only while the database's clock says its overlap lasts.
+ */
 export async function findWebhookTarget(db: Database, flowId: string) {
   const [row] = await db
     .select({
@@ -149,6 +203,13 @@ export async function findWebhookTarget(db: Database, flowId: string) {
       status: flows.status,
       currentVersionId: flows.currentVersionId,
       webhookSecret: flows.webhookSecret,
+      previousWebhookSecret: sql<
+        string | null
+      >`case when ${previousSecretLive} then ${flows.previousWebhookSecret} end`,
+      previousWebhookSecretExpiresAt:
+        sql<Date | null>`case when ${previousSecretLive} then ${flows.previousWebhookSecretExpiresAt} end`.mapWith(
+          flows.previousWebhookSecretExpiresAt,
+        ),
     })
     .from(flows)
     .where(and(eq(flows.id, flowId), isNull(flows.deletedAt)));

@@ -1,31 +1,49 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from './client';
-import type { NewRun } from './run-store';
-import { runs } from './schema';
+import { acceptsWebhookSecret, type WebhookRun } from './run-store';
+import { flows, runs } from './schema';
 
 /** How long an Idempotency-Key maps to its first run. */
 export const IDEMPOTENCY_WINDOW_S = 24 * 3600;
 
 /**
- * Inserts the queued run unless the flow already has a run with this key from the last 24 h.
- * Returns the run id that stands for the request and whether it is new. A key older than
- * the window is released (set to null on the old run) and the insert is tried again.
+ * Inserts the queued run unless the flow already has a run with this key from the last 24 h,
+ * and only while the flow accepts it exactly as insertWebhookRuns demands (enabled, current
+ * version, and still accepting the secret the signature was checked with). Returns the run
+ * id that stands for the request and whether it is new, or null when the flow no longer
+ * accepts the run (the caller reads the flow again). A key older than the window is released
+ * (set to null on the old run) and the insert is tried again.
  */
 export async function insertQueuedRunOnce(
   db: Database,
-  run: NewRun,
+  run: WebhookRun,
   idempotencyKey: string,
-): Promise<{ runId: string; created: boolean }> {
+): Promise<{ runId: string; created: boolean; projectId: string } | null> {
   for (let tries = 0; tries < 3; tries++) {
-    const inserted = await db
-      .insert(runs)
-      .values({ ...run, status: 'queued', idempotencyKey })
-      .onConflictDoNothing({
-        target: [runs.flowId, runs.idempotencyKey],
-        where: sql`idempotency_key is not null`,
-      })
-      .returning({ id: runs.id });
-    if (inserted.length > 0) return { runId: run.id, created: true };
+    // One statement: `project_id` is null when the flow refused the run, `id` when the key
+    // was already taken.
+    const result = (await db.execute(sql`
+      with target as (
+        select f.id, f.project_id, f.current_version_id
+          from ${flows} f
+         where f.id = ${run.flowId}
+           and f.status = 'enabled'
+           and f.current_version_id is not null
+           and f.deleted_at is null
+           and ${acceptsWebhookSecret(sql`${run.webhookSecret}::text`)}
+      ), inserted as (
+        insert into ${runs} (id, project_id, flow_id, flow_version_id, status, trigger, idempotency_key)
+        select ${run.id}, t.project_id, t.id, t.current_version_id, 'queued', ${run.triggerJson}::jsonb, ${idempotencyKey}
+          from target t
+        on conflict (flow_id, idempotency_key) where idempotency_key is not null do nothing
+        returning id
+      )
+      select (select project_id from target) as project_id, (select id from inserted) as id`)) as {
+      rows: { project_id: string | null; id: string | null }[];
+    };
+    const projectId = result.rows[0]?.project_id ?? null;
+    if (projectId === null) return null;
+    if (result.rows[0]?.id != null) return { runId: run.id, created: true, projectId };
     const [existing] = await db
       .select({
         id: runs.id,
@@ -34,7 +52,7 @@ export async function insertQueuedRunOnce(
       .from(runs)
       .where(and(eq(runs.flowId, run.flowId), eq(runs.idempotencyKey, idempotencyKey)));
     if (existing === undefined) continue; // released meanwhile: insert again
-    if (existing.fresh) return { runId: existing.id, created: false };
+    if (existing.fresh) return { runId: existing.id, created: false, projectId };
     await db
       .update(runs)
       .set({ idempotencyKey: null })

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from './client';
 import { storableJson, storableText } from './nul';
 import { preparedPerDatabase } from './prepared';
@@ -166,6 +166,17 @@ export async function listRuns(db: Database, filter: RunListFilter): Promise<Run
     .limit(filter.limit);
 }
 
+/**
+ * SQL over `flows f`: the flow accepts a signature checked with `secret` (null: unsigned, the
+ * flow had no secret). Its current secret, or the one a rotation replaced while the
+ * database's clock is before that one's expiry, so every APP instance agrees when it ends.
+ */
+export const acceptsWebhookSecret = (
+  secret: SQL,
+) => sql`(f.webhook_secret is not distinct from ${secret}
+         or (f.previous_webhook_secret = ${secret}
+             and f.previous_webhook_secret_expires_at > now()))`;
+
 export interface WebhookRun {
   id: string;
   flowId: string;
@@ -182,9 +193,10 @@ export interface InsertedWebhookRun {
 
 /**
  * The webhook's one statement, for one or many runs: each run is inserted as `queued` only
- * while its flow is enabled, has a current version and still has the webhook secret the
- * caller's signature was checked with. Answers per run, in order; null where the flow no
- * longer accepts it, so a cached view of a flow can never start a run the flow refuses.
+ * while its flow is enabled, has a current version and still accepts the webhook secret the
+ * caller's signature was checked with (see acceptsWebhookSecret). Answers per run, in order;
+ * null where the flow no longer accepts it, so a cached view of a flow can never start a run
+ * the flow refuses.
  */
 export async function insertWebhookRuns(
   db: Database,
@@ -206,7 +218,7 @@ export async function insertWebhookRuns(
      where f.status = 'enabled'
        and f.current_version_id is not null
        and f.deleted_at is null
-       and f.webhook_secret is not distinct from v.secret
+       and ${acceptsWebhookSecret(sql`v.secret`)}
     returning id, project_id, flow_version_id`)) as {
     rows: { id: string; project_id: string; flow_version_id: string }[];
   };

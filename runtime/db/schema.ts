@@ -50,6 +50,11 @@ export const flows = pgTable(
     status: text('status', { enum: flowStatuses }).notNull().default('enabled'),
     currentVersionId: text('current_version_id'),
     webhookSecret: text('webhook_secret'),
+    /** The secret a rotation replaced; it still signs webhooks until the expiry below. */
+    previousWebhookSecret: text('previous_webhook_secret'),
+    previousWebhookSecretExpiresAt: timestamp('previous_webhook_secret_expires_at', {
+      withTimezone: true,
+    }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     /** Soft delete: the flow's runs stay readable after the flow is gone. */

@@ -60,6 +60,15 @@ describe('parseEnv', () => {
     ],
     [{ SLUICE_QUEUE_UI: 'true' }, 'SLUICE_QUEUE_UI needs REDIS_URL'],
     [{ SLUICE_LOCAL_SIGNING_SECRET: 'short' }, 'SLUICE_LOCAL_SIGNING_SECRET must be at least 32'],
+    [
+      { SLUICE_WEBHOOK_TOLERANCE_S: '0' },
+      'SLUICE_WEBHOOK_TOLERANCE_S must be an integer from 1 to 3600',
+    ],
+    [{ SLUICE_WEBHOOK_TOLERANCE_S: '5m' }, 'SLUICE_WEBHOOK_TOLERANCE_S must be an integer'],
+    [
+      { SLUICE_WEBHOOK_SECRET_OVERLAP_S: '-1' },
+      'SLUICE_WEBHOOK_SECRET_OVERLAP_S must be an integer from 0 to 2592000',
+    ],
   ])('rejects %o with one line naming the variable', (source, message) => {
     let thrown: Error | undefined;
     try {
@@ -70,6 +79,16 @@ describe('parseEnv', () => {
     expect(thrown?.name).toBe('EnvError');
     expect(thrown?.message).toContain(message);
     expect(thrown?.message).not.toContain('\n');
+  });
+
+  it('accepts webhook timestamps 300 s either way and keeps a replaced secret 15 min by default', () => {
+    expect(parseEnv({})).toMatchObject({
+      SLUICE_WEBHOOK_TOLERANCE_S: 300,
+      SLUICE_WEBHOOK_SECRET_OVERLAP_S: 900,
+    });
+    expect(
+      parseEnv({ SLUICE_WEBHOOK_TOLERANCE_S: '30', SLUICE_WEBHOOK_SECRET_OVERLAP_S: '0' }),
+    ).toMatchObject({ SLUICE_WEBHOOK_TOLERANCE_S: 30, SLUICE_WEBHOOK_SECRET_OVERLAP_S: 0 });
   });
 
   it('turns metrics off by default, publishing every 10 s under the sluice deployment when on', () => {

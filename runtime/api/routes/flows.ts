@@ -3,6 +3,7 @@ import {
   addFlowVersion,
   createFlow,
   deleteFlow,
+  type FlowSummary,
   findFlow,
   listFlows,
   listFlowVersions,
@@ -11,11 +12,16 @@ import {
 import { containsNul } from '../../db/nul';
 import type { FlowStatus } from '../../db/schema';
 import { parseFlowDefinition } from '../../engine';
-import type { ApiDeps } from '../deps';
+import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { requireJson } from '../middleware/require-json';
 import { invalidRequest, validationHook } from '../validation-hook';
+
+/** PostgreSQL text cannot hold NUL, and an unpaired surrogate would be stored as U+FFFD. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const storableSecret = (secret: string) =>
+  !secret.includes('\u0000') && !LONE_SURROGATE.test(secret);
 
 const flowBody = z
   .object({
@@ -26,8 +32,15 @@ const flowBody = z
       .string()
       .min(16)
       .max(256)
+      .refine(storableSecret, {
+        message: 'must not contain \\u0000 (NUL) or an unpaired UTF-16 surrogate',
+      })
+      .nullable()
       .optional()
-      .openapi({ description: 'When set, webhooks must carry x-sluice-signature' }),
+      .openapi({
+        description:
+          'When set, webhooks must carry x-sluice-timestamp and x-sluice-signature. On PUT: a string sets or rotates it (the replaced secret keeps signing for SLUICE_WEBHOOK_SECRET_OVERLAP_S; only the one just replaced), null clears it (no signature needed from then on), absent leaves it as it is',
+      }),
   })
   .openapi('FlowInput');
 
@@ -51,6 +64,9 @@ const flowSummary = z
     currentVersionId: z.string().nullable(),
     version: z.number().nullable(),
     hasWebhookSecret: z.boolean(),
+    previousWebhookSecretExpiresAt: z.string().nullable().openapi({
+      description: 'Until when the secret replaced by the last rotation still signs webhooks',
+    }),
     webhookUrl: z.string(),
     syncWebhookUrl: z.string(),
     createdAt: z.string(),
@@ -76,6 +92,8 @@ const routes = {
     method: 'put',
     path: '/v1/flows/{id}',
     summary: 'Create a new immutable version and make it current',
+    description:
+      'webhookSecret: a string sets or rotates it, null clears it, absent leaves it unchanged. After a rotation the replaced secret keeps signing webhooks for SLUICE_WEBHOOK_SECRET_OVERLAP_S (see previousWebhookSecretExpiresAt); rotating again ends the older one at once, and clearing ends both.',
     request: { params: flowId, ...jsonBody },
     responses: { 200: json(flowCreated, 'new version'), 404: { description: 'unknown flow' } },
   }),
@@ -134,15 +152,16 @@ const routes = {
   }),
 };
 
-export function flowRoutes({ database, env }: ApiDeps) {
+export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
   const db = database.db;
   const urls = (id: string) => ({
     webhookUrl: `${env.publicUrl}/v1/webhooks/${id}`,
     syncWebhookUrl: `${env.publicUrl}/v1/webhooks/${id}/sync`,
   });
-  const present = <T extends { id: string; createdAt: Date; updatedAt: Date }>(flow: T) => ({
+  const present = <T extends FlowSummary>(flow: T) => ({
     ...flow,
     ...urls(flow.id),
+    previousWebhookSecretExpiresAt: flow.previousWebhookSecretExpiresAt?.toISOString() ?? null,
     createdAt: flow.createdAt.toISOString(),
     updatedAt: flow.updatedAt.toISOString(),
   });
@@ -165,6 +184,7 @@ export function flowRoutes({ database, env }: ApiDeps) {
 
   const changeStatus = async (projectId: string, id: string, status: FlowStatus) => {
     if (!(await setFlowStatus(db, projectId, id, status))) throw notFound(`flow ${id}`);
+    webhookTargets.forget(id);
     const { definition: _definition, ...flow } = await mustFind(projectId, id);
     return present(flow);
   };
@@ -186,14 +206,21 @@ export function flowRoutes({ database, env }: ApiDeps) {
     })
     .openapi(routes.update, async (c) => {
       const { id } = c.req.valid('param');
-      const definition = validDefinition(c.req.valid('json'));
+      const body = c.req.valid('json');
+      const definition = validDefinition(body);
       const added = await addFlowVersion(db, {
         projectId: c.get('projectId'),
         flowId: id,
         name: definition.name,
         definition,
+        secret: {
+          webhookSecret: body.webhookSecret,
+          overlapS: env.SLUICE_WEBHOOK_SECRET_OVERLAP_S,
+        },
       });
       if (added === null) throw notFound(`flow ${id}`);
+      // This instance sees the change at once; others within their cache's lifetime.
+      webhookTargets.forget(id);
       return c.json({ id, ...added, ...urls(id) }, 200);
     })
     .openapi(routes.list, async (c) => {
@@ -214,6 +241,7 @@ export function flowRoutes({ database, env }: ApiDeps) {
     .openapi(routes.remove, async (c) => {
       const { id } = c.req.valid('param');
       if (!(await deleteFlow(db, c.get('projectId'), id))) throw notFound(`flow ${id}`);
+      webhookTargets.forget(id);
       return c.body(null, 204);
     })
     .openapi(routes.disable, async (c) =>

@@ -12,12 +12,11 @@ import {
 } from '../../db/run-store';
 import { naturalBatcher } from '../../natural-batcher';
 import type { RunReply } from '../../queue/reply-bus';
-import type { ApiDeps } from '../deps';
+import type { RouteDeps } from '../deps';
 import { ApiError } from '../errors';
 import { bodyLimit } from '../middleware/body-limit';
 import { orUnavailable } from '../unavailable';
-import { hasValidSignature, SIGNATURE_HEADER } from '../webhook-signature';
-import { createWebhookTargets } from '../webhook-targets';
+import { SIGNATURE_HEADER, signingSecret, TIMESTAMP_HEADER } from '../webhook-signature';
 import { readWebhookRequest } from '../webhook-trigger';
 
 /** Batches of the run INSERT out at once; with the rest of the pool left for other queries. */
@@ -44,7 +43,7 @@ const idempotencyHeaders = z.object({
 
 // The body is read raw by the handler (the signature covers its exact bytes), so the routes
 // declare no body schema: zod-openapi would otherwise parse it a second time.
-const bodyNote = `The body is any JSON (application/json). When the flow has a webhook secret, send ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the body>.`;
+const bodyNote = `The body is any JSON (application/json). When the flow has a webhook secret, send ${TIMESTAMP_HEADER}: <Unix seconds> (within SLUICE_WEBHOOK_TOLERANCE_S of the server's clock) and ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">; otherwise 401 (missing_timestamp, invalid_timestamp, stale_timestamp or invalid_signature). After a rotation the replaced secret also signs, for SLUICE_WEBHOOK_SECRET_OVERLAP_S.`;
 
 const asyncWebhook = createRoute({
   method: 'post',
@@ -90,12 +89,12 @@ const syncWebhook = createRoute({
   },
 });
 
-export function webhookRoutes(deps: ApiDeps) {
+export function webhookRoutes(deps: RouteDeps) {
   const { env, database, queue, replies } = deps;
   const db = database.db;
   const timeoutMs = env.SLUICE_WEBHOOK_TIMEOUT_S * 1000;
 
-  const targets = createWebhookTargets(db);
+  const targets = deps.webhookTargets;
   // Concurrent webhooks share one INSERT (and one commit) instead of one each.
   const insertRun = naturalBatcher<WebhookRun, InsertedWebhookRun | null>({
     send: (batch) => insertWebhookRuns(db, batch),
@@ -115,12 +114,10 @@ export function webhookRoutes(deps: ApiDeps) {
     return { ...target, currentVersionId: target.currentVersionId };
   }
 
-  const invalidSignature = () =>
-    new ApiError(401, 'invalid_signature', `missing or wrong ${SIGNATURE_HEADER} header`);
-
   /**
-   * Commits the queued run (the outbox row) and returns its id. Without an Idempotency-Key it
-   * is one guarded statement checked against the (possibly cached) target; when the flow
+   * Commits the queued run (the outbox row) and returns its id: one guarded statement, which
+   * inserts only while the flow still accepts the request as it was judged (status, secret).
+   * Without an Idempotency-Key the request may be judged on the cached target; when the flow
    * changed since it was cached, the target is read afresh and the request judged again.
    * `withJobCopy` (a sync webhook) also returns what the job carries for an early start.
    */
@@ -132,36 +129,33 @@ export function webhookRoutes(deps: ApiDeps) {
   ) {
     let target = await acceptingTarget(flowId, idempotencyKey !== undefined);
     const { raw, trigger } = await readWebhookRequest(c);
-    const signature = c.req.header(SIGNATURE_HEADER);
+    const signed = {
+      body: raw,
+      signature: c.req.header(SIGNATURE_HEADER),
+      timestamp: c.req.header(TIMESTAMP_HEADER),
+    };
     const id = randomUUID();
-    if (idempotencyKey !== undefined) {
-      const secret = target.webhookSecret;
-      if (secret !== null && !hasValidSignature(secret, raw, signature)) throw invalidSignature();
-      const run = {
-        id,
-        projectId: target.projectId,
-        flowId,
-        flowVersionId: target.currentVersionId,
-        trigger,
-      };
-      const once = await orUnavailable('database', () =>
-        insertQueuedRunOnce(db, run, idempotencyKey),
-      );
-      return { ...once, projectId: target.projectId };
-    }
     const triggerJson = JSON.stringify(trigger);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const fresh = attempt > 0;
-      if (fresh) target = await acceptingTarget(flowId, true);
-      const secret = target.webhookSecret;
-      if (secret !== null && !hasValidSignature(secret, raw, signature)) {
-        // A cached secret may have been rotated since: judge a bad signature on a fresh read.
+      const fresh = attempt > 0 || idempotencyKey !== undefined;
+      if (attempt > 0) target = await acceptingTarget(flowId, true);
+      let secret: string | null;
+      try {
+        secret = signingSecret(target, signed, env.SLUICE_WEBHOOK_TOLERANCE_S);
+      } catch (refusal) {
+        // A cached secret may have been rotated since: judge a refusal on a fresh read.
         if (!fresh) continue;
-        throw invalidSignature();
+        throw refusal;
       }
-      const inserted = await orUnavailable('database', () =>
-        insertRun({ id, flowId, triggerJson, webhookSecret: secret }),
-      );
+      const run = { id, flowId, triggerJson, webhookSecret: secret };
+      if (idempotencyKey !== undefined) {
+        const once = await orUnavailable('database', () =>
+          insertQueuedRunOnce(db, run, idempotencyKey),
+        );
+        if (once !== null) return once;
+        continue;
+      }
+      const inserted = await orUnavailable('database', () => insertRun(run));
       if (inserted !== null) {
         const start =
           withJobCopy && triggerJson.length <= JOB_TRIGGER_COPY_MAX_CHARS

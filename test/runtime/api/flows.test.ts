@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
 import { doubleFlow } from '../../support/flows';
+import { querySql } from '../../support/sql';
 import { startTestStack, type TestStack } from '../../support/stack';
 
 let stack: TestStack;
@@ -176,5 +177,109 @@ describe('flows API', () => {
         '/v1/files/{id}',
       ]),
     );
+  });
+});
+
+describe('webhook secret on PUT /v1/flows/:id', () => {
+  type FlowBody = {
+    hasWebhookSecret: boolean;
+    previousWebhookSecretExpiresAt: string | null;
+    version: number;
+  };
+  const create = async (webhookSecret?: string) => {
+    const res = await stack.call('POST', '/v1/flows', { ...doubleFlow, webhookSecret });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const put = (id: string, change: { webhookSecret?: unknown }) =>
+    stack.call('PUT', `/v1/flows/${id}`, { ...doubleFlow, ...change });
+  const read = async (id: string) => {
+    const res = await stack.call('GET', `/v1/flows/${id}`);
+    const text = await res.text();
+    return { text, flow: JSON.parse(text) as FlowBody };
+  };
+  const stored = async (id: string) => {
+    const [row] = await querySql<{
+      webhook_secret: string | null;
+      previous_webhook_secret: string | null;
+      previous_webhook_secret_expires_at: Date | null;
+    }>(
+      stack.database.url,
+      'select webhook_secret, previous_webhook_secret, previous_webhook_secret_expires_at from flows where id = $1',
+      [id],
+    );
+    return row;
+  };
+
+  it('sets a secret on a flow that had none, and answers only that it has one', async () => {
+    const id = await create();
+    expect((await put(id, { webhookSecret: 'a-brand-new-secret-0123' })).status).toBe(200);
+    const { text, flow } = await read(id);
+    expect(flow).toMatchObject({ hasWebhookSecret: true, previousWebhookSecretExpiresAt: null });
+    expect(text).not.toContain('a-brand-new-secret-0123');
+    const list = await (await stack.call('GET', '/v1/flows')).text();
+    expect(list).not.toContain('a-brand-new-secret-0123');
+    expect(await stored(id)).toMatchObject({ webhook_secret: 'a-brand-new-secret-0123' });
+  });
+
+  it('rotates the secret, keeping the replaced one for SLUICE_WEBHOOK_SECRET_OVERLAP_S', async () => {
+    const id = await create('the-first-secret-0123');
+    const before = Date.now();
+    expect((await put(id, { webhookSecret: 'the-second-secret-012' })).status).toBe(200);
+    const { text, flow } = await read(id);
+    expect(text).not.toContain('the-first-secret-0123');
+    const expiresAt = Date.parse(flow.previousWebhookSecretExpiresAt ?? '');
+    const overlapMs = stack.env.SLUICE_WEBHOOK_SECRET_OVERLAP_S * 1000;
+    expect(overlapMs).toBe(900_000);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + overlapMs - 2_000);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + overlapMs + 2_000);
+    expect(await stored(id)).toMatchObject({
+      webhook_secret: 'the-second-secret-012',
+      previous_webhook_secret: 'the-first-secret-0123',
+    });
+  });
+
+  it('leaves the secret and its overlap as they are when the field is absent', async () => {
+    const id = await create('an-untouched-secret-01');
+    await put(id, { webhookSecret: 'an-untouched-secret-02' });
+    const before = await stored(id);
+    const res = await put(id, {});
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { version: number }).version).toBe(3);
+    expect(await stored(id)).toEqual(before);
+  });
+
+  it('clears the secret and the overlap with null', async () => {
+    const id = await create('a-cleared-secret-0123');
+    await put(id, { webhookSecret: 'a-cleared-secret-4567' });
+    expect((await put(id, { webhookSecret: null })).status).toBe(200);
+    expect((await read(id)).flow).toMatchObject({
+      hasWebhookSecret: false,
+      previousWebhookSecretExpiresAt: null,
+    });
+    expect(await stored(id)).toEqual({
+      webhook_secret: null,
+      previous_webhook_secret: null,
+      previous_webhook_secret_expires_at: null,
+    });
+  });
+
+  it.each([
+    ['shorter than 16 characters', 'x'.repeat(15)],
+    ['longer than 256 characters', 'x'.repeat(257)],
+    ['holding a NUL', `nul-secret-0123456\u0000`],
+    ['holding an unpaired surrogate', `surrogate-secret-0123\ud800`],
+    ['not a string', 1234567890123456],
+  ])('refuses a secret %s, on create and on PUT, naming the field', async (_case, secret) => {
+    const created = await stack.call('POST', '/v1/flows', { ...doubleFlow, webhookSecret: secret });
+    expect(created.status).toBe(400);
+    expect(((await created.json()) as ErrorBody).error.message).toContain('webhookSecret');
+    const id = await create('a-valid-secret-012345');
+    const before = await stored(id);
+    const res = await put(id, { webhookSecret: secret });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error.message).toContain('webhookSecret');
+    expect(await stored(id)).toEqual(before);
+    expect((await read(id)).flow.version).toBe(1);
   });
 });

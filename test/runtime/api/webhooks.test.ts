@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signWebhookBody } from '../../../runtime/api/webhook-signature';
 import { flows } from '../../../runtime/db/schema';
 import { codeFlow, doubleFlow, slowFlow, throwingFlow } from '../../support/flows';
 import { startTestStack, type TestStack } from '../../support/stack';
+import { signedHeaders } from '../../support/webhook-signing';
 
 let stack: TestStack;
 
@@ -183,13 +183,13 @@ describe('webhooks with bad input', () => {
     const flowId = await createFlow({ ...doubleFlow, webhookSecret: secret });
     const body = JSON.stringify({ n: 5 });
     expect((await post(`/v1/webhooks/${flowId}/sync`, body)).status).toBe(401);
-    const wrong = await post(`/v1/webhooks/${flowId}/sync`, body, {
-      'x-sluice-signature': signWebhookBody('another-secret-entirely', body),
-    });
+    const wrong = await post(
+      `/v1/webhooks/${flowId}/sync`,
+      body,
+      signedHeaders('another-secret-entirely', body),
+    );
     expect(wrong.status).toBe(401);
-    const signed = await post(`/v1/webhooks/${flowId}/sync`, body, {
-      'x-sluice-signature': signWebhookBody(secret, body),
-    });
+    const signed = await post(`/v1/webhooks/${flowId}/sync`, body, signedHeaders(secret, body));
     expect(signed.status).toBe(201);
     expect(await signed.json()).toEqual({ doubled: 10 });
   });
@@ -230,7 +230,7 @@ describe('webhooks with bad input', () => {
     it('checks signatures against a webhook secret changed by another instance', async () => {
       const body = '{"n":3}';
       const flowId = await createFlow({ ...doubleFlow, webhookSecret: 'first-secret-0123456789' });
-      const sign = (secret: string) => ({ 'x-sluice-signature': signWebhookBody(secret, body) });
+      const sign = (secret: string) => signedHeaders(secret, body);
       expect(
         (await post(`/v1/webhooks/${flowId}`, body, sign('first-secret-0123456789'))).status,
       ).toBe(202);
