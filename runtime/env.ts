@@ -118,7 +118,10 @@ const envSchema = z
     SLUICE_INSTANCE_ID: text(),
     SLUICE_PUBLIC_URL: url(['http', 'https']),
     SLUICE_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
-    SLUICE_API_KEY: text(),
+    // A key shorter than this is guessable; the value is never echoed in the message.
+    SLUICE_API_KEY: text().refine((v) => v === undefined || v.length >= 32, {
+      message: 'must be at least 32 characters',
+    }),
 
     SLUICE_WORKER_CONCURRENCY: int(1, 64, 1),
     SLUICE_FLOW_TIMEOUT_S: int(1, 86_400, DEFAULT_FLOW_TIMEOUT_S),

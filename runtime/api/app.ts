@@ -1,23 +1,27 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { requestId } from 'hono/request-id';
 import { createLocalStorageRoutes } from '../storage';
 import type { ApiDeps } from './deps';
 import { ApiError } from './errors';
 import { bearerAuth } from './middleware/bearer-auth';
 import { bodyLimit } from './middleware/body-limit';
+import { refuseNulInUrl } from './middleware/refuse-nul-in-url';
 import { errorHandler } from './on-error';
 import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
 import { runRoutes } from './routes/runs';
 import { webhookRoutes } from './routes/webhooks';
+import { validationHook } from './validation-hook';
 import { createWebhookTargets } from './webhook-targets';
 
 /** Flow definitions are small; this only stops a hostile body from being buffered. */
 const MAX_MANAGEMENT_BODY_BYTES = 5 * 1024 * 1024;
 
 export function createApi(deps: ApiDeps) {
-  const app = new OpenAPIHono();
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError(errorHandler(deps.logger));
+  app.use(requestId(), refuseNulInUrl());
   app.notFound(() => {
     throw new ApiError(404, 'not_found', 'no such endpoint');
   });

@@ -1,8 +1,8 @@
 import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from './client';
-import { storableJson, storableText } from './nul';
 import { preparedPerDatabase } from './prepared';
 import { flows, type RunStatus, runs } from './schema';
+import { storableJson, storableText } from './storable-text';
 
 export type RunRow = typeof runs.$inferSelect;
 

@@ -81,6 +81,15 @@ describe('parseEnv', () => {
     expect(thrown?.message).not.toContain('\n');
   });
 
+  it('refuses an SLUICE_API_KEY under 32 characters without echoing it', () => {
+    const short = 'sk_guessable_key_1234567';
+    expect(() => parseEnv({ SLUICE_API_KEY: short })).toThrow(
+      'SLUICE_API_KEY must be at least 32 characters',
+    );
+    expect(() => parseEnv({ SLUICE_API_KEY: short })).not.toThrow(short);
+    expect(parseEnv({ SLUICE_API_KEY: 'x'.repeat(32) }).SLUICE_API_KEY).toHaveLength(32);
+  });
+
   it('accepts webhook timestamps 300 s either way and keeps a replaced secret 15 min by default', () => {
     expect(parseEnv({})).toMatchObject({
       SLUICE_WEBHOOK_TOLERANCE_S: 300,

@@ -9,8 +9,8 @@ import {
   listFlowVersions,
   setFlowStatus,
 } from '../../db/flow-store';
-import { containsNul } from '../../db/nul';
 import type { FlowStatus } from '../../db/schema';
+import { findUnstorable } from '../../db/storable-text';
 import { parseFlowDefinition } from '../../engine';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
@@ -169,10 +169,9 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
     const { webhookSecret: _secret, ...definition } = body;
     const parsed = parseFlowDefinition(definition);
     if (!parsed.ok) invalidRequest('flow definition', parsed.issues);
-    if (containsNul(body)) {
-      invalidRequest('flow definition', [
-        { path: '', message: 'contains \\u0000 (NUL), which cannot be stored' },
-      ]);
+    const unstorable = findUnstorable(body);
+    if (unstorable !== null) {
+      invalidRequest('flow definition', [{ path: unstorable.path, message: unstorable.problem }]);
     }
     return parsed.value;
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { isDataRefusal } from '../../db/database-refusal';
 import { insertQueuedRunOnce } from '../../db/idempotent-run-store';
 import { inJsonbKeyOrder } from '../../db/jsonb-key-order';
 import { cancelUnclaimedRun } from '../../db/run-recovery-store';
@@ -15,7 +16,9 @@ import type { RunReply } from '../../queue/reply-bus';
 import type { RouteDeps } from '../deps';
 import { ApiError } from '../errors';
 import { bodyLimit } from '../middleware/body-limit';
+import { syncReplyResponse } from '../sync-reply-response';
 import { orUnavailable } from '../unavailable';
+import { validationHook } from '../validation-hook';
 import { SIGNATURE_HEADER, signingSecret, TIMESTAMP_HEADER } from '../webhook-signature';
 import { readWebhookRequest } from '../webhook-trigger';
 
@@ -102,6 +105,8 @@ export function webhookRoutes(deps: RouteDeps) {
     maxItems: INSERT_BATCH_MAX_RUNS,
     maxWeight: INSERT_BATCH_MAX_BYTES,
     weight: (run) => run.triggerJson.length,
+    // A row PostgreSQL refuses must fail only its own request, never its batch-mates'.
+    retryAlone: isDataRefusal,
   });
 
   /** The flow's target, or the 404/409 a webhook to it gets. */
@@ -201,7 +206,7 @@ export function webhookRoutes(deps: RouteDeps) {
     return { runId, projectId, wait };
   }
 
-  const app = new OpenAPIHono();
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use('/v1/webhooks/*', bodyLimit({ maxBytes: env.maxWebhookPayloadBytes }));
   return app
     .openapi(asyncWebhook, async (c) => {
@@ -220,7 +225,7 @@ export function webhookRoutes(deps: RouteDeps) {
         // The reply can be missed (Redis blip); the run row is the truth.
         (await replyFromRunRow(accepted.projectId, accepted.runId));
       if (reply === null) return c.json({ runId: accepted.runId }, 504);
-      return sendReply(c, reply);
+      return syncReplyResponse(reply);
     });
 
   async function replyFromRunRow(projectId: string, runId: string): Promise<RunReply | null> {
@@ -235,23 +240,4 @@ export function webhookRoutes(deps: RouteDeps) {
       failedStep: run.failedStep,
     };
   }
-}
-
-function sendReply(c: Context, reply: RunReply): Response {
-  if (reply.status === 'succeeded') {
-    const headers = { ...reply.headers, 'content-type': 'application/json' };
-    return new Response(JSON.stringify(reply.body ?? null), {
-      status: reply.responseStatus ?? 200,
-      headers,
-    });
-  }
-  return c.json(
-    {
-      runId: reply.runId,
-      status: reply.status,
-      error: reply.error ?? reply.status,
-      failedStep: reply.failedStep ?? null,
-    },
-    500,
-  );
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, openPglite } from '../../../runtime/db/client';
+import { isDataRefusal } from '../../../runtime/db/database-refusal';
 import { createFlow, deleteFlow, setFlowStatus } from '../../../runtime/db/flow-store';
 import { createProjectWithKey } from '../../../runtime/db/project-store';
 import { insertWebhookRuns } from '../../../runtime/db/run-store';
@@ -109,5 +110,18 @@ describe.each(['postgres', 'pglite'] as const)('insertWebhookRuns on %s', (drive
     const stored = await handle.db.select({ id: runs.id }).from(runs);
     const ids = new Set(stored.map((row) => row.id));
     expect(batch.map((entry) => ids.has(entry.id))).toEqual([true, false, false, true, true]);
+  });
+
+  it('refuses a whole batch when one trigger holds an unpaired surrogate, as a data refusal', async () => {
+    // Why the webhook route sends a refused batch again run by run (retryAlone: isDataRefusal).
+    const open = await newFlow();
+    const bad = { ...run(open.id, null), triggerJson: JSON.stringify({ body: { a: '\ud800' } }) };
+    const good = run(open.id, null);
+    const refusal = await insertWebhookRuns(handle.db, [good, bad]).catch((error) => error);
+    expect(refusal).toBeInstanceOf(Error);
+    expect(isDataRefusal(refusal)).toBe(true);
+    expect(await insertWebhookRuns(handle.db, [good])).toEqual([
+      { projectId, flowVersionId: open.versionId },
+    ]);
   });
 });
