@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
 import { findUnstorable, mayHoldUnstorable } from '../db/storable-text';
 import type { TriggerInput } from '../engine';
-import { ApiError } from './errors';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth';
+import { ApiError } from './errors';
 import { isJsonContentType } from './middleware/require-json';
 import { SIGNATURE_HEADER } from './webhook-signature';
 

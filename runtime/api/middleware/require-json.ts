@@ -1,7 +1,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from '../errors';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../json-depth';
+import { ApiError } from '../errors';
 
 const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
 
