@@ -1,12 +1,34 @@
-import ivm from 'isolated-vm';
+import type ivm from 'isolated-vm';
+import { type Settled, settleWithin } from './bounded-wait';
+import {
+  aborted,
+  type CodeRunFailure,
+  type CodeRunResult,
+  decodeOutcome,
+  overMemory,
+  timedOut,
+} from './code-run-result';
+import {
+  CODE_SPECIFIER,
+  ENTRY_SOURCE,
+  GUARD_SOURCE,
+  GUARD_SPECIFIER,
+  OUTCOME_NAME,
+  STEP_INPUT_GLOBAL,
+} from './code-step-harness';
+import { disposeAndConfirm } from './isolate-disposal';
+import { IsolateTurns } from './isolate-turns';
+import { SandboxIsolate } from './sandbox-isolate';
 
 /**
  * Runs code steps (`export default (ctx) => value`, sync or async) in isolated-vm. One isolate
  * is reused across runs and every step gets a fresh context, so steps cannot see each other's
- * globals. The isolate is recreated when it was disposed (a memory-limit kill or an abort).
+ * globals. Steps take turns on the isolate, and each runs inside the harness
+ * (code-step-harness.ts), so what reaches the host is a string made inside the isolate.
  *
- * Values cross the boundary as JSON strings: the input is parsed inside the context and the
- * output is stringified there, which both proves it is JSON-serialisable and gives its size.
+ * Every wait on the isolate is bounded by the step's time left plus SETTLE_MARGIN_MS. An isolate
+ * whose step timed out, hit the memory cap, never settled or outlived a wait is disposed, and the
+ * next step gets a new one; an isolate that cannot be disposed is reported to `onIsolateLost`.
  */
 
 export interface CodeRunBounds {
@@ -16,99 +38,48 @@ export interface CodeRunBounds {
   signal?: AbortSignal;
 }
 
-export type CodeRunResult =
-  | { ok: true; outputJson: string }
-  | {
-      ok: false;
-      reason: 'error' | 'timeout' | 'memory' | 'too_large' | 'aborted';
-      message: string;
-    };
-
-type CodeRunFailure = Extract<CodeRunResult, { ok: false }>;
-
-// Runs inside the fresh context. $0 is the module namespace, $1 the input JSON, $2 the output
-// length cap. The one-letter prefix on the result tells success from a refused output.
-const INVOKE_DEFAULT_EXPORT = `
-const main = $0.default;
-if (typeof main !== 'function') throw new TypeError('the code must export a default function');
-return Promise.resolve(main(JSON.parse($1))).then((value) => {
-  let json;
-  try {
-    json = value === undefined ? 'null' : JSON.stringify(value);
-  } catch (error) {
-    return 'U' + error.message;
-  }
-  if (json === undefined) return 'U' + 'a ' + typeof value + ' is not JSON';
-  if (json.length > $2) return 'L' + json.length;
-  return 'J' + json;
-});`;
-
+/** What a host-side wait allows beyond the step's time left, so that isolated-vm's own timeout wins. */
+const SETTLE_MARGIN_MS = 50;
+/** How long a disposed isolate's thread may take to let go before the isolate counts as lost. */
+export const DISPOSAL_CONFIRM_MS = 2000;
 const MAX_CACHED_COMPILATIONS = 500;
-const SETTLE_GRACE_MS = 25;
+const CODE_FILE = 'file:///code-step.js';
+const GUARD_FILE = 'file:///sluice-guard.js';
+const ENTRY_FILE = 'file:///sluice-entry.js';
 
 export class CodeSandbox {
   readonly #memoryMb: number;
-  #isolate: ivm.Isolate | null = null;
-  /** A context created ahead of time, so the next step does not wait for one. */
-  #spareContext: Promise<ivm.Context> | null = null;
-  /** V8 code cache per code string; valid in any isolate of this process. */
+  readonly #onIsolateLost: (reason: string) => void;
+  readonly #turns = new IsolateTurns();
+  /** V8 code cache per source; valid in any isolate of this process. */
   readonly #compiledCode = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+  /** Disposals whose isolate thread has not let go yet. */
+  readonly #disposals = new Set<Promise<void>>();
+  #current: SandboxIsolate | null = null;
   #isolatesCreated = 0;
-  /** Set by dispose(): an isolate that dies otherwise during a step ran out of memory. */
-  #disposedByOwner = false;
+  #lost = false;
 
-  constructor(memoryMb: number) {
+  /**
+   * `onIsolateLost` is told, once, when an isolate cannot be disposed (dispose() failed, its
+   * thread stayed busy DISPOSAL_CONFIRM_MS after, or V8 gave up on it). Its thread is then held
+   * for good, and a normal process exit would wait for it forever: the worker ends itself.
+   */
+  constructor(memoryMb: number, onIsolateLost: (reason: string) => void = () => {}) {
     this.#memoryMb = memoryMb;
+    this.#onIsolateLost = onIsolateLost;
   }
 
   async run(code: string, inputJson: string, bounds: CodeRunBounds): Promise<CodeRunResult> {
-    if (bounds.signal?.aborted) return { ok: false, reason: 'aborted', message: 'flow aborted' };
-    const isolate = this.#liveIsolate();
+    const { signal } = bounds;
+    if (signal?.aborted) return aborted;
     const startedAt = performance.now();
-    const timeLeft = () =>
-      Math.max(1, Math.floor(bounds.timeoutMs - (performance.now() - startedAt)));
-    // Aborting has to stop code that is running right now; disposing the isolate is the only way.
-    let aborted = false;
-    const onAbort = () => {
-      aborted = true;
-      this.#disposeIsolate(isolate);
-    };
-    bounds.signal?.addEventListener('abort', onAbort, { once: true });
-
-    let context: ivm.Context | null = null;
-    let module: ivm.Module | null = null;
-    let namespace: ivm.Reference | null = null;
+    const timeLeft = () => bounds.timeoutMs - (performance.now() - startedAt);
+    const endTurn = await this.#turns.take(timeLeft(), signal);
+    if (endTurn === null) return signal?.aborted ? aborted : timedOut(bounds.timeoutMs);
     try {
-      context = await this.#takeContext(isolate);
-      // Compiling (from the code cache) and linking run no user code and take microseconds,
-      // so they run on this thread: an async call would be two thread hand-offs, and on a busy
-      // machine each hand-off waits for a CPU.
-      module = this.#compile(isolate, code);
-      module.instantiateSync(context, (specifier) => {
-        throw new Error(`imports are not available in code steps (got "${specifier}")`);
-      });
-      await module.evaluate({ timeout: timeLeft() });
-      namespace = module.namespace;
-      const invocation = context.evalClosure(
-        INVOKE_DEFAULT_EXPORT,
-        [namespace.derefInto(), inputJson, bounds.maxOutputLength],
-        { result: { promise: true, copy: true }, timeout: timeLeft() },
-      );
-      // The grace lets isolated-vm's own timeout win for code that is still running.
-      const result = await settleWithin(invocation, timeLeft() + SETTLE_GRACE_MS);
-      if (result === NEVER_SETTLED) return timedOut(bounds.timeoutMs);
-      return decodeResult(result, bounds.maxOutputLength);
-    } catch (error) {
-      if (aborted) return { ok: false, reason: 'aborted', message: 'flow aborted' };
-      return this.#describeFailure(error, isolate, bounds.timeoutMs);
+      return await this.#runInTurn(code, inputJson, bounds, timeLeft);
     } finally {
-      bounds.signal?.removeEventListener('abort', onAbort);
-      if (!isolate.isDisposed) {
-        namespace?.release();
-        module?.release();
-        context?.release();
-      }
-      this.#prepareSpareContext();
+      endTurn();
     }
   }
 
@@ -117,117 +88,175 @@ export class CodeSandbox {
     return this.#isolatesCreated;
   }
 
-  /** Disposes the isolate; the next run creates a new one. */
-  dispose(): void {
-    this.#disposedByOwner = true;
-    if (this.#isolate) this.#disposeIsolate(this.#isolate);
+  /**
+   * Disposes the isolate (the next run creates a new one). Resolves once every isolate this
+   * sandbox disposed has let go of its thread, or has been reported lost.
+   */
+  async dispose(): Promise<void> {
+    if (this.#current !== null) this.#discard(this.#current);
+    await Promise.all(this.#disposals);
   }
 
-  #liveIsolate(): ivm.Isolate {
-    if (!this.#isolate || this.#isolate.isDisposed) {
-      this.#isolate = new ivm.Isolate({ memoryLimit: this.#memoryMb });
+  async #runInTurn(
+    code: string,
+    inputJson: string,
+    bounds: CodeRunBounds,
+    timeLeft: () => number,
+  ): Promise<CodeRunResult> {
+    const slot = this.#liveIsolate();
+    const { signal } = bounds;
+    // Aborting has to stop code that is running right now; disposing the isolate is the only way.
+    const onAbort = () => this.#discard(slot);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const modules: ivm.Module[] = [];
+    let context: ivm.Context | null = null;
+    try {
+      const making = slot.takeContext();
+      const made = await settleWithin(making, timeLeft() + SETTLE_MARGIN_MS);
+      if (made.status !== 'fulfilled') return this.#conclude(slot, made, making, bounds);
+      context = made.value;
+      const timeoutMs = Math.floor(timeLeft());
+      if (timeoutMs < 1) return timedOut(bounds.timeoutMs);
+
+      // The isolate is idle (this step holds the turn and its context is made), so these
+      // synchronous calls do not wait; they run none of the step's code.
+      context.global.setSync(STEP_INPUT_GLOBAL, [inputJson, bounds.maxOutputLength], {
+        copy: true,
+      });
+      const guard = this.#compile(slot.isolate, GUARD_SOURCE, GUARD_FILE);
+      modules.push(guard);
+      const user = this.#compile(slot.isolate, code, CODE_FILE);
+      modules.push(user);
+      const entry = this.#compile(slot.isolate, ENTRY_SOURCE, ENTRY_FILE);
+      modules.push(entry);
+      entry.instantiateSync(context, (specifier, referrer) => {
+        if (referrer === entry && specifier === GUARD_SPECIFIER) return guard;
+        if (referrer === entry && specifier === CODE_SPECIFIER) return user;
+        throw new Error(`imports are not available in code steps (got "${specifier}")`);
+      });
+
+      const evaluating = entry.evaluate({ timeout: timeoutMs });
+      const evaluated = await settleWithin(evaluating, timeoutMs + SETTLE_MARGIN_MS);
+      return this.#conclude(slot, evaluated, evaluating, bounds);
+    } catch (error) {
+      // Compiling, linking or setting the input: a syntax error or a refused import, unless
+      // the isolate went away meanwhile.
+      if (slot.isDisposed)
+        return this.#conclude(slot, { status: 'rejected', reason: error }, null, bounds);
+      return { ok: false, reason: 'error', message: describeHostError(error) };
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!slot.isDisposed) {
+        for (const module of modules) module.release();
+        context?.release();
+      }
+      if (this.#current === slot) slot.prepareSpareContext();
+    }
+  }
+
+  /**
+   * Turns a settled (or still pending) call on the isolate into the step's result, disposing
+   * the isolate unless the step ended cleanly.
+   */
+  #conclude(
+    slot: SandboxIsolate,
+    settled: Settled<unknown>,
+    call: Promise<unknown> | null,
+    bounds: CodeRunBounds,
+  ): CodeRunResult {
+    if (settled.status === 'rejected' && isOutcome(settled.reason)) {
+      const { result, disposeIsolate } = decodeOutcome(settled.reason.message, {
+        timeoutMs: bounds.timeoutMs,
+        memoryMb: this.#memoryMb,
+        maxOutputLength: bounds.maxOutputLength,
+      });
+      if (disposeIsolate) this.#discard(slot);
+      return result;
+    }
+    const killedForMemory = slot.isDisposed && !slot.disposedByOwner;
+    this.#discard(slot, settled.status === 'pending' && call !== null ? call : undefined);
+    if (bounds.signal?.aborted) return aborted;
+    return this.#failure(settled, killedForMemory, bounds.timeoutMs);
+  }
+
+  #failure(settled: Settled<unknown>, killedForMemory: boolean, timeoutMs: number): CodeRunFailure {
+    if (settled.status === 'pending') return timedOut(timeoutMs);
+    const message = settled.status === 'rejected' ? errorMessage(settled.reason) : '';
+    // isolated-vm names the memory limit on only some of the calls it rejects.
+    if (killedForMemory || /due to memory limit/.test(message)) return overMemory(this.#memoryMb);
+    if (message === 'Script execution timed out.') return timedOut(timeoutMs);
+    if (/disposed/i.test(message)) {
+      return {
+        ok: false,
+        reason: 'error',
+        message: 'the code sandbox was shut down during the step',
+      };
+    }
+    return { ok: false, reason: 'error', message: 'the code sandbox failed during the step' };
+  }
+
+  #liveIsolate(): SandboxIsolate {
+    if (this.#current === null || this.#current.isDisposed) {
+      this.#current = new SandboxIsolate(this.#memoryMb, (message) =>
+        this.#reportLost(`V8 gave up on a code-step isolate (${message})`),
+      );
       this.#isolatesCreated += 1;
-      this.#spareContext = null;
     }
-    return this.#isolate;
+    return this.#current;
   }
 
-  #disposeIsolate(isolate: ivm.Isolate): void {
-    if (this.#isolate === isolate) {
-      this.#isolate = null;
-      this.#spareContext = null;
-    }
-    if (!isolate.isDisposed) isolate.dispose();
-  }
-
-  #takeContext(isolate: ivm.Isolate): Promise<ivm.Context> {
-    const spare = this.#spareContext;
-    this.#spareContext = null;
-    return spare ?? isolate.createContext();
-  }
-
-  #prepareSpareContext(): void {
-    const isolate = this.#isolate;
-    if (!isolate || isolate.isDisposed || this.#spareContext) return;
-    const spare = isolate.createContext();
-    // A spare that fails (the isolate was disposed meanwhile) is simply not used.
-    spare.catch(() => {
-      if (this.#spareContext === spare) this.#spareContext = null;
+  /** Disposes `slot` (once) and checks, in the background, that its thread lets go. */
+  #discard(slot: SandboxIsolate, running?: Promise<unknown>): void {
+    if (this.#current === slot) this.#current = null;
+    if (slot.disposedByOwner) return;
+    slot.disposedByOwner = true;
+    const disposal = disposeAndConfirm(slot.isolate, DISPOSAL_CONFIRM_MS, running).then((gone) => {
+      if (!gone) {
+        this.#reportLost(
+          `a code-step isolate could not be disposed: its thread was still busy ${DISPOSAL_CONFIRM_MS} ms after`,
+        );
+      }
     });
-    this.#spareContext = spare;
+    this.#disposals.add(disposal);
+    void disposal.finally(() => this.#disposals.delete(disposal));
   }
 
-  #compile(isolate: ivm.Isolate, code: string): ivm.Module {
-    const cachedData = this.#compiledCode.get(code);
-    const module = isolate.compileModuleSync(code, {
-      filename: 'file:///code-step.js',
+  #reportLost(reason: string): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    this.#onIsolateLost(reason);
+  }
+
+  #compile(isolate: ivm.Isolate, source: string, filename: string): ivm.Module {
+    const cachedData = this.#compiledCode.get(source);
+    const module = isolate.compileModuleSync(source, {
+      filename,
       ...(cachedData ? { cachedData } : { produceCachedData: true }),
     });
     const produced = (module as ivm.Module & ivm.CachedDataResult).cachedData;
     if (!cachedData && produced) {
       if (this.#compiledCode.size >= MAX_CACHED_COMPILATIONS) this.#compiledCode.clear();
-      this.#compiledCode.set(code, produced);
+      this.#compiledCode.set(source, produced);
     }
     return module;
   }
-
-  #describeFailure(error: unknown, isolate: ivm.Isolate, timeoutMs: number): CodeRunFailure {
-    const message = error instanceof Error ? error.message : '';
-    if (isolate.isDisposed) {
-      this.#disposeIsolate(isolate);
-      // isolated-vm names the memory limit only on some of the calls it rejects; nothing but
-      // the limit or our own dispose() kills an isolate mid-step (aborts return earlier).
-      return /due to memory limit/.test(message) || !this.#disposedByOwner
-        ? { ok: false, reason: 'memory', message: `code used more than ${this.#memoryMb} MB` }
-        : { ok: false, reason: 'error', message: 'the code sandbox was shut down during the step' };
-    }
-    if (message === 'Script execution timed out.') return timedOut(timeoutMs);
-    return { ok: false, reason: 'error', message: describeThrown(error) };
-  }
 }
 
-function timedOut(timeoutMs: number): CodeRunFailure {
-  return { ok: false, reason: 'timeout', message: `code ran longer than ${timeoutMs} ms` };
+/** isolated-vm's host-side copy of the carrier (code-step-harness.ts). */
+function isOutcome(error: unknown): error is Error {
+  return error instanceof Error && error.name === OUTCOME_NAME;
 }
 
-const NEVER_SETTLED = Symbol('never settled');
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : '';
+}
 
 /**
- * isolated-vm's timeout covers running code, not a promise that never settles. Inside the
- * isolate there are no timers or I/O, so such a promise would wait forever.
+ * A compile or link error. These are made on the host (a refused import) or by V8's parser
+ * before any of the step's code ran, so they carry no value of the step's.
  */
-function settleWithin<T>(
-  promise: Promise<T>,
-  timeoutMs: number,
-): Promise<T | typeof NEVER_SETTLED> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof NEVER_SETTLED>((resolve) => {
-    timer = setTimeout(() => resolve(NEVER_SETTLED), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function decodeResult(result: unknown, maxOutputLength: number): CodeRunResult {
-  const text = String(result);
-  const payload = text.slice(1);
-  switch (text[0]) {
-    case 'J':
-      return { ok: true, outputJson: payload };
-    case 'L':
-      return {
-        ok: false,
-        reason: 'too_large',
-        message: `output is ${payload} characters of JSON, over the cap of ${maxOutputLength}`,
-      };
-    default:
-      return { ok: false, reason: 'error', message: `output is not JSON-serialisable: ${payload}` };
-  }
-}
-
-function describeThrown(error: unknown): string {
-  if (error instanceof Error) {
-    const name = error.name && error.name !== 'Error' ? `${error.name}: ` : '';
-    return `${name}${error.message}`;
-  }
-  return `code threw ${typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error))}`;
+function describeHostError(error: unknown): string {
+  if (!(error instanceof Error)) return 'the code could not be compiled';
+  const name = error.name && error.name !== 'Error' ? `${error.name}: ` : '';
+  return `${name}${error.message}`;
 }

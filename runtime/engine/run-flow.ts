@@ -19,13 +19,25 @@ import { executeRespondStep } from './steps/respond-step';
 import type { StepContext } from './steps/step-context';
 import type { FlowOutcome, FlowResponse, FlowRunner, FlowRunOptions, TriggerInput } from './types';
 
+export interface FlowRunnerOptions {
+  /**
+   * Told when a code-step isolate cannot be disposed (its thread stays held): the process must
+   * end itself, since a normal exit would wait for that thread forever.
+   * @default - nothing is told; the runner goes on with a new isolate
+   */
+  onSandboxLost?: (reason: string) => void;
+}
+
 /**
  * Creates a runner that keeps one warm code sandbox for all its runs. Throws at once when a
  * limit cannot work (for example `codeMemoryMb` below 8).
  */
-export function createFlowRunner(limitOverrides?: Partial<EngineLimits>): FlowRunner {
+export function createFlowRunner(
+  limitOverrides?: Partial<EngineLimits>,
+  options: FlowRunnerOptions = {},
+): FlowRunner {
   const limits = resolveEngineLimits(limitOverrides);
-  const sandbox = new CodeSandbox(limits.codeMemoryMb);
+  const sandbox = new CodeSandbox(limits.codeMemoryMb, options.onSandboxLost);
   return {
     run: (definition, trigger, opts) => new FlowRun(limits, sandbox, opts).run(definition, trigger),
     dispose: () => sandbox.dispose(),

@@ -59,6 +59,6 @@ export interface FlowRunner {
     trigger: TriggerInput,
     opts: FlowRunOptions,
   ): Promise<FlowOutcome>;
-  /** Frees the code sandbox. */
-  dispose(): void;
+  /** Frees the code sandbox; resolves once its isolates' threads have let go of them. */
+  dispose(): Promise<void>;
 }

@@ -1,0 +1,73 @@
+import { expect } from 'vitest';
+import type { CodeRunResult } from '../../runtime/engine/code-run-result';
+import { CodeSandbox } from '../../runtime/engine/code-sandbox';
+
+/** A small time cap, so that code which never returns costs each test little. */
+export const CAP_MS = 200;
+/** How long after its cap a hostile step may take to be reported. */
+const REPORT_SLACK_MS = 1000;
+/** How long the benign step after a hostile one may take, isolate replacement included. */
+const RECOVERY_MS = 500;
+
+/** JavaScript that never returns, for the bodies of traps, getters and callbacks. */
+export const FOREVER = 'for (;;) {}';
+/** A Proxy handler whose every trap never returns. */
+export const TRAPS_NEVER_RETURN = `new Proxy({}, { get: () => () => { ${FOREVER} } })`;
+
+/** A sandbox with a 16 MB cap whose lost isolates (there must be none) are recorded. */
+export function hostileSandbox(memoryMb = 16) {
+  const lost: string[] = [];
+  const sandbox = new CodeSandbox(memoryMb, (reason) => lost.push(reason));
+  return { sandbox, lost };
+}
+
+/**
+ * Runs the hostile `code`, then a benign step on the same sandbox, and returns what the hostile
+ * step came to. Fails unless the hostile step was reported within its cap and a second, the
+ * benign one succeeded with its own output within RECOVERY_MS, and no isolate was lost.
+ */
+export async function runThenRecover(
+  { sandbox, lost }: ReturnType<typeof hostileSandbox>,
+  code: string,
+  capMs = CAP_MS,
+): Promise<CodeRunResult> {
+  const bounds = { timeoutMs: capMs, maxOutputLength: 100_000 };
+  const started = performance.now();
+  const result = await sandbox.run(code, '{"trigger":{"body":null}}', bounds);
+  expect(performance.now() - started, code).toBeLessThan(capMs + REPORT_SLACK_MS);
+
+  const n = Math.floor(Math.random() * 1000);
+  const recoveryStarted = performance.now();
+  const next = await sandbox.run(
+    'export default ({ n }) => ({ doubled: n * 2 })',
+    JSON.stringify({ n }),
+    bounds,
+  );
+  expect(next, `the step after: ${code}`).toEqual({
+    ok: true,
+    outputJson: JSON.stringify({ doubled: n * 2 }),
+  });
+  expect(performance.now() - recoveryStarted, `the step after: ${code}`).toBeLessThan(RECOVERY_MS);
+  expect(lost).toEqual([]);
+  return result;
+}
+
+/** Runs each variant through runThenRecover and checks its result with `expectation`. */
+export async function eachVariant(
+  sandbox: ReturnType<typeof hostileSandbox>,
+  variants: Record<string, string>,
+  expectation: (result: CodeRunResult, name: string) => void,
+  capMs = CAP_MS,
+): Promise<void> {
+  for (const [name, code] of Object.entries(variants)) {
+    expectation(await runThenRecover(sandbox, code, capMs), name);
+  }
+}
+
+/** Expects a failure for `reason`, naming the variant when it is not. */
+export const failsWith =
+  (reason: 'error' | 'timeout' | 'memory', message?: string | RegExp) =>
+  (result: CodeRunResult, name: string) => {
+    expect(result, name).toMatchObject({ ok: false, reason });
+    if (message !== undefined && !result.ok) expect(result.message, name).toMatch(message);
+  };
