@@ -13,6 +13,10 @@ import {
   openDatabase,
 } from './parts';
 import { createRunReconciler } from './reliability/run-reconciler';
+import { endProcessNow } from './worker/end-process-now';
+
+/** What a worker's hand-over (PostgreSQL, the queue, disposing isolates) may take past the drain deadline. */
+const HAND_OVER_BUDGET_MS = 5000;
 
 /** Starts the role(s) named by SLUICE_ROLE: app, worker, or all in one process. */
 async function main(): Promise<void> {
@@ -74,6 +78,12 @@ async function main(): Promise<void> {
         replies,
         logger,
         runMetrics: metrics.runs,
+        onSandboxLost: (reason) =>
+          endProcessNow(
+            logger,
+            'a code-step isolate cannot be reclaimed; ending the worker',
+            reason,
+          ),
       })
     : null;
 
@@ -111,6 +121,12 @@ async function main(): Promise<void> {
       process.exit(handedOver === undefined || handedOver === null ? 1 : 0);
     }, env.SLUICE_DRAIN_TIMEOUT_S * 1000);
     drainTimer.unref();
+    // Whatever a flow or a dependency does, the process ends soon after the drain deadline.
+    const handOverDeadline = setTimeout(
+      () => endProcessNow(logger, 'drain deadline passed and the hand-over did not finish'),
+      env.SLUICE_DRAIN_TIMEOUT_S * 1000 + HAND_OVER_BUDGET_MS,
+    );
+    handOverDeadline.unref();
     await app?.close();
     await reconciler?.close();
     await worker?.close();

@@ -60,7 +60,9 @@ export function decodeOutcome(
     case 'T':
       // Top-level code that threw or never finished: its value is never read (see the harness).
       return {
-        result: failed('code threw in its top-level statements, or they never finished'),
+        result: failed(
+          'code threw, or never finished, in its top-level statements; move them into the default export to see the error',
+        ),
         disposeIsolate: true,
       };
     case 'P':

@@ -20,6 +20,12 @@ export interface WorkerDeps {
   replies: Pick<ReplyBus, 'publish'>;
   logger: Logger;
   runMetrics?: Pick<RunMetrics, 'recordRun'> | undefined;
+  /**
+   * Told when a code-step isolate cannot be disposed; main ends the process, since a normal
+   * exit would wait for the isolate's thread forever.
+   * @default - logged only (an in-process test stack)
+   */
+  onSandboxLost?: (reason: string) => void;
 }
 
 export interface RunningWorker {
@@ -40,17 +46,21 @@ export function startWorker({
   replies,
   logger,
   runMetrics,
+  onSandboxLost = (reason) => logger.error({ reason }, 'code sandbox lost an isolate'),
 }: WorkerDeps): RunningWorker {
-  const runner = createFlowRunner({
-    codeTimeoutMs: env.SLUICE_CODE_TIMEOUT_MS,
-    codeMemoryMb: env.SLUICE_CODE_MEMORY_MB,
-    httpTimeoutMs: env.SLUICE_HTTP_TIMEOUT_MS,
-    httpMaxResponseBytes: env.httpMaxResponseBytes,
-    maxLoopIterations: env.SLUICE_MAX_LOOP_ITERATIONS,
-    maxStepOutputBytes: env.maxStepOutputBytes,
-    maxRunLogBytes: env.maxRunLogBytes,
-    allowPrivateNetwork: env.SLUICE_HTTP_ALLOW_PRIVATE,
-  });
+  const runner = createFlowRunner(
+    {
+      codeTimeoutMs: env.SLUICE_CODE_TIMEOUT_MS,
+      codeMemoryMb: env.SLUICE_CODE_MEMORY_MB,
+      httpTimeoutMs: env.SLUICE_HTTP_TIMEOUT_MS,
+      httpMaxResponseBytes: env.httpMaxResponseBytes,
+      maxLoopIterations: env.SLUICE_MAX_LOOP_ITERATIONS,
+      maxStepOutputBytes: env.maxStepOutputBytes,
+      maxRunLogBytes: env.maxRunLogBytes,
+      allowPrivateNetwork: env.SLUICE_HTTP_ALLOW_PRIVATE,
+    },
+    { onSandboxLost },
+  );
   const logs = createRunLogWriter({ db, store, logger });
   const processor = createRunProcessor({
     db,
@@ -87,7 +97,7 @@ export function startWorker({
     async close() {
       await consumer.close();
       await logs.drain();
-      runner.dispose();
+      await runner.dispose();
     },
     async handOver() {
       // The row first: if the process dies before the job moves, the run is `queued` and the
@@ -95,10 +105,11 @@ export function startWorker({
       await markRunsInterrupted(db, [...inHand]);
       const runIds = await consumer.handOver();
       logger.warn({ runIds }, 'drain timeout reached; runs handed back to the queue');
-      // Exiting while an isolate executes crashes isolated-vm (SIGSEGV): stop the flows first.
-      // Their late writes are fenced, since the runs are no longer `running` at this attempt.
-      runner.dispose();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Exiting while an isolate executes crashes isolated-vm (SIGSEGV), and exiting while its
+      // thread is held never returns: stop the flows and wait until the isolates are gone (or
+      // onSandboxLost has ended the process). Their late writes are fenced, since the runs are
+      // no longer `running` at this attempt.
+      await runner.dispose();
       return runIds;
     },
   };

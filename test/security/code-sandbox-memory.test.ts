@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CodeRunResult } from '../../runtime/engine/code-run-result';
+import { hostileSandbox, runThenRecover } from './code-sandbox-cases';
+
+/** Long enough that only the 16 MB cap can stop these steps. */
+const ROOMY_CAP_MS = 5000;
+/** What one step may add to the host's resident memory: the cap, a few times over, and slack. */
+const MAX_RSS_GROWTH_MB = 16 * 10;
+
+// Variants that make V8 fail one allocation it cannot recover from (a Map, a sparse array or a
+// doubling string or array that outgrows the cap at once) make V8 give up on the isolate, which
+// ends the worker; worker-hostile-code.test.ts covers them.
+describe('a code step that allocates without bound', () => {
+  let hostile: ReturnType<typeof hostileSandbox>;
+  beforeEach(() => {
+    hostile = hostileSandbox(16);
+  });
+  afterEach(async () => {
+    await hostile.sandbox.dispose();
+    expect(hostile.lost).toEqual([]);
+  });
+
+  /** Runs each variant with a roomy time cap and expects the memory cap to stop it. */
+  async function expectStoppedForMemory(variants: Record<string, string>) {
+    for (const [name, code] of Object.entries(variants)) {
+      const rssBefore = process.memoryUsage().rss;
+      const result: CodeRunResult = await runThenRecover(hostile, code, ROOMY_CAP_MS);
+      expect(result, name).toEqual({
+        ok: false,
+        reason: 'memory',
+        message: 'code used more than 16 MB',
+      });
+      const grewMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+      expect(grewMb, name).toBeLessThan(MAX_RSS_GROWTH_MB);
+    }
+  }
+
+  it('stops arrays and objects at the memory cap', async () => {
+    await expectStoppedForMemory({
+      arrays: 'export default () => { const k = []; for (;;) k.push(new Array(1e5).fill(7)) }',
+      objects:
+        'export default () => { const k = []; for (let i = 0; ; i++) k.push({ i, s: "v" + i }) }',
+      asyncGrowth:
+        'export default async () => { const k = []; for (;;) { await null; k.push(new Array(1e4).fill(1)) } }',
+    });
+  });
+
+  it('stops strings at the memory cap', async () => {
+    await expectStoppedForMemory({
+      flatStrings:
+        'export default () => { const k = []; for (let i = 0; ; i++) { const s = "x".repeat(1 << 20) + i; s.charCodeAt(3); k.push(s) } }',
+      serialised:
+        'export default () => { const k = []; for (;;) k.push(JSON.stringify(new Array(1e5).fill("x"))) }',
+    });
+  });
+
+  it('stops typed arrays and ArrayBuffers at the memory cap', async () => {
+    await expectStoppedForMemory({
+      typedArrays: 'export default () => { const k = []; for (;;) k.push(new Float64Array(1e6)) }',
+      buffers: 'export default () => { const k = []; for (;;) k.push(new ArrayBuffer(1 << 22)) }',
+      oneHugeBuffer: 'export default () => new ArrayBuffer(2 ** 31).byteLength',
+      dataViews:
+        'export default () => { const k = []; for (;;) k.push(new DataView(new ArrayBuffer(1 << 22))) }',
+      slices:
+        'export default () => { const k = []; for (;;) k.push(new Uint8Array(1 << 20).slice()) }',
+    });
+  });
+
+  it('stops a step that keeps catching refused allocations at the time cap', async () => {
+    const result = await runThenRecover(
+      hostile,
+      'export default () => { const k = []; for (;;) { try { k.push(new ArrayBuffer(1 << 22)) } catch {} } }',
+    );
+    expect(result).toMatchObject({ ok: false, reason: 'timeout' });
+  });
+
+  it('makes resizable ArrayBuffers fixed-length, so their memory counts against the cap', async () => {
+    await expectStoppedForMemory({
+      resizable:
+        'export default () => { const k = []; for (;;) k.push(new ArrayBuffer(1 << 22, { maxByteLength: 1 << 30 })) }',
+      resizableByPrototype:
+        'export default () => { const C = Object.getPrototypeOf(new Uint8Array(1).buffer).constructor; const k = []; for (;;) k.push(new C(1 << 22, { maxByteLength: 1 << 30 })) }',
+      resizableSubclass:
+        'class Big extends ArrayBuffer { constructor() { super(1 << 22, { maxByteLength: 1 << 30 }) } }\nexport default () => { const k = []; for (;;) k.push(new Big()) }',
+    });
+    const result = await runThenRecover(
+      hostile,
+      'export default () => { const b = new ArrayBuffer(8, { maxByteLength: 1 << 30 }); let grew = true; try { b.resize(1 << 29) } catch { grew = false } return [b.resizable, b.byteLength, grew] }',
+    );
+    expect(result).toEqual({ ok: true, outputJson: '[false,8,false]' });
+  });
+});
