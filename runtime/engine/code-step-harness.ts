@@ -3,8 +3,9 @@
  * which imports GUARD, then the step's own module, then hands the step's namespace to GUARD:
  *
  *   1. GUARD runs before any code of the step. It takes the step's input from a global the
- *      sandbox set, deletes that global and REMOVED_GLOBALS, and keeps its own copies of the
- *      built-ins it uses later, so the step cannot swap them.
+ *      sandbox set, deletes that global and REMOVED_GLOBALS, limits what allocates outside the
+ *      memory cap (code-step-allocation-limits.ts), and keeps its own copies of the built-ins
+ *      it uses later, so the step cannot swap them.
  *   2. It leaves one promise rejected with no handler: the carrier. When a task on the isolate
  *      ends, isolated-vm reads the first such rejection of that task (its `message`, `stack`
  *      and `name`) and rejects the host's call with a copy. With the carrier first, the host
@@ -19,6 +20,8 @@
  *
  * The carrier's message is the outcome: a one-letter code, then its text (see decodeOutcome).
  */
+
+import { ALLOCATION_LIMITS_SOURCE } from './code-step-allocation-limits';
 
 /** Globals deleted before a step runs: each runs code, or holds memory, outside the caps. */
 export const REMOVED_GLOBALS = [
@@ -65,22 +68,7 @@ if (removed.some((name) => name in global)) {
   carrier.message = 'X';
   throw carrier;
 }
-// A resizable ArrayBuffer takes its memory outside the allocator that enforces the memory cap,
-// so the constructor, wherever code finds it, makes fixed-length buffers only.
-const NativeArrayBuffer = ArrayBuffer;
-const { construct } = Reflect;
-const FixedArrayBuffer = function ArrayBuffer(length) {
-  if (new.target === undefined) throw new TypeError("Constructor ArrayBuffer requires 'new'");
-  return construct(NativeArrayBuffer, [length === undefined ? 0 : +length], new.target);
-};
-Object.defineProperty(FixedArrayBuffer, 'prototype', { value: NativeArrayBuffer.prototype, writable: false });
-Object.defineProperty(FixedArrayBuffer, Symbol.species, Object.getOwnPropertyDescriptor(NativeArrayBuffer, Symbol.species));
-FixedArrayBuffer.isView = NativeArrayBuffer.isView;
-NativeArrayBuffer.prototype.constructor = FixedArrayBuffer;
-global.ArrayBuffer = FixedArrayBuffer;
-const { parse, stringify } = JSON;
-const { getPrototypeOf } = Object;
-const { apply } = Reflect;
+${ALLOCATION_LIMITS_SOURCE}const { parse, stringify } = JSON;
 const { slice } = String.prototype;
 const RangeErrorPrototype = RangeError.prototype;
 const toText = String;

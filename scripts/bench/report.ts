@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { sandboxRecoverySection } from './sandbox-report';
 
 const machine = () =>
   `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
@@ -31,7 +32,10 @@ export function writeReports(figures: Figure[], settings: BenchRecord['settings'
   );
   if (settings.smoke) return;
   mkdirSync('docs', { recursive: true });
-  writeFileSync('docs/benchmarks.md', renderBenchmarksDoc(record));
+  const previous = existsSync('docs/benchmarks.md')
+    ? readFileSync('docs/benchmarks.md', 'utf8')
+    : '';
+  writeFileSync('docs/benchmarks.md', renderBenchmarksDoc(record, previous));
 }
 
 const num = (value: unknown) => (typeof value === 'number' ? value : Number.NaN);
@@ -135,12 +139,10 @@ is not on the app's or the workers' CPUs, so one worker at 0.25 vCPU is bounded 
 ${round(worker)} ms per run, about ${Math.round(250 / worker)} runs/s.`;
 }
 
-export function renderBenchmarksDoc({
-  date: at,
-  machine: box,
-  settings,
-  figures,
-}: BenchRecord): string {
+export function renderBenchmarksDoc(
+  { date: at, machine: box, settings, figures }: BenchRecord,
+  previousDoc = '',
+): string {
   const date = at.slice(0, 10);
 
   const load = figures.filter(
@@ -223,5 +225,6 @@ the allocations of start-up.
 Profiles: \`npm run bench -- --scenarios sync --profile /tmp/prof\` writes a V8 CPU profile per
 app and worker process.
 `;
-  return doc;
+  const sandbox = sandboxRecoverySection(figures, previousDoc);
+  return sandbox === '' ? doc : `${doc}\n${sandbox}`;
 }

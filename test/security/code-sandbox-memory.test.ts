@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CodeRunResult } from '../../runtime/engine/code-run-result';
+import { MAX_INTL_OBJECTS } from '../../runtime/engine/code-step-allocation-limits';
 import { hostileSandbox, runThenRecover } from './code-sandbox-cases';
 
 /** Long enough that only the 16 MB cap can stop these steps. */
@@ -63,6 +64,69 @@ describe('a code step that allocates without bound', () => {
         'export default () => { const k = []; for (;;) k.push(new DataView(new ArrayBuffer(1 << 22))) }',
       slices:
         'export default () => { const k = []; for (;;) k.push(new Uint8Array(1 << 20).slice()) }',
+    });
+  });
+
+  // Before the fix, steps of a second each took a worker from 80 MB to 1.4 GB this way.
+  it('limits the Intl objects a step makes, whose ICU memory is outside the cap', async () => {
+    const variants = {
+      formatters:
+        'export default () => { const k = []; for (;;) k.push(new Intl.DateTimeFormat("en", { timeZone: "UTC" })) }',
+      calledWithoutNew:
+        'export default () => { const k = []; for (;;) k.push(Intl.NumberFormat("en")) }',
+      byPrototype:
+        'export default () => { const C = Object.getPrototypeOf(new Intl.Collator()).constructor; const k = []; for (;;) k.push(new C()) }',
+      segments:
+        'export default () => { const s = new Intl.Segmenter(); const k = []; for (;;) k.push(s.segment("a b")) }',
+      segmentIterators:
+        'export default () => { const s = new Intl.Segmenter().segment("a b"); const k = []; for (;;) k.push(s[Symbol.iterator]()) }',
+    };
+    for (const [name, code] of Object.entries(variants)) {
+      const rssBefore = process.memoryUsage().rss;
+      const result = await runThenRecover(hostile, code, ROOMY_CAP_MS);
+      expect(result, name).toEqual({
+        ok: false,
+        reason: 'error',
+        message: `RangeError: a code step may make at most ${MAX_INTL_OBJECTS} Intl objects`,
+      });
+      const grewMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+      expect(grewMb, name).toBeLessThan(MAX_RSS_GROWTH_MB);
+    }
+  });
+
+  it('leaves Intl working as usual within the limit', async () => {
+    const result = await runThenRecover(
+      hostile,
+      `export default () => {
+        // The count is installed on the first read of Intl, whatever the step changed before.
+        const iterator = Array.prototype[Symbol.iterator];
+        Object.prototype.get = () => 1;
+        Array.prototype[Symbol.iterator] = function* () {};
+        const { NumberFormat } = Intl;
+        Array.prototype[Symbol.iterator] = iterator;
+        class Money extends NumberFormat {}
+        return [
+          new Money('de-DE', { style: 'currency', currency: 'EUR' }).format(1234.5),
+          Intl.DateTimeFormat('en', { timeZone: 'UTC' }).format(0),
+          new Intl.Collator() instanceof Intl.Collator,
+          Object.getPrototypeOf(new Intl.PluralRules('en')).constructor === Intl.PluralRules,
+          Intl.NumberFormat.supportedLocalesOf('en'),
+          Array.from(new Intl.Segmenter('en', { granularity: 'word' }).segment('a b'), (s) => s.segment),
+          (1234.5).toLocaleString('en', { maximumFractionDigits: 0 }),
+        ];
+      }`,
+    );
+    expect(result).toEqual({
+      ok: true,
+      outputJson: JSON.stringify([
+        '1.234,50\u00a0€',
+        '1/1/1970',
+        true,
+        true,
+        ['en'],
+        ['a', ' ', 'b'],
+        '1,235',
+      ]),
     });
   });
 
