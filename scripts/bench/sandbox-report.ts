@@ -32,6 +32,9 @@ ${cell(first.cap_ms)} ms, memory cap 64 MB, idle RSS ${cell(first.idle_rss_mb)} 
 hostile code step, then a benign one, by sync webhook. "Next step ok after the cap" is the time
 from the hostile request plus the cap to the benign step's answer (the target is at most 1 s);
 RSS is the worker's, just after the benign step and 1 s later (the target is under 2× idle).
+A negative time means the hostile step ended before its cap: a removed global, the memory cap,
+or an outcome known at once (top-level code that threw, a result that can never settle). Its
+answer is 500 for a failed run; a rejection the step left unhandled does not fail it (200).
 
 | hostile case | its answer | its ms | next step ok | next step ok after the cap, ms | RSS after, MB | RSS 1 s later, MB | vs idle |
 |---|---|---|---|---|---|---|---|
