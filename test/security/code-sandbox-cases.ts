@@ -7,7 +7,7 @@ export const CAP_MS = 200;
 /** How long after its cap a hostile step may take to be reported. */
 const REPORT_SLACK_MS = 1000;
 /** How long the benign step after a hostile one may take, isolate replacement included. */
-const RECOVERY_MS = 500;
+const RECOVERY_MS = 1000;
 
 /** JavaScript that never returns, for the bodies of traps, getters and callbacks. */
 export const FOREVER = 'for (;;) {}';
