@@ -50,6 +50,50 @@ describe('CodeSandbox', () => {
     expect(sandbox.isolatesCreated).toBe(1);
   });
 
+  it('replaces the isolate after a step that ran past its cap, and keeps it after one that threw', async () => {
+    sandbox = new CodeSandbox(16);
+    const capped = { ...bounds, timeoutMs: 100 };
+    expect(
+      await sandbox.run("export default () => { throw new Error('no') }", input, capped),
+    ).toEqual({ ok: false, reason: 'error', message: 'no' });
+    expect(sandbox.isolatesCreated).toBe(1);
+    expect(await sandbox.run('export default () => { for (;;) {} }', input, capped)).toEqual({
+      ok: false,
+      reason: 'timeout',
+      message: 'code ran longer than 100 ms',
+    });
+    expect(await sandbox.run('export default () => 3', input, capped)).toEqual({
+      ok: true,
+      outputJson: '3',
+    });
+    expect(sandbox.isolatesCreated).toBe(2);
+  });
+
+  it('lets a waiting step give up at its own cap while another holds the isolate', async () => {
+    sandbox = new CodeSandbox(16);
+    const long = sandbox.run(
+      'export default () => { const end = Date.now() + 600; while (Date.now() < end) {} return 1 }',
+      input,
+      bounds,
+    );
+    const started = performance.now();
+    const short = await sandbox.run('export default () => 2', input, { ...bounds, timeoutMs: 100 });
+    expect(short).toEqual({ ok: false, reason: 'timeout', message: 'code ran longer than 100 ms' });
+    expect(performance.now() - started).toBeLessThan(400);
+    expect(await long).toEqual({ ok: true, outputJson: '1' });
+  });
+
+  it('resolves dispose once the isolate is gone, and runs again afterwards', async () => {
+    sandbox = new CodeSandbox(16);
+    await sandbox.run('export default () => 1', input, bounds);
+    await sandbox.dispose();
+    expect(await sandbox.run('export default () => 4', input, bounds)).toEqual({
+      ok: true,
+      outputJson: '4',
+    });
+    expect(sandbox.isolatesCreated).toBe(2);
+  });
+
   it('runs steps of concurrent runs side by side', async () => {
     sandbox = new CodeSandbox(16);
     const results = await Promise.all(
