@@ -40,8 +40,12 @@ export interface CodeRunBounds {
 
 /** What a host-side wait allows beyond the step's time left, so that isolated-vm's own timeout wins. */
 const SETTLE_MARGIN_MS = 50;
-/** How long a disposed isolate's thread may take to let go before the isolate counts as lost. */
-export const DISPOSAL_CONFIRM_MS = 2000;
+/**
+ * How long a disposed isolate's thread may take to let go before the isolate counts as lost
+ * (and the worker ends itself). Generous: on a starved machine a healthy teardown can take
+ * seconds, and a false verdict costs a worker restart and a re-run, a true one 10 s more.
+ */
+export const DISPOSAL_CONFIRM_MS = 10_000;
 const MAX_CACHED_COMPILATIONS = 500;
 const CODE_FILE = 'file:///code-step.js';
 const GUARD_FILE = 'file:///sluice-guard.js';

@@ -142,7 +142,9 @@ describe('split roles from the bundle', () => {
 
   it('stops cleanly on SIGTERM: the worker exits 0', async () => {
     const worker = workers.pop();
-    expect(await worker?.stop('SIGTERM')).toBe(0);
+    const code = await worker?.stop('SIGTERM');
+    const ending = `signal ${worker?.child.signalCode}; last output:\n${worker?.output().slice(-1500)}`;
+    expect(code, ending).toBe(0);
   });
 
   it('refuses to start a worker without --no-node-snapshot, in one line naming the flag', async () => {
