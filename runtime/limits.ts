@@ -32,7 +32,16 @@ export const METRIC = {
   runsTimedOut: 'RunsTimedOut',
   syncWebhookLatencyMs: 'SyncWebhookLatencyMs',
 } as const;
-/** isolated-vm needs Node 20 started with this flag; see NODE_ARGS_BY_ROLE. */
+/**
+ * The Node.js line Sluice runs on (24 LTS, from 24.11): package.json `engines`, the image's
+ * base, and the `node` package that development and tests run on all say the same.
+ */
+export const NODE_MAJOR = 24;
+export const NODE_MIN_MINOR = 11;
+/**
+ * isolated-vm needs this flag on Node 20 and later (its README, still so for isolated-vm 7);
+ * see NODE_ARGS_BY_ROLE.
+ */
 export const NO_NODE_SNAPSHOT_FLAG = '--no-node-snapshot';
 /**
  * A worker holds one flow's data at a time: a 2 MiB young generation (V8 grows it to 16 MiB

@@ -44,7 +44,7 @@ afterAll(async () => {
   await pg?.destroy();
 });
 
-/** The APP without a worker, wired from the same parts as main.ts. */
+/** The APP without a worker, wired from the same parts as start.ts. */
 async function startApi(redisUrl: string, { subscribe = true } = {}) {
   const env = parseEnv({
     DATABASE_URL: pg.url,

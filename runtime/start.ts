@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { flushCompileCache } from 'node:module';
+import { EnvError, readProcessEnv } from './env';
+import { NO_NODE_SNAPSHOT_FLAG } from './limits';
+import { safeError } from './log-safe-error';
+import { createLogger } from './logger';
+import { createProcessMetrics } from './metrics/create-metrics';
+import {
+  createFileStore,
+  createQueueBoardIfEnabled,
+  createQueueDriver,
+  createReconcilerLease,
+  createReplyBus,
+  openDatabase,
+} from './parts';
+import { createRunReconciler } from './reliability/run-reconciler';
+import { endProcessNow } from './worker/end-process-now';
+
+/** What a worker's hand-over (PostgreSQL, the queue, disposing isolates) may take past the drain deadline. */
+const HAND_OVER_BUDGET_MS = 5000;
+
+/** Starts the role(s) named by SLUICE_ROLE: app, worker, or all in one process. */
+async function main(): Promise<void> {
+  const env = readProcessEnv();
+  const instanceId = env.SLUICE_INSTANCE_ID ?? randomUUID();
+  const role = env.SLUICE_ROLE;
+  const logger = createLogger(env.SLUICE_LOG_LEVEL, { role, instanceId });
+  const runsApp = role !== 'worker';
+  const runsWorker = role !== 'app';
+  if (runsWorker && !process.execArgv.includes(NO_NODE_SNAPSHOT_FLAG)) {
+    // isolated-vm crashes at random in a process started with Node's snapshot.
+    throw new EnvError(
+      `SLUICE_ROLE=${role} runs flows in isolated-vm and needs \`node ${NO_NODE_SNAPSHOT_FLAG}\``,
+    );
+  }
+
+  // Each role's code is loaded only when the role runs (a worker never parses the HTTP API,
+  // an app never parses the flow runner), while the database connects.
+  const rolesLoading = Promise.all([
+    runsApp ? import('./roles/app') : null,
+    runsWorker ? import('./roles/worker') : null,
+  ]);
+  const database = await openDatabase(env);
+  await database.migrate();
+  // The first API key is seeded while the queue, reply channel and metrics connect.
+  const seeding = runsApp
+    ? import('./roles/seed-api-key').then((seed) => seed.seedApiKey(env, database.db, logger))
+    : null;
+  const [appRole, workerRole] = await rolesLoading;
+
+  const driver = createQueueDriver(env, logger);
+  const { store, localStore } = createFileStore(env);
+  const [replies, metrics] = await Promise.all([
+    createReplyBus(env, instanceId, { subscribe: runsApp }),
+    createProcessMetrics(env, { instanceId, publishesDepth: runsApp, logger }),
+    seeding,
+  ]);
+
+  const queueBoard = runsApp ? await createQueueBoardIfEnabled(env) : undefined;
+  const app = runsApp
+    ? await appRole?.startApp({
+        env,
+        database,
+        queue: driver.queue,
+        replies,
+        store,
+        localStore,
+        logger,
+        queueBoard: queueBoard?.app,
+        runMetrics: metrics.runs,
+      })
+    : null;
+  const worker = runsWorker
+    ? workerRole?.startWorker({
+        env,
+        db: database.db,
+        driver,
+        store,
+        replies,
+        logger,
+        runMetrics: metrics.runs,
+        onSandboxLost: (reason) =>
+          endProcessNow(
+            logger,
+            'a code-step isolate cannot be reclaimed; ending the worker',
+            reason,
+          ),
+      })
+    : null;
+
+  // Outbox reconciler and stuck-run reaper. Embedded jobs live in memory, so there its first
+  // pass takes every run a previous process left unfinished, whatever its age.
+  const reconciler = runsApp
+    ? createRunReconciler({
+        db: database.db,
+        queue: driver.queue,
+        lease: createReconcilerLease(env, instanceId),
+        logger,
+        intervalMs: env.SLUICE_RECONCILE_INTERVAL_S * 1000,
+        afterS: env.SLUICE_RECONCILE_AFTER_S,
+        maxAttempts: env.SLUICE_MAX_ATTEMPTS,
+        firstPassIgnoresAge: driver.kind === 'in-process',
+      })
+    : null;
+  reconciler?.start();
+  logger.info({ port: app?.port }, `sluice ${role} ready`);
+  // Everything start-up compiles is written now: a process that is later killed keeps it too.
+  flushCompileCache();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const drainTimer = setTimeout(async () => {
+      // The flows still running go back to the queue for another worker, then we exit.
+      const handedOver = await worker?.handOver().catch((error: unknown) => {
+        logger.error({ err: error }, 'drain timeout reached; hand-over failed');
+        return null;
+      });
+      if (handedOver === undefined)
+        logger.warn('drain timeout reached; exiting with work in flight');
+      // 0 only when a worker handed its runs over: nothing was lost.
+      process.exit(handedOver === undefined || handedOver === null ? 1 : 0);
+    }, env.SLUICE_DRAIN_TIMEOUT_S * 1000);
+    drainTimer.unref();
+    // Whatever a flow or a dependency does, the process ends soon after the drain deadline.
+    const handOverDeadline = setTimeout(
+      () => endProcessNow(logger, 'drain deadline passed and the hand-over did not finish'),
+      env.SLUICE_DRAIN_TIMEOUT_S * 1000 + HAND_OVER_BUDGET_MS,
+    );
+    handOverDeadline.unref();
+    await app?.close();
+    await reconciler?.close();
+    await worker?.close();
+    await metrics.close();
+    await queueBoard?.close();
+    await replies.close();
+    await driver.queue.close();
+    await database.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof EnvError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`sluice failed to start: ${safeError(error).stack ?? String(error)}\n`);
+  }
+  process.exit(1);
+});
