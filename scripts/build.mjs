@@ -1,5 +1,6 @@
 // Bundles the runtime into dist/main.mjs. Native and WASM-carrying packages stay external:
-// the Dockerfile installs exactly those from dist/package.json.
+// the Dockerfile installs exactly those with `npm ci` from dist/package.json and
+// dist/package-lock.json, a lockfile cut from ours (the versions and integrity hashes the tests ran).
 import {
   cpSync,
   mkdirSync,
@@ -20,6 +21,7 @@ const external = [
   '@bull-board/hono',
 ];
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const lock = JSON.parse(readFileSync('package-lock.json', 'utf8'));
 
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist');
@@ -32,7 +34,7 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
-  target: 'node20',
+  target: 'node24',
   format: 'esm',
   minify: true,
   sourcemap: 'linked',
@@ -49,9 +51,34 @@ cpSync('runtime/db/migrations', 'dist/migrations', { recursive: true });
 const runtimeDeps = Object.fromEntries(
   external.filter((name) => pkg.dependencies[name]).map((name) => [name, pkg.dependencies[name]]),
 );
+const lockedPackages = lockedClosure(lock.packages, Object.keys(runtimeDeps));
+const distPackage = {
+  name: 'sluice-dist',
+  private: true,
+  type: 'module',
+  engines: pkg.engines,
+  dependencies: runtimeDeps,
+  // Our decisions for the packages kept: isolated-vm loads its prebuild, nothing compiles.
+  allowScripts: Object.fromEntries(
+    Object.entries(pkg.allowScripts).filter(([name]) => lockedPackages[`node_modules/${name}`]),
+  ),
+};
+writeFileSync('dist/package.json', `${JSON.stringify(distPackage, null, 2)}\n`);
 writeFileSync(
-  'dist/package.json',
-  `${JSON.stringify({ name: 'sluice-dist', private: true, type: 'module', dependencies: runtimeDeps }, null, 2)}\n`,
+  'dist/package-lock.json',
+  `${JSON.stringify(
+    {
+      name: distPackage.name,
+      lockfileVersion: 3,
+      requires: true,
+      packages: {
+        '': { name: distPackage.name, engines: pkg.engines, dependencies: runtimeDeps },
+        ...lockedPackages,
+      },
+    },
+    null,
+    2,
+  )}\n`,
 );
 const chunks = readdirSync('dist/chunks').filter((name) => name.endsWith('.mjs'));
 const bytes = ['dist/main.mjs', ...chunks.map((name) => `dist/chunks/${name}`)].reduce(
@@ -59,3 +86,37 @@ const bytes = ['dist/main.mjs', ...chunks.map((name) => `dist/chunks/${name}`)].
   0,
 );
 console.log(JSON.stringify({ bundle: 'dist/main.mjs', chunks: chunks.length, bytes }));
+
+/**
+ * The entries of our lockfile that `names` need: each package, what it depends on (regular,
+ * optional when locked, and non-optional peers), found as Node finds it from where it sits.
+ */
+function lockedClosure(packages, names) {
+  const kept = {};
+  const resolve = (from, name) => {
+    for (let base = from; ; ) {
+      const path = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
+      if (packages[path]) return path;
+      if (base === '') return undefined;
+      const parent = base.lastIndexOf('/node_modules/');
+      base = parent === -1 ? '' : base.slice(0, parent);
+    }
+  };
+  const visit = (from, name, optional) => {
+    const path = resolve(from, name);
+    if (path === undefined) {
+      if (optional) return;
+      throw new Error(`package-lock.json has no ${name} for ${from || 'the root'}`);
+    }
+    if (kept[path]) return;
+    const { dev, devOptional, ...entry } = packages[path];
+    kept[path] = entry;
+    for (const dep of Object.keys(entry.dependencies ?? {})) visit(path, dep, false);
+    for (const dep of Object.keys(entry.optionalDependencies ?? {})) visit(path, dep, true);
+    for (const dep of Object.keys(entry.peerDependencies ?? {})) {
+      if (!entry.peerDependenciesMeta?.[dep]?.optional) visit(path, dep, false);
+    }
+  };
+  for (const name of names) visit('', name, false);
+  return Object.fromEntries(Object.entries(kept).sort(([a], [b]) => a.localeCompare(b)));
+}
