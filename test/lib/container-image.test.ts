@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { describe, expect, it } from 'vitest';
 import { type SluiceImageSource, sluiceContainerImage } from '../../lib/container-image';
+import { NODE_ARGS_BY_ROLE, NODE_MAJOR } from '../../runtime/limits';
 import { newTestStack } from './fixtures';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,6 +65,40 @@ describe('sluiceContainerImage', () => {
           }),
         ],
       }),
+    );
+  });
+});
+
+describe('the Dockerfile', () => {
+  const dockerfile = readFileSync(`${REPO_ROOT}/Dockerfile`, 'utf8');
+  const pkg = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, 'utf8'));
+  const instructions = dockerfile.split('\n').filter((line) => /^[A-Z]+ /.test(line));
+
+  it('builds both stages on one Node 24 slim image pinned by digest', () => {
+    const bases = instructions
+      .filter((line) => line.startsWith('FROM '))
+      .map((line) => line.split(' ')[1]);
+
+    expect(bases).toHaveLength(2);
+    expect(new Set(bases).size).toBe(1);
+    expect(bases[0]).toMatch(new RegExp(`^node:${NODE_MAJOR}-bookworm-slim@sha256:[0-9a-f]{64}$`));
+  });
+
+  it('names the Node version of the node package that development and tests run on', () => {
+    expect(pkg.devDependencies.node.split('.')[0]).toBe(String(NODE_MAJOR));
+    expect(dockerfile).toContain(`(Node ${pkg.devDependencies.node},`);
+  });
+
+  it("installs the bundle's external packages with npm ci from a lockfile", () => {
+    const distSteps = instructions.slice(instructions.indexOf('WORKDIR /src/dist'));
+
+    expect(distSteps[1]).toBe('RUN npm ci --omit=dev --no-audit --no-fund');
+    expect(dockerfile).not.toMatch(/npm install|--no-package-lock/);
+  });
+
+  it('starts with the flags of the all role, which workers and the app override per task', () => {
+    expect(instructions.at(-1)).toBe(
+      `CMD ${JSON.stringify(['node', ...NODE_ARGS_BY_ROLE.all, 'main.mjs']).replaceAll(',', ', ')}`,
     );
   });
 });
