@@ -1,16 +1,23 @@
 // npm run bench -- [--workers 4] [--duration 15] [--connections 10,50] [--drain 2000]
 //                  [--scenarios sync,async-accept,async-drain,dispatch-idle,sync-http-loop,micro]
-//                  [--profile <dir>] [--smoke] [--no-write] [--no-build]
+//                  [--profile <dir>] [--smoke] [--no-write] [--no-build] [--baseline <file>]
 // Prints one JSON line per figure, writes bench-results/<date>.json and docs/benchmarks.md
 // (only when every default scenario ran). --profile writes a V8 CPU profile per app and worker
-// process. `--scenarios sandbox-recovery` (not run by default) measures how a worker recovers
-// from hostile code steps.
+// process; --baseline shows a bench-results file's figures beside this run's in
+// docs/benchmarks.md. `--scenarios sandbox-recovery` (not run by default) measures how a worker
+// recovers from hostile code steps.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Deployment, runCounts, startDeployment, waitForDrain } from './deployment';
 import { runLoad } from './load';
-import { bundleBytes, dispatchLatency, engineFigures, startupFigures } from './micro';
+import {
+  bundleBytes,
+  cachedStartupFigures,
+  dispatchLatency,
+  engineFigures,
+  startupFigures,
+} from './micro';
 import { writeReports } from './report';
 import { sandboxRecovery } from './sandbox-recovery';
 
@@ -37,6 +44,7 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 
@@ -246,6 +254,7 @@ try {
     emit({
       scenario: 'micro',
       ...(await startupFigures(deployment.env, startupSamples)),
+      ...(await cachedStartupFigures(deployment.env, startupSamples)),
       ...(await engineFigures(standard, smoke ? 100 : 2000)),
       bundle_bytes: bundleBytes(),
     });
@@ -257,4 +266,6 @@ try {
   await deployment.close();
 }
 // A partial run (some scenarios) prints its figures but does not replace the full report.
-if (!values['no-write'] && allScenarios) writeReports(figures, { workers, durationS, smoke });
+if (!values['no-write'] && allScenarios) {
+  writeReports(figures, { workers, durationS, smoke }, values.baseline);
+}

@@ -73,6 +73,8 @@ describe('bench harness (smoke)', () => {
     for (const field of [
       'app_start_to_ready_ms',
       'worker_start_to_ready_ms',
+      'app_start_to_ready_cached_ms',
+      'worker_start_to_ready_cached_ms',
       'worker_idle_rss_mb',
       'engine_cpu_ms_per_run',
       'engine_wall_ms_per_run',
