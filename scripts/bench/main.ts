@@ -8,6 +8,7 @@
 // recovers from hostile code steps.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type Deployment, runCounts, startDeployment, waitForDrain } from './deployment';
 import { runLoad } from './load';
@@ -48,6 +49,7 @@ const { values } = parseArgs({
   },
 });
 
+const loadAtStart = loadavg()[0] ?? 0;
 const smoke = values.smoke ?? false;
 const workers = smoke ? 1 : Number(values.workers);
 const durationS = smoke ? 2 : Number(values.duration);
@@ -267,5 +269,5 @@ try {
 }
 // A partial run (some scenarios) prints its figures but does not replace the full report.
 if (!values['no-write'] && allScenarios) {
-  writeReports(figures, { workers, durationS, smoke }, values.baseline);
+  writeReports(figures, { workers, durationS, smoke }, { baseline: values.baseline, loadAtStart });
 }

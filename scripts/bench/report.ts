@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { sandboxRecoverySection } from './sandbox-report';
 
 const machine = () =>
@@ -15,6 +15,8 @@ export interface BenchRecord {
   machine: string;
   settings: { workers: number; durationS: number; smoke: boolean };
   figures: Figure[];
+  /** The box's 1-minute load average when the run started and ended: others share it. */
+  loadAverage?: { start: number; end: number };
   /** The bench-results file this run is shown beside (`--baseline`), if any. */
   baseline?: string;
 }
@@ -26,13 +28,15 @@ export interface BenchRecord {
 export function writeReports(
   figures: Figure[],
   settings: BenchRecord['settings'],
-  baseline?: string,
+  { baseline, loadAtStart }: { baseline?: string | undefined; loadAtStart: number },
 ) {
+  const round = (n: number) => Math.round(n * 100) / 100;
   const record: BenchRecord = {
     date: new Date().toISOString(),
     machine: machine(),
     settings,
     figures,
+    loadAverage: { start: round(loadAtStart), end: round(loadavg()[0] ?? 0) },
     ...(baseline === undefined ? {} : { baseline }),
   };
   mkdirSync('bench-results', { recursive: true });
@@ -219,11 +223,17 @@ function comparisonSection(record: BenchRecord, baseline: BenchRecord | undefine
       (figures) => cell(pick(figures, 'micro').engine_cpu_ms_per_run),
     ],
   );
+  const load = ({ loadAverage }: BenchRecord) =>
+    loadAverage === undefined
+      ? 'load not recorded'
+      : `1-minute load average ${loadAverage.start} at the start, ${loadAverage.end} at the end`;
   return `## ${nodeOf(record.machine)} beside ${nodeOf(baseline.machine)}
 
-This run beside \`${record.baseline}\` (${baseline.date.slice(0, 10)}, ${nodeOf(baseline.machine)},
-${baseline.settings.workers} workers, ${baseline.settings.durationS} s per run), on the same machine.
-This box is shared, so a figure that moves by less than about 15% between two runs has not moved.
+This run (${load(record)}) beside \`${record.baseline}\` (${baseline.date.slice(0, 10)},
+${nodeOf(baseline.machine)}, ${baseline.settings.workers} workers, ${baseline.settings.durationS} s per run, ${load(baseline)}), on the same
+machine. Others' work shares its two cores, so throughput and latency move with the load: a
+figure that moves by less than about 15% between two runs has not moved, and the CPU per run
+is the steadier comparison.
 
 | figure | ${nodeOf(baseline.machine)} | ${nodeOf(record.machine)} |
 |---|---|---|
@@ -271,7 +281,7 @@ export function renderBenchmarksDoc(
   const doc = `# Benchmarks
 
 Produced by \`npm run bench\` (${settings.workers} workers, ${settings.durationS} s per run) on ${date}.
-Machine: ${box}. Raw figures: \`bench-results/${date}.json\`.
+Machine: ${box}${record.loadAverage === undefined ? '' : `; 1-minute load average ${record.loadAverage.start} at the start, ${record.loadAverage.end} at the end (the box is shared)`}. Raw figures: \`bench-results/${date}.json\`.
 
 | scenario | conns | workers | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors | runs succeeded (accept: committed) | app CPU s | workers CPU s | app peak RSS MB | worker peak RSS MB | dispatch p50 ms | dispatch p99 ms |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
