@@ -231,9 +231,10 @@ function comparisonSection(record: BenchRecord, baseline: BenchRecord | undefine
 
 This run (${load(record)}) beside \`${record.baseline}\` (${baseline.date.slice(0, 10)},
 ${nodeOf(baseline.machine)}, ${baseline.settings.workers} workers, ${baseline.settings.durationS} s per run, ${load(baseline)}), on the same
-machine. Others' work shares its two cores, so throughput and latency move with the load: a
-figure that moves by less than about 15% between two runs has not moved, and the CPU per run
-is the steadier comparison.
+machine. The load average lags by about a minute and counts the benchmark's own processes (a
+run alone takes it to about 4 or 5), so it shows only whether others were busy too. Others'
+work shares the two cores, so throughput and latency move with it: a figure that moves by less
+than about 15% between two runs has not moved, and the CPU per run is the steadier comparison.
 
 | figure | ${nodeOf(baseline.machine)} | ${nodeOf(record.machine)} |
 |---|---|---|
