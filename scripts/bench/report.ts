@@ -251,9 +251,8 @@ export function renderBenchmarksDoc(
   const { date: at, machine: box, settings, figures } = record;
   const date = at.slice(0, 10);
 
-  const load = figures.filter(
-    (f) => f.scenario !== 'micro' && f.scenario !== 'async-drain' && f.scenario !== 'dispatch-idle',
-  );
+  // The load runs: the figures with a request rate (not micro, drain, dispatch or sandbox).
+  const load = figures.filter((f) => typeof f.req_per_s === 'number');
   const idle = figures.find((f) => f.scenario === 'dispatch-idle');
   const drain = figures.find((f) => f.scenario === 'async-drain');
   const micro = figures.find((f) => f.scenario === 'micro') ?? {};
@@ -332,11 +331,13 @@ The module compile cache (Node 22.1 and later; runtime/main.ts turns it on with
 bundle's modules again on a later start from the same cache: the "warm module compile cache"
 figures, which is how \`npm start\`, the tests and a restart on one machine run. The image turns
 it off (\`NODE_DISABLE_COMPILE_CACHE=1\` in the Dockerfile): every task starts in a new container,
-where the cache is empty, and an empty cache saves nothing. Measured on 2026-12-03 with 31
-alternating starts of each kind (medians, app / worker): no cache 281 / 357 ms, an empty cache
-306 / 349 ms, a warm cache 259 / 336 ms; and a cache filled while building the image, by
-importing every chunk, made the app start slower (279 against 253 ms without a cache), since it
-holds the chunks' top-level code only.
+where the cache is empty, and an empty cache saves nothing. What a warm cache saves grows with
+how busy the two cores are: in the runs of 2026-12-03, from nothing measurable on a quiet box to
+about 100 ms per start while other work ran. Measured that day with 31 alternating starts of
+each kind (medians, app / worker): no cache 281 / 357 ms, an empty cache 306 / 349 ms, a warm
+cache 259 / 336 ms; and a cache filled while building the image, by importing every chunk, made
+the app start slower (279 against 253 ms without a cache), since it holds the chunks' top-level
+code only.
 
 Of a worker's idle RSS, about 46 MB is Node 24 itself (a bare \`node --no-node-snapshot\`; 42 MB
 on Node 20); most of the rest is V8's heap, about 16 MB in use (21 MB on Node 20; the bundle's
