@@ -1,17 +1,23 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
+import { failedDependency } from './dependency-failure';
 import { ApiError } from './errors';
+import { unavailable } from './unavailable';
 
 /**
  * Turns every error into `{ error: { code, message, details? } }`. A 5xx carries only a fixed
  * text and the request id: what went wrong (a driver's message holds SQL and other requests'
- * data) goes to the log, under the same id, and never to the caller.
+ * data) goes to the log, under the same id, and never to the caller. An error that reports
+ * PostgreSQL or Redis down or hanging, on any route, answers 503 with Retry-After; any other
+ * error is a bug and answers 500.
  */
 export const errorHandler =
   (logger: Logger) =>
-  (error: Error, c: Context): Response => {
+  (thrown: Error, c: Context): Response => {
     const requestId = c.get('requestId') as string | undefined;
+    const dependency = thrown instanceof ApiError ? null : failedDependency(thrown);
+    const error = dependency === null ? thrown : unavailable(dependency, thrown);
     if (error instanceof ApiError) {
       const { code, message, details, status } = error;
       const body = { error: { code, message, ...(details === undefined ? {} : { details }) } };

@@ -24,13 +24,17 @@ export async function orUnavailable<T>(dependency: string, call: () => Promise<T
         error,
       );
     }
-    throw new ApiError(
-      503,
-      `${dependency}_unavailable`,
-      `${dependency} is unavailable; retry`,
-      undefined,
-      { 'Retry-After': '1' },
-      error,
-    );
+    throw unavailable(dependency, error);
   }
 }
+
+/** The 503 a client gets when `dependency` is down or hangs; `cause` is for the log only. */
+export const unavailable = (dependency: string, cause: unknown) =>
+  new ApiError(
+    503,
+    `${dependency}_unavailable`,
+    `${dependency} is unavailable; retry`,
+    undefined,
+    { 'Retry-After': '1' },
+    cause,
+  );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { pino } from 'pino';
@@ -22,15 +23,14 @@ let pg: ThrowawayPostgres;
 let redis: ThrowawayRedis;
 let setup: DatabaseHandle;
 let flowId: string;
+let apiKey: string;
 
 beforeAll(async () => {
   [pg, redis] = await Promise.all([startThrowawayPostgres(), startThrowawayRedis()]);
   setup = connectPostgres({ url: pg.url, poolSize: 1, idleTimeoutMs: 1000 });
   await setup.migrate();
-  const { projectId } = await createProjectWithKey(setup.db, {
-    name: 'outages',
-    apiKey: generateApiKey(),
-  });
+  apiKey = generateApiKey();
+  const { projectId } = await createProjectWithKey(setup.db, { name: 'outages', apiKey });
   ({ id: flowId } = await createFlow(setup.db, {
     projectId,
     name: 'double',
@@ -45,16 +45,16 @@ afterAll(async () => {
 });
 
 /** The APP without a worker, wired from the same parts as start.ts. */
-async function startApi(redisUrl: string, { subscribe = true } = {}) {
+async function startApi(redisUrl: string, { subscribe = true, databaseUrl = pg.url } = {}) {
   const env = parseEnv({
-    DATABASE_URL: pg.url,
+    DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     SLUICE_QUEUE_PREFIX: randomQueuePrefix(),
     SLUICE_DATA_DIR: '/tmp/sluice-outages-test',
     SLUICE_WEBHOOK_TIMEOUT_S: '2',
   });
   const logger = pino({ level: 'silent' });
-  const database = connectPostgres({ url: pg.url, poolSize: 4, idleTimeoutMs: 1000 });
+  const database = connectPostgres({ url: databaseUrl, poolSize: 4, idleTimeoutMs: 1000 });
   const driver = createQueueDriver(env, logger);
   const replies = await createReplyBus(env, `outages-${Date.now()}`, { subscribe });
   const { store } = createFileStore(env);
@@ -95,6 +95,43 @@ async function timed(app: { base: string }, path: string, init?: RequestInit) {
 }
 
 const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' };
+
+/** What a client with a key calls besides webhooks, one request per route. */
+function managementCalls(): [string, RequestInit][] {
+  const authorization = `Bearer ${apiKey}`;
+  const json = { authorization, 'content-type': 'application/json' };
+  return [
+    ['/v1/flows', { headers: { authorization } }],
+    ['/v1/runs', { headers: { authorization } }],
+    [`/v1/runs/${randomUUID()}`, { headers: { authorization } }],
+    [`/v1/flows/${flowId}`, { headers: { authorization } }],
+    ['/v1/flows', { method: 'POST', headers: json, body: JSON.stringify(doubleFlow) }],
+    [
+      '/v1/files?name=a.txt',
+      { method: 'POST', headers: { authorization, 'content-type': 'text/plain' }, body: 'hello' },
+    ],
+    [`/v1/files/${randomUUID()}`, { headers: { authorization }, redirect: 'manual' }],
+  ];
+}
+
+/** Every management route answers 503 database_unavailable with Retry-After, within `ms`. */
+async function expectManagementUnavailable(app: { base: string }, ms: number) {
+  const answers = await Promise.all(
+    managementCalls().map(async ([path, init]) => ({
+      call: `${init.method ?? 'GET'} ${path}`,
+      ...(await timed(app, path, init)),
+    })),
+  );
+  for (const { call, res, body, ms: took } of answers) {
+    expect({ call, status: res.status, retryAfter: res.headers.get('retry-after') }).toEqual({
+      call,
+      status: 503,
+      retryAfter: '1',
+    });
+    expect(body).toMatchObject({ error: { code: 'database_unavailable' } });
+    expect(took).toBeLessThan(ms);
+  }
+}
 
 /** Calls the async webhook until it answers 202; returns how long that took. */
 async function untilAccepted(api: Api, timeoutMs: number): Promise<number> {
@@ -185,5 +222,39 @@ describe('when PostgreSQL is down', () => {
     await pg.start();
     expect(await untilAccepted(app.api, 5000)).toBeLessThan(5000);
     await app.close();
+  });
+
+  it('answers every management route, and the key lookup before it, 503 with Retry-After', async () => {
+    const app = await startApi(redis.url);
+    await pg.stop();
+    try {
+      await expectManagementUnavailable(app, 1000);
+    } finally {
+      await pg.start();
+      await app.close();
+    }
+  });
+});
+
+describe('when PostgreSQL hangs (accepts connections, never answers)', () => {
+  it('answers webhooks and every management route 503 with Retry-After once the pool connect timeout ends', async () => {
+    const silent = await startSilentServer();
+    const app = await startApi(redis.url, {
+      databaseUrl: `postgres://postgres@127.0.0.1:${silent.port}/postgres`,
+    });
+    try {
+      // The pool gives up connecting after 2 s; requests waiting for a connection with it.
+      const [hook] = await Promise.all([
+        timed(app, `/v1/webhooks/${flowId}`, post),
+        expectManagementUnavailable(app, 2000 + 1000),
+      ]);
+      expect(hook.res.status).toBe(503);
+      expect(hook.res.headers.get('retry-after')).toBe('1');
+      expect(hook.body).toMatchObject({ error: { code: 'database_unavailable' } });
+      expect(hook.ms).toBeLessThan(2000 + 1000);
+    } finally {
+      await app.close();
+      await silent.close();
+    }
   });
 });
