@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFlow } from '../../../runtime/db/flow-store';
 import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
+import { markRunsInterrupted } from '../../../runtime/db/run-interruption-store';
 import { WORKER_LOST } from '../../../runtime/db/run-recovery-store';
 import {
   finishRun,
@@ -163,6 +164,19 @@ describe('with the BullMQ queue', () => {
     const second = await reconciler(2).reconcileOnce({ ignoreAge: true });
     expect(second.failed).toBe(1);
     expect(await statusOf(runId)).toEqual({ status: 'failed', attempt: 2, error: WORKER_LOST });
+  });
+
+  it('does not count a drain hand-back as a lost attempt', async () => {
+    const runId = await queuedRun();
+    await startRun(db(), runId); // attempt 1: its worker drains and hands the run back
+    expect(await markRunsInterrupted(db(), [runId])).toEqual([runId]);
+    await startRun(db(), runId); // attempt 2: this worker is lost
+
+    // One attempt of two was lost, so the run gets another; counting the hand-back would fail it.
+    const pass = await reconciler(2).reconcileOnce({ ignoreAge: true });
+    expect(pass).toMatchObject({ retried: 1, failed: 0 });
+    expect(await statusOf(runId)).toEqual({ status: 'queued', attempt: 2, error: null });
+    expect(await jobs.getJobState(runId)).toBe('waiting');
   });
 
   it('leaves a running run alone while its job is live', async () => {
