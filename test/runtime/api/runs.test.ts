@@ -35,7 +35,7 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 describe('GET /v1/runs', () => {
-  it('filters by flow and status, newest first', async () => {
+  it('filters by flow and status', async () => {
     const res = await stack.call('GET', `/v1/runs?flowId=${flowId}&status=succeeded`);
     const body = (await res.json()) as RunList;
     expect(body.runs).toHaveLength(5);
@@ -61,6 +61,37 @@ describe('GET /v1/runs', () => {
     } while (cursor !== null);
     expect(seen).toHaveLength(5);
     expect(new Set(seen).size).toBe(5);
+  });
+
+  it('lists runs newest first, and pages through them in the same order', async () => {
+    const flow = (await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as {
+      id: string;
+    };
+    const created: string[] = [];
+    for (let n = 0; n < 4; n++) {
+      const res = await stack.api.request(`/v1/webhooks/${flow.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ n }),
+      });
+      created.push(((await res.json()) as { runId: string }).runId);
+    }
+    const newestFirst = [...created].reverse();
+
+    const all = (await (await stack.call('GET', `/v1/runs?flowId=${flow.id}`)).json()) as RunList;
+    expect(all.runs.map((run) => run.id)).toEqual(newestFirst);
+
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${cursor}`;
+      const page = (await (
+        await stack.call('GET', `/v1/runs?flowId=${flow.id}&limit=3${query}`)
+      ).json()) as RunList;
+      paged.push(...page.runs.map((run) => run.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(paged).toEqual(newestFirst);
   });
 
   it('answers 400 naming the field for a bad filter', async () => {
