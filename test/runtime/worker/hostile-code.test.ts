@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeFlow, doubleFlow } from '../../support/flows';
+import { type HttpStub, startHttpStub } from '../../support/http-stub';
 import { startTestStack, type TestStack } from '../../support/stack';
 
 let stack: TestStack;
@@ -68,14 +69,19 @@ describe('a code step that misbehaves', () => {
 });
 
 describe('an http step to a forbidden address', () => {
-  it.each([
-    'http://127.0.0.1:9/',
-    'http://169.254.169.254/latest/meta-data/',
-    'http://169.254.170.2/v2/credentials',
-    'http://10.0.0.1/',
-    'http://[::1]:9/',
-    'http://localhost:9/',
-  ])('refuses %s', async (url) => {
+  // Live targets on loopback: a guard that let the step through would reach them, where a
+  // closed port would fail with ECONNREFUSED and look like a refusal.
+  let v4: HttpStub;
+  let v6: HttpStub;
+  beforeAll(async () => {
+    [v4, v6] = await Promise.all([startHttpStub(), startHttpStub(undefined, { host: '::1' })]);
+  });
+  afterAll(async () => {
+    await Promise.all([v4?.close(), v6?.close()]);
+  });
+  const portOf = (stub: HttpStub) => new URL(stub.url).port;
+
+  async function refusal(url: string) {
     const flowId = await createFlow({
       name: 'ssrf',
       trigger: { type: 'webhook' },
@@ -85,6 +91,28 @@ describe('an http step to a forbidden address', () => {
     expect(res.status).toBe(500);
     const body = (await res.json()) as { error: string; failedStep: string };
     expect(body.failedStep).toBe('grab');
-    expect(body.error).toMatch(/blocked|refused|not allowed|forbidden/i);
+    return body.error;
+  }
+
+  it.each([
+    ['127.0.0.1', () => `${v4.url}/`, /refused to connect to 127\.0\.0\.1 \(loopback address\)/],
+    ['[::1]', () => `${v6.url}/`, /refused to connect to ::1 \(loopback address\)/],
+    [
+      'localhost',
+      () => `http://localhost:${portOf(v4)}/`,
+      /refused to connect to localhost at (127\.0\.0\.1|::1) \(loopback address\)/,
+    ],
+  ])('refuses a loopback target (%s) before sending it anything', async (_host, url, reason) => {
+    expect(await refusal(url())).toMatch(reason);
+    expect(v4.requests).toEqual([]);
+    expect(v6.requests).toEqual([]);
+  });
+
+  it.each([
+    ['http://169.254.169.254/latest/meta-data/', 'to 169.254.169.254 (metadata address)'],
+    ['http://169.254.170.2/v2/credentials', 'to 169.254.170.2 (metadata address)'],
+    ['http://10.0.0.1/', 'to 10.0.0.1 (private address)'],
+  ])('refuses %s by its address, without dialling it', async (url, reason) => {
+    expect(await refusal(url)).toContain(`refused to connect ${reason}`);
   });
 });
