@@ -178,6 +178,37 @@ describe('when Redis is down', () => {
     await app.close();
   });
 
+  it('answers 202 with the runId when the enqueue fails but a worker already claimed the run', async () => {
+    const app = await startApi(redis.url);
+    await untilAccepted(app.api, 5000);
+    // Stands in for a worker that claimed the run while its enqueue seemed to fail (it had
+    // landed): the row is no longer unclaimed when the webhook tries to cancel it.
+    await querySql(
+      pg.url,
+      `create function claim_at_once() returns trigger language plpgsql as $$
+         begin new.status := 'running'; new.attempt := 1; return new; end $$`,
+    );
+    await querySql(
+      pg.url,
+      'create trigger claimed_at_once before insert on runs for each row execute function claim_at_once()',
+    );
+    await redis.stop();
+    try {
+      const { res, body } = await timed(app, `/v1/webhooks/${flowId}`, post);
+      expect(res.status).toBe(202);
+      expect(body).toEqual({ runId: expect.any(String) });
+      const rows = await querySql(pg.url, 'select status, error from runs where id = $1', [
+        body.runId,
+      ]);
+      expect(rows).toEqual([{ status: 'running', error: null }]);
+    } finally {
+      await querySql(pg.url, 'drop trigger claimed_at_once on runs');
+      await querySql(pg.url, 'drop function claim_at_once()');
+      await redis.start();
+      await app.close();
+    }
+  });
+
   it('answers a sync waiter 504 at the webhook timeout when Redis dies mid-wait, never later', async () => {
     const app = await startApi(redis.url);
     const started = Date.now();

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flows } from '../../../runtime/db/schema';
 import { codeFlow, doubleFlow, slowFlow, throwingFlow } from '../../support/flows';
+import { querySql } from '../../support/sql';
 import { startTestStack, type TestStack } from '../../support/stack';
 import { signedHeaders } from '../../support/webhook-signing';
 
@@ -175,6 +176,37 @@ describe('webhooks with bad input', () => {
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ error: { code: 'flow_disabled' } });
     expect((await stack.call('POST', `/v1/flows/${flowId}/enable`)).status).toBe(200);
+    expect((await post(`/v1/webhooks/${flowId}`, '{"n":1}')).status).toBe(202);
+  });
+
+  it('answers 409 flow_changed, starting no run, when the flow changes under every try to insert the run', async () => {
+    const flowId = await createFlow(doubleFlow);
+    const url = stack.database.url;
+    // Stands in for other instances changing the flow between each read of it and the guarded
+    // insert: the insert inserts nothing, while every read still finds the flow accepting.
+    await querySql(
+      url,
+      'create function refuse_run() returns trigger language plpgsql as $$ begin return null; end $$',
+    );
+    await querySql(
+      url,
+      `create trigger flow_keeps_changing before insert on runs for each row
+         when (new.flow_id = '${flowId}') execute function refuse_run()`,
+    );
+    try {
+      const res = await post(`/v1/webhooks/${flowId}`, '{"n":1}');
+      expect(res.status).toBe(409);
+      expect(await res.json()).toEqual({
+        error: {
+          code: 'flow_changed',
+          message: `flow ${flowId} changed during the request; retry`,
+        },
+      });
+    } finally {
+      await querySql(url, 'drop trigger flow_keeps_changing on runs');
+      await querySql(url, 'drop function refuse_run()');
+    }
+    expect(await querySql(url, 'select id from runs where flow_id = $1', [flowId])).toEqual([]);
     expect((await post(`/v1/webhooks/${flowId}`, '{"n":1}')).status).toBe(202);
   });
 
