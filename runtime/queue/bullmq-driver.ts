@@ -71,6 +71,7 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
         if (state === 'completed' || state === 'failed') await queue.remove(job.runId);
         await queue.add('run', stampedForEnqueue(job), { jobId: job.runId });
       },
+      dependency: 'redis',
       async ping(timeoutMs) {
         await withTimeout(connection.ping(), timeoutMs, 'redis');
       },

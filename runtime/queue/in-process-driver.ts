@@ -28,6 +28,7 @@ export function createInProcessDriver(onError: (error: unknown) => void): QueueD
         return new Set(runIds.filter((id) => queued.has(id) || active.has(id)));
       },
       requeue: enqueue,
+      dependency: null,
       async ping() {},
       async close() {
         closed = true;

@@ -26,6 +26,11 @@ export interface RunQueue {
   liveJobIds(runIds: readonly string[]): Promise<Set<string>>;
   /** Enqueues again, first dropping a dead (failed or completed) job that holds the run id. */
   requeue(job: RunJob): Promise<void>;
+  /**
+   * The service `ping` checks, named as /v1/health/ready reports it; null for a queue that
+   * lives in this process and has nothing to check.
+   */
+  readonly dependency: 'redis' | null;
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }

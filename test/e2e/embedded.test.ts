@@ -77,8 +77,10 @@ describe('embedded mode', () => {
     expect(((await log.json()) as { runId: string }).runId).toBe(runId);
   });
 
-  it('is ready without PostgreSQL or Redis', async () => {
+  it('is ready without PostgreSQL or Redis, and reports no Redis it does not have', async () => {
     const res = await fetch(`${base}/v1/health/ready`);
     expect(res.status).toBe(200);
+    // The database is PGlite; the queue lives in the process, with nothing to check.
+    expect(await res.json()).toEqual({ status: 'ready', checks: { postgres: 'ok' } });
   });
 });
