@@ -5,10 +5,9 @@
  */
 
 import { DrizzleQueryError } from 'drizzle-orm';
+import { errorCauses } from '../error-causes';
 
 export type FailedDependency = 'database' | 'queue' | 'dependency';
-
-const MAX_CAUSE_DEPTH = 8;
 
 /** Socket errors of a peer that refuses, drops or never answers a connection. */
 const NETWORK_CODES = new Set([
@@ -48,9 +47,8 @@ const REDIS_CONNECTION_MESSAGE =
 export function failedDependency(error: unknown): FailedDependency | null {
   let owner: FailedDependency = 'dependency';
   let unreachable = false;
-  let current: unknown = error;
-  for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current instanceof Error; depth++) {
-    const { code } = current as Error & { code?: unknown };
+  for (const current of errorCauses(error)) {
+    const { code } = current;
     if (current instanceof DrizzleQueryError) owner = 'database';
     if (typeof code === 'string' && NETWORK_CODES.has(code)) unreachable = true;
     if (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) {
@@ -68,7 +66,6 @@ export function failedDependency(error: unknown): FailedDependency | null {
       owner = 'queue';
       unreachable = true;
     }
-    current = current.cause;
   }
   return unreachable ? owner : null;
 }

@@ -3,14 +3,11 @@
  * the driver's error). Works for node-postgres and PGlite, which both set `code`.
  */
 
-const MAX_CAUSE_DEPTH = 5;
+import { errorCauses } from '../error-causes';
 
 function sqlState(error: unknown): string | null {
-  let current: unknown = error;
-  for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current instanceof Error; depth++) {
-    const code = (current as Error & { code?: unknown }).code;
+  for (const { code } of errorCauses(error)) {
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = current.cause;
   }
   return null;
 }

@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import type { CodeRunResult } from '../../runtime/engine/code-run-result';
 import { CodeSandbox } from '../../runtime/engine/code-sandbox';
 
@@ -19,6 +19,29 @@ export function hostileSandbox(memoryMb = 16) {
   const lost: string[] = [];
   const sandbox = new CodeSandbox(memoryMb, (reason) => lost.push(reason));
   return { sandbox, lost };
+}
+
+/**
+ * A fresh hostileSandbox for each test of the calling describe block, disposed after it, which
+ * also checks that no isolate was lost. The returned object always names the current test's.
+ */
+export function useHostileSandbox(memoryMb = 16): ReturnType<typeof hostileSandbox> {
+  let current = hostileSandbox(memoryMb);
+  beforeEach(() => {
+    current = hostileSandbox(memoryMb);
+  });
+  afterEach(async () => {
+    await current.sandbox.dispose();
+    expect(current.lost).toEqual([]);
+  });
+  return {
+    get sandbox() {
+      return current.sandbox;
+    },
+    get lost() {
+      return current.lost;
+    },
+  };
 }
 
 /**

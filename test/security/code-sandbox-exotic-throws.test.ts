@@ -1,24 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   eachVariant,
   FOREVER,
   failsWith,
-  hostileSandbox,
   runThenRecover,
   TRAPS_NEVER_RETURN,
+  useHostileSandbox,
 } from './code-sandbox-cases';
 
 // Before the fix, isolated-vm read a thrown value's message, stack and name on the isolate's
 // thread after the time cap stopped counting: these values held that thread for good.
 describe('a code step that throws an exotic value', () => {
-  let hostile: ReturnType<typeof hostileSandbox>;
-  beforeEach(() => {
-    hostile = hostileSandbox();
-  });
-  afterEach(async () => {
-    await hostile.sandbox.dispose();
-    expect(hostile.lost).toEqual([]);
-  });
+  const hostile = useHostileSandbox();
 
   it('survives a thrown Proxy whose traps never return', async () => {
     await eachVariant(

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CodeRunResult } from '../../runtime/engine/code-run-result';
 import { MAX_INTL_OBJECTS } from '../../runtime/engine/code-step-allocation-limits';
-import { hostileSandbox, runThenRecover } from './code-sandbox-cases';
+import { runThenRecover, useHostileSandbox } from './code-sandbox-cases';
 
 /** Long enough that only the 16 MB cap can stop these steps. */
 const ROOMY_CAP_MS = 5000;
@@ -12,14 +12,7 @@ const MAX_RSS_GROWTH_MB = 16 * 10;
 // doubling string or array that outgrows the cap at once) make V8 give up on the isolate, which
 // ends the worker; worker-hostile-code.test.ts covers them.
 describe('a code step that allocates without bound', () => {
-  let hostile: ReturnType<typeof hostileSandbox>;
-  beforeEach(() => {
-    hostile = hostileSandbox(16);
-  });
-  afterEach(async () => {
-    await hostile.sandbox.dispose();
-    expect(hostile.lost).toEqual([]);
-  });
+  const hostile = useHostileSandbox(16);
 
   /** Runs each variant with a roomy time cap and expects the memory cap to stop it. */
   async function expectStoppedForMemory(variants: Record<string, string>) {

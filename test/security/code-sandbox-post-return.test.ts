@@ -1,23 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   eachVariant,
   FOREVER,
   failsWith,
-  hostileSandbox,
   TRAPS_NEVER_RETURN,
+  useHostileSandbox,
 } from './code-sandbox-cases';
 
 // Before the fix, code that ran once the step had been reported (a finalizer, a callback)
 // held the isolate's thread, and every later step of the worker queued behind it.
 describe('a code step that leaves work to run after it returns', () => {
-  let hostile: ReturnType<typeof hostileSandbox>;
-  beforeEach(() => {
-    hostile = hostileSandbox();
-  });
-  afterEach(async () => {
-    await hostile.sandbox.dispose();
-    expect(hostile.lost).toEqual([]);
-  });
+  const hostile = useHostileSandbox();
 
   it('cannot register a callback with FinalizationRegistry or WeakRef', async () => {
     await eachVariant(

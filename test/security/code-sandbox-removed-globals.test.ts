@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REMOVED_GLOBALS } from '../../runtime/engine/code-step-harness';
-import { eachVariant, failsWith, hostileSandbox, runThenRecover } from './code-sandbox-cases';
+import { eachVariant, failsWith, runThenRecover, useHostileSandbox } from './code-sandbox-cases';
 
 /** Every global a code step has, on Node 24 (V8 13.6). A V8 that adds one fails this test, so
  * that each new global is looked at (and the README's list updated) before it ships. Node 24
@@ -143,14 +143,7 @@ const WALK_THE_OBJECT_GRAPH = `export default () => {
 }`;
 
 describe('the globals of a code step', () => {
-  let hostile: ReturnType<typeof hostileSandbox>;
-  beforeEach(() => {
-    hostile = hostileSandbox();
-  });
-  afterEach(async () => {
-    await hostile.sandbox.dispose();
-    expect(hostile.lost).toEqual([]);
-  });
+  const hostile = useHostileSandbox();
 
   it('are exactly the listed ones', async () => {
     const names = okJson(
@@ -201,14 +194,7 @@ describe('the globals of a code step', () => {
 // Before the fix, Atomics.waitAsync with a timeout ended the process ("terminate called without
 // an active exception"): isolated-vm's task runner cannot take a delayed task.
 describe('a code step that uses Atomics or SharedArrayBuffer', () => {
-  let hostile: ReturnType<typeof hostileSandbox>;
-  beforeEach(() => {
-    hostile = hostileSandbox();
-  });
-  afterEach(async () => {
-    await hostile.sandbox.dispose();
-    expect(hostile.lost).toEqual([]);
-  });
+  const hostile = useHostileSandbox();
 
   it('survives Atomics.wait and Atomics.waitAsync, with or without a timeout', async () => {
     const shared = 'new Int32Array(new SharedArrayBuffer(16))';
@@ -241,14 +227,7 @@ describe('a code step that uses Atomics or SharedArrayBuffer', () => {
 // Before the fix, WebAssembly memory was not counted against SLUICE_CODE_MEMORY_MB: it is
 // allocated outside the allocator that enforces the cap.
 describe('a code step that uses WebAssembly', () => {
-  let hostile: ReturnType<typeof hostileSandbox>;
-  beforeEach(() => {
-    hostile = hostileSandbox();
-  });
-  afterEach(async () => {
-    await hostile.sandbox.dispose();
-    expect(hostile.lost).toEqual([]);
-  });
+  const hostile = useHostileSandbox();
 
   it('cannot make memories, modules or instances', async () => {
     const bytes = 'new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])';

@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doubleFlow } from '../support/flows';
+import { type LoopbackServer, serveOnLoopback } from '../support/loopback-server';
 import { startTestStack, type TestStack } from '../support/stack';
 
 /**
@@ -10,23 +9,19 @@ import { startTestStack, type TestStack } from '../support/stack';
  * stack or a 5xx, and the process keeps serving.
  */
 let stack: TestStack;
-let server: ServerType;
+let server: LoopbackServer;
 let base: string;
 let flowId: string;
 
 beforeAll(async () => {
   stack = await startTestStack({}, { worker: false });
-  server = await new Promise<ServerType>((ready) => {
-    const started = serve({ fetch: stack.api.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      ready(started),
-    );
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveOnLoopback(stack.api.fetch);
+  ({ base } = server);
   const created = await stack.call('POST', '/v1/flows', doubleFlow);
   flowId = ((await created.json()) as { id: string }).id;
 });
 afterAll(async () => {
-  server?.close();
+  await server?.close();
   await stack?.close();
 });
 

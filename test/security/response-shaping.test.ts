@@ -1,6 +1,5 @@
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LoopbackServer, serveOnLoopback } from '../support/loopback-server';
 import { startTestStack, type TestStack } from '../support/stack';
 
 /**
@@ -10,20 +9,16 @@ import { startTestStack, type TestStack } from '../support/stack';
  * the usual JSON 500, never a plain-text one or a broken message.
  */
 let stack: TestStack;
-let server: ServerType;
+let server: LoopbackServer;
 let base: string;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  server = await new Promise<ServerType>((ready) => {
-    const started = serve({ fetch: stack.api.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      ready(started),
-    );
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveOnLoopback(stack.api.fetch);
+  ({ base } = server);
 });
 afterAll(async () => {
-  server?.close();
+  await server?.close();
   await stack?.close();
 });
 

@@ -1,9 +1,8 @@
 import { createHmac } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../../runtime/api/webhook-signature';
 import { doubleFlow } from '../support/flows';
+import { type LoopbackServer, serveOnLoopback } from '../support/loopback-server';
 import { querySql } from '../support/sql';
 import { startTestStack, type TestStack } from '../support/stack';
 import { signedHeaders } from '../support/webhook-signing';
@@ -14,25 +13,18 @@ const TOLERANCE_S = 60;
 
 let stack: TestStack;
 let baseUrl: string;
-let server: ReturnType<typeof serve>;
+let server: LoopbackServer;
 
 beforeAll(async () => {
   stack = await startTestStack(
     { SLUICE_WEBHOOK_TOLERANCE_S: String(TOLERANCE_S) },
     { worker: false },
   );
-  await new Promise<void>((listening) => {
-    server = serve(
-      { fetch: stack.api.fetch, port: 0, hostname: '127.0.0.1' },
-      (info: AddressInfo) => {
-        baseUrl = `http://127.0.0.1:${info.port}`;
-        listening();
-      },
-    );
-  });
+  server = await serveOnLoopback(stack.api.fetch);
+  baseUrl = server.base;
 });
 afterAll(async () => {
-  await new Promise((closed) => server.close(closed));
+  await server.close();
   await stack.close();
 });
 

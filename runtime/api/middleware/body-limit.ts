@@ -1,7 +1,7 @@
-import type { HttpBindings } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 import { ApiError } from '../errors';
+import { isBehindNodeServer } from './behind-node-server';
 
 /**
  * 413 as soon as the declared or streamed size passes `maxBytes`; the rest is not read.
@@ -17,9 +17,8 @@ export const bodyLimit = ({ maxBytes }: { maxBytes: number }): MiddlewareHandler
   };
   const streamed = honoBodyLimit({ maxSize: maxBytes, onError: tooLarge });
   return async (c, next) => {
-    // Without Node's message (app.request, other runtimes) the headers prove nothing.
-    const fromNode = (c.env as Partial<HttpBindings> | undefined)?.incoming !== undefined;
-    if (!fromNode || c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
+    if (!isBehindNodeServer(c) || c.req.header('transfer-encoding') !== undefined)
+      return streamed(c, next);
     const declared = c.req.header('content-length');
     if (declared !== undefined && Number(declared) > maxBytes) tooLarge();
     return next();

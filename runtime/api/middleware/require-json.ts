@@ -1,7 +1,7 @@
-import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../json-depth';
 import { ApiError } from '../errors';
+import { isBehindNodeServer } from './behind-node-server';
 
 const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
 
@@ -14,8 +14,8 @@ export const isJsonContentType = (header: string | undefined) =>
  * (`curl -X DELETE` sends neither).
  */
 function hasBody(c: Context): boolean {
-  const fromNode = (c.env as Partial<HttpBindings> | undefined)?.incoming !== undefined;
-  if (!fromNode) return c.req.header('content-length') !== '0' && c.req.raw.body !== null;
+  if (!isBehindNodeServer(c))
+    return c.req.header('content-length') !== '0' && c.req.raw.body !== null;
   const length = c.req.header('content-length');
   return (
     (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined

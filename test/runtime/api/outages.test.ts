@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../../runtime/api/app';
@@ -12,6 +10,7 @@ import { parseEnv } from '../../../runtime/env';
 import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
 import { randomQueuePrefix } from '../../support/database';
 import { doubleFlow } from '../../support/flows';
+import { serveOnLoopback } from '../../support/loopback-server';
 import { startSilentServer } from '../../support/silent-server';
 import { querySql } from '../../support/sql';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../support/throwaway-postgres';
@@ -60,18 +59,14 @@ async function startApi(redisUrl: string, { subscribe = true, databaseUrl = pg.u
   const { store } = createFileStore(env);
   const api = createApi({ env, database, queue: driver.queue, replies, store, logger });
   // Served on a real socket: what a client sees over HTTP, headers and all.
-  const server = await new Promise<ServerType>((ready) => {
-    const started = serve({ fetch: api.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      ready(started),
-    );
-  });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveOnLoopback(api.fetch);
+  const { base } = server;
   return {
     api,
     base,
     database,
     async close() {
-      server.close();
+      await server.close();
       await replies.close();
       await driver.queue.close();
       await database.close().catch(() => {});

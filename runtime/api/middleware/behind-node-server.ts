@@ -1,0 +1,10 @@
+import type { HttpBindings } from '@hono/node-server';
+import type { Context } from 'hono';
+
+/**
+ * Whether the request came through Node's HTTP server, whose parser vouches for the framing
+ * headers (Content-Length, Transfer-Encoding). Through `app.request` or another runtime they
+ * prove nothing.
+ */
+export const isBehindNodeServer = (c: Context) =>
+  (c.env as Partial<HttpBindings> | undefined)?.incoming !== undefined;
