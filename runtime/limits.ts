@@ -59,3 +59,12 @@ export const NODE_ARGS_BY_ROLE = {
   worker: [NO_NODE_SNAPSHOT_FLAG, WORKER_SEMI_SPACE_FLAG],
   all: [NO_NODE_SNAPSHOT_FLAG],
 } as const;
+/**
+ * The load balancer's idle timeout. Node's keepAliveTimeout and headersTimeout must exceed it,
+ * or the ALB reuses a socket Node has just closed and answers 502.
+ */
+export const ALB_IDLE_TIMEOUT_S = 60;
+/** Loopback port of the worker's liveness endpoint, which its container health check probes. */
+export const WORKER_HEALTH_PORT = 3001;
+/** The container health check's command, relative to the image's WORKDIR (/app). */
+export const WORKER_HEALTH_PROBE_COMMAND = ['node', 'health-probe.mjs'] as const;
