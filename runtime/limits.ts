@@ -31,6 +31,8 @@ export const METRIC = {
   runsFailed: 'RunsFailed',
   runsTimedOut: 'RunsTimedOut',
   syncWebhookLatencyMs: 'SyncWebhookLatencyMs',
+  /** Jobs whose run this deployment's database does not know: a queue shared by mistake. */
+  misroutedJobs: 'MisroutedJobs',
 } as const;
 /**
  * The Node.js line Sluice runs on (24 LTS, from 24.11): package.json `engines`, the image's

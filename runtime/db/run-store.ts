@@ -63,6 +63,15 @@ export async function startRun(db: Database, runId: string): Promise<StartedRun 
   return row ?? null;
 }
 
+/**
+ * Whether this database has the run at all. Asked only when a claim finds nothing, to tell a
+ * duplicate delivery (the run ended) from a job that belongs to another deployment.
+ */
+export async function runExists(db: Database, runId: string): Promise<boolean> {
+  const rows = await db.select({ id: runs.id }).from(runs).where(eq(runs.id, runId)).limit(1);
+  return rows.length > 0;
+}
+
 export interface RunResult {
   status: Exclude<RunStatus, 'queued' | 'running'>;
   error: string | null;

@@ -17,6 +17,7 @@ export interface ProcessMetrics {
 const noRunMetrics: RunMetrics = {
   recordRun: () => undefined,
   recordSyncWebhook: () => undefined,
+  recordMisroutedJob: () => undefined,
   drain: () => [],
 };
 

@@ -11,6 +11,8 @@ export type RunOutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'limit_exc
 export interface RunMetrics {
   recordRun(status: RunOutcomeStatus, durationMs: number): void;
   recordSyncWebhook(latencyMs: number): void;
+  /** A job for a run this deployment's database does not know: a queue shared by mistake. */
+  recordMisroutedJob(): void;
   /** The datums since the last drain; empty when nothing happened. */
   drain(): MetricDatum[];
 }
@@ -19,6 +21,7 @@ export function createRunMetrics(): RunMetrics {
   let succeeded = 0;
   let failed = 0;
   let timedOut = 0;
+  let misrouted = 0;
   let durations = new Map<number, number>();
   let syncLatencies = new Map<number, number>();
   const add = (histogram: Map<number, number>, ms: number) => {
@@ -58,6 +61,9 @@ export function createRunMetrics(): RunMetrics {
     recordSyncWebhook(latencyMs) {
       add(syncLatencies, latencyMs);
     },
+    recordMisroutedJob() {
+      misrouted++;
+    },
     drain() {
       const data: MetricDatum[] = [];
       if (succeeded + failed + timedOut > 0) {
@@ -68,11 +74,15 @@ export function createRunMetrics(): RunMetrics {
           { name: METRIC.runsTimedOut, unit: 'Count', values: [timedOut] },
         );
       }
+      if (misrouted > 0) {
+        data.push({ name: METRIC.misroutedJobs, unit: 'Count', values: [misrouted] });
+      }
       data.push(...distribution(METRIC.runDurationMs, durations));
       data.push(...distribution(METRIC.syncWebhookLatencyMs, syncLatencies));
       succeeded = 0;
       failed = 0;
       timedOut = 0;
+      misrouted = 0;
       durations = new Map();
       syncLatencies = new Map();
       return data;

@@ -1,4 +1,4 @@
-import { type Job, Queue, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withTimeout } from '../timeout';
 import { type RedisConfig, redisOptions } from './redis-options';
@@ -9,6 +9,7 @@ import {
   type RunProcessor,
   stampedForEnqueue,
 } from './run-queue';
+import { UnknownRunError } from './unknown-run-error';
 
 export interface BullmqDriverOptions {
   redis: RedisConfig;
@@ -22,7 +23,22 @@ export interface BullmqDriverOptions {
    */
   stalledAfterMs: number;
   onWorkerError?: (error: Error) => void;
+  /**
+   * How long a job for a run this database does not know waits before it is offered again,
+   * so the deployment that owns it can take it; MISROUTED_MAX_DELIVERIES bounds the rounds.
+   * @default 5000
+   */
+  misroutedRetryMs?: number;
 }
+
+/** The job as this driver stores it: the run job, and how often it was found misrouted. */
+type StoredJob = RunJob & { misroutedDeliveries?: number };
+
+/**
+ * Deliveries of a misrouted job before it is failed (kept with the failed jobs, where the owning
+ * deployment's reconciler finds it dead and enqueues its run again).
+ */
+const MISROUTED_MAX_DELIVERIES = 12;
 
 /** Bounds an enqueue on the request path, including BullMQ waiting for a first connection. */
 const ENQUEUE_TIMEOUT_MS = 700;
@@ -83,16 +99,32 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
     consume(processor: RunProcessor, concurrency: number) {
       const workerConnection = new Redis(redisOptions(options.redis, 'blocking'));
       workerConnection.on('error', () => undefined);
-      const inHand = new Map<string, { job: Job<RunJob>; token: string | undefined }>();
-      const processJob = async (job: Job<RunJob>, token?: string) => {
+      const inHand = new Map<string, { job: Job<StoredJob>; token: string | undefined }>();
+      const misroutedRetryMs = options.misroutedRetryMs ?? 5000;
+      /**
+       * Another deployment may own the run: delay the job (BullMQ's moveToDelayed plus
+       * DelayedError) so a worker of that deployment can take it, rather than acknowledging it
+       * or taking it back at once, which would spin.
+       */
+      const leaveForItsOwner = async (job: Job<StoredJob>, token?: string) => {
+        const deliveries = (job.data.misroutedDeliveries ?? 0) + 1;
+        if (deliveries >= MISROUTED_MAX_DELIVERIES) return;
+        await job.updateData({ ...job.data, misroutedDeliveries: deliveries });
+        await job.moveToDelayed(Date.now() + misroutedRetryMs, token);
+        throw new DelayedError();
+      };
+      const processJob = async (job: Job<StoredJob>, token?: string) => {
         inHand.set(job.data.runId, { job, token });
         try {
           await processor(job.data);
+        } catch (error) {
+          if (error instanceof UnknownRunError) await leaveForItsOwner(job, token);
+          throw error;
         } finally {
           inHand.delete(job.data.runId);
         }
       };
-      const worker = new Worker<RunJob>(RUN_QUEUE_NAME, processJob, {
+      const worker = new Worker<StoredJob>(RUN_QUEUE_NAME, processJob, {
         connection: workerConnection,
         prefix: options.prefix,
         concurrency,

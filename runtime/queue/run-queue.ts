@@ -35,6 +35,10 @@ export interface RunQueue {
   close(): Promise<void>;
 }
 
+/**
+ * Runs one job. It throws UnknownRunError for a run its database does not know: the driver then
+ * leaves the job for another consumer (with a delay) instead of acknowledging it.
+ */
 export type RunProcessor = (job: RunJob) => Promise<void>;
 
 export interface RunConsumer {

@@ -19,7 +19,7 @@ export interface WorkerDeps {
   store: FileStore;
   replies: Pick<ReplyBus, 'publish'>;
   logger: Logger;
-  runMetrics?: Pick<RunMetrics, 'recordRun'> | undefined;
+  runMetrics?: Pick<RunMetrics, 'recordRun' | 'recordMisroutedJob'> | undefined;
   /**
    * Told when a code-step isolate cannot be disposed; main ends the process, since a normal
    * exit would wait for the isolate's thread forever.
@@ -69,6 +69,7 @@ export function startWorker({
     replies,
     flowTimeoutMs: env.SLUICE_FLOW_TIMEOUT_S * 1000,
     logger,
+    queuePrefix: driver.kind === 'bullmq' ? env.SLUICE_QUEUE_PREFIX : driver.kind,
     ...(runMetrics === undefined ? {} : { runMetrics }),
   });
   const protection =

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import { isDataRefusal } from '../db/database-refusal';
-import { finishRun, type RunResult, type StartedRun, startRun } from '../db/run-store';
+import { finishRun, type RunResult, runExists, type StartedRun, startRun } from '../db/run-store';
 import type { FlowOutcome, FlowRunner, FlowRunOptions, TriggerInput } from '../engine';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus, RunReply } from '../queue/reply-bus';
 import { preciseNow, type RunJob, type RunProcessor } from '../queue/run-queue';
+import { UnknownRunError } from '../queue/unknown-run-error';
 import { storageKey } from '../storage';
 import { createFlowVersionCache } from './flow-version-cache';
 import { InvalidFlowVersionError } from './invalid-flow-version-error';
@@ -21,7 +22,13 @@ export interface RunProcessorDeps {
   flowTimeoutMs: number;
   logger: Logger;
   /** In-memory run counters and durations, flushed by the metrics loop. */
-  runMetrics?: Pick<RunMetrics, 'recordRun'>;
+  runMetrics?: Pick<RunMetrics, 'recordRun' | 'recordMisroutedJob'>;
+  /**
+   * The queue this worker consumes (SLUICE_QUEUE_PREFIX for BullMQ), named when a job turns out
+   * to belong to another deployment.
+   * @default - 'unnamed'
+   */
+  queuePrefix?: string;
 }
 
 interface Executed {
@@ -74,10 +81,27 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     }
   }
 
+  /**
+   * A claim that found nothing: a duplicate delivery of a run that already ended, or a job this
+   * database has never heard of. The latter is another deployment's job (same Redis and queue
+   * prefix, another database): said loudly, counted, and thrown so the driver leaves the job for
+   * its owner rather than acknowledging it.
+   */
+  async function notClaimed(job: RunJob): Promise<null> {
+    if (await runExists(deps.db, job.runId)) return null;
+    const queuePrefix = deps.queuePrefix ?? 'unnamed';
+    deps.logger.error(
+      { runId: job.runId, queuePrefix },
+      'job for a run this database does not know: another deployment shares this queue (same Redis and SLUICE_QUEUE_PREFIX); give each deployment its own prefix',
+    );
+    deps.runMetrics?.recordMisroutedJob();
+    throw new UnknownRunError(job.runId, queuePrefix);
+  }
+
   /** Claims first, then runs: the path of jobs that carry no copy of their run. */
   async function claimThenRun(job: RunJob, deadline: number): Promise<Ran | null> {
     const started = await startRun(deps.db, job.runId);
-    if (started === null) return null; // already ended: a duplicate delivery
+    if (started === null) return notClaimed(job);
     const ran = await execute(job, started.flowVersionId, started.trigger, deadline);
     return { started, ...ran };
   }
@@ -112,7 +136,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       },
     });
     const started = await claim;
-    if (started === null) return null; // already ended: a duplicate delivery
+    if (started === null) return notClaimed(job);
     if (isOurs(started)) return { started, ...ran };
     // Only a job not written by this version of the app can disagree with its row; the row is
     // the record, so the flow runs again from it.
