@@ -17,7 +17,7 @@ export const NUMBER_KEYS = [
   'minWorkers',
   'backlogPerWorkerTarget',
 ] as const;
-export const STRING_KEYS = ['domainName', 'certificateArn', 'imageUri'] as const;
+export const STRING_KEYS = ['domainName', 'certificateArn', 'imageUri', 'queuePrefix'] as const;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 

@@ -110,6 +110,9 @@ const hostPorts = () =>
 
 const MiB = 1024 * 1024;
 
+/** One `{hashtag}` per deployment: every key of its queue in one Redis Cluster slot. */
+const defaultQueuePrefix = (deploymentName: string) => `{sluice:${deploymentName}}`;
+
 const envSchema = z
   .object({
     PORT: int(0, 65535, APP_PORT),
@@ -150,7 +153,9 @@ const envSchema = z
     SLUICE_REDIS_PASSWORD: text(),
     REDIS_SENTINELS: hostPorts(),
     REDIS_SENTINEL_MASTER: text(),
-    SLUICE_QUEUE_PREFIX: text().transform((v) => v ?? '{sluice}'),
+    // Unset: derived from SLUICE_DEPLOYMENT_NAME below, so deployments sharing a Redis never
+    // share a queue by accident.
+    SLUICE_QUEUE_PREFIX: text(),
     SLUICE_QUEUE_UI: BoolEnv(false),
     SLUICE_QUEUE_UI_USER: text(),
     SLUICE_QUEUE_UI_PASSWORD: text(),
@@ -218,6 +223,12 @@ const envSchema = z
     ) {
       need('SLUICE_S3_SECRET_ACCESS_KEY', 'and SLUICE_S3_ACCESS_KEY_ID must be set together');
     }
+    if (env.SLUICE_QUEUE_PREFIX === undefined && /[{}]/.test(env.SLUICE_DEPLOYMENT_NAME)) {
+      need(
+        'SLUICE_DEPLOYMENT_NAME',
+        `must not contain { or } while SLUICE_QUEUE_PREFIX is unset, since it names the queue prefix {sluice:<name>} (got "${env.SLUICE_DEPLOYMENT_NAME}")`,
+      );
+    }
     if (env.SLUICE_DRAIN_TIMEOUT_S >= 120 && env.SLUICE_ROLE !== 'app') {
       // ECS kills the task 120 s after SIGTERM (stopTimeout); draining longer loses the flow.
       need(
@@ -228,6 +239,7 @@ const envSchema = z
   })
   .transform((env) => ({
     ...env,
+    SLUICE_QUEUE_PREFIX: env.SLUICE_QUEUE_PREFIX ?? defaultQueuePrefix(env.SLUICE_DEPLOYMENT_NAME),
     maxWebhookPayloadBytes: env.SLUICE_MAX_WEBHOOK_PAYLOAD_MB * MiB,
     maxFileBytes: env.SLUICE_MAX_FILE_MB * MiB,
     maxRunLogBytes: env.SLUICE_MAX_RUN_LOG_MB * MiB,

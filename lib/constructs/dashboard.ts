@@ -48,7 +48,7 @@ const ALARM_PERIOD = Duration.minutes(5);
 /**
  * One CloudWatch dashboard for the whole deployment (ALB, both tiers, RDS, Redis) and the
  * alarms that page: ALB 5xx over 1%, RDS connections or Redis memory over 80%, no worker
- * running. Alarms notify `alarmTopic`; subscribe to it after deploying.
+ * running, any misrouted job. Alarms notify `alarmTopic`; subscribe to it after deploying.
  */
 export class Dashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
@@ -60,6 +60,7 @@ export class Dashboard extends Construct {
     readonly noWorkers: cloudwatch.Alarm;
     readonly oldestWaitingAge: cloudwatch.Alarm;
     readonly runFailureRate: cloudwatch.Alarm;
+    readonly misroutedJobs: cloudwatch.Alarm;
   };
 
   constructor(scope: Construct, id: string, props: DashboardProps) {
@@ -245,6 +246,18 @@ export class Dashboard extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         // Two minutes, so one scale-out from an idle fleet (about a minute) does not page.
         evaluationPeriods: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      // Any at all: a worker met another deployment's job, so two deployments share a queue.
+      misroutedJobs: alarm('MisroutedJobsAlarm', {
+        metric: sluice(METRIC.misroutedJobs, 'Sum', 'misrouted jobs').with({
+          period: ALARM_PERIOD,
+        }),
+        alarmDescription:
+          'Workers received jobs for runs their database does not know: another deployment shares this Redis and queue prefix (set a distinct SLUICE_QUEUE_PREFIX)',
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
       runFailureRate: alarm('RunFailureRateAlarm', {

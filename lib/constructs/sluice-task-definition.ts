@@ -33,6 +33,12 @@ export interface SluiceTaskSettings {
    */
   readonly flowTimeoutSeconds?: number;
   /**
+   * SLUICE_QUEUE_PREFIX: set it to keep the queue of a deployment made before the default
+   * prefix named the deployment (`{sluice}`).
+   * @default - none: the runtime's `{sluice:<SLUICE_DEPLOYMENT_NAME>}`
+   */
+  readonly queuePrefix?: string;
+  /**
    * Retention of the container log group.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -145,6 +151,7 @@ export class SluiceTaskDefinition extends Construct {
         SLUICE_WEBHOOK_TIMEOUT_S: String(webhookTimeoutSeconds),
         SLUICE_FLOW_TIMEOUT_S: String(flowTimeoutSeconds),
         SLUICE_PUBLIC_URL: props.publicUrl,
+        ...(props.queuePrefix === undefined ? {} : { SLUICE_QUEUE_PREFIX: props.queuePrefix }),
         ...environment,
       },
       secrets,

@@ -123,6 +123,12 @@ export interface SluiceStackProps extends StackProps {
    * @default 30
    */
   readonly runLogRetentionDays?: number;
+  /**
+   * SLUICE_QUEUE_PREFIX for both tiers, a Redis `{hashtag}`. A deployment created before the
+   * prefix named the deployment sets `{sluice}` to keep its queue across the upgrade.
+   * @default - none: the runtime uses `{sluice:<stack name>}`, one queue per deployment
+   */
+  readonly queuePrefix?: string;
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -166,6 +172,11 @@ export class SluiceStack extends Stack {
     }
     requireIntegerIn('webhookTimeoutSeconds', webhookTimeoutSeconds, 1, 900);
     requireIntegerIn('flowTimeoutSeconds', flowTimeoutSeconds, 1, 86_400);
+    if (props.queuePrefix !== undefined && !/^\{[^{}]+\}$/.test(props.queuePrefix)) {
+      throw new Error(
+        `queuePrefix must be a Redis hashtag such as {sluice} (got ${props.queuePrefix})`,
+      );
+    }
     const logRetention = logRetentionDays as logs.RetentionDays;
     if (!Object.values(logs.RetentionDays).includes(logRetention)) {
       throw new Error(
@@ -228,6 +239,7 @@ export class SluiceStack extends Stack {
       flowTimeoutSeconds,
       logRetention,
       removalPolicy,
+      ...(props.queuePrefix === undefined ? {} : { queuePrefix: props.queuePrefix }),
     };
     this.appService = new AppService(this, 'App', {
       cluster,

@@ -29,12 +29,14 @@ describe('sluiceStackPropsFromContext', () => {
         multiAz: 'false',
         domainName: 'sluice.example.com',
         imageUri: 'ghcr.io/acme/sluice:1.0',
+        queuePrefix: '{sluice}',
       }),
     ).toEqual({
       peakConcurrentFlows: 50,
       multiAz: false,
       domainName: 'sluice.example.com',
       imageUri: 'ghcr.io/acme/sluice:1.0',
+      queuePrefix: '{sluice}',
     });
   });
 

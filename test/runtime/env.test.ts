@@ -125,6 +125,19 @@ describe('parseEnv', () => {
     expect(() => parseEnv(source)).toThrow(message);
   });
 
+  it('gives each deployment its own queue prefix unless SLUICE_QUEUE_PREFIX keeps an old one', () => {
+    expect(parseEnv({}).SLUICE_QUEUE_PREFIX).toBe('{sluice:sluice}');
+    expect(parseEnv({ SLUICE_DEPLOYMENT_NAME: 'Prod' }).SLUICE_QUEUE_PREFIX).toBe('{sluice:Prod}');
+    // The upgrade path: an existing deployment pins the prefix it has always used.
+    expect(
+      parseEnv({ SLUICE_DEPLOYMENT_NAME: 'Prod', SLUICE_QUEUE_PREFIX: '{sluice}' })
+        .SLUICE_QUEUE_PREFIX,
+    ).toBe('{sluice}');
+    expect(() => parseEnv({ SLUICE_DEPLOYMENT_NAME: 'a}b' })).toThrow(
+      'SLUICE_DEPLOYMENT_NAME must not contain { or } while SLUICE_QUEUE_PREFIX is unset',
+    );
+  });
+
   it('reads "false" as false, which z.coerce.boolean would not', () => {
     expect(parseEnv({ SLUICE_HTTP_ALLOW_PRIVATE: 'false' }).SLUICE_HTTP_ALLOW_PRIVATE).toBe(false);
     expect(parseEnv({ SLUICE_HTTP_ALLOW_PRIVATE: '1' }).SLUICE_HTTP_ALLOW_PRIVATE).toBe(true);

@@ -194,11 +194,31 @@ describe('Dashboard', () => {
     );
   });
 
+  it('alarms on the first job a worker finds belongs to another deployment', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Metrics: [
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'MisroutedJobs', Namespace: 'Sluice' }),
+              Period: 300,
+              Stat: 'Sum',
+            }),
+          }),
+        ],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    );
+  });
+
   it('sends every alarm to the alarm topic', () => {
     const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
       .filter(([id]) => id.startsWith('Dashboard'))
       .map(([, alarm]) => alarm);
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([
         { Ref: expect.stringMatching(/^DashboardAlarmTopic/) },

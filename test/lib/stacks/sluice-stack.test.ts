@@ -125,6 +125,13 @@ describe('SluiceStack', () => {
       expect(env('worker', 'SLUICE_WORKER_CONCURRENCY')).toBe('1');
     });
 
+    it('leaves the queue prefix to the runtime, which names it after the deployment', () => {
+      for (const role of ['app', 'worker'] as const) {
+        expect(env(role, 'SLUICE_QUEUE_PREFIX')).toBeUndefined();
+        expect(env(role, 'SLUICE_DEPLOYMENT_NAME')).toBe('Sluice');
+      }
+    });
+
     it('passes the DB password and Redis AUTH token only as ECS secrets', () => {
       const dbSecret = logicalIdOf(
         'AWS::SecretsManager::SecretTargetAttachment',
@@ -272,6 +279,20 @@ describe('SluiceStack', () => {
 });
 
 describe('SluiceStack props', () => {
+  it('keeps an existing deployment on its old queue prefix when queuePrefix is given', () => {
+    // GIVEN a stack deployed when every deployment used {sluice}
+    const template = Template.fromStack(newStack({ queuePrefix: '{sluice}' }));
+    // THEN both tiers get it, so the upgrade strands no job
+    const definitions = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+    expect(definitions).toHaveLength(2);
+    for (const definition of definitions) {
+      expect(definition.Properties.ContainerDefinitions[0].Environment).toContainEqual({
+        Name: 'SLUICE_QUEUE_PREFIX',
+        Value: '{sluice}',
+      });
+    }
+  });
+
   it.each<[string, SluiceStackProps, string]>([
     [
       'workerCpu 300',
@@ -318,6 +339,11 @@ describe('SluiceStack props', () => {
       'logRetentionDays 31',
       { logRetentionDays: 31 },
       'logRetentionDays must be a CloudWatch Logs retention such as 7, 14, 30, 90, 365 (got 31)',
+    ],
+    [
+      'a queue prefix that is not a hashtag',
+      { queuePrefix: 'sluice' },
+      'queuePrefix must be a Redis hashtag such as {sluice} (got sluice)',
     ],
   ])('fails synth on %s, naming the prop and the value', (_, props, message) => {
     expect(() => newStack(props)).toThrow(message);
