@@ -25,10 +25,14 @@ export interface ChaosCluster {
   stubUrl: string;
   /** How many times the stub saw each `seq`: more than once is a duplicate execution. */
   hits: Map<string, number>;
+  /** Side effects in progress right now: stub requests received and not yet answered. */
+  stubInFlight(): number;
   createFlow(name: string): Promise<string>;
   startWorker(): Promise<SluiceProcess>;
   /** Final and unfinished runs of a flow, read on a fresh connection. */
   runStatuses(flowId: string): Promise<Map<string, string>>;
+  /** Each run of a flow with its status and attempt count, read on a fresh connection. */
+  runAttempts(flowId: string): Promise<Map<string, { status: string; attempt: number }>>;
   close(): Promise<void>;
 }
 
@@ -41,7 +45,10 @@ export interface ChaosTuning {
 }
 
 async function startStub(delayMs: number, hits: Map<string, number>) {
+  let inFlight = 0;
   const server: Server = createServer((req, res) => {
+    inFlight++;
+    res.on('close', () => inFlight--);
     let body = '';
     req.on('data', (chunk: Buffer) => {
       body += chunk.toString();
@@ -62,7 +69,7 @@ async function startStub(delayMs: number, hits: Map<string, number>) {
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return { server, url: `http://127.0.0.1:${port}/hook` };
+  return { server, url: `http://127.0.0.1:${port}/hook`, inFlight: () => inFlight };
 }
 
 export async function startChaosCluster(
@@ -117,6 +124,7 @@ export async function startChaosCluster(
     s3,
     stubUrl: stub.url,
     hits,
+    stubInFlight: stub.inFlight,
     startWorker,
     async createFlow(name) {
       const res = await fetch(`${cluster.base}/v1/flows`, {
@@ -141,14 +149,18 @@ export async function startChaosCluster(
       return ((await res.json()) as { id: string }).id;
     },
     async runStatuses(flowId) {
+      const attempts = await cluster.runAttempts(flowId);
+      return new Map([...attempts].map(([id, row]) => [id, row.status]));
+    },
+    async runAttempts(flowId) {
       const client = new pg.Client({ connectionString: postgres.url });
       await client.connect();
       try {
-        const { rows } = await client.query<{ id: string; status: string }>(
-          'select id, status from runs where flow_id = $1',
+        const { rows } = await client.query<{ id: string; status: string; attempt: number }>(
+          'select id, status, attempt from runs where flow_id = $1',
           [flowId],
         );
-        return new Map(rows.map((row) => [row.id, row.status]));
+        return new Map(rows.map(({ id, status, attempt }) => [id, { status, attempt }]));
       } finally {
         await client.end();
       }

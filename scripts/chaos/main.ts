@@ -1,7 +1,7 @@
 // npm run chaos -- [--small] [--only worker-kill,redis-restart] [--no-build]
 // Fault injection against real processes (app + 3 workers) on a throwaway PostgreSQL cluster
-// and Redis. Prints one JSON line per scenario; exits 1 if any run was lost or stuck, or a
-// refused run executed.
+// and Redis. Prints one JSON line per scenario; exits 1 if a scenario's fault did not take
+// effect (fault_hits 0), any run was lost or stuck, or a refused run executed.
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { runChaos } from './run-chaos';
@@ -24,5 +24,7 @@ const lines = await runChaos({
   process.stderr.write(`chaos: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(2);
 });
-const broken = lines.filter((l) => l.lost > 0 || l.stuck > 0 || l.refused_ran > 0);
+const broken = lines.filter(
+  (l) => l.fault_hits === 0 || l.lost > 0 || l.stuck > 0 || l.refused_ran > 0,
+);
 process.exit(broken.length > 0 ? 1 : 0);

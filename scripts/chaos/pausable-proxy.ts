@@ -6,6 +6,8 @@ import { createServer, type Server, Socket } from 'node:net';
  */
 export interface PausableProxy {
   port: number;
+  /** Connections that came while paused and got no answer: clients that found S3 unreachable. */
+  readonly blackholed: number;
   pause(): void;
   /** Drops the connections held while paused (their clients see a reset) and forwards again. */
   resume(): void;
@@ -14,6 +16,7 @@ export interface PausableProxy {
 
 export async function startPausableProxy(targetPort: number): Promise<PausableProxy> {
   let paused = false;
+  let blackholed = 0;
   const held = new Set<Socket>();
   const open = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -21,6 +24,7 @@ export async function startPausableProxy(targetPort: number): Promise<PausablePr
     client.on('close', () => open.delete(client));
     client.on('error', () => undefined);
     if (paused) {
+      blackholed++;
       held.add(client);
       return;
     }
@@ -39,6 +43,9 @@ export async function startPausableProxy(targetPort: number): Promise<PausablePr
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
     port,
+    get blackholed() {
+      return blackholed;
+    },
     pause() {
       paused = true;
       // Connections kept alive from before the pause go silent too.

@@ -12,6 +12,8 @@ describe('npm run chaos --small (app + 3 workers on throwaway PostgreSQL and Red
       'slow-s3',
     ]);
     for (const line of lines) {
+      // First that the fault happened: a scenario whose fault missed proves nothing below.
+      expect(line.fault_hits, `${line.scenario}: the fault took effect`).toBeGreaterThan(0);
       expect(line, line.scenario).toMatchObject({ lost: 0, stuck: 0, refused_ran: 0 });
       expect(line.accepted, line.scenario).toBeGreaterThan(0);
       expect(line.succeeded + line.failed, line.scenario).toBe(line.accepted);
