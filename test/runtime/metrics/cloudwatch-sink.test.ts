@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { METRIC } from '../../../runtime/limits';
 import { createCloudWatchSink } from '../../../runtime/metrics/cloudwatch-sink';
 import { startMetricsLoop } from '../../../runtime/metrics/metrics-loop';
@@ -102,8 +102,11 @@ describe('cloudwatch metric driver', () => {
       headers: { 'content-type': 'application/x-amz-json-1.0' },
       body: JSON.stringify({ __type: 'InternalServiceFault', message: 'down' }),
     }));
-    const warnings: unknown[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const warnings: { failures: number; retryInMs: number; msg: string }[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => warnings.push(JSON.parse(line) as (typeof warnings)[number]) },
+    );
     const runs = createRunMetrics();
     const loop = startMetricsLoop({
       sink: sinkFor(stub.url),
@@ -114,16 +117,31 @@ describe('cloudwatch metric driver', () => {
       },
       logger,
     });
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    const failedCalls = stub.requests.length;
+    // Four failed publishes, waited for (not counted after a fixed sleep).
+    await vi.waitFor(() => expect(warnings.length).toBeGreaterThanOrEqual(4), {
+      timeout: 15_000,
+      interval: 20,
+    });
     stub.respond(() => ({ status: 200, body: '{}' }));
     await loop.close();
 
-    // Ticks every 200 ms for 2.1 s would be ~10 calls; back-off (1, 2, 4 intervals) makes ~4.
-    // The SDK retries each call once (maxAttempts 2), so each attempt is 2 requests.
-    expect(failedCalls).toBeGreaterThanOrEqual(4);
-    expect(failedCalls).toBeLessThanOrEqual(8);
-    expect(warnings.length).toBe(failedCalls / 2);
-    expect(String(warnings[0])).toContain('metrics not published');
+    // One warning per back-off step, each doubling the pause: 1, 2, 4, 8 intervals.
+    expect(warnings.slice(0, 4)).toEqual(
+      [1, 2, 4, 8].map((skip, i) =>
+        expect.objectContaining({
+          msg: 'metrics not published',
+          failures: i + 1,
+          retryInMs: skip * 200,
+        }),
+      ),
+    );
+    // The SDK retries each call once (maxAttempts 2): attempt i is requests 2i and 2i + 1. The
+    // next attempt waits out the pause; a busy box can only make it later, never earlier.
+    const attemptAt = (i: number) => stub.requests[2 * i]?.at ?? Number.NaN;
+    for (let i = 0; i < 3; i++) {
+      expect(attemptAt(i + 1) - attemptAt(i)).toBeGreaterThanOrEqual(
+        0.9 * (warnings[i]?.retryInMs ?? Number.POSITIVE_INFINITY),
+      );
+    }
   });
 });
