@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { protectWhileRunning } from '../../../runtime/worker/protect-while-running';
 import { createEcsTaskProtection } from '../../../runtime/worker/task-protection';
 import { type HttpStub, startHttpStub } from '../../support/http-stub';
@@ -34,7 +34,8 @@ describe('scale-in protection while running', () => {
       },
     );
     await Promise.all([run({ runId: 'a', replyTo: null }), run({ runId: 'b', replyTo: null })]);
-    await sleep(50);
+    // Unprotecting happens after the runs return: wait for that call rather than a fixed time.
+    await vi.waitFor(() => expect(agent.requests).toHaveLength(2), { timeout: 5000, interval: 5 });
     expect(
       agent.requests.every((r) => r.method === 'PUT' && r.path === '/task-protection/v1/state'),
     ).toBe(true);
