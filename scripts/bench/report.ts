@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { recoverySection } from './recovery-report';
 import { sandboxRecoverySection } from './sandbox-report';
 
 const machine = () =>
@@ -347,6 +348,9 @@ runtime/limits.ts), which V8 would otherwise grow with the allocations of start-
 Profiles: \`npm run bench -- --scenarios sync --profile /tmp/prof\` writes a V8 CPU profile per
 app and worker process.
 `;
-  const sandbox = sandboxRecoverySection(figures, previousDoc);
-  return sandbox === '' ? doc : `${doc}\n${sandbox}`;
+  const sections = [
+    sandboxRecoverySection(figures, previousDoc),
+    recoverySection(figures, previousDoc),
+  ].filter((section) => section !== '');
+  return [doc, ...sections].join('\n');
 }

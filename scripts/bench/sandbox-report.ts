@@ -1,3 +1,5 @@
+import { docSection } from './doc-section';
+
 type Figure = Record<string, unknown>;
 
 const HEADING = '## Sandbox recovery';
@@ -8,7 +10,7 @@ const HEADING = '## Sandbox recovery';
  */
 export function sandboxRecoverySection(figures: Figure[], previousDoc: string): string {
   const cases = figures.filter((f) => f.scenario === 'sandbox-recovery');
-  if (cases.length === 0) return previousSection(previousDoc);
+  if (cases.length === 0) return docSection(previousDoc, HEADING);
   const cell = (value: unknown) => (value === undefined ? '' : String(value));
   const first = cases[0] ?? {};
   const rows = cases.map((f) =>
@@ -40,11 +42,4 @@ answer is 500 for a failed run; a rejection the step left unhandled does not fai
 |---|---|---|---|---|---|---|---|
 ${rows.map((row) => `| ${row} |`).join('\n')}
 `;
-}
-
-function previousSection(doc: string): string {
-  const start = doc.indexOf(HEADING);
-  if (start === -1) return '';
-  const end = doc.indexOf('\n## ', start + HEADING.length);
-  return `${doc.slice(start, end === -1 ? undefined : end + 1).trimEnd()}\n`;
 }

@@ -5,9 +5,6 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createFlow } from '../../../runtime/db/flow-store';
-import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
-import { insertQueuedRun } from '../../../runtime/db/run-store';
 import { runs } from '../../../runtime/db/schema';
 import { type Env, parseEnv } from '../../../runtime/env';
 import { METRIC } from '../../../runtime/limits';
@@ -16,6 +13,7 @@ import { createFileStore, createQueueDriver, createReplyBus } from '../../../run
 import type { QueueDriver } from '../../../runtime/queue/run-queue';
 import { type RunningWorker, startWorker } from '../../../runtime/roles/worker';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../../support/database';
+import { replyFlowIn } from '../../support/queued-runs';
 
 /**
  * Two deployments on one Redis with the same queue prefix, each with its own database: the
@@ -95,28 +93,7 @@ afterAll(async () => {
 
 describe('a job whose run this database does not know (two deployments sharing one queue)', () => {
   it('is logged at error with the run id and queue prefix, counted, and left for the deployment that owns it', async () => {
-    const { projectId } = await createProjectWithKey(owner.database.handle.db, {
-      name: 'owner',
-      apiKey: generateApiKey(),
-    });
-    const flow = await createFlow(owner.database.handle.db, {
-      projectId,
-      name: 'reply',
-      definition: {
-        name: 'reply',
-        trigger: { type: 'webhook' },
-        steps: [{ id: 'reply', type: 'respond', status: 200, body: { ok: true } }],
-      },
-      webhookSecret: null,
-    });
-    const runId = randomUUID();
-    await insertQueuedRun(owner.database.handle.db, {
-      id: runId,
-      projectId,
-      flowId: flow.id,
-      flowVersionId: flow.versionId,
-      trigger: { body: {}, headers: {}, query: {} },
-    });
+    const runId = await (await replyFlowIn(owner.database.handle.db)).queueRun();
     const ownerRow = async () =>
       (await owner.database.handle.db.select().from(runs).where(eq(runs.id, runId)))[0];
 

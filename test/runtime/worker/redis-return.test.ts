@@ -5,9 +5,6 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createFlow } from '../../../runtime/db/flow-store';
-import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
-import { insertQueuedRun } from '../../../runtime/db/run-store';
 import { runs } from '../../../runtime/db/schema';
 import { type Env, parseEnv } from '../../../runtime/env';
 import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
@@ -15,6 +12,7 @@ import type { ReplyBus } from '../../../runtime/queue/reply-bus';
 import type { QueueDriver } from '../../../runtime/queue/run-queue';
 import { type RunningWorker, startWorker } from '../../../runtime/roles/worker';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../../support/database';
+import { replyFlowIn } from '../../support/queued-runs';
 import { startThrowawayRedis, type ThrowawayRedis } from '../../support/throwaway-redis';
 
 /** README, Guarantees: "service resumes within 5 s without a restart ... workers reconnect". */
@@ -27,8 +25,7 @@ let workerDriver: QueueDriver;
 let replies: ReplyBus;
 let worker: RunningWorker;
 let dataDir: string;
-let flow: { id: string; versionId: string };
-let projectId: string;
+let queueRun: () => Promise<string>;
 
 beforeAll(async () => {
   [redis, database] = await Promise.all([startThrowawayRedis(), createTestDatabase()]);
@@ -50,20 +47,7 @@ beforeAll(async () => {
     replies,
     logger,
   });
-  ({ projectId } = await createProjectWithKey(database.handle.db, {
-    name: 'redis-return',
-    apiKey: generateApiKey(),
-  }));
-  flow = await createFlow(database.handle.db, {
-    projectId,
-    name: 'reply',
-    definition: {
-      name: 'reply',
-      trigger: { type: 'webhook' },
-      steps: [{ id: 'reply', type: 'respond', status: 200, body: { ok: true } }],
-    },
-    webhookSecret: null,
-  });
+  ({ queueRun } = await replyFlowIn(database.handle.db));
 }, 30_000);
 afterAll(async () => {
   await redis?.start().catch(() => undefined); // the worker's close needs its Redis
@@ -78,14 +62,7 @@ afterAll(async () => {
 /** Commits a run and enqueues it through a fresh APP-side connection (so only the worker's
  * reconnect is measured), retrying the enqueue until Redis takes it. */
 async function submitRun(): Promise<string> {
-  const runId = randomUUID();
-  await insertQueuedRun(database.handle.db, {
-    id: runId,
-    projectId,
-    flowId: flow.id,
-    flowVersionId: flow.versionId,
-    trigger: { body: {}, headers: {}, query: {} },
-  });
+  const runId = await queueRun();
   const app = createQueueDriver(env, pino({ level: 'silent' }));
   try {
     await vi.waitFor(() => app.queue.enqueue({ runId, replyTo: null }), {
