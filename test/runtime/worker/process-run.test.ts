@@ -13,6 +13,7 @@ import { createFlowRunner } from '../../../runtime/engine';
 import { createRedisReplyBus } from '../../../runtime/queue/redis-reply-bus';
 import type { ReplyBus } from '../../../runtime/queue/reply-bus';
 import { preciseNow, type RunProcessor } from '../../../runtime/queue/run-queue';
+import { UnknownRunError } from '../../../runtime/queue/unknown-run-error';
 import { createLocalFileStore } from '../../../runtime/storage';
 import { createRunProcessor } from '../../../runtime/worker/process-run';
 import { createRunLogWriter } from '../../../runtime/worker/run-log-writer';
@@ -184,6 +185,24 @@ describe('processing a sync job that carries its trigger (early start)', () => {
     // The code step may spin for 5 s (its cap) and the flow for 10 s; the claim stops it first.
     expect(Date.now() - started).toBeLessThan(2_500);
     expect(await rowOf(runId)).toMatchObject({ status: 'canceled', attempt: 0 });
+  });
+});
+
+describe('a job whose run this database does not know', () => {
+  it('throws UnknownRunError, without calling out or replying, also when it carries its trigger', async () => {
+    const runId = randomUUID(); // never inserted: another deployment's run
+    const reply = replies.waitFor(runId, 300);
+    await expect(
+      processRun({
+        runId,
+        replyTo: replies.channel,
+        start: { flowVersionId: flow.versionId, trigger },
+      }),
+    ).rejects.toBeInstanceOf(UnknownRunError);
+    await expect(processRun({ runId, replyTo: null })).rejects.toBeInstanceOf(UnknownRunError);
+    expect(await reply.reply).toBeNull();
+    expect(stub.requests).toEqual([]);
+    expect(await rowOf(runId)).toBeUndefined();
   });
 });
 
