@@ -23,17 +23,16 @@ export interface BullmqDriverOptions {
    */
   stalledAfterMs: number;
   onWorkerError?: (error: Error) => void;
-  /**
-   * How long a job for a run this database does not know waits before it is offered again,
-   * so the deployment that owns it can take it; MISROUTED_MAX_DELIVERIES bounds the rounds.
-   * @default 5000
-   */
-  misroutedRetryMs?: number;
 }
 
 /** The job as this driver stores it: the run job, and how often it was found misrouted. */
 type StoredJob = RunJob & { misroutedDeliveries?: number };
 
+/**
+ * How long a job for a run this database does not know waits before it is offered again, so a
+ * worker of the deployment that owns it can take it.
+ */
+const MISROUTED_RETRY_MS = 5000;
 /**
  * Deliveries of a misrouted job before it is failed (kept with the failed jobs, where the owning
  * deployment's reconciler finds it dead and enqueues its run again).
@@ -100,7 +99,6 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
       const workerConnection = new Redis(redisOptions(options.redis, 'blocking'));
       workerConnection.on('error', () => undefined);
       const inHand = new Map<string, { job: Job<StoredJob>; token: string | undefined }>();
-      const misroutedRetryMs = options.misroutedRetryMs ?? 5000;
       /**
        * Another deployment may own the run: delay the job (BullMQ's moveToDelayed plus
        * DelayedError) so a worker of that deployment can take it, rather than acknowledging it
@@ -110,7 +108,7 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
         const deliveries = (job.data.misroutedDeliveries ?? 0) + 1;
         if (deliveries >= MISROUTED_MAX_DELIVERIES) return;
         await job.updateData({ ...job.data, misroutedDeliveries: deliveries });
-        await job.moveToDelayed(Date.now() + misroutedRetryMs, token);
+        await job.moveToDelayed(Date.now() + MISROUTED_RETRY_MS, token);
         throw new DelayedError();
       };
       const processJob = async (job: Job<StoredJob>, token?: string) => {

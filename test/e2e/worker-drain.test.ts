@@ -138,7 +138,9 @@ describe('worker drain on SIGTERM', () => {
 
   it('hands a flow longer than the drain timeout to another worker, which claims it at once', async () => {
     const draining = await startWorker({ SLUICE_DRAIN_TIMEOUT_S: '1' });
-    const runId = await trigger(await createFlow(slowFlow(4000)));
+    // Long enough to still run when SIGTERM comes, however slowly the standby starts on a busy
+    // box (with 4 s it sometimes ended first, and nothing was handed back).
+    const runId = await trigger(await createFlow(slowFlow(10_000)));
     await runUntil(runId, (run) => run.status === 'running' && run.attempt === 1);
     const standby = await startWorker();
 
@@ -158,8 +160,8 @@ describe('worker drain on SIGTERM', () => {
     const retried = await runUntil(runId, (run) => run.attempt === 2, 20_000);
     expect(Date.parse(retried.startedAt ?? '')).toBeGreaterThanOrEqual(handedOverAt - 1000);
 
-    const done = await runUntil(runId, (run) => run.status === 'succeeded', 15_000);
+    const done = await runUntil(runId, (run) => run.status === 'succeeded', 30_000);
     expect(done).toMatchObject({ status: 'succeeded', attempt: 2, interruptions: 1 });
     await standby.stop('SIGKILL');
-  });
+  }, 60_000);
 });

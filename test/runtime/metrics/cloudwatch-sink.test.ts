@@ -108,6 +108,7 @@ describe('cloudwatch metric driver', () => {
       { write: (line: string) => warnings.push(JSON.parse(line) as (typeof warnings)[number]) },
     );
     const runs = createRunMetrics();
+    const startedAt = Date.now();
     const loop = startMetricsLoop({
       sink: sinkFor(stub.url),
       intervalMs: 200,
@@ -135,13 +136,13 @@ describe('cloudwatch metric driver', () => {
         }),
       ),
     );
-    // The SDK retries each call once (maxAttempts 2): attempt i is requests 2i and 2i + 1. The
-    // next attempt waits out the pause; a busy box can only make it later, never earlier.
-    const attemptAt = (i: number) => stub.requests[2 * i]?.at ?? Number.NaN;
-    for (let i = 0; i < 3; i++) {
-      expect(attemptAt(i + 1) - attemptAt(i)).toBeGreaterThanOrEqual(
-        0.9 * (warnings[i]?.retryInMs ?? Number.POSITIVE_INFINITY),
-      );
+    // The SDK retries each call once (maxAttempts 2): attempt k is requests 2k and 2k + 1.
+    // Attempt k cannot start before the pauses of the attempts before it have passed since the
+    // loop started (a busy box can only make it later): 200, 600, 1400 ms; without the pauses
+    // a tick every 200 ms would reach attempt 3 by about 600 ms.
+    const attemptAt = (k: number) => stub.requests[2 * k]?.at ?? Number.NaN;
+    for (const k of [1, 2, 3]) {
+      expect(attemptAt(k) - startedAt).toBeGreaterThanOrEqual(200 * (2 ** k - 1));
     }
   });
 });
