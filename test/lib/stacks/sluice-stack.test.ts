@@ -298,6 +298,23 @@ describe('SluiceStack', () => {
   });
 });
 
+describe('SluiceStack with cpuArchitecture arm64', () => {
+  it('runs the APP on ARM64 from its own image build, and workers on X86_64 for Spot', () => {
+    // GIVEN cpuArchitecture arm64 WHEN the stack is synthesized
+    const template = Template.fromStack(newStack({ cpuArchitecture: 'arm64' }));
+    const definitions = Object.entries(template.findResources('AWS::ECS::TaskDefinition'));
+    const tier = (prefix: string) => definitions.find(([id]) => id.startsWith(prefix))?.[1];
+    const app = tier('AppTask')?.Properties;
+    const worker = tier('WorkerTask')?.Properties;
+    // THEN each tier runs its own architecture, from a different image asset
+    expect(app.RuntimePlatform.CpuArchitecture).toBe('ARM64');
+    expect(worker.RuntimePlatform.CpuArchitecture).toBe('X86_64');
+    expect(JSON.stringify(app.ContainerDefinitions[0].Image)).not.toBe(
+      JSON.stringify(worker.ContainerDefinitions[0].Image),
+    );
+  });
+});
+
 describe('SluiceStack props', () => {
   it.each<[string, SluiceStackProps, string]>([
     [
