@@ -91,7 +91,7 @@ describe('FileStore', () => {
           Statement: [
             {
               Effect: 'Allow',
-              Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'],
+              Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
               Resource: { 'Fn::Join': ['', [bucketArn, '/*']] },
             },
             { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },

@@ -41,7 +41,7 @@ describe('WorkerService', () => {
           { CapacityProvider: 'FARGATE_SPOT', Weight: 1 },
         ],
         LaunchType: Match.absent(),
-        LoadBalancers: Match.absent(),
+        LoadBalancers: [],
       }),
     );
   });

@@ -1,7 +1,7 @@
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { SluiceStack, type SluiceStackProps } from '../../../lib/stacks/sluice-stack';
+import { newCdkApp } from '../fixtures';
 
 /**
  * Promises that must hold for every shape the stack can take, checked on the synthesized
@@ -26,9 +26,7 @@ const SHAPES: readonly [string, SluiceStackProps][] = [
 type Resource = { Type: string; Properties?: Record<string, unknown> } & Record<string, unknown>;
 
 const synth = (props: SluiceStackProps) =>
-  Template.fromStack(
-    new SluiceStack(new App({ builtinCloudFormationValidation: false }), 'Sluice', props),
-  );
+  Template.fromStack(new SluiceStack(newCdkApp(), 'Sluice', props));
 const resourcesOf = (template: Template, type: string) =>
   Object.entries(template.findResources(type)) as [string, Resource][];
 const containersOf = (template: Template) =>

@@ -1,9 +1,9 @@
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SluiceStack, type SluiceStackProps } from '../../../lib/stacks/sluice-stack';
 import { ALB_IDLE_TIMEOUT_S } from '../../../runtime/limits';
 import { assetHashSerializer } from '../asset-hash-serializer';
+import { newCdkApp } from '../fixtures';
 
 expect.addSnapshotSerializer(assetHashSerializer);
 
@@ -13,8 +13,7 @@ interface ContainerDefinition {
   StopTimeout?: number;
 }
 
-const newStack = (props: SluiceStackProps = {}) =>
-  new SluiceStack(new App({ builtinCloudFormationValidation: false }), 'Sluice', props);
+const newStack = (props: SluiceStackProps = {}) => new SluiceStack(newCdkApp(), 'Sluice', props);
 
 describe('SluiceStack', () => {
   let template: Template;
