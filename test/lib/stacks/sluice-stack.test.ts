@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STACK_ALARMS, STACK_HIGH_RES_ALARMS, STACK_SECRETS } from '../../../lib/pricing';
 import { SluiceStack, type SluiceStackProps } from '../../../lib/stacks/sluice-stack';
 import { ALB_IDLE_TIMEOUT_S } from '../../../runtime/limits';
 import { assetHashSerializer } from '../asset-hash-serializer';
@@ -278,6 +279,17 @@ describe('SluiceStack', () => {
       );
       expect(containers.worker.StopTimeout).toBe(120);
     });
+  });
+
+  it('declares the alarms and secrets that npm run size prices', () => {
+    const trackingPolicies = Object.values(
+      resourcesOf('AWS::ApplicationAutoScaling::ScalingPolicy'),
+    ).filter((policy) => policy.Properties.PolicyType === 'TargetTrackingScaling');
+    // Target tracking creates two alarms per policy itself, outside the template.
+    expect(Object.keys(resourcesOf('AWS::CloudWatch::Alarm'))).toHaveLength(
+      STACK_ALARMS + STACK_HIGH_RES_ALARMS - 2 * trackingPolicies.length,
+    );
+    expect(Object.keys(resourcesOf('AWS::SecretsManager::Secret'))).toHaveLength(STACK_SECRETS);
   });
 
   it('outputs the URLs, the bucket, the dashboard and the secret ARNs', () => {
