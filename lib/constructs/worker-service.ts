@@ -41,9 +41,10 @@ export interface WorkerServiceProps {
  * and SIGKILL so a Spot interruption lets the running flow drain.
  *
  * The service carries no DesiredCount: CloudFormation would apply it again on every update and
- * start the whole peak on each image change (aws-cdk#3919). ECS starts a new service at one
- * task, and QueueScaling's scalable target (`service.autoScaleTaskCount(...)`) owns the count
- * from then on.
+ * start the whole peak on each image change (aws-cdk#3919). CloudFormation creates a service
+ * without one at one task; registering QueueScaling's scalable target then moves the count into
+ * [minWorkers, peak] (RegisterScalableTarget changes a new target's current capacity "to a
+ * value that is inside of this range"), and the target owns it from then on.
  *
  * Architecture: X86_64 only, because Fargate Spot does not run ARM64 tasks: "Linux tasks with
  * the ARM64 architecture don't support the Fargate Spot capacity provider"
