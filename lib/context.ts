@@ -17,7 +17,12 @@ export const NUMBER_KEYS = [
   'minWorkers',
   'backlogPerWorkerTarget',
 ] as const;
-export const STRING_KEYS = ['domainName', 'certificateArn', 'imageUri'] as const;
+export const STRING_KEYS = [
+  'domainName',
+  'certificateArn',
+  'originCertificateArn',
+  'imageUri',
+] as const;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 

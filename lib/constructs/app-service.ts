@@ -11,7 +11,7 @@ import {
   HEALTH_PATH,
 } from '../../runtime/limits';
 import { DEFAULT_APP_CPU, DEFAULT_APP_MEMORY_MIB, MIN_APPS } from '../sizing';
-import { Edge, ORIGIN_RESPONSE_TIMEOUT_S } from './edge';
+import { Edge, ORIGIN_HTTP_PORT, ORIGIN_HTTPS_PORT, ORIGIN_RESPONSE_TIMEOUT_S } from './edge';
 import { SluiceTaskDefinition, type SluiceTaskSettings } from './sluice-task-definition';
 
 export interface AppServiceProps {
@@ -62,6 +62,12 @@ export interface AppServiceProps {
    */
   readonly certificateArn?: string;
   /**
+   * ACM certificate for `domainName` in the stack's region, for the ALB: CloudFront then reaches
+   * it over HTTPS (checked against `domainName`) instead of plain HTTP inside the VPC.
+   * @default - none: plain HTTP from CloudFront's VPC origin to the internal ALB
+   */
+  readonly originCertificateArn?: string;
+  /**
    * CloudFront's origin response timeout; must exceed the sync webhook wait.
    * @default ORIGIN_RESPONSE_TIMEOUT_S (60)
    */
@@ -75,8 +81,6 @@ export interface AppServiceProps {
 
 /** ALBRequestCountPerTarget the APP tier holds: 50 requests/s per task, far under its bench. */
 export const DEFAULT_APP_REQUESTS_PER_TARGET = 3000;
-/** The internal ALB's one listener; CloudFront's VPC origin connects to it. */
-const ORIGIN_HTTP_PORT = 80;
 
 /** ALB deregistration delay stays under this, so deployments and scale-in stay quick. */
 export const MAX_DEREGISTRATION_DELAY_S = 120;
@@ -109,6 +113,12 @@ export class AppService extends Construct {
       props.originResponseTimeoutSeconds ?? ORIGIN_RESPONSE_TIMEOUT_S;
     const deregistrationDelaySeconds =
       props.deregistrationDelaySeconds ?? webhookTimeoutSeconds + 10;
+    if (props.originCertificateArn !== undefined && props.domainName === undefined) {
+      throw new Error(
+        `originCertificateArn needs a domainName that it covers (got originCertificateArn ${props.originCertificateArn} and no domainName)`,
+      );
+    }
+    const originProtocol = props.originCertificateArn === undefined ? 'http' : 'https';
     validateAppServiceProps({
       minTasks,
       maxTasks: props.maxTasks,
@@ -135,7 +145,7 @@ export class AppService extends Construct {
     });
     this.edge = new Edge(this, 'Edge', {
       loadBalancer: this.loadBalancer,
-      originHttpPort: ORIGIN_HTTP_PORT,
+      originProtocol,
       originResponseTimeoutSeconds,
       ...(props.domainName === undefined ? {} : { domainName: props.domainName }),
       ...(props.certificateArn === undefined ? {} : { certificateArn: props.certificateArn }),
@@ -182,14 +192,26 @@ export class AppService extends Construct {
       },
       targets: [this.service],
     });
-    // The only listener: plain HTTP on an internal ALB that admits the VPC only (Network);
-    // viewers reach it through CloudFront, which serves HTTPS and redirects HTTP.
-    this.loadBalancer.addListener('Http', {
-      port: ORIGIN_HTTP_PORT,
-      protocol: elbv2.ApplicationProtocol.HTTP,
-      defaultTargetGroups: [this.targetGroup],
-      open: false,
-    });
+    // The only listener, on an internal ALB that admits the VPC only (Network): HTTPS with an
+    // origin certificate, else plain HTTP that never leaves the VPC. Viewers reach it through
+    // CloudFront, which serves HTTPS and redirects HTTP.
+    if (props.originCertificateArn === undefined) {
+      this.loadBalancer.addListener('Http', {
+        port: ORIGIN_HTTP_PORT,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        defaultTargetGroups: [this.targetGroup],
+        open: false,
+      });
+    } else {
+      this.loadBalancer.addListener('Https', {
+        port: ORIGIN_HTTPS_PORT,
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        certificates: [elbv2.ListenerCertificate.fromArn(props.originCertificateArn)],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        defaultTargetGroups: [this.targetGroup],
+        open: false,
+      });
+    }
 
     this.scalableTarget = this.service.autoScaleTaskCount({
       minCapacity: minTasks,

@@ -8,8 +8,11 @@ import { Construct } from 'constructs';
 export interface EdgeProps {
   /** The internal ALB in front of the APP tasks; CloudFront reaches it as a VPC origin. */
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
-  /** The ALB listener port CloudFront connects to (plain HTTP inside the VPC). */
-  readonly originHttpPort: number;
+  /**
+   * How CloudFront reaches the ALB: plain HTTP on 80 inside the VPC, or HTTPS on 443 checked
+   * against `domainName`, which the ALB's certificate must cover.
+   */
+  readonly originProtocol: 'http' | 'https';
   /**
    * Public host name served by the distribution; needs `certificateArn`.
    * @default - none: the distribution's own https://<id>.cloudfront.net name
@@ -28,6 +31,9 @@ export interface EdgeProps {
   readonly originResponseTimeoutSeconds?: number;
 }
 
+/** The ALB listener port CloudFront's VPC origin connects to, per origin protocol. */
+export const ORIGIN_HTTP_PORT = 80;
+export const ORIGIN_HTTPS_PORT = 443;
 /** CloudFront's origin response timeout ceiling without a quota increase. */
 export const ORIGIN_RESPONSE_TIMEOUT_S = 60;
 /** The hard ceiling of the origin response timeout, with an approved quota increase. */
@@ -42,7 +48,9 @@ const MAX_ORIGIN_RESPONSE_TIMEOUT_S = 180;
  * plain HTTP. With a VPC origin that leg runs inside the VPC to an ALB that has no public
  * address at all; with the prefix list it would cross the internet in cleartext, secret header
  * and API keys included, and the prefix list's id is per region (a lookup, so no offline
- * synth). The VPC origin also needs no secret to rotate.
+ * synth). The VPC origin also needs no secret to rotate. With a domain and a regional
+ * certificate for it on the ALB, the origin leg is HTTPS as well (`originProtocol` https).
+ * aws-cdk-lib 2.276 has `origins.VpcOrigin.withApplicationLoadBalancer`.
  *
  * Nothing is cached: every method, header, cookie, query string and body reaches the APP, and
  * viewers on HTTP are redirected to HTTPS.
@@ -71,6 +79,11 @@ export class Edge extends Construct {
         `domainName and certificateArn go together (got domainName ${props.domainName ?? 'none'} and certificateArn ${props.certificateArn ?? 'none'})`,
       );
     }
+    if (props.originProtocol === 'https' && props.domainName === undefined) {
+      throw new Error(
+        'an https origin needs a domainName for CloudFront to check the ALB certificate against (got none)',
+      );
+    }
     const certificateArn = props.certificateArn;
     if (
       certificateArn !== undefined &&
@@ -84,9 +97,19 @@ export class Edge extends Construct {
     this.originResponseTimeoutSeconds = originResponseTimeoutSeconds;
 
     const origin = origins.VpcOrigin.withApplicationLoadBalancer(props.loadBalancer, {
-      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
-      httpPort: props.originHttpPort,
       readTimeout: Duration.seconds(originResponseTimeoutSeconds),
+      ...(props.originProtocol === 'https'
+        ? {
+            protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            httpsPort: ORIGIN_HTTPS_PORT,
+            originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+            // CloudFront sends this name as SNI and checks the ALB's certificate against it.
+            domainName: props.domainName,
+          }
+        : {
+            protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+            httpPort: ORIGIN_HTTP_PORT,
+          }),
     });
     const custom =
       props.domainName === undefined || certificateArn === undefined
@@ -135,23 +158,17 @@ export class Edge extends Construct {
       },
     );
     if (props.domainName === undefined) {
-      Validations.of(this.distribution).acknowledge(
-        {
-          id: 'AwsSolutions-CFR4',
-          reason:
-            'The default *.cloudfront.net certificate has no minimum protocol setting; with domainName the distribution requires TLSv1.2_2021',
-        },
-        {
-          id: 'AwsSolutions-CFR5',
-          reason:
-            'The origin leg is plain HTTP to an internal ALB through a CloudFront VPC origin: it never leaves the VPC, and no certificate for the ALB name exists without a domain',
-        },
-      );
-    } else {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'The default *.cloudfront.net certificate has no minimum protocol setting; with domainName the distribution requires TLSv1.2_2021',
+      });
+    }
+    if (props.originProtocol === 'http') {
       Validations.of(this.distribution).acknowledge({
         id: 'AwsSolutions-CFR5',
         reason:
-          'The origin leg is plain HTTP to an internal ALB through a CloudFront VPC origin: it never leaves the VPC, and the ALB has no certificate for its own name',
+          'The origin leg is plain HTTP to an internal ALB through a CloudFront VPC origin: it never leaves the VPC; with domainName and originCertificateArn it is HTTPS',
       });
     }
   }

@@ -9,6 +9,7 @@ import { AppService } from '../constructs/app-service';
 import { Cache } from '../constructs/cache';
 import { Dashboard } from '../constructs/dashboard';
 import { Database } from '../constructs/database';
+import { ORIGIN_HTTP_PORT, ORIGIN_HTTPS_PORT } from '../constructs/edge';
 import { FileStore } from '../constructs/file-store';
 import { Network } from '../constructs/network';
 import { QueueScaling } from '../constructs/queue-scaling';
@@ -73,6 +74,12 @@ export interface SluiceStackProps extends StackProps {
    * @default - none
    */
   readonly certificateArn?: string;
+  /**
+   * ACM certificate for `domainName` in the stack's region: the ALB then serves HTTPS and
+   * CloudFront reaches it over HTTPS, so no hop is plain HTTP.
+   * @default - none: CloudFront reaches the internal ALB over plain HTTP inside the VPC
+   */
+  readonly originCertificateArn?: string;
   /**
    * CPU architecture of the APP tier. arm64 (Graviton) is about 20% cheaper; workers stay on
    * x86_64 because Fargate Spot does not run ARM64.
@@ -195,6 +202,9 @@ export class SluiceStack extends Stack {
 
     this.network = new Network(this, 'Network', {
       natGateways: this.fleet.natGateways,
+      albListenerPorts: [
+        props.originCertificateArn === undefined ? ORIGIN_HTTP_PORT : ORIGIN_HTTPS_PORT,
+      ],
       flowLogRetention: logRetention,
       removalPolicy,
     });
@@ -270,6 +280,9 @@ export class SluiceStack extends Stack {
       memoryLimitMiB: appMemoryMiB,
       cpuArchitecture:
         cpuArchitecture === 'arm64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64,
+      ...(props.originCertificateArn === undefined
+        ? {}
+        : { originCertificateArn: props.originCertificateArn }),
       ...(props.originResponseTimeoutSeconds === undefined
         ? {}
         : { originResponseTimeoutSeconds: props.originResponseTimeoutSeconds }),

@@ -28,12 +28,14 @@ describe('sluiceStackPropsFromContext', () => {
         peakConcurrentFlows: '50',
         multiAz: 'false',
         domainName: 'sluice.example.com',
+        originCertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/o',
         imageUri: 'ghcr.io/acme/sluice:1.0',
       }),
     ).toEqual({
       peakConcurrentFlows: 50,
       multiAz: false,
       domainName: 'sluice.example.com',
+      originCertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/o',
       imageUri: 'ghcr.io/acme/sluice:1.0',
     });
   });

@@ -218,6 +218,52 @@ describe('AppService', () => {
     });
   });
 
+  describe('with an origin certificate for the domain', () => {
+    let template: Template;
+    const ORIGIN_CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/origin';
+
+    beforeAll(() => {
+      template = Template.fromStack(
+        appStack({
+          domainName: 'sluice.example.com',
+          certificateArn: CERTIFICATE_ARN,
+          originCertificateArn: ORIGIN_CERTIFICATE_ARN,
+        }),
+      );
+    });
+
+    it('serves HTTPS on the ALB and no plain-HTTP listener at all', () => {
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+      template.hasResourceProperties(
+        'AWS::ElasticLoadBalancingV2::Listener',
+        Match.objectLike({
+          Port: 443,
+          Protocol: 'HTTPS',
+          Certificates: [{ CertificateArn: ORIGIN_CERTIFICATE_ARN }],
+          DefaultActions: [Match.objectLike({ Type: 'forward' })],
+        }),
+      );
+    });
+
+    it('has CloudFront reach the ALB over HTTPS, checking its certificate against the domain', () => {
+      template.hasResourceProperties('AWS::CloudFront::VpcOrigin', {
+        VpcOriginEndpointConfig: Match.objectLike({
+          HTTPSPort: 443,
+          OriginProtocolPolicy: 'https-only',
+          OriginSSLProtocols: ['TLSv1.2'],
+        }),
+      });
+      template.hasResourceProperties(
+        'AWS::CloudFront::Distribution',
+        Match.objectLike({
+          DistributionConfig: Match.objectLike({
+            Origins: [Match.objectLike({ DomainName: 'sluice.example.com' })],
+          }),
+        }),
+      );
+    });
+  });
+
   it.each<[Partial<AppServiceProps>, string]>([
     [
       { certificateArn: CERTIFICATE_ARN },
@@ -243,6 +289,10 @@ describe('AppService', () => {
       'originResponseTimeoutSeconds must be an integer from 1 to 180 (got 181)',
     ],
     [{ maxTasks: 1 }, 'maxTasks must be an integer of at least minTasks 2 (got 1)'],
+    [
+      { originCertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/origin' },
+      'originCertificateArn needs a domainName that it covers (got originCertificateArn arn:aws:acm:eu-west-1:123456789012:certificate/origin and no domainName)',
+    ],
     [
       { deregistrationDelaySeconds: 120 },
       'deregistrationDelaySeconds must be from 0 to 119 (got 120)',

@@ -11,8 +11,16 @@ const SHAPES: readonly [string, SluiceStackProps][] = [
   ['the defaults', {}],
   ['an idle fleet (minWorkers 0) at peak 50', { peakConcurrentFlows: 50, minWorkers: 0 }],
   [
-    'single-AZ, disposable, on a domain, ARM64 APP',
+    'a domain without an origin certificate',
     {
+      domainName: 'sluice.example.com',
+      certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+    },
+  ],
+  [
+    'single-AZ, disposable, on a domain with HTTPS to the ALB, ARM64 APP',
+    {
+      originCertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/origin',
       multiAz: false,
       removalPolicy: 'destroy',
       domainName: 'sluice.example.com',
@@ -69,8 +77,12 @@ describe.each(SHAPES)('SluiceStack with %s', (_, props) => {
     for (const [, alb] of resourcesOf(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer')) {
       expect(alb.Properties?.Scheme).toBe('internal');
     }
-    // The one plain-HTTP listener forwards only inside the VPC; its security group admits
-    // nothing from outside the VPC's own range.
+    // A plain-HTTP listener exists only without an origin certificate, and then forwards only
+    // inside the VPC: its security group admits nothing from outside the VPC's own range.
+    const plain = resourcesOf(template, 'AWS::ElasticLoadBalancingV2::Listener').filter(
+      ([, listener]) => listener.Properties?.Protocol !== 'HTTPS',
+    );
+    expect(plain).toHaveLength(props.originCertificateArn === undefined ? 1 : 0);
     const ingress = resourcesOf(template, 'AWS::EC2::SecurityGroup').flatMap(
       ([, group]) => (group.Properties?.SecurityGroupIngress as { CidrIp?: string }[]) ?? [],
     );

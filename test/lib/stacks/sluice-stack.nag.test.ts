@@ -49,6 +49,7 @@ describe('SluiceStack under cdk-nag AwsSolutions', () => {
           multiAz: false,
           removalPolicy: 'destroy',
           domainName: 'sluice.example.com',
+          originCertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/origin',
           cpuArchitecture: 'arm64',
           corsOrigins: ['https://app.example.com'],
           certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
