@@ -164,6 +164,24 @@ describe('SluiceStack', () => {
       }
     });
 
+    it('lets only the APP execution role read the master secret', () => {
+      const dbSecret = logicalIdOf(
+        'AWS::SecretsManager::SecretTargetAttachment',
+        'DatabaseInstanceSecretAttachment',
+      );
+      const policyOf = (prefix: string) =>
+        JSON.stringify(
+          Object.entries(resourcesOf('AWS::IAM::Policy')).find(([id]) => id.startsWith(prefix)),
+        );
+      expect(policyOf('AppTaskTaskDefinitionExecutionRoleDefaultPolicy')).toContain(dbSecret);
+      expect(policyOf('WorkerTaskTaskDefinitionExecutionRoleDefaultPolicy')).not.toContain(
+        dbSecret,
+      );
+      expect(policyOf('WorkerTaskTaskDefinitionExecutionRoleDefaultPolicy')).toContain(
+        logicalIdOf('AWS::SecretsManager::Secret', 'CacheAuthToken'),
+      );
+    });
+
     it("keeps every log group, Container Insights' too, for a set retention", () => {
       const groups = Object.values(resourcesOf('AWS::Logs::LogGroup'));
       expect(groups).toHaveLength(4);
