@@ -108,7 +108,8 @@ export interface SluiceStackProps extends StackProps {
    */
   readonly removalPolicy?: 'retain' | 'destroy';
   /**
-   * SLUICE_WEBHOOK_TIMEOUT_S: the longest a sync webhook waits for its run.
+   * SLUICE_WEBHOOK_TIMEOUT_S: the longest a sync webhook waits for its run. Must be below the
+   * ALB idle timeout (ALB_IDLE_TIMEOUT_S, 60) and `originResponseTimeoutSeconds`.
    * @default DEFAULT_WEBHOOK_TIMEOUT_S (30)
    */
   readonly webhookTimeoutSeconds?: number;
