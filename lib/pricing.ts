@@ -1,3 +1,4 @@
+import { METRIC } from '../runtime/limits';
 import type { FleetShape } from './sizing';
 
 /**
@@ -58,13 +59,14 @@ export const CLOUDWATCH_LOGS_INGEST_GB_USD = 0.5;
 /**
  * What the stack puts in CloudWatch: the Dashboard construct's 10 alarms and the burst alarm
  * (10-second, high resolution) are in the template; target tracking adds 2 alarms per policy
- * (workers on BacklogPerWorker, APP on requests). 10 Sluice metrics with one dimension, and
- * Container Insights' cluster and service metrics, which bill as custom metrics (about 30 for
- * one cluster and two services).
+ * (workers on BacklogPerWorker, APP on requests). Every Sluice metric (one dimension each),
+ * and Container Insights' cluster and service metrics, which bill as custom metrics (about 30
+ * for one cluster and two services).
  */
+const CONTAINER_INSIGHTS_METRICS = 30;
 export const STACK_ALARMS = 14;
 export const STACK_HIGH_RES_ALARMS = 1;
-export const STACK_CUSTOM_METRICS = 10 + 30;
+export const STACK_CUSTOM_METRICS = Object.keys(METRIC).length + CONTAINER_INSIGHTS_METRICS;
 /** One PutMetricData call every 10 s from the APP publishing queue depth. */
 export const PUT_METRIC_DATA_CALLS_PER_MONTH = (HOURS_PER_MONTH * 3600) / 10;
 
