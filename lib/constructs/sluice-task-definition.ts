@@ -99,7 +99,7 @@ export interface SluiceTaskDefinitionProps extends SluiceTaskSettings {
  * a worker waiting for the APP to migrate the schema (bounded in the runtime); ECS allows at
  * most 300 s.
  */
-export const WORKER_HEALTH_CHECK = {
+const WORKER_HEALTH_CHECK = {
   intervalSeconds: 30,
   timeoutSeconds: 5,
   retries: 3,
