@@ -13,6 +13,12 @@ export interface SluiceImageSource {
    * @default - built from `directory`/Dockerfile at deploy time
    */
   readonly imageUri?: string;
+  /**
+   * The CPU architecture the asset is built for. An `imageUri` must itself be a
+   * multi-platform image when the tiers differ.
+   * @default 'x86_64'
+   */
+  readonly architecture?: 'x86_64' | 'arm64';
 }
 
 const ECR_URI =
@@ -20,7 +26,7 @@ const ECR_URI =
 
 /**
  * The runtime image: the repo's Dockerfile as a linux/amd64 asset (Fargate Spot needs
- * x86_64), or `imageUri`.
+ * x86_64) or linux/arm64 one, or `imageUri`.
  */
 export function sluiceContainerImage(
   scope: Construct,
@@ -29,16 +35,19 @@ export function sluiceContainerImage(
   if (source.imageUri === undefined) {
     return ecs.ContainerImage.fromAsset(source.directory, {
       file: 'Dockerfile',
-      platform: Platform.LINUX_AMD64,
+      platform: source.architecture === 'arm64' ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
     });
   }
   const ecrImage = ECR_URI.exec(source.imageUri)?.groups;
   if (ecrImage === undefined) return ecs.ContainerImage.fromRegistry(source.imageUri);
   const repositoryName = ecrImage.repository as string;
-  const repository = ecr.Repository.fromRepositoryAttributes(scope, 'ImageRepository', {
-    repositoryName,
-    repositoryArn: `arn:${Aws.PARTITION}:ecr:${ecrImage.region}:${ecrImage.account}:repository/${repositoryName}`,
-  });
+  // Both tiers may ask for the same image (one per architecture): one repository reference.
+  const repository =
+    (scope.node.tryFindChild('ImageRepository') as ecr.IRepository | undefined) ??
+    ecr.Repository.fromRepositoryAttributes(scope, 'ImageRepository', {
+      repositoryName,
+      repositoryArn: `arn:${Aws.PARTITION}:ecr:${ecrImage.region}:${ecrImage.account}:repository/${repositoryName}`,
+    });
   return ecs.ContainerImage.fromEcrRepository(
     repository,
     ecrImage.digest ?? ecrImage.tag ?? 'latest',

@@ -11,13 +11,19 @@ export const NUMBER_KEYS = [
   'appMemoryMiB',
   'webhookTimeoutSeconds',
   'flowTimeoutSeconds',
-  'albIdleTimeoutSeconds',
+  'originResponseTimeoutSeconds',
   'logRetentionDays',
   'runLogRetentionDays',
   'minWorkers',
   'backlogPerWorkerTarget',
 ] as const;
-export const STRING_KEYS = ['domainName', 'certificateArn', 'imageUri', 'queuePrefix'] as const;
+export const STRING_KEYS = [
+  'domainName',
+  'certificateArn',
+  'originCertificateArn',
+  'imageUri',
+  'queuePrefix',
+] as const;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -43,6 +49,17 @@ export function sluiceStackPropsFromContext(node: Node): SluiceStackProps {
       throw new Error(`${key} must be a string (got ${JSON.stringify(raw)})`);
     props[key] = raw;
   }
+  const cpuArchitecture: unknown = node.tryGetContext('cpuArchitecture');
+  if (cpuArchitecture !== undefined && cpuArchitecture !== '') {
+    if (cpuArchitecture !== 'x86_64' && cpuArchitecture !== 'arm64') {
+      throw new Error(
+        `cpuArchitecture must be x86_64 or arm64 (got ${JSON.stringify(cpuArchitecture)})`,
+      );
+    }
+    props.cpuArchitecture = cpuArchitecture;
+  }
+  const corsOrigins = stringList(node.tryGetContext('corsOrigins'), 'corsOrigins');
+  if (corsOrigins !== undefined) props.corsOrigins = corsOrigins;
   const multiAz: unknown = node.tryGetContext('multiAz');
   if (multiAz !== undefined && multiAz !== '') {
     if (multiAz !== true && multiAz !== false && multiAz !== 'true' && multiAz !== 'false') {
@@ -60,4 +77,29 @@ export function sluiceStackPropsFromContext(node: Node): SluiceStackProps {
     props.removalPolicy = removalPolicy;
   }
   return props;
+}
+
+/**
+ * A list from context: a JSON array in cdk.json, or from `-c key=...` a JSON array string or
+ * comma-separated values.
+ */
+function stringList(raw: unknown, key: string): string[] | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let value = raw;
+  if (typeof raw === 'string') {
+    const text = raw.trim();
+    if (text.startsWith('[')) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new Error(`${key} must be a list of strings (got ${JSON.stringify(raw)})`);
+      }
+    } else {
+      value = text.split(',').map((item) => item.trim());
+    }
+  }
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
+    throw new Error(`${key} must be a list of strings (got ${JSON.stringify(raw)})`);
+  }
+  return value;
 }

@@ -1,9 +1,11 @@
 import {
   conventionalMonthlyCost,
+  DEFAULT_TRAFFIC,
   estimateMonthlyCost,
   HOURS_PER_MONTH,
   PRICES_TAKEN_ON,
   type TaskSizes,
+  type TrafficAssumptions,
 } from './pricing';
 import type { FleetShape } from './sizing';
 
@@ -15,8 +17,13 @@ const vcpu = (cpu: number) => `${cpu / 1024} vCPU`;
 const gb = (memoryMiB: number) => `${memoryMiB / 1024} GB`;
 
 /** The text `npm run size` prints: the fleet shape, its monthly cost, and the conventional one. */
-export function renderSizingReport(fleet: FleetShape, sizes: TaskSizes): string {
-  const cost = estimateMonthlyCost(fleet, sizes);
+export function renderSizingReport(
+  fleet: FleetShape,
+  sizes: TaskSizes,
+  traffic: TrafficAssumptions = DEFAULT_TRAFFIC,
+): string {
+  const cost = estimateMonthlyCost(fleet, sizes, traffic);
+  const appArchitecture = sizes.appArchitecture ?? 'x86_64';
   const conventional = conventionalMonthlyCost(fleet.workers);
   const share = cost.compute / conventional.compute;
   const conventionalApps = Math.ceil(fleet.workers / 10);
@@ -24,10 +31,10 @@ export function renderSizingReport(fleet: FleetShape, sizes: TaskSizes): string 
   return [
     `Sluice fleet for ${fleet.workers} peak concurrent flows`,
     `  workers   ${fleet.workers} x ${vcpu(sizes.workerCpu)} / ${gb(sizes.workerMemoryMiB)}: ${fleet.onDemandWorkers} on FARGATE, ${fleet.spotWorkers} on FARGATE_SPOT`,
-    `  apps      ${fleet.apps} x ${vcpu(sizes.appCpu)} / ${gb(sizes.appMemoryMiB)} on FARGATE`,
+    `  apps      ${fleet.apps} x ${vcpu(sizes.appCpu)} / ${gb(sizes.appMemoryMiB)} on FARGATE (${appArchitecture}), up to ${fleet.maxApps} under request load`,
     `  database  db.${fleet.database.instanceType}${fleet.multiAz ? ' Multi-AZ' : ''}, max_connections ${fleet.database.maxConnections}, SLUICE_DB_POOL_SIZE ${fleet.dbPoolSize}`,
     `  cache     ${fleet.cacheNodes} x ${fleet.cacheNodeType} (Valkey)`,
-    `  network   ${fleet.natGateways} NAT gateway(s), 1 ALB`,
+    `  network   ${fleet.natGateways} NAT gateway(s) with ${fleet.natGateways} public IPv4 address(es), 1 internal ALB, CloudFront`,
     '',
     `Monthly estimate, whole peak shape running ${HOURS_PER_MONTH} h (prices ${PRICES_TAKEN_ON})`,
     `  workers on-demand  ${usd(cost.onDemandWorkers)}`,
@@ -37,11 +44,16 @@ export function renderSizingReport(fleet: FleetShape, sizes: TaskSizes): string 
     `  ElastiCache        ${usd(cost.cache)}`,
     `  ALB                ${usd(cost.loadBalancer)}`,
     `  NAT gateways       ${usd(cost.natGateways)}`,
+    `  public IPv4        ${usd(cost.publicIpv4)}`,
+    `  CloudFront         ${usd(cost.cloudFront)}  (${traffic.requestsPerMonth.toLocaleString('en-US')} HTTPS requests, ${traffic.egressGbPerMonth} GB out)`,
+    `  Secrets Manager    ${usd(cost.secrets)}`,
+    `  CloudWatch         ${usd(cost.cloudWatch)}  (dashboard, alarms, metrics, ${traffic.logsGbPerMonth} GB of logs)`,
     `  total              ${usd(cost.total)}`,
     '',
     `Conventional shape: ${fleet.workers} on-demand workers x 0.5 vCPU / 1 GB, ${conventionalApps} apps x 1 vCPU / 1 GB, static`,
     `  compute            ${usd(conventional.compute)}`,
     `Sluice compute       ${usd(cost.compute)}  = ${(share * 100).toFixed(1)}% of conventional, a saving of ${((1 - share) * 100).toFixed(1)}% (${verdict} the ${TARGET_COMPUTE_SHARE * 100}% target)`,
-    'Worker autoscaling runs fewer tasks than the peak most of the time, so this is an upper bound.',
+    'Worker autoscaling runs fewer tasks than the peak most of the time, so this is an upper bound;',
+    'the traffic lines (CloudFront, logs) follow use: set them with --requests, --egress-gb, --logs-gb.',
   ].join('\n');
 }

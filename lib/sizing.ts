@@ -16,16 +16,20 @@ export interface FleetSizingProps {
   readonly multiAz?: boolean;
 }
 
-/** An RDS instance class and the max_connections its parameter group sets. */
+/** An RDS instance class, its memory, and the max_connections its parameter group sets. */
 export interface DatabaseSize {
   readonly instanceType: string;
+  readonly memoryGiB: number;
   readonly maxConnections: number;
 }
 
 /** The fleet that {@link sizeFleet} derives from the peak. */
 export interface FleetShape {
   readonly workers: number;
+  /** APP tasks at rest: the floor of request-count autoscaling. */
   readonly apps: number;
+  /** Most APP tasks request-count autoscaling may run: APP_SCALE_OUT_FACTOR x apps. */
+  readonly maxApps: number;
   readonly onDemandWorkers: number;
   readonly spotWorkers: number;
   readonly database: DatabaseSize;
@@ -42,6 +46,8 @@ export interface FleetShape {
 export const WORKERS_PER_APP = 10;
 /** Two APP tasks so that one AZ or one task can fail without taking the API down. */
 export const MIN_APPS = 2;
+/** Request-count autoscaling may double the APP tier for a webhook burst. */
+export const APP_SCALE_OUT_FACTOR = 2;
 export const DEFAULT_ON_DEMAND_WORKER_BASE = 1;
 /** Connections kept free for rdsadmin, superusers and a human with psql. */
 export const RESERVED_DB_CONNECTIONS = 10;
@@ -59,12 +65,12 @@ export const DEPLOYMENT_TASK_FACTOR = 2;
  * pool arithmetic and the 80% alarm work from a known number.
  */
 export const DATABASE_SIZES: readonly DatabaseSize[] = [
-  { instanceType: 't4g.micro', maxConnections: 80 },
-  { instanceType: 't4g.small', maxConnections: 180 },
-  { instanceType: 't4g.medium', maxConnections: 400 },
-  { instanceType: 'm7g.large', maxConnections: 800 },
-  { instanceType: 'm7g.xlarge', maxConnections: 1600 },
-  { instanceType: 'm7g.2xlarge', maxConnections: 3200 },
+  { instanceType: 't4g.micro', memoryGiB: 1, maxConnections: 80 },
+  { instanceType: 't4g.small', memoryGiB: 2, maxConnections: 180 },
+  { instanceType: 't4g.medium', memoryGiB: 4, maxConnections: 400 },
+  { instanceType: 'm7g.large', memoryGiB: 8, maxConnections: 800 },
+  { instanceType: 'm7g.xlarge', memoryGiB: 16, maxConnections: 1600 },
+  { instanceType: 'm7g.2xlarge', memoryGiB: 32, maxConnections: 3200 },
 ];
 
 /** ElastiCache node types by peak: queue entries are small, but noeviction must never fill up. */
@@ -93,8 +99,9 @@ const poolSizeFor = (database: DatabaseSize, tasks: number) =>
 
 /**
  * Sizes the whole fleet from the peak number of concurrent flows:
- * workers = peak, apps = max(2, ceil(workers / 10)), `onDemandWorkerBase` workers on FARGATE and
- * the rest on FARGATE_SPOT, and the smallest database whose connections fit every task's pool.
+ * workers = peak, apps = max(2, ceil(workers / 10)) up to maxApps = 2 x apps under request load,
+ * `onDemandWorkerBase` workers on FARGATE and the rest on FARGATE_SPOT, and the smallest
+ * database whose connections fit every task's pool with the APP tier at its maximum.
  */
 export function sizeFleet(props: FleetSizingProps): FleetShape {
   const peakConcurrentFlows = props.peakConcurrentFlows;
@@ -114,7 +121,8 @@ export function sizeFleet(props: FleetSizingProps): FleetShape {
 
   const workers = peakConcurrentFlows;
   const apps = Math.max(MIN_APPS, Math.ceil(workers / WORKERS_PER_APP));
-  const tasks = apps + workers;
+  const maxApps = APP_SCALE_OUT_FACTOR * apps;
+  const tasks = maxApps + workers;
   const database = DATABASE_SIZES.find((size) => poolSizeFor(size, tasks) >= MIN_DB_POOL_SIZE);
   if (database === undefined) {
     const largest = DATABASE_SIZES[DATABASE_SIZES.length - 1];
@@ -126,6 +134,7 @@ export function sizeFleet(props: FleetSizingProps): FleetShape {
   return {
     workers,
     apps,
+    maxApps,
     onDemandWorkers: onDemandWorkerBase,
     spotWorkers: workers - onDemandWorkerBase,
     database,

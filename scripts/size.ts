@@ -1,10 +1,12 @@
 /**
  * Prints the fleet shape and monthly cost for a peak:
- *   npm run size -- --peak 50 [--on-demand-base 1] [--single-az]
+ *   npm run size -- --peak 50 [--on-demand-base 1] [--single-az] [--arm64]
  *     [--worker-cpu 256 --worker-memory 512 --app-cpu 512 --app-memory 1024]
+ *     [--requests 1000000 --egress-gb 10 --logs-gb 10]
  */
 import { parseArgs } from 'node:util';
 import { validateFargateTaskSize } from '../lib/fargate-task-size';
+import { DEFAULT_TRAFFIC } from '../lib/pricing';
 import {
   DEFAULT_APP_CPU,
   DEFAULT_APP_MEMORY_MIB,
@@ -33,6 +35,10 @@ function main(): void {
       'worker-memory': { type: 'string' },
       'app-cpu': { type: 'string' },
       'app-memory': { type: 'string' },
+      arm64: { type: 'boolean', default: false },
+      requests: { type: 'string' },
+      'egress-gb': { type: 'string' },
+      'logs-gb': { type: 'string' },
     },
   });
   const sizes = {
@@ -40,7 +46,16 @@ function main(): void {
     workerMemoryMiB: integer('worker-memory', values['worker-memory'], DEFAULT_WORKER_MEMORY_MIB),
     appCpu: integer('app-cpu', values['app-cpu'], DEFAULT_APP_CPU),
     appMemoryMiB: integer('app-memory', values['app-memory'], DEFAULT_APP_MEMORY_MIB),
+    appArchitecture: values.arm64 ? ('arm64' as const) : ('x86_64' as const),
   };
+  const traffic = {
+    requestsPerMonth: integer('requests', values.requests, DEFAULT_TRAFFIC.requestsPerMonth),
+    egressGbPerMonth: integer('egress-gb', values['egress-gb'], DEFAULT_TRAFFIC.egressGbPerMonth),
+    logsGbPerMonth: integer('logs-gb', values['logs-gb'], DEFAULT_TRAFFIC.logsGbPerMonth),
+  };
+  for (const [flag, value] of Object.entries(traffic)) {
+    if (value < 0) throw new Error(`--${flag} must not be negative (got ${value})`);
+  }
   validateFargateTaskSize(
     { cpu: 'workerCpu', memoryMiB: 'workerMemoryMiB' },
     sizes.workerCpu,
@@ -59,7 +74,7 @@ function main(): void {
       : { onDemandWorkerBase: integer('on-demand-base', onDemandBase) }),
     multiAz: !values['single-az'],
   });
-  console.log(renderSizingReport(fleet, sizes));
+  console.log(renderSizingReport(fleet, sizes, traffic));
 }
 
 try {

@@ -4,21 +4,37 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { APP_PORT, DEFAULT_WEBHOOK_TIMEOUT_S, HEALTH_PATH } from '../../runtime/limits';
-import { DEFAULT_APP_CPU, DEFAULT_APP_MEMORY_MIB } from '../sizing';
+import {
+  ALB_IDLE_TIMEOUT_S,
+  APP_PORT,
+  DEFAULT_WEBHOOK_TIMEOUT_S,
+  HEALTH_PATH,
+} from '../../runtime/limits';
+import { DEFAULT_APP_CPU, DEFAULT_APP_MEMORY_MIB, MIN_APPS } from '../sizing';
+import { Edge, ORIGIN_HTTP_PORT, ORIGIN_HTTPS_PORT, ORIGIN_RESPONSE_TIMEOUT_S } from './edge';
 import { SluiceTaskDefinition, type SluiceTaskSettings } from './sluice-task-definition';
 
 export interface AppServiceProps {
   readonly cluster: ecs.ICluster;
-  /** Security group of the internet-facing ALB (see Network). */
+  /** Security group of the internal ALB (see Network). */
   readonly albSecurityGroup: ec2.ISecurityGroup;
   /** Security group of the APP tasks (see Network). */
   readonly securityGroup: ec2.ISecurityGroup;
   readonly task: SluiceTaskSettings;
   /** The first management API key, passed as SLUICE_API_KEY. */
   readonly apiKeySecret: secretsmanager.ISecret;
-  /** APP tasks, from sizing. */
-  readonly desiredCount: number;
+  /** Most APP tasks, from sizing: the ceiling of request-count autoscaling. */
+  readonly maxTasks: number;
+  /**
+   * Fewest APP tasks: two, so that one AZ or one task can fail without taking the API down.
+   * @default MIN_APPS (2)
+   */
+  readonly minTasks?: number;
+  /**
+   * ALBRequestCountPerTarget (requests per task per minute) that target tracking holds.
+   * @default DEFAULT_APP_REQUESTS_PER_TARGET (3000, 50 requests/s per task)
+   */
+  readonly requestsPerTarget?: number;
   /**
    * Fargate CPU units per APP task.
    * @default DEFAULT_APP_CPU (512)
@@ -30,20 +46,32 @@ export interface AppServiceProps {
    */
   readonly memoryLimitMiB?: number;
   /**
-   * Public host name; SLUICE_PUBLIC_URL becomes https://domainName. Point its DNS at the ALB.
-   * @default - none: SLUICE_PUBLIC_URL is http://<alb dns name>
+   * CPU architecture of APP tasks; ARM64 (Graviton) costs about 20% less per vCPU and GB.
+   * @default ecs.CpuArchitecture.X86_64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+  /**
+   * Public host name served by CloudFront; needs `certificateArn`. Point its DNS at the
+   * distribution.
+   * @default - none: https://<id>.cloudfront.net
    */
   readonly domainName?: string;
   /**
-   * ACM certificate for `domainName`: the ALB serves HTTPS on 443 and redirects 80 to it.
-   * @default - none: plain HTTP on 80
+   * ACM certificate for `domainName`, in us-east-1 (CloudFront's region).
+   * @default - none
    */
   readonly certificateArn?: string;
   /**
-   * ALB idle timeout. Must exceed the sync webhook wait, or the ALB cuts waiting callers off.
-   * @default webhookTimeoutSeconds + 30
+   * ACM certificate for `domainName` in the stack's region, for the ALB: CloudFront then reaches
+   * it over HTTPS (checked against `domainName`) instead of plain HTTP inside the VPC.
+   * @default - none: plain HTTP from CloudFront's VPC origin to the internal ALB
    */
-  readonly albIdleTimeoutSeconds?: number;
+  readonly originCertificateArn?: string;
+  /**
+   * CloudFront's origin response timeout; must exceed the sync webhook wait.
+   * @default ORIGIN_RESPONSE_TIMEOUT_S (60)
+   */
+  readonly originResponseTimeoutSeconds?: number;
   /**
    * How long the ALB lets in-flight requests finish on a deregistering task.
    * @default webhookTimeoutSeconds + 10
@@ -51,44 +79,63 @@ export interface AppServiceProps {
   readonly deregistrationDelaySeconds?: number;
 }
 
+/** ALBRequestCountPerTarget the APP tier holds: 50 requests/s per task, far under its bench. */
+export const DEFAULT_APP_REQUESTS_PER_TARGET = 3000;
+
 /** ALB deregistration delay stays under this, so deployments and scale-in stay quick. */
 export const MAX_DEREGISTRATION_DELAY_S = 120;
 
 /**
- * The APP tier: a Fargate service (SLUICE_ROLE=app) behind an internet-facing ALB, HTTPS when
- * a certificate is given, health-checked on /v1/health, rolled out with minHealthyPercent 100
- * and a circuit breaker that rolls back.
+ * The APP tier: a Fargate service (SLUICE_ROLE=app) behind an internal ALB that only
+ * CloudFront reaches (see Edge), health-checked on /v1/health, rolled out with
+ * minHealthyPercent 100 and a circuit breaker that rolls back, and autoscaled on requests per
+ * task between `minTasks` and `maxTasks`. The service carries no DesiredCount, so that a
+ * deployment never resets what autoscaling chose (aws-cdk#3919).
  */
 export class AppService extends Construct {
   readonly service: ecs.FargateService;
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly targetGroup: elbv2.ApplicationTargetGroup;
   readonly taskDefinition: SluiceTaskDefinition;
-  /** SLUICE_PUBLIC_URL: https://domainName, or http://<alb dns name>. */
+  readonly edge: Edge;
+  readonly scalableTarget: ecs.ScalableTaskCount;
+  /** SLUICE_PUBLIC_URL: https://domainName, or https://<id>.cloudfront.net. */
   readonly publicUrl: string;
 
   constructor(scope: Construct, id: string, props: AppServiceProps) {
     super(scope, id);
     const cpu = props.cpu ?? DEFAULT_APP_CPU;
     const memoryLimitMiB = props.memoryLimitMiB ?? DEFAULT_APP_MEMORY_MIB;
+    const minTasks = props.minTasks ?? MIN_APPS;
+    const requestsPerTarget = props.requestsPerTarget ?? DEFAULT_APP_REQUESTS_PER_TARGET;
     const webhookTimeoutSeconds = props.task.webhookTimeoutSeconds ?? DEFAULT_WEBHOOK_TIMEOUT_S;
-    const albIdleTimeoutSeconds = props.albIdleTimeoutSeconds ?? webhookTimeoutSeconds + 30;
+    const originResponseTimeoutSeconds =
+      props.originResponseTimeoutSeconds ?? ORIGIN_RESPONSE_TIMEOUT_S;
     const deregistrationDelaySeconds =
       props.deregistrationDelaySeconds ?? webhookTimeoutSeconds + 10;
+    if (props.originCertificateArn !== undefined && props.domainName === undefined) {
+      throw new Error(
+        `originCertificateArn needs a domainName that it covers (got originCertificateArn ${props.originCertificateArn} and no domainName)`,
+      );
+    }
+    const originProtocol = props.originCertificateArn === undefined ? 'http' : 'https';
     validateAppServiceProps({
-      ...props,
+      minTasks,
+      maxTasks: props.maxTasks,
+      requestsPerTarget,
       webhookTimeoutSeconds,
-      albIdleTimeoutSeconds,
+      originResponseTimeoutSeconds,
       deregistrationDelaySeconds,
     });
-    const https = props.certificateArn !== undefined;
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.cluster.vpc,
-      internetFacing: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      // Internal: no public address; CloudFront's VPC origin is the only way in.
+      internetFacing: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroup: props.albSecurityGroup,
-      idleTimeout: Duration.seconds(albIdleTimeoutSeconds),
+      // The runtime's keepAliveTimeout and headersTimeout are set above this same constant.
+      idleTimeout: Duration.seconds(ALB_IDLE_TIMEOUT_S),
       dropInvalidHeaderFields: true,
     });
     Validations.of(this.loadBalancer).acknowledge({
@@ -96,10 +143,14 @@ export class AppService extends Construct {
       reason:
         'The stack is environment-agnostic so that synth needs no credentials, and ALB log delivery needs a bucket policy for the region-specific ELB principal, unknown at synth; request counts, 5xx and latency are on the dashboard and alarmed',
     });
-    this.publicUrl =
-      props.domainName === undefined
-        ? `http://${this.loadBalancer.loadBalancerDnsName}`
-        : `https://${props.domainName}`;
+    this.edge = new Edge(this, 'Edge', {
+      loadBalancer: this.loadBalancer,
+      originProtocol,
+      originResponseTimeoutSeconds,
+      ...(props.domainName === undefined ? {} : { domainName: props.domainName }),
+      ...(props.certificateArn === undefined ? {} : { certificateArn: props.certificateArn }),
+    });
+    this.publicUrl = this.edge.publicUrl;
 
     this.taskDefinition = new SluiceTaskDefinition(this, 'Task', {
       ...props.task,
@@ -109,11 +160,12 @@ export class AppService extends Construct {
       publicUrl: this.publicUrl,
       apiKeySecret: props.apiKeySecret,
       containerPort: APP_PORT,
+      databaseAdmin: true,
+      ...(props.cpuArchitecture === undefined ? {} : { cpuArchitecture: props.cpuArchitecture }),
     });
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,
       taskDefinition: this.taskDefinition.taskDefinition,
-      desiredCount: props.desiredCount,
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
@@ -140,71 +192,69 @@ export class AppService extends Construct {
       },
       targets: [this.service],
     });
-
-    if (https) {
+    // The only listener, on an internal ALB that admits the VPC only (Network): HTTPS with an
+    // origin certificate, else plain HTTP that never leaves the VPC. Viewers reach it through
+    // CloudFront, which serves HTTPS and redirects HTTP.
+    if (props.originCertificateArn === undefined) {
+      this.loadBalancer.addListener('Http', {
+        port: ORIGIN_HTTP_PORT,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        defaultTargetGroups: [this.targetGroup],
+        open: false,
+      });
+    } else {
       this.loadBalancer.addListener('Https', {
-        port: 443,
+        port: ORIGIN_HTTPS_PORT,
         protocol: elbv2.ApplicationProtocol.HTTPS,
-        certificates: [elbv2.ListenerCertificate.fromArn(props.certificateArn as string)],
+        certificates: [elbv2.ListenerCertificate.fromArn(props.originCertificateArn)],
         sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
         defaultTargetGroups: [this.targetGroup],
         open: false,
       });
-      this.loadBalancer.addListener('Http', {
-        port: 80,
-        protocol: elbv2.ApplicationProtocol.HTTP,
-        defaultAction: elbv2.ListenerAction.redirect({
-          protocol: 'HTTPS',
-          port: '443',
-          permanent: true,
-        }),
-        open: false,
-      });
-    } else {
-      this.loadBalancer.addListener('Http', {
-        port: 80,
-        protocol: elbv2.ApplicationProtocol.HTTP,
-        defaultTargetGroups: [this.targetGroup],
-        open: false,
-      });
     }
+
+    this.scalableTarget = this.service.autoScaleTaskCount({
+      minCapacity: minTasks,
+      maxCapacity: props.maxTasks,
+    });
+    this.scalableTarget.scaleOnRequestCount('RequestCountTracking', {
+      requestsPerTarget,
+      targetGroup: this.targetGroup,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.seconds(300),
+    });
   }
 }
 
 /** Checks that span props: each message names the prop and the value it got. */
 function validateAppServiceProps(props: {
-  readonly desiredCount: number;
-  readonly domainName?: string;
-  readonly certificateArn?: string;
+  readonly minTasks: number;
+  readonly maxTasks: number;
+  readonly requestsPerTarget: number;
   readonly webhookTimeoutSeconds: number;
-  readonly albIdleTimeoutSeconds: number;
+  readonly originResponseTimeoutSeconds: number;
   readonly deregistrationDelaySeconds: number;
 }): void {
-  if (!Number.isInteger(props.desiredCount) || props.desiredCount < 1) {
-    throw new Error(`desiredCount must be a positive integer (got ${props.desiredCount})`);
+  if (!Number.isInteger(props.minTasks) || props.minTasks < 1) {
+    throw new Error(`minTasks must be a positive integer (got ${props.minTasks})`);
   }
-  if (props.certificateArn !== undefined && props.domainName === undefined) {
+  if (!Number.isInteger(props.maxTasks) || props.maxTasks < props.minTasks) {
     throw new Error(
-      `certificateArn needs a domainName to serve (got certificateArn ${props.certificateArn} and no domainName)`,
+      `maxTasks must be an integer of at least minTasks ${props.minTasks} (got ${props.maxTasks})`,
     );
   }
-  if (props.domainName !== undefined && props.certificateArn === undefined) {
+  if (!(props.requestsPerTarget > 0)) {
+    throw new Error(`requestsPerTarget must be above 0 (got ${props.requestsPerTarget})`);
+  }
+  // A sync webhook answers 504 at its timeout; both hops must still be waiting then.
+  if (props.webhookTimeoutSeconds >= ALB_IDLE_TIMEOUT_S) {
     throw new Error(
-      `domainName needs a certificateArn for HTTPS (got domainName ${props.domainName} and no certificateArn)`,
+      `webhookTimeoutSeconds must be less than the ALB idle timeout ${ALB_IDLE_TIMEOUT_S} (got ${props.webhookTimeoutSeconds})`,
     );
   }
-  if (
-    !Number.isInteger(props.albIdleTimeoutSeconds) ||
-    props.albIdleTimeoutSeconds < 1 ||
-    props.albIdleTimeoutSeconds > 4000
-  ) {
+  if (props.webhookTimeoutSeconds >= props.originResponseTimeoutSeconds) {
     throw new Error(
-      `albIdleTimeoutSeconds must be an integer from 1 to 4000 (got ${props.albIdleTimeoutSeconds})`,
-    );
-  }
-  if (props.webhookTimeoutSeconds >= props.albIdleTimeoutSeconds) {
-    throw new Error(
-      `webhookTimeoutSeconds must be less than albIdleTimeoutSeconds ${props.albIdleTimeoutSeconds} (got ${props.webhookTimeoutSeconds})`,
+      `webhookTimeoutSeconds must be less than originResponseTimeoutSeconds ${props.originResponseTimeoutSeconds} (got ${props.webhookTimeoutSeconds})`,
     );
   }
   if (

@@ -24,10 +24,16 @@ export interface CacheProps {
    */
   readonly engineVersion?: string;
   /**
-   * What happens to the AUTH token secret when the stack is deleted.
+   * RETAIN (or SNAPSHOT): a final snapshot of the replication group when it is deleted or
+   * replaced, and the AUTH token secret kept. DESTROY deletes both.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Days of daily automatic snapshots kept; 0 turns them off.
+   * @default 1
+   */
+  readonly snapshotRetentionDays?: number;
 }
 
 const REDIS_PORT = 6379;
@@ -35,7 +41,7 @@ const REDIS_PORT = 6379;
 /**
  * An ElastiCache for Valkey replication group, cluster mode disabled: `noeviction` (BullMQ
  * must never lose a job to eviction), TLS with an AUTH token from Secrets Manager, encryption
- * at rest, and a replica with automatic failover when Multi-AZ.
+ * at rest, daily snapshots, and a replica with automatic failover when Multi-AZ.
  */
 export class Cache extends Construct {
   readonly replicationGroup: elasticache.CfnReplicationGroup;
@@ -53,6 +59,7 @@ export class Cache extends Construct {
     const multiAz = props.multiAz ?? true;
     const engineVersion = props.engineVersion ?? '8.0';
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const snapshotRetentionDays = props.snapshotRetentionDays ?? 1;
     const major = /^(\d+)\.\d+$/.exec(engineVersion)?.[1];
     if (major === undefined) {
       throw new Error(`engineVersion must look like 8.0 (got ${engineVersion})`);
@@ -62,13 +69,23 @@ export class Cache extends Construct {
         `nodeType must be an ElastiCache node type such as cache.t4g.micro (got ${nodeType})`,
       );
     }
+    if (
+      !Number.isInteger(snapshotRetentionDays) ||
+      snapshotRetentionDays < 0 ||
+      snapshotRetentionDays > 35
+    ) {
+      throw new Error(
+        `snapshotRetentionDays must be an integer from 0 to 35 (got ${snapshotRetentionDays})`,
+      );
+    }
     const nodes = multiAz ? 2 : 1;
+    const retain = removalPolicy !== RemovalPolicy.DESTROY;
 
     this.authTokenSecret = new secretsmanager.Secret(this, 'AuthToken', {
       description: 'Sluice ElastiCache AUTH token',
       // AUTH tokens allow only a few symbols; letters and digits avoid URL-escaping too.
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      removalPolicy,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'Subnets', {
       description: 'Sluice ElastiCache isolated subnets',
@@ -96,7 +113,15 @@ export class Cache extends Construct {
       atRestEncryptionEnabled: true,
       authToken: this.authTokenSecret.secretValue.unsafeUnwrap(),
       autoMinorVersionUpgrade: true,
+      // Daily, in a quiet hour UTC; the snapshot is taken from the replica when there is one.
+      snapshotRetentionLimit: snapshotRetentionDays,
+      ...(snapshotRetentionDays > 0 ? { snapshotWindow: '03:00-04:00' } : {}),
     });
+    // Queued runs are also rows in PostgreSQL (the outbox), so the final snapshot is a
+    // convenience for restoring in-flight jobs, not the system of record.
+    this.replicationGroup.applyRemovalPolicy(
+      retain ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+    );
     this.url = `rediss://${this.replicationGroup.attrPrimaryEndPointAddress}:${REDIS_PORT}`;
     this.nodeIds = Array.from({ length: nodes }, (_, index) =>
       Fn.join('-', [this.replicationGroup.ref, String(index + 1).padStart(3, '0')]),

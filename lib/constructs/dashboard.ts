@@ -16,6 +16,8 @@ export interface DashboardProps {
   readonly appService: AppService;
   readonly workerService: WorkerService;
   readonly database: Database;
+  /** Memory of the RDS instance class, from sizing; the FreeableMemory alarm is a share of it. */
+  readonly databaseMemoryGiB: number;
   readonly cache: Cache;
   /** The queue-depth and run metrics, and the worker fleet's bounds. */
   readonly queueScaling: QueueScaling;
@@ -35,11 +37,24 @@ export interface DashboardProps {
    */
   readonly alb5xxPercentThreshold?: number;
   /**
-   * Share of max_connections, RDS memory, or Redis memory in use that raises the alarm.
+   * Fewest requests in the 5-minute window before the 5xx share can alarm, so that one error
+   * among three requests at night pages no one.
+   * @default 100
+   */
+  readonly alb5xxMinRequests?: number;
+  /**
+   * Share of max_connections, Redis memory, or Redis engine CPU in use that raises the alarm.
    * @default 80
    */
   readonly usagePercentThreshold?: number;
+  /**
+   * Share of RDS storage or memory left free below which the alarm is raised.
+   * @default 10
+   */
+  readonly freePercentThreshold?: number;
 }
+
+const GIB = 1024 ** 3;
 
 const PERIOD = Duration.minutes(1);
 /** The 5xx ratio is judged over 5 minutes; a 1-minute ratio on a quiet API swings on one error. */
@@ -47,15 +62,22 @@ const ALARM_PERIOD = Duration.minutes(5);
 
 /**
  * One CloudWatch dashboard for the whole deployment (ALB, both tiers, RDS, Redis) and the
- * alarms that page: ALB 5xx over 1%, RDS connections or Redis memory over 80%, no worker
- * running, any misrouted job. Alarms notify `alarmTopic`; subscribe to it after deploying.
+ * alarms that page: ALB 5xx over 1% of at least 100 requests, an unhealthy APP target, RDS
+ * connections over 80% or free storage or memory under 10%, Redis memory or engine CPU over
+ * 80%, no worker running, jobs waiting too long, runs failing, any
+ * misrouted job. Alarms notify `alarmTopic`;
+ * subscribe to it after deploying.
  */
 export class Dashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarmTopic: sns.Topic;
   readonly alarms: {
     readonly alb5xx: cloudwatch.Alarm;
+    readonly unhealthyHosts: cloudwatch.Alarm;
     readonly databaseConnections: cloudwatch.Alarm;
+    readonly databaseFreeStorage: cloudwatch.Alarm;
+    readonly databaseFreeMemory: cloudwatch.Alarm;
+    readonly cacheEngineCpu: cloudwatch.Alarm;
     readonly cacheMemory: cloudwatch.Alarm;
     readonly noWorkers: cloudwatch.Alarm;
     readonly oldestWaitingAge: cloudwatch.Alarm;
@@ -67,6 +89,14 @@ export class Dashboard extends Construct {
     super(scope, id);
     const alb5xxPercentThreshold = props.alb5xxPercentThreshold ?? 1;
     const usagePercentThreshold = props.usagePercentThreshold ?? 80;
+    const freePercentThreshold = props.freePercentThreshold ?? 10;
+    const alb5xxMinRequests = props.alb5xxMinRequests ?? 100;
+    if (!Number.isInteger(alb5xxMinRequests) || alb5xxMinRequests < 1) {
+      throw new Error(`alb5xxMinRequests must be a positive integer (got ${alb5xxMinRequests})`);
+    }
+    if (!(props.databaseMemoryGiB > 0)) {
+      throw new Error(`databaseMemoryGiB must be above 0 (got ${props.databaseMemoryGiB})`);
+    }
     const oldestWaitingAgeThresholdSeconds =
       props.oldestWaitingAgeThresholdSeconds ?? DEFAULT_WEBHOOK_TIMEOUT_S;
     const runFailurePercentThreshold = props.runFailurePercentThreshold ?? 5;
@@ -78,6 +108,7 @@ export class Dashboard extends Construct {
     for (const [name, value] of [
       ['alb5xxPercentThreshold', alb5xxPercentThreshold],
       ['usagePercentThreshold', usagePercentThreshold],
+      ['freePercentThreshold', freePercentThreshold],
       ['runFailurePercentThreshold', runFailurePercentThreshold],
     ] as const) {
       if (!(value > 0 && value <= 100)) {
@@ -96,14 +127,16 @@ export class Dashboard extends Construct {
       label: '5xx (ALB + targets)',
       period: PERIOD,
     });
+    // Below alb5xxMinRequests in the window the share reads 0: a quiet API never pages on one
+    // error among a handful of requests.
     const fiveXxPercent = new cloudwatch.MathExpression({
-      expression: '100 * (FILL(elbErrors, 0) + FILL(targetErrors, 0)) / requests',
+      expression: `IF(FILL(requests, 0) >= ${alb5xxMinRequests}, 100 * (FILL(elbErrors, 0) + FILL(targetErrors, 0)) / requests, 0)`,
       usingMetrics: {
         elbErrors: elb5xx.with({ period: ALARM_PERIOD }),
         targetErrors: target5xx.with({ period: ALARM_PERIOD }),
         requests: requests.with({ period: ALARM_PERIOD }),
       },
-      label: '5xx % of requests',
+      label: `5xx % of requests (from ${alb5xxMinRequests} requests / 5 min)`,
       period: ALARM_PERIOD,
     });
     const latencyP95 = alb.targetResponseTime({ statistic: 'p95', period: PERIOD, label: 'p95' });
@@ -171,12 +204,28 @@ export class Dashboard extends Construct {
             label: `node ${index + 1}`,
           }),
       );
+    const busiestNode = (metrics: cloudwatch.Metric[], label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `MAX([${metrics.map((_, index) => `m${index}`).join(', ')}])`,
+        usingMetrics: Object.fromEntries(metrics.map((metric, index) => [`m${index}`, metric])),
+        label,
+        period: PERIOD,
+      });
     const cacheMemory = cacheMetric('DatabaseMemoryUsagePercentage', 'Maximum');
-    const cacheMemoryMax = new cloudwatch.MathExpression({
-      expression: `MAX([${cacheMemory.map((_, index) => `m${index}`).join(', ')}])`,
-      usingMetrics: Object.fromEntries(cacheMemory.map((metric, index) => [`m${index}`, metric])),
-      label: 'memory used % (busiest node)',
+    const cacheEngineCpu = cacheMetric('EngineCPUUtilization', 'Average');
+    const cacheMemoryMax = busiestNode(cacheMemory, 'memory used % (busiest node)');
+    const cacheEngineCpuMax = busiestNode(cacheEngineCpu, 'engine CPU % (busiest node)');
+    const freeStorage = database.instance.metricFreeStorageSpace({
       period: PERIOD,
+      statistic: 'Minimum',
+    });
+    const freeMemory = database.instance.metricFreeableMemory({
+      period: PERIOD,
+      statistic: 'Minimum',
+    });
+    const unhealthyHosts = appService.targetGroup.metrics.unhealthyHostCount({
+      period: PERIOD,
+      statistic: 'Maximum',
     });
     const databaseConnections = database.instance.metricDatabaseConnections({
       period: PERIOD,
@@ -197,10 +246,43 @@ export class Dashboard extends Construct {
     this.alarms = {
       alb5xx: alarm('Alb5xxAlarm', {
         metric: fiveXxPercent,
-        alarmDescription: `ALB 5xx responses above ${alb5xxPercentThreshold}% of requests`,
+        alarmDescription: `ALB 5xx responses above ${alb5xxPercentThreshold}% of requests over 5 minutes, counted from ${alb5xxMinRequests} requests`,
         threshold: alb5xxPercentThreshold,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      unhealthyHosts: alarm('UnhealthyHostsAlarm', {
+        metric: unhealthyHosts,
+        alarmDescription:
+          'An APP task failed the ALB health check for 3 minutes: it is not serving and is being replaced',
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      databaseFreeStorage: alarm('DatabaseFreeStorageAlarm', {
+        metric: freeStorage,
+        alarmDescription: `RDS free storage below ${freePercentThreshold}% of the ${database.allocatedStorageGiB} GiB first allocated: storage autoscaling may be at its ceiling`,
+        threshold: Math.floor((database.allocatedStorageGiB * GIB * freePercentThreshold) / 100),
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+      databaseFreeMemory: alarm('DatabaseFreeMemoryAlarm', {
+        metric: freeMemory,
+        alarmDescription: `RDS freeable memory below ${freePercentThreshold}% of ${props.databaseMemoryGiB} GiB`,
+        threshold: Math.floor((props.databaseMemoryGiB * GIB * freePercentThreshold) / 100),
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+      cacheEngineCpu: alarm('CacheEngineCpuAlarm', {
+        metric: cacheEngineCpuMax,
+        alarmDescription: `Redis engine CPU above ${usagePercentThreshold}% for 5 minutes: the single-threaded engine is saturated and queue calls slow down`,
+        threshold: usagePercentThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 5,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
       databaseConnections: alarm('DatabaseConnectionsAlarm', {
@@ -341,12 +423,12 @@ export class Dashboard extends Construct {
           graph('RDS connections', [databaseConnections], {
             leftAnnotations: [{ value: database.maxConnections, label: 'max_connections' }],
           }),
-          graph('RDS free storage (bytes)', [
-            database.instance.metricFreeStorageSpace({ period: PERIOD }),
-          ]),
+          graph('RDS free storage and memory (bytes)', [freeStorage, freeMemory]),
         ],
         [
-          graph('Redis engine CPU %', cacheMetric('EngineCPUUtilization', 'Average')),
+          graph('Redis engine CPU %', cacheEngineCpu, {
+            leftAnnotations: [{ value: usagePercentThreshold, label: 'alarm' }],
+          }),
           graph('Redis memory used %', cacheMemory, {
             leftAnnotations: [{ value: usagePercentThreshold, label: 'alarm' }],
           }),

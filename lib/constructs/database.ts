@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -18,8 +19,9 @@ export interface DatabaseProps {
    */
   readonly multiAz?: boolean;
   /**
-   * RETAIN keeps the instance and turns deletion protection on; DESTROY deletes it and its
-   * automated backups with the stack.
+   * RETAIN (or SNAPSHOT): deletion protection on, a final snapshot when the instance is deleted
+   * or replaced, and the master secret kept, since it is the only password of that snapshot.
+   * DESTROY deletes the instance, its automated backups and its secret with the stack.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -40,22 +42,35 @@ export interface DatabaseProps {
   readonly backupRetentionDays?: number;
 }
 
-/** Database and user name the runtime connects with. */
+/** Database name, and the master user, which only migrates and creates DATABASE_APP_USERNAME. */
 export const DATABASE_NAME = 'sluice';
 export const DATABASE_USERNAME = 'sluice';
+/**
+ * The role APP and worker tasks serve as: IAM database authentication, only the rights Sluice
+ * uses. The APP creates it (as the master user) before it serves; see the README's database
+ * section.
+ */
+export const DATABASE_APP_USERNAME = 'sluice_app';
 const POSTGRES_PORT = 5432;
 
 /**
- * RDS PostgreSQL 16 on gp3, encrypted, in isolated subnets, with generated credentials in
- * Secrets Manager, backups, and max_connections pinned so that pools can be sized against it.
+ * RDS PostgreSQL 16 on gp3, encrypted, in isolated subnets, TLS forced, IAM database
+ * authentication on, generated master credentials in Secrets Manager, backups, and
+ * max_connections pinned so that pools can be sized against it.
  */
 export class Database extends Construct {
   readonly instance: rds.DatabaseInstance;
   /** The generated credentials: JSON with `username` and `password`. */
   readonly secret: secretsmanager.ISecret;
   readonly maxConnections: number;
-  /** `postgres://` URL without the password, which tasks get as SLUICE_DB_PASSWORD. */
+  readonly allocatedStorageGiB: number;
+  /**
+   * DATABASE_URL of the runtime role: no password (IAM tokens), and `sslmode=verify-full`, so
+   * that the server's certificate is checked against the RDS CA bundle (SLUICE_DB_CA=rds).
+   */
   readonly connectionUrl: string;
+  /** SLUICE_DB_ADMIN_URL: the master user, without its password (SLUICE_DB_ADMIN_PASSWORD). */
+  readonly adminConnectionUrl: string;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -117,18 +132,27 @@ export class Database extends Construct {
       maxAllocatedStorage: maxAllocatedStorageGiB,
       storageEncrypted: true,
       backupRetention: Duration.days(backupRetentionDays),
+      iamAuthentication: true,
+      // Deleting a protected instance fails; with RETAIN the operator turns protection off
+      // first (README), and CloudFormation then takes the final snapshot.
       deletionProtection: retain,
       deleteAutomatedBackups: !retain,
-      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: retain ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
       autoMinorVersionUpgrade: true,
       publiclyAccessible: false,
     });
     const secret = this.instance.secret;
     if (secret === undefined) throw new Error('generated credentials produced no secret');
     this.secret = secret;
+    // The generated secret (Instance/Secret) defaults to DESTROY; a snapshot is useless without it.
+    const generatedSecret = this.instance.node.findChild('Secret') as secretsmanager.Secret;
+    generatedSecret.applyRemovalPolicy(retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
     this.maxConnections = props.maxConnections;
-    // sslmode=no-verify: TLS is forced by rds.force_ssl; the RDS CA bundle is not in the image.
-    this.connectionUrl = `postgres://${DATABASE_USERNAME}@${this.instance.dbInstanceEndpointAddress}:${this.instance.dbInstanceEndpointPort}/${DATABASE_NAME}?sslmode=no-verify`;
+    this.allocatedStorageGiB = allocatedStorageGiB;
+    const url = (user: string) =>
+      `postgres://${user}@${this.instance.dbInstanceEndpointAddress}:${this.instance.dbInstanceEndpointPort}/${DATABASE_NAME}?sslmode=verify-full`;
+    this.connectionUrl = url(DATABASE_APP_USERNAME);
+    this.adminConnectionUrl = url(DATABASE_USERNAME);
 
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-RDS11',
@@ -139,7 +163,7 @@ export class Database extends Construct {
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'ECS injects the password at task start; rotating it would break new connections of running tasks until they are replaced, so rotation is a planned operation (rotate, then force a new deployment)',
+        'The master password reaches only APP tasks, which use it at start to migrate and to create the runtime role; tasks serve with IAM tokens. Rotation is a planned operation (rotate, then force a new APP deployment)',
     });
     if (!multiAz) {
       Validations.of(this.instance).acknowledge({
@@ -154,5 +178,10 @@ export class Database extends Construct {
         reason: 'removalPolicy=destroy was chosen in context for a disposable install',
       });
     }
+  }
+
+  /** rds-db:connect as DATABASE_APP_USERNAME, the only way a task role reaches the database. */
+  grantConnectAsApp(grantee: iam.IGrantable): void {
+    this.instance.grantConnect(grantee, DATABASE_APP_USERNAME);
   }
 }

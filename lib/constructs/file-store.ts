@@ -16,6 +16,12 @@ export interface FileStoreProps {
    */
   readonly noncurrentVersionExpirationDays?: number;
   /**
+   * Web origins (scheme://host[:port]) whose pages may PUT to a pre-signed upload URL and GET a
+   * pre-signed download URL from a browser.
+   * @default [] - no CORS rule: browsers cannot call the bucket
+   */
+  readonly corsAllowedOrigins?: readonly string[];
+  /**
    * RETAIN keeps the bucket; DESTROY empties and deletes it with the stack.
    * @default RemovalPolicy.RETAIN
    */
@@ -27,6 +33,9 @@ export interface FileStoreProps {
  * lifecycle filters match only a key prefix, so the runtime tags run logs on upload instead.
  */
 export const RUN_LOG_TAG = { key: STORAGE_KIND_TAG, value: 'RUN_LOG' } as const;
+
+/** How long a browser may cache the CORS preflight answer. */
+const CORS_MAX_AGE_S = 3000;
 
 /**
  * The private S3 bucket behind the runtime's `s3` storage driver: no public access, TLS only,
@@ -47,6 +56,16 @@ export class FileStore extends Construct {
     ] as const) {
       if (!Number.isInteger(days) || days < 1) {
         throw new Error(`${name} must be a positive integer (got ${days})`);
+      }
+    }
+    const corsAllowedOrigins = props.corsAllowedOrigins ?? [];
+    for (const origin of corsAllowedOrigins) {
+      // A path or a trailing slash never matches the browser's Origin header; * would let any
+      // page use a leaked URL from a victim's browser.
+      if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(origin)) {
+        throw new Error(
+          `corsAllowedOrigins must be origins like https://app.example.com, no path or wildcard (got ${origin})`,
+        );
       }
     }
     const destroy = removalPolicy === RemovalPolicy.DESTROY;
@@ -73,6 +92,21 @@ export class FileStore extends Construct {
         },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
+      ...(corsAllowedOrigins.length === 0
+        ? {}
+        : {
+            cors: [
+              {
+                allowedOrigins: [...corsAllowedOrigins],
+                allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                // What a browser PUT of a pre-signed URL sends: its body's type and the SDK's
+                // checksum and metadata headers (x-amz-*); the signature is in the query.
+                allowedHeaders: ['content-type', 'content-md5', 'content-disposition', 'x-amz-*'],
+                exposedHeaders: ['ETag', 'Content-Disposition'],
+                maxAge: CORS_MAX_AGE_S,
+              },
+            ],
+          }),
     });
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -11,7 +11,7 @@ export interface NetworkProps {
    */
   readonly natGateways?: number;
   /**
-   * Ports the internet-facing ALB listens on.
+   * Ports the internal ALB listens on, open to the VPC's own addresses only.
    * @default [80]
    */
   readonly albListenerPorts?: readonly number[];
@@ -43,11 +43,14 @@ export interface NetworkProps {
 }
 
 const MAX_AZS = 2;
+const VPC_CIDR = '10.0.0.0/16';
 
 /**
- * A VPC over two AZs (public subnets for the ALB, private subnets with egress for tasks,
- * isolated subnets for RDS and Redis), flow logs, and the security groups with the least
- * access: ALB to APP on its port, tasks to RDS and to Redis on theirs, nothing else inbound.
+ * A VPC over two AZs (public subnets for the NAT gateways, private subnets with egress for the
+ * internal ALB and the tasks, isolated subnets for RDS and Redis), flow logs, and the security
+ * groups with the least access: the VPC (where CloudFront's VPC origin places its network
+ * interfaces) to the ALB, ALB to APP on its port, tasks to RDS and to Redis on theirs, nothing
+ * else inbound.
  */
 export class Network extends Construct {
   readonly vpc: ec2.Vpc;
@@ -74,7 +77,7 @@ export class Network extends Construct {
     }
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr('10.0.0.0/16'),
+      ipAddresses: ec2.IpAddresses.cidr(VPC_CIDR),
       maxAzs: MAX_AZS,
       natGateways,
       subnetConfiguration: [
@@ -95,18 +98,21 @@ export class Network extends Construct {
 
     const group = (groupId: string, description: string, allowAllOutbound: boolean) =>
       new ec2.SecurityGroup(this, groupId, { vpc: this.vpc, description, allowAllOutbound });
-    this.albSecurityGroup = group('AlbSecurityGroup', 'Sluice ALB: public HTTP(S) in', false);
+    this.albSecurityGroup = group('AlbSecurityGroup', 'Sluice internal ALB: CloudFront in', false);
     // Tasks call AWS APIs and flows' HTTP steps reach the internet, so egress stays open.
     this.appSecurityGroup = group('AppSecurityGroup', 'Sluice APP tasks', true);
     this.workerSecurityGroup = group('WorkerSecurityGroup', 'Sluice worker tasks', true);
     this.databaseSecurityGroup = group('DatabaseSecurityGroup', 'Sluice RDS PostgreSQL', false);
     this.cacheSecurityGroup = group('CacheSecurityGroup', 'Sluice ElastiCache', false);
 
+    // CloudFront's VPC origin ENIs get addresses of the ALB's subnets, and its own security
+    // group is created by CloudFront (its id is unknown at synth): the VPC CIDR admits them, and
+    // nothing outside the VPC can route to an internal ALB.
     for (const port of albListenerPorts) {
       this.albSecurityGroup.addIngressRule(
-        ec2.Peer.anyIpv4(),
+        ec2.Peer.ipv4(VPC_CIDR),
         ec2.Port.tcp(port),
-        `Public listener ${port}`,
+        `CloudFront VPC origin to listener ${port}`,
       );
     }
     this.appSecurityGroup.addIngressRule(
@@ -130,10 +136,5 @@ export class Network extends Construct {
         `${name} tasks to Redis`,
       );
     }
-    Validations.of(this.albSecurityGroup).acknowledge({
-      id: 'AwsSolutions-EC23',
-      reason:
-        'The ALB is the public entry point: webhooks are called from anywhere on the internet, on the listener ports only',
-    });
   }
 }

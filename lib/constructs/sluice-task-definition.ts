@@ -8,6 +8,7 @@ import {
   DEFAULT_FLOW_TIMEOUT_S,
   DEFAULT_WEBHOOK_TIMEOUT_S,
   NODE_ARGS_BY_ROLE,
+  WORKER_HEALTH_PROBE_COMMAND,
 } from '../../runtime/limits';
 import { validateFargateTaskSize } from '../fargate-task-size';
 import type { Cache } from './cache';
@@ -79,14 +80,45 @@ export interface SluiceTaskDefinitionProps extends SluiceTaskSettings {
    * @default {}
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Give this role the master user (SLUICE_DB_ADMIN_URL and SLUICE_DB_ADMIN_PASSWORD), so that it
+   * migrates and creates the runtime role before serving. Only the APP gets it.
+   * @default false
+   */
+  readonly databaseAdmin?: boolean;
+  /**
+   * CPU architecture of the task. Fargate Spot runs only X86_64, so workers stay there.
+   * @default ecs.CpuArchitecture.X86_64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+  /**
+   * Probe the container with WORKER_HEALTH_PROBE_COMMAND, so that ECS replaces a task whose
+   * event loop or isolate is wedged.
+   * @default false
+   */
+  readonly workerHealthCheck?: boolean;
 }
+
+/**
+ * The worker's container health check. The probe answers within about 3 s; three misses 30 s
+ * apart (about 1.5 minutes wedged) mark the task unhealthy. The start period covers boot plus
+ * a worker waiting for the APP to migrate the schema (bounded in the runtime); ECS allows at
+ * most 300 s.
+ */
+const WORKER_HEALTH_CHECK = {
+  intervalSeconds: 30,
+  timeoutSeconds: 5,
+  retries: 3,
+  startPeriodSeconds: 240,
+} as const;
 
 export const CONTAINER_NAME = 'sluice';
 
 /**
- * The Fargate task definition both tiers share: the runtime image on x86_64 (Spot needs it),
- * JSON logs to CloudWatch Logs, the environment contract of runtime/env.ts, and every secret
- * through `ecs.Secret`, never plain environment.
+ * The Fargate task definition both tiers share: the runtime image (x86_64 unless asked), JSON
+ * logs to CloudWatch Logs, the environment contract of runtime/env.ts (the database reached as
+ * the IAM-authenticated runtime role over verified TLS), and every secret through
+ * `ecs.Secret`, never plain environment.
  */
 export class SluiceTaskDefinition extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
@@ -100,6 +132,9 @@ export class SluiceTaskDefinition extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const environment = props.environment ?? {};
+    const databaseAdmin = props.databaseAdmin ?? false;
+    const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
+    const workerHealthCheck = props.workerHealthCheck ?? false;
     validateFargateTaskSize(
       { cpu: 'cpu', memoryMiB: 'memoryLimitMiB' },
       props.cpu,
@@ -121,15 +156,22 @@ export class SluiceTaskDefinition extends Construct {
       cpu: props.cpu,
       memoryLimitMiB: props.memoryLimitMiB,
       runtimePlatform: {
-        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        cpuArchitecture,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
       },
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, removalPolicy });
     const secrets: Record<string, ecs.Secret> = {
-      SLUICE_DB_PASSWORD: ecs.Secret.fromSecretsManager(props.database.secret, 'password'),
       SLUICE_REDIS_PASSWORD: ecs.Secret.fromSecretsManager(props.cache.authTokenSecret),
     };
+    const adminEnvironment: Record<string, string> = {};
+    if (databaseAdmin) {
+      secrets.SLUICE_DB_ADMIN_PASSWORD = ecs.Secret.fromSecretsManager(
+        props.database.secret,
+        'password',
+      );
+      adminEnvironment.SLUICE_DB_ADMIN_URL = props.database.adminConnectionUrl;
+    }
     if (props.apiKeySecret !== undefined) {
       secrets.SLUICE_API_KEY = ecs.Secret.fromSecretsManager(props.apiKeySecret);
     }
@@ -146,6 +188,9 @@ export class SluiceTaskDefinition extends Construct {
         SLUICE_S3_BUCKET: props.fileStore.bucket.bucketName,
         SLUICE_S3_REGION: Stack.of(this).region,
         DATABASE_URL: props.database.connectionUrl,
+        SLUICE_DB_AUTH: 'iam',
+        SLUICE_DB_CA: 'rds',
+        ...adminEnvironment,
         SLUICE_DB_POOL_SIZE: String(props.dbPoolSize),
         REDIS_URL: props.cache.url,
         SLUICE_WEBHOOK_TIMEOUT_S: String(webhookTimeoutSeconds),
@@ -168,14 +213,26 @@ export class SluiceTaskDefinition extends Construct {
       ...(props.containerPort === undefined
         ? {}
         : { portMappings: [{ containerPort: props.containerPort }] }),
+      ...(workerHealthCheck
+        ? {
+            healthCheck: {
+              command: ['CMD', ...WORKER_HEALTH_PROBE_COMMAND],
+              interval: Duration.seconds(WORKER_HEALTH_CHECK.intervalSeconds),
+              timeout: Duration.seconds(WORKER_HEALTH_CHECK.timeoutSeconds),
+              retries: WORKER_HEALTH_CHECK.retries,
+              startPeriod: Duration.seconds(WORKER_HEALTH_CHECK.startPeriodSeconds),
+            },
+          }
+        : {}),
     });
     props.fileStore.grantReadWrite(this.taskDefinition.taskRole);
+    props.database.grantConnectAsApp(this.taskDefinition.taskRole);
 
     Validations.of(this.taskDefinition).acknowledge(
       {
         id: 'AwsSolutions-ECS2',
         reason:
-          'The environment holds only non-secret configuration (endpoints without credentials, limits, role); passwords, the AUTH token and the API key come from Secrets Manager through ecs.Secret',
+          'The environment holds only non-secret configuration (endpoints and database URLs without credentials, limits, role); the master password, the AUTH token and the API key come from Secrets Manager through ecs.Secret, and the runtime role authenticates with IAM tokens',
       },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',

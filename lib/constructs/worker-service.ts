@@ -1,7 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
-import { WORKER_STOP_TIMEOUT_S } from '../../runtime/limits';
+import { WORKER_HEALTH_PORT, WORKER_STOP_TIMEOUT_S } from '../../runtime/limits';
 import { DEFAULT_WORKER_CPU, DEFAULT_WORKER_MEMORY_MIB } from '../sizing';
 import { SluiceTaskDefinition, type SluiceTaskSettings } from './sluice-task-definition';
 
@@ -13,8 +13,11 @@ export interface WorkerServiceProps {
   readonly task: SluiceTaskSettings;
   /** SLUICE_PUBLIC_URL, the APP tier's URL, used in links the worker writes. */
   readonly publicUrl: string;
-  /** Worker tasks, from sizing: one per concurrent flow at the peak. */
-  readonly desiredCount: number;
+  /**
+   * Worker tasks at the peak, from sizing: one per concurrent flow. It bounds `onDemandBase`;
+   * the count itself belongs to autoscaling (QueueScaling), never to the template.
+   */
+  readonly peakTasks: number;
   /**
    * Worker tasks kept on on-demand FARGATE; the rest run on FARGATE_SPOT.
    * @default 1
@@ -37,8 +40,15 @@ export interface WorkerServiceProps {
  * balancer, an on-demand FARGATE base and the rest on FARGATE_SPOT, and 120 s between SIGTERM
  * and SIGKILL so a Spot interruption lets the running flow drain.
  *
- * Autoscaling seam: `service` is a plain FargateService with a fixed desired count; the
- * QueueScaling construct takes it and calls `service.autoScaleTaskCount(...)`.
+ * The service carries no DesiredCount: CloudFormation would apply it again on every update and
+ * start the whole peak on each image change (aws-cdk#3919). CloudFormation creates a service
+ * without one at one task; registering QueueScaling's scalable target then moves the count into
+ * [minWorkers, peak] (RegisterScalableTarget changes a new target's current capacity "to a
+ * value that is inside of this range"), and the target owns it from then on.
+ *
+ * Architecture: X86_64 only, because Fargate Spot does not run ARM64 tasks: "Linux tasks with
+ * the ARM64 architecture don't support the Fargate Spot capacity provider"
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html).
  */
 export class WorkerService extends Construct {
   readonly service: ecs.FargateService;
@@ -49,12 +59,12 @@ export class WorkerService extends Construct {
     const onDemandBase = props.onDemandBase ?? 1;
     const cpu = props.cpu ?? DEFAULT_WORKER_CPU;
     const memoryLimitMiB = props.memoryLimitMiB ?? DEFAULT_WORKER_MEMORY_MIB;
-    if (!Number.isInteger(props.desiredCount) || props.desiredCount < 1) {
-      throw new Error(`desiredCount must be a positive integer (got ${props.desiredCount})`);
+    if (!Number.isInteger(props.peakTasks) || props.peakTasks < 1) {
+      throw new Error(`peakTasks must be a positive integer (got ${props.peakTasks})`);
     }
-    if (!Number.isInteger(onDemandBase) || onDemandBase < 0 || onDemandBase > props.desiredCount) {
+    if (!Number.isInteger(onDemandBase) || onDemandBase < 0 || onDemandBase > props.peakTasks) {
       throw new Error(
-        `onDemandBase must be an integer from 0 to desiredCount ${props.desiredCount} (got ${onDemandBase})`,
+        `onDemandBase must be an integer from 0 to peakTasks ${props.peakTasks} (got ${onDemandBase})`,
       );
     }
 
@@ -65,12 +75,17 @@ export class WorkerService extends Construct {
       memoryLimitMiB,
       publicUrl: props.publicUrl,
       stopTimeoutSeconds: WORKER_STOP_TIMEOUT_S,
-      environment: { SLUICE_WORKER_CONCURRENCY: '1' },
+      environment: {
+        SLUICE_WORKER_CONCURRENCY: '1',
+        // Stated, not left to the default: the health probe and the worker must agree on it.
+        SLUICE_WORKER_HEALTH_PORT: String(WORKER_HEALTH_PORT),
+      },
+      cpuArchitecture: ecs.CpuArchitecture.X86_64,
+      workerHealthCheck: true,
     });
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,
       taskDefinition: this.taskDefinition.taskDefinition,
-      desiredCount: props.desiredCount,
       capacityProviderStrategies: [
         { capacityProvider: 'FARGATE', base: onDemandBase, weight: 0 },
         { capacityProvider: 'FARGATE_SPOT', weight: 1 },

@@ -9,6 +9,7 @@ import { AppService } from '../constructs/app-service';
 import { Cache } from '../constructs/cache';
 import { Dashboard } from '../constructs/dashboard';
 import { Database } from '../constructs/database';
+import { ORIGIN_HTTP_PORT, ORIGIN_HTTPS_PORT } from '../constructs/edge';
 import { FileStore } from '../constructs/file-store';
 import { Network } from '../constructs/network';
 import { QueueScaling } from '../constructs/queue-scaling';
@@ -63,15 +64,33 @@ export interface SluiceStackProps extends StackProps {
    */
   readonly multiAz?: boolean;
   /**
-   * Public host name for the API; needs `certificateArn`.
-   * @default - none: the API is served at http://<alb dns name>
+   * Public host name for the API, served by CloudFront; needs `certificateArn`.
+   * @default - none: the API is served at https://<id>.cloudfront.net
    */
   readonly domainName?: string;
   /**
-   * ACM certificate ARN for `domainName`, in the stack's region.
-   * @default - none: HTTP only
+   * ACM certificate ARN for `domainName`, in us-east-1 (CloudFront reads certificates there
+   * only, whatever the stack's region).
+   * @default - none
    */
   readonly certificateArn?: string;
+  /**
+   * ACM certificate for `domainName` in the stack's region: the ALB then serves HTTPS and
+   * CloudFront reaches it over HTTPS, so no hop is plain HTTP.
+   * @default - none: CloudFront reaches the internal ALB over plain HTTP inside the VPC
+   */
+  readonly originCertificateArn?: string;
+  /**
+   * CPU architecture of the APP tier. arm64 (Graviton) is about 20% cheaper; workers stay on
+   * x86_64 because Fargate Spot does not run ARM64.
+   * @default 'x86_64'
+   */
+  readonly cpuArchitecture?: 'x86_64' | 'arm64';
+  /**
+   * Web origins whose pages may PUT to pre-signed upload URLs (the bucket's CORS rule).
+   * @default [] - none
+   */
+  readonly corsOrigins?: readonly string[];
   /**
    * A pre-built runtime image instead of building the repo's Dockerfile.
    * @default - the Dockerfile in `imageDirectory`
@@ -83,12 +102,14 @@ export interface SluiceStackProps extends StackProps {
    */
   readonly imageDirectory?: string;
   /**
-   * What deleting the stack does to data (RDS, bucket, secrets, log groups).
+   * What deleting the stack does to data. retain: RDS and Valkey take a final snapshot, and
+   * the bucket, secrets and log groups are kept. destroy: everything is deleted.
    * @default 'retain'
    */
   readonly removalPolicy?: 'retain' | 'destroy';
   /**
-   * SLUICE_WEBHOOK_TIMEOUT_S: the longest a sync webhook waits for its run.
+   * SLUICE_WEBHOOK_TIMEOUT_S: the longest a sync webhook waits for its run. Must be below the
+   * ALB idle timeout (ALB_IDLE_TIMEOUT_S, 60) and `originResponseTimeoutSeconds`.
    * @default DEFAULT_WEBHOOK_TIMEOUT_S (30)
    */
   readonly webhookTimeoutSeconds?: number;
@@ -98,10 +119,11 @@ export interface SluiceStackProps extends StackProps {
    */
   readonly flowTimeoutSeconds?: number;
   /**
-   * ALB idle timeout; must exceed `webhookTimeoutSeconds`.
-   * @default webhookTimeoutSeconds + 30
+   * CloudFront's origin response timeout; must exceed `webhookTimeoutSeconds`. Above 60 needs a
+   * CloudFront quota increase.
+   * @default 60
    */
-  readonly albIdleTimeoutSeconds?: number;
+  readonly originResponseTimeoutSeconds?: number;
   /**
    * Retention of container and VPC flow logs.
    * @default 30
@@ -157,7 +179,7 @@ export class SluiceStack extends Stack {
     const removalPolicyName = props.removalPolicy ?? 'retain';
     const webhookTimeoutSeconds = props.webhookTimeoutSeconds ?? DEFAULT_WEBHOOK_TIMEOUT_S;
     const flowTimeoutSeconds = props.flowTimeoutSeconds ?? DEFAULT_FLOW_TIMEOUT_S;
-    const albIdleTimeoutSeconds = props.albIdleTimeoutSeconds ?? webhookTimeoutSeconds + 30;
+    const cpuArchitecture = props.cpuArchitecture ?? 'x86_64';
     const logRetentionDays = props.logRetentionDays ?? 30;
     const runLogRetentionDays = props.runLogRetentionDays ?? 30;
 
@@ -169,6 +191,9 @@ export class SluiceStack extends Stack {
     validateFargateTaskSize({ cpu: 'appCpu', memoryMiB: 'appMemoryMiB' }, appCpu, appMemoryMiB);
     if (removalPolicyName !== 'retain' && removalPolicyName !== 'destroy') {
       throw new Error(`removalPolicy must be retain or destroy (got ${removalPolicyName})`);
+    }
+    if (cpuArchitecture !== 'x86_64' && cpuArchitecture !== 'arm64') {
+      throw new Error(`cpuArchitecture must be x86_64 or arm64 (got ${cpuArchitecture})`);
     }
     requireIntegerIn('webhookTimeoutSeconds', webhookTimeoutSeconds, 1, 900);
     requireIntegerIn('flowTimeoutSeconds', flowTimeoutSeconds, 1, 86_400);
@@ -186,11 +211,12 @@ export class SluiceStack extends Stack {
     this.fleet = sizeFleet({ peakConcurrentFlows, onDemandWorkerBase, multiAz });
     const removalPolicy =
       removalPolicyName === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    const https = props.certificateArn !== undefined;
 
     this.network = new Network(this, 'Network', {
       natGateways: this.fleet.natGateways,
-      albListenerPorts: https ? [80, 443] : [80],
+      albListenerPorts: [
+        props.originCertificateArn === undefined ? ORIGIN_HTTP_PORT : ORIGIN_HTTPS_PORT,
+      ],
       flowLogRetention: logRetention,
       removalPolicy,
     });
@@ -209,7 +235,11 @@ export class SluiceStack extends Stack {
       multiAz,
       removalPolicy,
     });
-    this.fileStore = new FileStore(this, 'FileStore', { runLogRetentionDays, removalPolicy });
+    this.fileStore = new FileStore(this, 'FileStore', {
+      runLogRetentionDays,
+      removalPolicy,
+      corsAllowedOrigins: props.corsOrigins ?? [],
+    });
     const apiKey = new secretsmanager.Secret(this, 'ApiKey', {
       description: 'Sluice first management API key (SLUICE_API_KEY)',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
@@ -226,11 +256,21 @@ export class SluiceStack extends Stack {
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
       enableFargateCapacityProviders: true,
     });
-    const task = {
-      image: sluiceContainerImage(this, {
+    // ECS would create Container Insights' log group on first use, outside the stack, with no
+    // retention, and destroy would leave it behind; owning it here gives it both.
+    const containerInsightsLogs = new logs.LogGroup(this, 'ContainerInsightsLogs', {
+      logGroupName: `/aws/ecs/containerinsights/${cluster.clusterName}/performance`,
+      retention: logRetention,
+      removalPolicy,
+    });
+    const image = (architecture: 'x86_64' | 'arm64') =>
+      sluiceContainerImage(this, {
         directory: props.imageDirectory ?? REPO_ROOT,
+        architecture,
         ...(props.imageUri === undefined ? {} : { imageUri: props.imageUri }),
-      }),
+      });
+    const task = {
+      image: image('x86_64'),
       database: this.database,
       cache: this.cache,
       fileStore: this.fileStore,
@@ -245,12 +285,20 @@ export class SluiceStack extends Stack {
       cluster,
       albSecurityGroup: this.network.albSecurityGroup,
       securityGroup: this.network.appSecurityGroup,
-      task,
+      task: cpuArchitecture === 'arm64' ? { ...task, image: image('arm64') } : task,
       apiKeySecret: apiKey,
-      desiredCount: this.fleet.apps,
+      minTasks: this.fleet.apps,
+      maxTasks: this.fleet.maxApps,
       cpu: appCpu,
       memoryLimitMiB: appMemoryMiB,
-      albIdleTimeoutSeconds,
+      cpuArchitecture:
+        cpuArchitecture === 'arm64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64,
+      ...(props.originCertificateArn === undefined
+        ? {}
+        : { originCertificateArn: props.originCertificateArn }),
+      ...(props.originResponseTimeoutSeconds === undefined
+        ? {}
+        : { originResponseTimeoutSeconds: props.originResponseTimeoutSeconds }),
       ...(props.domainName === undefined ? {} : { domainName: props.domainName }),
       ...(props.certificateArn === undefined ? {} : { certificateArn: props.certificateArn }),
     });
@@ -259,11 +307,14 @@ export class SluiceStack extends Stack {
       securityGroup: this.network.workerSecurityGroup,
       task,
       publicUrl: this.appService.publicUrl,
-      desiredCount: this.fleet.workers,
+      peakTasks: this.fleet.workers,
       onDemandBase: this.fleet.onDemandWorkers,
       cpu: workerCpu,
       memoryLimitMiB: workerMemoryMiB,
     });
+    for (const tier of [this.appService, this.workerService]) {
+      tier.service.node.addDependency(containerInsightsLogs);
+    }
     this.queueScaling = new QueueScaling(this, 'QueueScaling', {
       appService: this.appService,
       workerService: this.workerService,
@@ -278,6 +329,7 @@ export class SluiceStack extends Stack {
       workerService: this.workerService,
       queueScaling: this.queueScaling,
       database: this.database,
+      databaseMemoryGiB: this.fleet.database.memoryGiB,
       cache: this.cache,
     });
 
@@ -289,9 +341,9 @@ export class SluiceStack extends Stack {
       'SLUICE_PUBLIC_URL: where flow authors call the API',
     );
     output(
-      'LoadBalancerUrl',
-      `http://${this.appService.loadBalancer.loadBalancerDnsName}`,
-      'The ALB; point domainName here',
+      'DistributionDomainName',
+      this.appService.edge.distribution.distributionDomainName,
+      'The CloudFront distribution; point domainName here (CNAME or alias)',
     );
     output('BucketName', this.fileStore.bucket.bucketName, 'S3 bucket for files and run logs');
     output(
@@ -301,7 +353,11 @@ export class SluiceStack extends Stack {
     );
     output('AlarmTopicArn', this.dashboard.alarmTopic.topicArn, 'Subscribe to receive alarms');
     output('ApiKeySecretArn', apiKey.secretArn, 'The first management API key');
-    output('DatabaseSecretArn', this.database.secret.secretArn, 'RDS credentials (user sluice)');
+    output(
+      'DatabaseSecretArn',
+      this.database.secret.secretArn,
+      'RDS master credentials (user sluice): migrations only; tasks serve as sluice_app with IAM tokens',
+    );
     output(
       'CacheAuthTokenSecretArn',
       this.cache.authTokenSecret.secretArn,

@@ -28,6 +28,7 @@ describe('sluiceStackPropsFromContext', () => {
         peakConcurrentFlows: '50',
         multiAz: 'false',
         domainName: 'sluice.example.com',
+        originCertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/o',
         imageUri: 'ghcr.io/acme/sluice:1.0',
         queuePrefix: '{sluice}',
       }),
@@ -35,8 +36,23 @@ describe('sluiceStackPropsFromContext', () => {
       peakConcurrentFlows: 50,
       multiAz: false,
       domainName: 'sluice.example.com',
+      originCertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/o',
       imageUri: 'ghcr.io/acme/sluice:1.0',
       queuePrefix: '{sluice}',
+    });
+  });
+
+  it('reads corsOrigins as a list from cdk.json, a JSON string, or comma-separated', () => {
+    const origins = ['https://app.example.com', 'http://localhost:5173'];
+    expect(propsFrom({ corsOrigins: origins })).toEqual({ corsOrigins: origins });
+    expect(propsFrom({ corsOrigins: JSON.stringify(origins) })).toEqual({ corsOrigins: origins });
+    expect(propsFrom({ corsOrigins: origins.join(', ') })).toEqual({ corsOrigins: origins });
+  });
+
+  it('reads cpuArchitecture and originResponseTimeoutSeconds', () => {
+    expect(propsFrom({ cpuArchitecture: 'arm64', originResponseTimeoutSeconds: '90' })).toEqual({
+      cpuArchitecture: 'arm64',
+      originResponseTimeoutSeconds: 90,
     });
   });
 
@@ -49,6 +65,9 @@ describe('sluiceStackPropsFromContext', () => {
     [{ multiAz: 'yes' }, 'multiAz must be true or false (got "yes")'],
     [{ removalPolicy: 'snapshot' }, 'removalPolicy must be retain or destroy (got "snapshot")'],
     [{ domainName: 42 }, 'domainName must be a string (got 42)'],
+    [{ cpuArchitecture: 'arm' }, 'cpuArchitecture must be x86_64 or arm64 (got "arm")'],
+    [{ corsOrigins: [1] }, 'corsOrigins must be a list of strings (got [1])'],
+    [{ corsOrigins: '["https://a.example.com"' }, 'corsOrigins must be a list of strings'],
   ])('rejects %j naming the key', (context, message) => {
     expect(() => propsFrom(context)).toThrow(message);
   });

@@ -1,4 +1,5 @@
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import { App, type AppProps, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Cache } from '../../lib/constructs/cache';
 import { Database } from '../../lib/constructs/database';
@@ -6,10 +7,22 @@ import { FileStore } from '../../lib/constructs/file-store';
 import { Network } from '../../lib/constructs/network';
 import type { SluiceTaskSettings } from '../../lib/constructs/sluice-task-definition';
 
-/** A fresh app and stack, with CDK's builtin CloudFormation validation off (it costs seconds). */
+/** cdk.json's context: the feature flags `cdk synth` runs with, so tests see the same template. */
+const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
+).context;
+
+/**
+ * An app as `cdk synth` makes it (cdk.json's context), with CDK's builtin CloudFormation
+ * validation off unless asked (it costs seconds).
+ */
+export function newCdkApp(props: AppProps = {}): App {
+  return new App({ builtinCloudFormationValidation: false, ...props, context: CDK_JSON_CONTEXT });
+}
+
+/** A fresh app (see newCdkApp) and stack. */
 export function newTestStack(): Stack {
-  const app = new App({ builtinCloudFormationValidation: false });
-  return new Stack(app, 'Test');
+  return new Stack(newCdkApp(), 'Test');
 }
 
 /** The data tier the services need, small and single-AZ, with a registry image (no asset). */

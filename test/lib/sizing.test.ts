@@ -3,30 +3,32 @@ import { sizeFleet } from '../../lib/sizing';
 
 describe('sizeFleet', () => {
   it.each([
-    // peak, apps, on-demand, spot, database, max_connections, pool, cache node
-    [1, 2, 1, 0, 't4g.micro', 80, 10, 'cache.t4g.micro'],
-    [10, 2, 1, 9, 't4g.micro', 80, 2, 'cache.t4g.micro'],
-    [50, 5, 1, 49, 't4g.medium', 400, 3, 'cache.t4g.small'],
-    [200, 20, 1, 199, 'm7g.xlarge', 1600, 3, 'cache.t4g.medium'],
+    // peak, apps, max apps, on-demand, spot, database, max_connections, pool, cache node
+    [1, 2, 4, 1, 0, 't4g.micro', 80, 6, 'cache.t4g.micro'],
+    [10, 2, 4, 1, 9, 't4g.micro', 80, 2, 'cache.t4g.micro'],
+    [50, 5, 10, 1, 49, 't4g.medium', 400, 3, 'cache.t4g.small'],
+    [200, 20, 40, 1, 199, 'm7g.xlarge', 1600, 3, 'cache.t4g.medium'],
   ])(
-    'sizes peak %i: %i apps, %i on-demand + %i Spot workers, db.%s',
-    (peak, apps, onDemand, spot, instanceType, maxConnections, pool, cacheNodeType) => {
+    'sizes peak %i: %i to %i apps, %i on-demand + %i Spot workers, db.%s',
+    (peak, apps, maxApps, onDemand, spot, instanceType, maxConnections, pool, cacheNodeType) => {
       // GIVEN a peak of concurrent flows
       // WHEN the fleet is sized
       const fleet = sizeFleet({ peakConcurrentFlows: peak });
 
-      // THEN one worker runs each flow, and apps = max(2, ceil(workers / 10))
+      // THEN one worker runs each flow, apps = max(2, ceil(workers / 10)), scaling to twice that
       expect(fleet).toMatchObject({
         workers: peak,
         apps,
+        maxApps,
         onDemandWorkers: onDemand,
         spotWorkers: spot,
         database: { instanceType, maxConnections },
         dbPoolSize: pool,
         cacheNodeType,
       });
-      // AND every pool, even with old and new tasks side by side in a deployment, fits
-      expect(2 * (fleet.apps + fleet.workers) * fleet.dbPoolSize).toBeLessThan(maxConnections);
+      // AND every pool, with the APP tier at its maximum and old and new tasks side by side in
+      // a deployment, fits
+      expect(2 * (fleet.maxApps + fleet.workers) * fleet.dbPoolSize).toBeLessThan(maxConnections);
     },
   );
 

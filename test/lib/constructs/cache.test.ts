@@ -41,6 +41,14 @@ describe('Cache', () => {
       );
     });
 
+    it('keeps daily snapshots for 1 day and takes a final one on delete or replacement', () => {
+      template.hasResource('AWS::ElastiCache::ReplicationGroup', {
+        DeletionPolicy: 'Snapshot',
+        UpdateReplacePolicy: 'Snapshot',
+        Properties: Match.objectLike({ SnapshotRetentionLimit: 1, SnapshotWindow: '03:00-04:00' }),
+      });
+    });
+
     it('sets maxmemory-policy noeviction', () => {
       template.hasResourceProperties(
         'AWS::ElastiCache::ParameterGroup',

@@ -21,14 +21,14 @@ describe('Dashboard', () => {
       securityGroup: network.appSecurityGroup,
       task,
       apiKeySecret: new secretsmanager.Secret(stack, 'ApiKey'),
-      desiredCount: 2,
+      maxTasks: 4,
     });
     const workerService = new WorkerService(stack, 'Worker', {
       cluster,
       securityGroup: network.workerSecurityGroup,
       task,
       publicUrl: appService.publicUrl,
-      desiredCount: 2,
+      peakTasks: 2,
     });
     const queueScaling = new QueueScaling(stack, 'QueueScaling', {
       appService,
@@ -37,7 +37,14 @@ describe('Dashboard', () => {
       maxWorkers: 10,
     });
     // WHEN a Dashboard is added
-    new Dashboard(stack, 'Dashboard', { appService, workerService, database, cache, queueScaling });
+    new Dashboard(stack, 'Dashboard', {
+      appService,
+      workerService,
+      database,
+      databaseMemoryGiB: 1,
+      cache,
+      queueScaling,
+    });
     template = Template.fromStack(stack);
     body = JSON.stringify(
       Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties
@@ -84,7 +91,7 @@ describe('Dashboard', () => {
     for (const metric of metrics) expect(body).toContain(metric);
   });
 
-  it('alarms when ALB 5xx pass 1% of requests', () => {
+  it('alarms when ALB 5xx pass 1% of requests, only from 100 requests in 5 minutes', () => {
     template.hasResourceProperties(
       'AWS::CloudWatch::Alarm',
       Match.objectLike({
@@ -92,7 +99,73 @@ describe('Dashboard', () => {
         ComparisonOperator: 'GreaterThanThreshold',
         Metrics: Match.arrayWith([
           Match.objectLike({
-            Expression: '100 * (FILL(elbErrors, 0) + FILL(targetErrors, 0)) / requests',
+            Expression:
+              'IF(FILL(requests, 0) >= 100, 100 * (FILL(elbErrors, 0) + FILL(targetErrors, 0)) / requests, 0)',
+          }),
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'RequestCount' }),
+              Period: 300,
+            }),
+          }),
+        ]),
+      }),
+    );
+  });
+
+  it('alarms when an APP target stays unhealthy for 3 minutes', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Namespace: 'AWS/ApplicationELB',
+        MetricName: 'UnHealthyHostCount',
+        Statistic: 'Maximum',
+        Threshold: 1,
+        EvaluationPeriods: 3,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Dimensions: Match.arrayWith([
+          Match.objectLike({ Name: 'LoadBalancer' }),
+          Match.objectLike({ Name: 'TargetGroup' }),
+        ]),
+      }),
+    );
+  });
+
+  it('alarms when RDS free storage falls under 10% of the 20 GiB allocated', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Namespace: 'AWS/RDS',
+        MetricName: 'FreeStorageSpace',
+        Threshold: Math.floor(2 * 1024 ** 3),
+        ComparisonOperator: 'LessThanThreshold',
+      }),
+    );
+  });
+
+  it('alarms when RDS freeable memory falls under 10% of the instance memory', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Namespace: 'AWS/RDS',
+        MetricName: 'FreeableMemory',
+        Threshold: Math.floor(1024 ** 3 / 10),
+        ComparisonOperator: 'LessThanThreshold',
+      }),
+    );
+  });
+
+  it('alarms when the busiest Redis node passes 80% engine CPU for 5 minutes', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Threshold: 80,
+        EvaluationPeriods: 5,
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'EngineCPUUtilization' }),
+            }),
           }),
         ]),
       }),
@@ -218,7 +291,7 @@ describe('Dashboard', () => {
     const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
       .filter(([id]) => id.startsWith('Dashboard'))
       .map(([, alarm]) => alarm);
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(11);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([
         { Ref: expect.stringMatching(/^DashboardAlarmTopic/) },

@@ -46,7 +46,24 @@ describe('Database', () => {
           PubliclyAccessible: false,
         }),
       );
-      template.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Retain' });
+      template.hasResource('AWS::RDS::DBInstance', {
+        DeletionPolicy: 'Snapshot',
+        UpdateReplacePolicy: 'Snapshot',
+      });
+    });
+
+    it('turns IAM database authentication on', () => {
+      template.hasResourceProperties(
+        'AWS::RDS::DBInstance',
+        Match.objectLike({ EnableIAMDatabaseAuthentication: true }),
+      );
+    });
+
+    it('keeps the master secret, the only password of the final snapshot', () => {
+      template.hasResource('AWS::SecretsManager::Secret', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
     });
 
     it('keeps the credentials, user sluice, in a generated Secrets Manager secret', () => {
@@ -83,20 +100,26 @@ describe('Database', () => {
       );
     });
 
-    it('builds a password-free DATABASE_URL from the endpoint', () => {
-      expect(Stack.of(database).resolve(database.connectionUrl)).toEqual({
-        'Fn::Join': [
-          '',
-          [
-            'postgres://sluice@',
-            { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstance/), 'Endpoint.Address'] },
-            ':',
-            { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstance/), 'Endpoint.Port'] },
-            '/sluice?sslmode=no-verify',
+    it.each([
+      ['connectionUrl', 'sluice_app'],
+      ['adminConnectionUrl', 'sluice'],
+    ] as const)(
+      'builds a password-free %s for %s that verifies the server certificate',
+      (key, user) => {
+        expect(Stack.of(database).resolve(database[key])).toEqual({
+          'Fn::Join': [
+            '',
+            [
+              `postgres://${user}@`,
+              { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstance/), 'Endpoint.Address'] },
+              ':',
+              { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstance/), 'Endpoint.Port'] },
+              '/sluice?sslmode=verify-full',
+            ],
           ],
-        ],
-      });
-    });
+        });
+      },
+    );
   });
 
   it('drops deletion protection and deletes with the stack when destroy is chosen', () => {
@@ -113,6 +136,7 @@ describe('Database', () => {
         MultiAZ: false,
       }),
     });
+    template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Delete' });
   });
 
   it('rejects a max_connections too small to share', () => {

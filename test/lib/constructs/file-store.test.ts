@@ -91,7 +91,7 @@ describe('FileStore', () => {
           Statement: [
             {
               Effect: 'Allow',
-              Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'],
+              Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
               Resource: { 'Fn::Join': ['', [bucketArn, '/*']] },
             },
             { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
@@ -109,6 +109,49 @@ describe('FileStore', () => {
     destroyed.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
     destroyed.resourceCountIs('Custom::S3AutoDeleteObjects', 1);
   });
+
+  it('has no CORS rule by default, so no web page can call the bucket', () => {
+    template.hasResourceProperties(
+      'AWS::S3::Bucket',
+      Match.objectLike({ CorsConfiguration: Match.absent() }),
+    );
+  });
+
+  it('lets the given origins PUT to pre-signed upload URLs and GET downloads', () => {
+    // GIVEN two web origins WHEN the FileStore is built with them
+    const stack = newTestStack();
+    new FileStore(stack, 'FileStore', {
+      corsAllowedOrigins: ['https://app.example.com', 'http://localhost:5173'],
+    });
+    // THEN the bucket's one CORS rule allows exactly those origins and the methods a browser uses
+    Template.fromStack(stack).hasResourceProperties(
+      'AWS::S3::Bucket',
+      Match.objectLike({
+        CorsConfiguration: {
+          CorsRules: [
+            {
+              AllowedOrigins: ['https://app.example.com', 'http://localhost:5173'],
+              AllowedMethods: ['PUT', 'GET', 'HEAD'],
+              AllowedHeaders: ['content-type', 'content-md5', 'content-disposition', 'x-amz-*'],
+              ExposedHeaders: ['ETag', 'Content-Disposition'],
+              MaxAge: 3000,
+            },
+          ],
+        },
+      }),
+    );
+  });
+
+  it.each(['*', 'https://app.example.com/', 'app.example.com', 'https://*.example.com'])(
+    'rejects the CORS origin %s',
+    (origin) => {
+      expect(
+        () => new FileStore(newTestStack(), 'FileStore', { corsAllowedOrigins: [origin] }),
+      ).toThrow(
+        `corsAllowedOrigins must be origins like https://app.example.com, no path or wildcard (got ${origin})`,
+      );
+    },
+  );
 
   it('rejects a retention that is not a positive number of days', () => {
     expect(() => new FileStore(newTestStack(), 'FileStore', { runLogRetentionDays: 0 })).toThrow(

@@ -54,17 +54,21 @@ describe('Network', () => {
     );
   });
 
-  it('opens only the listener ports of the ALB to the internet', () => {
+  it('opens the ALB listener ports to the VPC only, where CloudFront VPC origins connect from', () => {
     template.hasResourceProperties(
       'AWS::EC2::SecurityGroup',
       Match.objectLike({
-        GroupDescription: 'Sluice ALB: public HTTP(S) in',
+        GroupDescription: 'Sluice internal ALB: CloudFront in',
         SecurityGroupIngress: [
-          Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 80, ToPort: 80 }),
-          Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 }),
+          Match.objectLike({ CidrIp: '10.0.0.0/16', FromPort: 80, ToPort: 80 }),
+          Match.objectLike({ CidrIp: '10.0.0.0/16', FromPort: 443, ToPort: 443 }),
         ],
       }),
     );
+    const inline = Object.values(template.findResources('AWS::EC2::SecurityGroup')).flatMap(
+      (group) => group.Properties.SecurityGroupIngress ?? [],
+    );
+    expect(JSON.stringify(inline)).not.toContain('0.0.0.0/0');
   });
 
   it('admits exactly ALB to APP on 3000 and tasks to RDS on 5432 and Redis on 6379', () => {

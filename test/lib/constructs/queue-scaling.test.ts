@@ -16,14 +16,14 @@ function build(props: Partial<QueueScalingProps> = {}, withDashboard = false) {
     securityGroup: network.appSecurityGroup,
     task,
     apiKeySecret: new secretsmanager.Secret(stack, 'ApiKey'),
-    desiredCount: 2,
+    maxTasks: 4,
   });
   const workerService = new WorkerService(stack, 'Worker', {
     cluster,
     securityGroup: network.workerSecurityGroup,
     task,
     publicUrl: appService.publicUrl,
-    desiredCount: 2,
+    peakTasks: 2,
   });
   const queueScaling = new QueueScaling(stack, 'QueueScaling', {
     appService,
@@ -33,7 +33,14 @@ function build(props: Partial<QueueScalingProps> = {}, withDashboard = false) {
     ...props,
   });
   if (withDashboard) {
-    new Dashboard(stack, 'Dashboard', { appService, workerService, database, cache, queueScaling });
+    new Dashboard(stack, 'Dashboard', {
+      appService,
+      workerService,
+      database,
+      databaseMemoryGiB: 1,
+      cache,
+      queueScaling,
+    });
   }
   return Template.fromStack(stack);
 }

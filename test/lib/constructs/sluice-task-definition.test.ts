@@ -4,7 +4,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SluiceTaskDefinition } from '../../../lib/constructs/sluice-task-definition';
 import { dataTier, newTestStack } from '../fixtures';
 
-const SECRET_NAMES = ['SLUICE_DB_PASSWORD', 'SLUICE_REDIS_PASSWORD', 'SLUICE_API_KEY'];
+const SECRET_NAMES = [
+  'SLUICE_DB_PASSWORD',
+  'SLUICE_DB_ADMIN_PASSWORD',
+  'SLUICE_REDIS_PASSWORD',
+  'SLUICE_API_KEY',
+];
 
 describe('SluiceTaskDefinition', () => {
   let template: Template;
@@ -24,6 +29,7 @@ describe('SluiceTaskDefinition', () => {
       apiKeySecret,
       containerPort: 3000,
       webhookTimeoutSeconds: 45,
+      databaseAdmin: true,
     });
     template = Template.fromStack(stack);
   });
@@ -58,6 +64,8 @@ describe('SluiceTaskDefinition', () => {
                 Value: { Ref: Match.stringLikeRegexp('^FileStoreBucket') },
               },
               { Name: 'SLUICE_S3_REGION', Value: { Ref: 'AWS::Region' } },
+              { Name: 'SLUICE_DB_AUTH', Value: 'iam' },
+              { Name: 'SLUICE_DB_CA', Value: 'rds' },
               { Name: 'SLUICE_DB_POOL_SIZE', Value: '4' },
               { Name: 'SLUICE_WEBHOOK_TIMEOUT_S', Value: '45' },
               { Name: 'SLUICE_FLOW_TIMEOUT_S', Value: '600' },
@@ -69,7 +77,46 @@ describe('SluiceTaskDefinition', () => {
     );
   });
 
-  it('passes the DB password, the Redis AUTH token and the API key as ECS secrets', () => {
+  it('connects as sluice_app with verify-full TLS, and migrates as the master user', () => {
+    const [definition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+    const environment: { Name: string; Value: unknown }[] =
+      definition?.Properties.ContainerDefinitions[0].Environment;
+    const joined = (name: string) =>
+      JSON.stringify(environment.find((variable) => variable.Name === name)?.Value);
+    expect(joined('DATABASE_URL')).toMatch(/"postgres:\/\/sluice_app@".*sslmode=verify-full"/);
+    expect(joined('SLUICE_DB_ADMIN_URL')).toMatch(/"postgres:\/\/sluice@".*sslmode=verify-full"/);
+    expect(JSON.stringify(environment)).not.toMatch(/no-verify|sslmode=require/);
+  });
+
+  it('lets the task role connect as sluice_app through IAM database authentication', () => {
+    template.hasResourceProperties(
+      'AWS::IAM::Policy',
+      Match.objectLike({
+        PolicyDocument: Match.objectLike({
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: 'rds-db:connect',
+              Effect: 'Allow',
+              Resource: {
+                'Fn::Join': [
+                  '',
+                  Match.arrayWith([
+                    ':dbuser:',
+                    {
+                      'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseInstance'), 'DbiResourceId'],
+                    },
+                    '/sluice_app',
+                  ]),
+                ],
+              },
+            }),
+          ]),
+        }),
+      }),
+    );
+  });
+
+  it('passes the master password, the Redis AUTH token and the API key as ECS secrets', () => {
     template.hasResourceProperties(
       'AWS::ECS::TaskDefinition',
       Match.objectLike({
@@ -77,7 +124,11 @@ describe('SluiceTaskDefinition', () => {
           Match.objectLike({
             Secrets: [
               {
-                Name: 'SLUICE_DB_PASSWORD',
+                Name: 'SLUICE_REDIS_PASSWORD',
+                ValueFrom: { Ref: Match.stringLikeRegexp('^CacheAuthToken') },
+              },
+              {
+                Name: 'SLUICE_DB_ADMIN_PASSWORD',
                 ValueFrom: {
                   'Fn::Join': [
                     '',
@@ -87,10 +138,6 @@ describe('SluiceTaskDefinition', () => {
                     ],
                   ],
                 },
-              },
-              {
-                Name: 'SLUICE_REDIS_PASSWORD',
-                ValueFrom: { Ref: Match.stringLikeRegexp('^CacheAuthToken') },
               },
               { Name: 'SLUICE_API_KEY', ValueFrom: { Ref: Match.stringLikeRegexp('^ApiKey') } },
             ],
@@ -105,7 +152,7 @@ describe('SluiceTaskDefinition', () => {
     const environment = definition?.Properties.ContainerDefinitions[0].Environment;
     const names = environment.map((variable: { Name: string }) => variable.Name);
     for (const name of SECRET_NAMES) expect(names).not.toContain(name);
-    expect(JSON.stringify(environment)).not.toMatch(/AuthToken|Secret|password/i);
+    expect(JSON.stringify(environment)).not.toMatch(/AuthToken|Secret|password|resolve:/i);
   });
 
   it('logs to CloudWatch Logs with a retention', () => {

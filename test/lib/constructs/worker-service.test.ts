@@ -12,7 +12,7 @@ function workerStack(props: Partial<WorkerServiceProps> = {}): Stack {
     securityGroup: network.workerSecurityGroup,
     task,
     publicUrl: 'https://sluice.example.com',
-    desiredCount: 10,
+    peakTasks: 10,
     onDemandBase: 2,
     ...props,
   });
@@ -27,17 +27,21 @@ describe('WorkerService', () => {
     template = Template.fromStack(workerStack());
   });
 
+  it('carries no DesiredCount, so a deployment never resets what autoscaling chose', () => {
+    const [service] = Object.values(template.findResources('AWS::ECS::Service'));
+    expect(service?.Properties).not.toHaveProperty('DesiredCount');
+  });
+
   it('puts the on-demand base on FARGATE and everything else on FARGATE_SPOT', () => {
     template.hasResourceProperties(
       'AWS::ECS::Service',
       Match.objectLike({
-        DesiredCount: 10,
         CapacityProviderStrategy: [
           { CapacityProvider: 'FARGATE', Base: 2, Weight: 0 },
           { CapacityProvider: 'FARGATE_SPOT', Weight: 1 },
         ],
         LaunchType: Match.absent(),
-        LoadBalancers: Match.absent(),
+        LoadBalancers: [],
       }),
     );
   });
@@ -69,14 +73,37 @@ describe('WorkerService', () => {
               { Name: 'SLUICE_ROLE', Value: 'worker' },
               { Name: 'SLUICE_WORKER_CONCURRENCY', Value: '1' },
             ]),
-            Secrets: [
-              Match.objectLike({ Name: 'SLUICE_DB_PASSWORD' }),
-              Match.objectLike({ Name: 'SLUICE_REDIS_PASSWORD' }),
-            ],
+            Secrets: [Match.objectLike({ Name: 'SLUICE_REDIS_PASSWORD' })],
           }),
         ],
       }),
     );
+  });
+
+  it('health-checks the container with the worker probe, after a start period for migrations', () => {
+    template.hasResourceProperties(
+      'AWS::ECS::TaskDefinition',
+      Match.objectLike({
+        ContainerDefinitions: [
+          Match.objectLike({
+            HealthCheck: {
+              Command: ['CMD', 'node', 'health-probe.mjs'],
+              Interval: 30,
+              Timeout: 5,
+              Retries: 3,
+              StartPeriod: 240,
+            },
+          }),
+        ],
+      }),
+    );
+  });
+
+  it('gets neither the master user nor its password', () => {
+    const [definition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+    const container = JSON.stringify(definition?.Properties.ContainerDefinitions);
+    expect(container).not.toContain('SLUICE_DB_ADMIN');
+    expect(container).not.toContain('SLUICE_DB_PASSWORD');
   });
 
   it('is created only after the cluster has its capacity providers', () => {
@@ -89,9 +116,9 @@ describe('WorkerService', () => {
     );
   });
 
-  it('rejects an on-demand base above the desired count', () => {
+  it('rejects an on-demand base above the peak', () => {
     expect(() => workerStack({ onDemandBase: 11 })).toThrow(
-      'onDemandBase must be an integer from 0 to desiredCount 10 (got 11)',
+      'onDemandBase must be an integer from 0 to peakTasks 10 (got 11)',
     );
   });
 });

@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import { VALIDATION_REPORT_FILE } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SluiceStack, type SluiceStackProps } from '../../../lib/stacks/sluice-stack';
+import { newCdkApp } from '../fixtures';
 
 interface ValidationReport {
   pluginReports: { pluginName: string; violations: { ruleName: string }[] }[];
@@ -17,7 +18,7 @@ const outdirs: string[] = [];
 function validate(props: SluiceStackProps, builtinCloudFormationValidation: boolean) {
   const outdir = mkdtempSync(join(tmpdir(), 'sluice-nag-'));
   outdirs.push(outdir);
-  const app = new App({ outdir, builtinCloudFormationValidation });
+  const app = newCdkApp({ outdir, builtinCloudFormationValidation });
   new SluiceStack(app, 'Sluice', props);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   // Errors throw here with the full report; warnings only reach the report file.
@@ -48,6 +49,9 @@ describe('SluiceStack under cdk-nag AwsSolutions', () => {
           multiAz: false,
           removalPolicy: 'destroy',
           domainName: 'sluice.example.com',
+          originCertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/origin',
+          cpuArchitecture: 'arm64',
+          corsOrigins: ['https://app.example.com'],
           certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
           imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice:1.0.0',
         },

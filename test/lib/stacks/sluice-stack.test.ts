@@ -1,8 +1,10 @@
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STACK_ALARMS, STACK_HIGH_RES_ALARMS, STACK_SECRETS } from '../../../lib/pricing';
 import { SluiceStack, type SluiceStackProps } from '../../../lib/stacks/sluice-stack';
+import { ALB_IDLE_TIMEOUT_S } from '../../../runtime/limits';
 import { assetHashSerializer } from '../asset-hash-serializer';
+import { newCdkApp } from '../fixtures';
 
 expect.addSnapshotSerializer(assetHashSerializer);
 
@@ -12,8 +14,7 @@ interface ContainerDefinition {
   StopTimeout?: number;
 }
 
-const newStack = (props: SluiceStackProps = {}) =>
-  new SluiceStack(new App({ builtinCloudFormationValidation: false }), 'Sluice', props);
+const newStack = (props: SluiceStackProps = {}) => new SluiceStack(newCdkApp(), 'Sluice', props);
 
 describe('SluiceStack', () => {
   let template: Template;
@@ -41,29 +42,25 @@ describe('SluiceStack', () => {
   });
 
   describe('sizing', () => {
-    it('runs one worker per concurrent flow and max(2, ceil(workers / 10)) apps', () => {
-      const services = resourcesOf('AWS::ECS::Service');
-      expect(
-        services[logicalIdOf('AWS::ECS::Service', 'WorkerService')]?.Properties.DesiredCount,
-      ).toBe(10);
-      expect(
-        services[logicalIdOf('AWS::ECS::Service', 'AppService')]?.Properties.DesiredCount,
-      ).toBe(2);
+    const scalableTargetOf = (servicePrefix: string) =>
+      Object.values(resourcesOf('AWS::ApplicationAutoScaling::ScalableTarget')).find((target) =>
+        JSON.stringify(target.Properties.ResourceId).includes(servicePrefix),
+      )?.Properties;
+
+    it('autoscales workers from minWorkers (1) up to one per concurrent flow at the peak', () => {
+      expect(scalableTargetOf('WorkerService')).toMatchObject({ MinCapacity: 1, MaxCapacity: 10 });
     });
 
-    it('autoscales workers from minWorkers (1) up to the sizing peak', () => {
-      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
-        MinCapacity: 1,
-        MaxCapacity: 10,
-      });
+    it('autoscales apps from max(2, ceil(workers / 10)) to twice that', () => {
+      expect(scalableTargetOf('AppService')).toMatchObject({ MinCapacity: 2, MaxCapacity: 4 });
     });
 
-    it('keeps every task pool under max_connections', () => {
+    it('keeps every task pool under max_connections with both tiers at their maximum', () => {
       const [parameters] = Object.values(resourcesOf('AWS::RDS::DBParameterGroup'));
       const maxConnections = Number(parameters?.Properties.Parameters.max_connections);
       const pool = Number(env('app', 'SLUICE_DB_POOL_SIZE'));
       expect(env('worker', 'SLUICE_DB_POOL_SIZE')).toBe(String(pool));
-      expect(2 * pool + 10 * pool).toBeLessThan(maxConnections);
+      expect(2 * (4 * pool + 10 * pool)).toBeLessThan(maxConnections);
     });
   });
 
@@ -91,7 +88,7 @@ describe('SluiceStack', () => {
       const bucket = logicalIdOf('AWS::S3::Bucket', 'FileStoreBucket');
       const database = logicalIdOf('AWS::RDS::DBInstance', 'DatabaseInstance');
       const cache = logicalIdOf('AWS::ElastiCache::ReplicationGroup', 'CacheReplicationGroup');
-      const alb = logicalIdOf('AWS::ElasticLoadBalancingV2::LoadBalancer', 'AppLoadBalancer');
+      const distribution = logicalIdOf('AWS::CloudFront::Distribution', 'AppEdgeDistribution');
       for (const role of ['app', 'worker'] as const) {
         expect(env(role, 'SLUICE_ROLE')).toBe(role);
         expect(env(role, 'PORT')).toBe('3000');
@@ -102,14 +99,16 @@ describe('SluiceStack', () => {
           'Fn::Join': [
             '',
             [
-              'postgres://sluice@',
+              'postgres://sluice_app@',
               { 'Fn::GetAtt': [database, 'Endpoint.Address'] },
               ':',
               { 'Fn::GetAtt': [database, 'Endpoint.Port'] },
-              '/sluice?sslmode=no-verify',
+              '/sluice?sslmode=verify-full',
             ],
           ],
         });
+        expect(env(role, 'SLUICE_DB_AUTH')).toBe('iam');
+        expect(env(role, 'SLUICE_DB_CA')).toBe('rds');
         expect(env(role, 'REDIS_URL')).toEqual({
           'Fn::Join': [
             '',
@@ -119,10 +118,23 @@ describe('SluiceStack', () => {
         expect(env(role, 'SLUICE_WEBHOOK_TIMEOUT_S')).toBe('30');
         expect(env(role, 'SLUICE_FLOW_TIMEOUT_S')).toBe('600');
         expect(env(role, 'SLUICE_PUBLIC_URL')).toEqual({
-          'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [alb, 'DNSName'] }]],
+          'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distribution, 'DomainName'] }]],
         });
       }
       expect(env('worker', 'SLUICE_WORKER_CONCURRENCY')).toBe('1');
+      expect(env('app', 'SLUICE_DB_ADMIN_URL')).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'postgres://sluice@',
+            { 'Fn::GetAtt': [database, 'Endpoint.Address'] },
+            ':',
+            { 'Fn::GetAtt': [database, 'Endpoint.Port'] },
+            '/sluice?sslmode=verify-full',
+          ],
+        ],
+      });
+      expect(env('worker', 'SLUICE_DB_ADMIN_URL')).toBeUndefined();
     });
 
     it('leaves the queue prefix to the runtime, which names it after the deployment', () => {
@@ -132,24 +144,24 @@ describe('SluiceStack', () => {
       }
     });
 
-    it('passes the DB password and Redis AUTH token only as ECS secrets', () => {
+    it('passes the master password (APP only), AUTH token and API key only as ECS secrets', () => {
       const dbSecret = logicalIdOf(
         'AWS::SecretsManager::SecretTargetAttachment',
         'DatabaseInstanceSecretAttachment',
       );
       const authToken = logicalIdOf('AWS::SecretsManager::Secret', 'CacheAuthToken');
       const apiKey = logicalIdOf('AWS::SecretsManager::Secret', 'ApiKey');
-      const dbPassword = {
-        Name: 'SLUICE_DB_PASSWORD',
+      const adminPassword = {
+        Name: 'SLUICE_DB_ADMIN_PASSWORD',
         ValueFrom: { 'Fn::Join': ['', [{ Ref: dbSecret }, ':password::']] },
       };
       const redisPassword = { Name: 'SLUICE_REDIS_PASSWORD', ValueFrom: { Ref: authToken } };
       expect(containers.app.Secrets).toEqual([
-        dbPassword,
         redisPassword,
+        adminPassword,
         { Name: 'SLUICE_API_KEY', ValueFrom: { Ref: apiKey } },
       ]);
-      expect(containers.worker.Secrets).toEqual([dbPassword, redisPassword]);
+      expect(containers.worker.Secrets).toEqual([redisPassword]);
       for (const role of ['app', 'worker'] as const) {
         const plain = JSON.stringify(containers[role].Environment);
         for (const secret of [dbSecret, authToken, apiKey, 'DatabaseInstanceSecret']) {
@@ -159,22 +171,53 @@ describe('SluiceStack', () => {
       }
     });
 
-    it('keeps every log group for a set retention', () => {
+    it('lets only the APP execution role read the master secret', () => {
+      const dbSecret = logicalIdOf(
+        'AWS::SecretsManager::SecretTargetAttachment',
+        'DatabaseInstanceSecretAttachment',
+      );
+      const policyOf = (prefix: string) =>
+        JSON.stringify(
+          Object.entries(resourcesOf('AWS::IAM::Policy')).find(([id]) => id.startsWith(prefix)),
+        );
+      expect(policyOf('AppTaskTaskDefinitionExecutionRoleDefaultPolicy')).toContain(dbSecret);
+      expect(policyOf('WorkerTaskTaskDefinitionExecutionRoleDefaultPolicy')).not.toContain(
+        dbSecret,
+      );
+      expect(policyOf('WorkerTaskTaskDefinitionExecutionRoleDefaultPolicy')).toContain(
+        logicalIdOf('AWS::SecretsManager::Secret', 'CacheAuthToken'),
+      );
+    });
+
+    it("keeps every log group, Container Insights' too, for a set retention", () => {
       const groups = Object.values(resourcesOf('AWS::Logs::LogGroup'));
-      expect(groups).toHaveLength(3);
+      expect(groups).toHaveLength(4);
+      template.hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: {
+          'Fn::Join': [
+            '',
+            [
+              '/aws/ecs/containerinsights/',
+              { Ref: Match.stringLikeRegexp('^Cluster') },
+              '/performance',
+            ],
+          ],
+        },
+        RetentionInDays: 30,
+      });
       for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
     });
   });
 
   describe('network', () => {
-    it('admits exactly the listed ingress: internet to ALB on 80, ALB to APP, tasks to RDS and Redis', () => {
+    it('admits exactly the listed ingress: the VPC to the ALB on 80, ALB to APP, tasks to RDS and Redis', () => {
       const groups = resourcesOf('AWS::EC2::SecurityGroup');
       const inline = Object.values(groups).flatMap(
         (group) => group.Properties.SecurityGroupIngress ?? [],
       );
       expect(inline).toEqual([
         expect.objectContaining({
-          CidrIp: '0.0.0.0/0',
+          CidrIp: '10.0.0.0/16',
           IpProtocol: 'tcp',
           FromPort: 80,
           ToPort: 80,
@@ -192,7 +235,7 @@ describe('SluiceStack', () => {
   });
 
   describe('data tier', () => {
-    it('runs encrypted PostgreSQL 16, Multi-AZ, protected from deletion', () => {
+    it('runs encrypted PostgreSQL 16, Multi-AZ, protected from deletion, with IAM auth', () => {
       template.hasResourceProperties(
         'AWS::RDS::DBInstance',
         Match.objectLike({
@@ -201,6 +244,7 @@ describe('SluiceStack', () => {
           StorageEncrypted: true,
           MultiAZ: true,
           DeletionProtection: true,
+          EnableIAMDatabaseAuthentication: true,
         }),
       );
     });
@@ -239,11 +283,12 @@ describe('SluiceStack', () => {
   });
 
   describe('services', () => {
-    it('keeps the ALB idle timeout above the webhook timeout', () => {
+    it('sets the ALB idle timeout from ALB_IDLE_TIMEOUT_S, above the webhook timeout', () => {
       const [alb] = Object.values(resourcesOf('AWS::ElasticLoadBalancingV2::LoadBalancer'));
       const idle = alb?.Properties.LoadBalancerAttributes.find(
         (attribute: { Key: string }) => attribute.Key === 'idle_timeout.timeout_seconds',
       );
+      expect(Number(idle.Value)).toBe(ALB_IDLE_TIMEOUT_S);
       expect(Number(idle.Value)).toBeGreaterThan(Number(env('app', 'SLUICE_WEBHOOK_TIMEOUT_S')));
     });
 
@@ -261,12 +306,23 @@ describe('SluiceStack', () => {
     });
   });
 
+  it('declares the alarms and secrets that npm run size prices', () => {
+    const trackingPolicies = Object.values(
+      resourcesOf('AWS::ApplicationAutoScaling::ScalingPolicy'),
+    ).filter((policy) => policy.Properties.PolicyType === 'TargetTrackingScaling');
+    // Target tracking creates two alarms per policy itself, outside the template.
+    expect(Object.keys(resourcesOf('AWS::CloudWatch::Alarm'))).toHaveLength(
+      STACK_ALARMS + STACK_HIGH_RES_ALARMS - 2 * trackingPolicies.length,
+    );
+    expect(Object.keys(resourcesOf('AWS::SecretsManager::Secret'))).toHaveLength(STACK_SECRETS);
+  });
+
   it('outputs the URLs, the bucket, the dashboard and the secret ARNs', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
     expect(outputs).toEqual(
       expect.arrayContaining([
         'PublicUrl',
-        'LoadBalancerUrl',
+        'DistributionDomainName',
         'BucketName',
         'DashboardUrl',
         'AlarmTopicArn',
@@ -274,6 +330,23 @@ describe('SluiceStack', () => {
         'DatabaseSecretArn',
         'CacheAuthTokenSecretArn',
       ]),
+    );
+  });
+});
+
+describe('SluiceStack with cpuArchitecture arm64', () => {
+  it('runs the APP on ARM64 from its own image build, and workers on X86_64 for Spot', () => {
+    // GIVEN cpuArchitecture arm64 WHEN the stack is synthesized
+    const template = Template.fromStack(newStack({ cpuArchitecture: 'arm64' }));
+    const definitions = Object.entries(template.findResources('AWS::ECS::TaskDefinition'));
+    const tier = (prefix: string) => definitions.find(([id]) => id.startsWith(prefix))?.[1];
+    const app = tier('AppTask')?.Properties;
+    const worker = tier('WorkerTask')?.Properties;
+    // THEN each tier runs its own architecture, from a different image asset
+    expect(app.RuntimePlatform.CpuArchitecture).toBe('ARM64');
+    expect(worker.RuntimePlatform.CpuArchitecture).toBe('X86_64');
+    expect(JSON.stringify(app.ContainerDefinitions[0].Image)).not.toBe(
+      JSON.stringify(worker.ContainerDefinitions[0].Image),
     );
   });
 });
@@ -308,17 +381,22 @@ describe('SluiceStack props', () => {
     [
       'a certificate without a domain',
       { certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' },
-      'certificateArn needs a domainName to serve (got certificateArn arn:aws:acm:us-east-1:123456789012:certificate/abc and no domainName)',
+      'domainName and certificateArn go together (got domainName none and certificateArn arn:aws:acm:us-east-1:123456789012:certificate/abc)',
     ],
     [
-      'a webhook timeout equal to the ALB idle timeout',
-      { webhookTimeoutSeconds: 60, albIdleTimeoutSeconds: 60 },
-      'webhookTimeoutSeconds must be less than albIdleTimeoutSeconds 60 (got 60)',
+      'a webhook timeout CloudFront would cut off',
+      { webhookTimeoutSeconds: 45, originResponseTimeoutSeconds: 45 },
+      'webhookTimeoutSeconds must be less than originResponseTimeoutSeconds 45 (got 45)',
     ],
     [
-      'a webhook timeout above the ALB idle timeout',
-      { webhookTimeoutSeconds: 90, albIdleTimeoutSeconds: 60 },
-      'webhookTimeoutSeconds must be less than albIdleTimeoutSeconds 60 (got 90)',
+      'a webhook timeout the ALB would cut off',
+      { webhookTimeoutSeconds: 90, originResponseTimeoutSeconds: 120 },
+      'webhookTimeoutSeconds must be less than the ALB idle timeout 60 (got 90)',
+    ],
+    [
+      'cpuArchitecture mips',
+      { cpuArchitecture: 'mips' as 'arm64' },
+      'cpuArchitecture must be x86_64 or arm64 (got mips)',
     ],
     [
       'peakConcurrentFlows 0',
