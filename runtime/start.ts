@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { flushCompileCache } from 'node:module';
+import { SchemaWaitTimeoutError } from './db/schema-wait-timeout-error';
 import { EnvError, readProcessEnv } from './env';
 import { NO_NODE_SNAPSHOT_FLAG } from './limits';
 import { safeError } from './log-safe-error';
@@ -40,8 +41,7 @@ async function main(): Promise<void> {
     runsApp ? import('./roles/app') : null,
     runsWorker ? import('./roles/worker') : null,
   ]);
-  const database = await openDatabase(env);
-  await database.migrate();
+  const database = await openDatabase(env, logger);
   // The first API key is seeded while the queue, reply channel and metrics connect.
   const seeding = runsApp
     ? import('./roles/seed-api-key').then((seed) => seed.seedApiKey(env, database.db, logger))
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof EnvError) {
+  if (error instanceof EnvError || error instanceof SchemaWaitTimeoutError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(`sluice failed to start: ${safeError(error).stack ?? String(error)}\n`);

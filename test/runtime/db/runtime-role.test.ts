@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateAsAdmin } from '../../../runtime/db/client';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+
+const ROLE = `sluice_app_${randomBytes(5).toString('hex')}`;
+let database: TestDatabase;
+
+async function query<T extends pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  values: unknown[] = [],
+) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase({ migrate: false });
+});
+
+afterAll(async () => {
+  await database?.drop();
+  await query('postgres://postgres@127.0.0.1:5432/test', `drop role if exists ${ROLE}`);
+});
+
+const admin = () => ({ url: database.url, poolSize: 1, idleTimeoutMs: 1000 });
+
+describe('migrating as the admin', () => {
+  it('lets APP tasks that start together each migrate and prepare the runtime role', async () => {
+    await Promise.all([
+      migrateAsAdmin(admin(), { role: ROLE, password: 'first-password-0123' }),
+      migrateAsAdmin(admin(), { role: ROLE, password: 'first-password-0123' }),
+      migrateAsAdmin(admin(), { role: ROLE, password: 'first-password-0123' }),
+    ]);
+    const runtime = new URL(database.url);
+    runtime.username = ROLE;
+
+    const rows = await query<{ n: number }>(
+      runtime.toString(),
+      'select count(*)::int as n from runs',
+    );
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it('is idempotent across restarts, and sets the role the password the runtime logs in with', async () => {
+    await migrateAsAdmin(admin(), { role: ROLE, password: 'second-password-0123' });
+
+    const [role] = await query<{ rolcanlogin: boolean; matches: boolean }>(
+      database.url,
+      `select rolcanlogin, rolpassword is not null as matches from pg_authid where rolname = $1`,
+      [ROLE],
+    );
+    expect(role).toEqual({ rolcanlogin: true, matches: true });
+  });
+
+  it('gives an IAM-mode role no password at all when it is created without one', async () => {
+    const iamRole = `${ROLE}_iam`;
+    try {
+      await migrateAsAdmin(admin(), { role: iamRole });
+      const [role] = await query<{ has: boolean }>(
+        database.url,
+        'select rolpassword is not null as has from pg_authid where rolname = $1',
+        [iamRole],
+      );
+      expect(role).toEqual({ has: false });
+    } finally {
+      await query(database.url, `drop owned by ${iamRole}`);
+      await query(database.url, `drop role ${iamRole}`);
+    }
+  });
+});

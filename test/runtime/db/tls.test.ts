@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TLSSocket } from 'node:tls';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectPostgres } from '../../../runtime/db/client';
+import { rdsCaBundle, verifyFull } from '../../../runtime/db/tls';
+
+const run = promisify(execFile);
+
+/**
+ * A stand-in for a PostgreSQL server's TLS start: it answers the client's SSLRequest with 'S',
+ * completes the TLS handshake with `cert`, and records the first message the client sends
+ * inside TLS (the startup message, which names the user). Verification happens in the client,
+ * so this is all a test of it needs; the shared PostgreSQL's ssl setting is not ours to change.
+ */
+interface TlsStandIn {
+  port: number;
+  /** Startup messages received over a completed TLS session. */
+  startups: string[];
+  close(): Promise<void>;
+}
+
+async function startTlsStandIn(key: string, cert: string): Promise<TlsStandIn> {
+  const startups: string[] = [];
+  const server: Server = createServer((socket) => {
+    socket.once('data', () => {
+      socket.write('S');
+      const tls = new TLSSocket(socket, { isServer: true, key, cert });
+      tls.on('error', () => undefined);
+      tls.once('data', (startup) => {
+        startups.push(startup.toString('latin1'));
+        tls.destroy();
+      });
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    startups,
+    close: () => new Promise((done) => server.close(() => done())),
+  };
+}
+
+let dir: string;
+const pem: Record<string, string> = {};
+
+/** A test CA, a server certificate it signs for `localhost`, and one it signs for another name. */
+// biome-ignore format: one openssl option and its value per pair reads best
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sluice-tls-'));
+  const at = (name: string) => join(dir, name);
+  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await run('openssl', [
+    'req', '-x509', ...newKey, '-days', '1', '-subj', '/CN=Sluice Test CA',
+    '-keyout', at('ca.key'), '-out', at('ca.crt'),
+  ]);
+  for (const [name, host] of [['localhost', 'localhost'], ['elsewhere', 'db.elsewhere.test']]) {
+    await run('openssl', [
+      'req', '-x509', ...newKey, '-days', '1', '-subj', `/CN=${host}`,
+      '-addext', `subjectAltName=DNS:${host}`, '-CA', at('ca.crt'), '-CAkey', at('ca.key'),
+      '-keyout', at(`${name}.key`), '-out', at(`${name}.crt`),
+    ]);
+  }
+  for (const name of ['ca.crt', 'localhost.key', 'localhost.crt', 'elsewhere.key', 'elsewhere.crt']) {
+    pem[name] = await readFile(at(name), 'utf8');
+  }
+}, 30_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function connectThrough(
+  standIn: TlsStandIn,
+  ca: readonly string[],
+  query = '',
+): Promise<string> {
+  const database = connectPostgres({
+    url: `postgres://sluice_app@localhost:${standIn.port}/sluice${query}`,
+    poolSize: 1,
+    idleTimeoutMs: 1000,
+    ssl: verifyFull(ca),
+  });
+  try {
+    await database.ping(5000);
+    return 'connected';
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    await database.close();
+  }
+}
+
+describe('database TLS with SLUICE_DB_CA=rds (verify-full)', () => {
+  it('refuses a server whose certificate the RDS CA bundle did not sign', async () => {
+    const standIn = await startTlsStandIn(pem['localhost.key'] ?? '', pem['localhost.crt'] ?? '');
+    try {
+      const refusal = await connectThrough(standIn, await rdsCaBundle());
+      expect(refusal).toMatch(/unable to (verify|get) .*certificate|self[- ]signed/i);
+      expect(standIn.startups).toEqual([]);
+    } finally {
+      await standIn.close();
+    }
+  });
+
+  it('refuses it even when the URL asks for no verification', async () => {
+    const standIn = await startTlsStandIn(pem['localhost.key'] ?? '', pem['localhost.crt'] ?? '');
+    try {
+      const refusal = await connectThrough(standIn, await rdsCaBundle(), '?sslmode=no-verify');
+      expect(refusal).toMatch(/unable to (verify|get) .*certificate|self[- ]signed/i);
+      expect(standIn.startups).toEqual([]);
+    } finally {
+      await standIn.close();
+    }
+  });
+
+  it('refuses a certificate from a trusted CA that names another host', async () => {
+    const standIn = await startTlsStandIn(pem['elsewhere.key'] ?? '', pem['elsewhere.crt'] ?? '');
+    try {
+      const refusal = await connectThrough(standIn, [pem['ca.crt'] ?? '']);
+      expect(refusal).toMatch(/does not match certificate's altnames/);
+      expect(standIn.startups).toEqual([]);
+    } finally {
+      await standIn.close();
+    }
+  });
+
+  it('logs in over TLS to a server the CA signed for the host it dialed', async () => {
+    const standIn = await startTlsStandIn(pem['localhost.key'] ?? '', pem['localhost.crt'] ?? '');
+    try {
+      await connectThrough(standIn, [pem['ca.crt'] ?? '']);
+      expect(standIn.startups).toHaveLength(1);
+      expect(standIn.startups[0]).toContain('sluice_app');
+    } finally {
+      await standIn.close();
+    }
+  });
+
+  it('ships the Amazon RDS root CAs', async () => {
+    const bundle = await rdsCaBundle();
+    expect(bundle.length).toBeGreaterThan(10);
+    expect(bundle.every((cert) => cert.startsWith('-----BEGIN CERTIFICATE-----'))).toBe(true);
+  });
+});
