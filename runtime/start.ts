@@ -15,7 +15,9 @@ import {
   openDatabase,
 } from './parts';
 import { createRunReconciler } from './reliability/run-reconciler';
+import type { RunningWorker } from './roles/worker';
 import { endProcessNow } from './worker/end-process-now';
+import { startWorkerLiveness } from './worker/start-liveness';
 
 /** What a worker's hand-over (PostgreSQL, the queue, disposing isolates) may take past the drain deadline. */
 const HAND_OVER_BUDGET_MS = 5000;
@@ -35,8 +37,14 @@ async function main(): Promise<void> {
     );
   }
 
+  // Up first, so the container health check passes while the database schema is awaited.
+  const liveness = runsWorker
+    ? await startWorkerLiveness(env, () => worker?.sandboxBusyForMs() ?? 0, logger)
+    : null;
+
   // Each role's code is loaded only when the role runs (a worker never parses the HTTP API,
   // an app never parses the flow runner), while the database connects.
+  let worker: RunningWorker | null | undefined = null;
   const rolesLoading = Promise.all([
     runsApp ? import('./roles/app') : null,
     runsWorker ? import('./roles/worker') : null,
@@ -70,7 +78,7 @@ async function main(): Promise<void> {
         runMetrics: metrics.runs,
       })
     : null;
-  const worker = runsWorker
+  worker = runsWorker
     ? workerRole?.startWorker({
         env,
         db: database.db,
@@ -133,6 +141,7 @@ async function main(): Promise<void> {
     await app?.close();
     await reconciler?.close();
     await worker?.close();
+    liveness?.stop();
     await metrics.close();
     await queueBoard?.close();
     await replies.close();

@@ -87,6 +87,15 @@ export class CodeSandbox {
     }
   }
 
+  /**
+   * How long the step now running has held the isolate: 0 while it is free. Every wait on the
+   * isolate is bounded, so this never passes a step's time cap by much; when it does, the
+   * worker is wedged (worker liveness reports it).
+   */
+  busyForMs(): number {
+    return this.#turns.heldForMs();
+  }
+
   /** How many isolates this sandbox has created: 1 while it stays healthy. */
   get isolatesCreated(): number {
     return this.#isolatesCreated;

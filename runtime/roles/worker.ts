@@ -36,6 +36,8 @@ export interface RunningWorker {
    * head of the queue for another worker. The caller exits right after. Returns the run ids.
    */
   handOver(): Promise<string[]>;
+  /** How long the running code step has held the isolate: 0 while it is free. */
+  sandboxBusyForMs(): number;
 }
 
 export function startWorker({
@@ -94,6 +96,7 @@ export function startWorker({
     env.SLUICE_WORKER_CONCURRENCY,
   );
   return {
+    sandboxBusyForMs: () => runner.sandboxBusyForMs(),
     async close() {
       await consumer.close();
       await logs.drain();

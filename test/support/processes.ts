@@ -11,6 +11,8 @@ export interface SluiceProcess {
   port: number;
   /** Everything the process printed on stdout so far. */
   output(): string;
+  /** Everything the process printed on stderr so far. */
+  errors(): string;
   /** SIGTERM, then the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -55,6 +57,7 @@ export function startSluice(
         child,
         port: port ?? 0,
         output: () => stdout,
+        errors: () => stderr,
         async stop(signal = 'SIGTERM') {
           if (child.exitCode !== null) return child.exitCode;
           child.kill(signal);
