@@ -102,7 +102,7 @@ describe('database TLS with SLUICE_DB_CA=rds (verify-full)', () => {
     const standIn = await startTlsStandIn(pem['localhost.key'] ?? '', pem['localhost.crt'] ?? '');
     try {
       const refusal = await connectThrough(standIn, await rdsCaBundle());
-      expect(refusal).toMatch(/unable to (verify|get) .*certificate|self[- ]signed/i);
+      expect(refusal).toMatch(/^unable to verify the first certificate/);
       expect(standIn.startups).toEqual([]);
     } finally {
       await standIn.close();
@@ -113,7 +113,7 @@ describe('database TLS with SLUICE_DB_CA=rds (verify-full)', () => {
     const standIn = await startTlsStandIn(pem['localhost.key'] ?? '', pem['localhost.crt'] ?? '');
     try {
       const refusal = await connectThrough(standIn, await rdsCaBundle(), '?sslmode=no-verify');
-      expect(refusal).toMatch(/unable to (verify|get) .*certificate|self[- ]signed/i);
+      expect(refusal).toMatch(/^unable to verify the first certificate/);
       expect(standIn.startups).toEqual([]);
     } finally {
       await standIn.close();
