@@ -59,7 +59,7 @@ export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHa
       { ...options, url: env.SLUICE_DB_ADMIN_URL, password: env.SLUICE_DB_ADMIN_PASSWORD },
       {
         role: decodeURIComponent(new URL(env.DATABASE_URL).username),
-        password: env.SLUICE_DB_AUTH === 'iam' ? undefined : env.SLUICE_DB_PASSWORD,
+        password: env.SLUICE_DB_AUTH === 'iam' ? undefined : runtimePassword(env.DATABASE_URL, env),
       },
     );
   }
@@ -78,6 +78,12 @@ export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHa
     throw error;
   }
   return database;
+}
+
+/** The password the runtime role logs in with in password mode: the variable, else the URL's. */
+function runtimePassword(databaseUrl: string, env: Env): string | undefined {
+  const inUrl = decodeURIComponent(new URL(databaseUrl).password);
+  return env.SLUICE_DB_PASSWORD ?? (inUrl === '' ? undefined : inUrl);
 }
 
 const redisConfig = (env: Env): RedisConfig => ({

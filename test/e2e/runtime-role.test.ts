@@ -1,14 +1,18 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import pg from 'pg';
+import { join } from 'node:path';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE_ARGS_BY_ROLE } from '../../runtime/limits';
-import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../support/database';
+import {
+  admin,
+  createTestDatabase,
+  randomQueuePrefix,
+  type TestDatabase,
+  withPgClient,
+} from '../support/database';
 import { doubleFlow } from '../support/flows';
-import { pollJson, type SluiceProcess, startSluice } from '../support/processes';
+import { pollJson, runSluiceToExit, type SluiceProcess, startSluice } from '../support/processes';
 
 /**
  * The AWS shape of database access on the real PostgreSQL: the APP gets the admin URL, migrates
@@ -30,25 +34,8 @@ let worker: SluiceProcess | undefined;
 const url = (db: TestDatabase) => new URL(db.url);
 const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 
-async function asAdmin<T>(query: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
-  await client.connect();
-  try {
-    return await query(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function asRuntimeRole<T>(query: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: runtimeUrl });
-  await client.connect();
-  try {
-    return await query(client);
-  } finally {
-    await client.end();
-  }
-}
+const asRuntimeRole = <T>(query: (client: pg.Client) => Promise<T>): Promise<T> =>
+  withPgClient(runtimeUrl, query);
 
 /** The SQLSTATE a statement run as the runtime role fails with, or 'ok'. */
 const refusalOf = (sql: string) =>
@@ -81,45 +68,29 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([app, worker].map((p) => p?.stop('SIGKILL')));
   await database?.drop();
-  await asAdmin((client) => client.query(`drop role if exists ${ROLE}`));
+  await admin((client) => client.query(`drop role if exists ${ROLE}`));
   await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('database access as a least-privilege runtime role', () => {
   it('a worker in IAM mode does not migrate: it waits for the schema, then stops with one line', async () => {
-    const child = spawn(process.execPath, [...NODE_ARGS_BY_ROLE.worker, resolve('dist/main.mjs')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...shared,
-        // Nobody has created the role yet: this connects as the admin, as a worker must not.
-        DATABASE_URL: database.url,
-        SLUICE_ROLE: 'worker',
-        SLUICE_DB_SCHEMA_WAIT_S: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { code, stdout, stderr } = await runSluiceToExit({
+      ...shared,
+      // Nobody has created the role yet: this connects as the admin, as a worker must not.
+      DATABASE_URL: database.url,
+      SLUICE_ROLE: 'worker',
+      SLUICE_DB_SCHEMA_WAIT_S: '1',
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((done) => child.once('exit', done));
 
     expect(code).toBe(1);
     expect(stdout).toContain('waiting for the APP to migrate the database schema');
     expect(stderr.trim().split('\n')).toEqual([
       'database schema is not at the newest migration after SLUICE_DB_SCHEMA_WAIT_S=1 s (the APP migrates it with SLUICE_DB_ADMIN_URL)',
     ]);
-    const journal = await asAdmin(async () => {
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
+    const journal = await withPgClient(database.url, async (client) => {
       const { rows } = await client.query(
         `select to_regclass('drizzle.__drizzle_migrations') as journal`,
       );
-      await client.end();
       return rows[0]?.journal;
     });
     expect(journal).toBeNull();
@@ -178,7 +149,7 @@ describe('database access as a least-privilege runtime role', () => {
     const ready = await fetch(`${base}/v1/health/ready`);
     expect(ready.status).toBe(200);
     // Both processes hold connections as the runtime role, and the APP closed the admin's.
-    const users = await asAdmin(async (client) => {
+    const users = await admin(async (client) => {
       const { rows } = await client.query<{ usename: string }>(
         'select distinct usename from pg_stat_activity where datname = $1',
         [url(database).pathname.slice(1)],
@@ -197,7 +168,7 @@ describe('database access as a least-privilege runtime role', () => {
     expect(await refusalOf('delete from drizzle.__drizzle_migrations')).toBe('42501');
     expect(await refusalOf('select count(*) from runs')).toBe('ok');
 
-    const role = await asAdmin(async (client) => {
+    const role = await admin(async (client) => {
       const { rows } = await client.query(
         'select rolsuper, rolcreatedb, rolcreaterole, rolbypassrls from pg_roles where rolname = $1',
         [ROLE],

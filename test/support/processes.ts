@@ -68,6 +68,26 @@ export function startSluice(
   });
 }
 
+/** Starts `node dist/main.mjs` for a process expected to stop on its own; resolves when it has. */
+export function runSluiceToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const role = (env.SLUICE_ROLE ?? 'all') as keyof typeof NODE_ARGS_BY_ROLE;
+  const child = spawn(process.execPath, [...(NODE_ARGS_BY_ROLE[role] ?? []), BUNDLE], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));

@@ -1,25 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateAsAdmin } from '../../../runtime/db/client';
-import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { admin, createTestDatabase, type TestDatabase, withPgClient } from '../../support/database';
 
 const ROLE = `sluice_app_${randomBytes(5).toString('hex')}`;
 let database: TestDatabase;
 
-async function query<T extends pg.QueryResultRow>(
-  url: string,
-  sql: string,
-  values: unknown[] = [],
-) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = <T extends pg.QueryResultRow>(url: string, sql: string, values: unknown[] = []) =>
+  withPgClient(url, async (client) => (await client.query<T>(sql, values)).rows);
 
 beforeAll(async () => {
   database = await createTestDatabase({ migrate: false });
@@ -27,17 +16,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await database?.drop();
-  await query('postgres://postgres@127.0.0.1:5432/test', `drop role if exists ${ROLE}`);
+  await admin((client) => client.query(`drop role if exists ${ROLE}`));
 });
 
-const admin = () => ({ url: database.url, poolSize: 1, idleTimeoutMs: 1000 });
+const adminOptions = () => ({ url: database.url, poolSize: 1, idleTimeoutMs: 1000 });
 
 describe('migrating as the admin', () => {
   it('lets APP tasks that start together each migrate and prepare the runtime role', async () => {
     await Promise.all([
-      migrateAsAdmin(admin(), { role: ROLE, password: 'first-password-0123' }),
-      migrateAsAdmin(admin(), { role: ROLE, password: 'first-password-0123' }),
-      migrateAsAdmin(admin(), { role: ROLE, password: 'first-password-0123' }),
+      migrateAsAdmin(adminOptions(), { role: ROLE, password: 'first-password-0123' }),
+      migrateAsAdmin(adminOptions(), { role: ROLE, password: 'first-password-0123' }),
+      migrateAsAdmin(adminOptions(), { role: ROLE, password: 'first-password-0123' }),
     ]);
     const runtime = new URL(database.url);
     runtime.username = ROLE;
@@ -50,7 +39,7 @@ describe('migrating as the admin', () => {
   });
 
   it('is idempotent across restarts, and sets the role the password the runtime logs in with', async () => {
-    await migrateAsAdmin(admin(), { role: ROLE, password: 'second-password-0123' });
+    await migrateAsAdmin(adminOptions(), { role: ROLE, password: 'second-password-0123' });
 
     const [role] = await query<{ rolcanlogin: boolean; matches: boolean }>(
       database.url,
@@ -63,7 +52,7 @@ describe('migrating as the admin', () => {
   it('gives an IAM-mode role no password at all when it is created without one', async () => {
     const iamRole = `${ROLE}_iam`;
     try {
-      await migrateAsAdmin(admin(), { role: iamRole });
+      await migrateAsAdmin(adminOptions(), { role: iamRole });
       const [role] = await query<{ has: boolean }>(
         database.url,
         'select rolpassword is not null as has from pg_authid where rolname = $1',

@@ -76,11 +76,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * Connects as the runtime does with SLUICE_DB_CA set, to a stand-in presenting `server`'s
+ * certificate; resolves with the pool's error (or 'connected') and what the stand-in received.
+ */
 async function connectThrough(
-  standIn: TlsStandIn,
+  server: 'localhost' | 'elsewhere',
   ca: readonly string[],
   query = '',
-): Promise<string> {
+): Promise<{ outcome: string; startups: string[] }> {
+  const standIn = await startTlsStandIn(pem[`${server}.key`] ?? '', pem[`${server}.crt`] ?? '');
   const database = connectPostgres({
     url: `postgres://sluice_app@localhost:${standIn.port}/sluice${query}`,
     poolSize: 1,
@@ -89,57 +94,40 @@ async function connectThrough(
   });
   try {
     await database.ping(5000);
-    return 'connected';
+    return { outcome: 'connected', startups: standIn.startups };
   } catch (error) {
-    return (error as Error).message;
+    return { outcome: (error as Error).message, startups: standIn.startups };
   } finally {
     await database.close();
+    await standIn.close();
   }
 }
 
+const testCa = () => [pem['ca.crt'] ?? ''];
+
 describe('database TLS with SLUICE_DB_CA=rds (verify-full)', () => {
   it('refuses a server whose certificate the RDS CA bundle did not sign', async () => {
-    const standIn = await startTlsStandIn(pem['localhost.key'] ?? '', pem['localhost.crt'] ?? '');
-    try {
-      const refusal = await connectThrough(standIn, await rdsCaBundle());
-      expect(refusal).toMatch(/^unable to verify the first certificate/);
-      expect(standIn.startups).toEqual([]);
-    } finally {
-      await standIn.close();
-    }
+    const { outcome, startups } = await connectThrough('localhost', await rdsCaBundle());
+    expect(outcome).toMatch(/^unable to verify the first certificate/);
+    expect(startups).toEqual([]);
   });
 
   it('refuses it even when the URL asks for no verification', async () => {
-    const standIn = await startTlsStandIn(pem['localhost.key'] ?? '', pem['localhost.crt'] ?? '');
-    try {
-      const refusal = await connectThrough(standIn, await rdsCaBundle(), '?sslmode=no-verify');
-      expect(refusal).toMatch(/^unable to verify the first certificate/);
-      expect(standIn.startups).toEqual([]);
-    } finally {
-      await standIn.close();
-    }
+    const refused = await connectThrough('localhost', await rdsCaBundle(), '?sslmode=no-verify');
+    expect(refused.outcome).toMatch(/^unable to verify the first certificate/);
+    expect(refused.startups).toEqual([]);
   });
 
   it('refuses a certificate from a trusted CA that names another host', async () => {
-    const standIn = await startTlsStandIn(pem['elsewhere.key'] ?? '', pem['elsewhere.crt'] ?? '');
-    try {
-      const refusal = await connectThrough(standIn, [pem['ca.crt'] ?? '']);
-      expect(refusal).toMatch(/does not match certificate's altnames/);
-      expect(standIn.startups).toEqual([]);
-    } finally {
-      await standIn.close();
-    }
+    const { outcome, startups } = await connectThrough('elsewhere', testCa());
+    expect(outcome).toMatch(/does not match certificate's altnames/);
+    expect(startups).toEqual([]);
   });
 
   it('logs in over TLS to a server the CA signed for the host it dialed', async () => {
-    const standIn = await startTlsStandIn(pem['localhost.key'] ?? '', pem['localhost.crt'] ?? '');
-    try {
-      await connectThrough(standIn, [pem['ca.crt'] ?? '']);
-      expect(standIn.startups).toHaveLength(1);
-      expect(standIn.startups[0]).toContain('sluice_app');
-    } finally {
-      await standIn.close();
-    }
+    const { startups } = await connectThrough('localhost', testCa());
+    expect(startups).toHaveLength(1);
+    expect(startups[0]).toContain('sluice_app');
   });
 
   it('ships the Amazon RDS root CAs', async () => {
