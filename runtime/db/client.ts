@@ -3,11 +3,11 @@ import type { ConnectionOptions } from 'node:tls';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import { withTimeout } from '../timeout';
 import { grantRuntimeRole, prepareRuntimeRole } from './runtime-role';
 import * as schema from './schema';
 import { hasNewestMigration, migrationsFolder, waitForSchema } from './schema-version';
-import { withoutSslParameters } from './tls';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -30,7 +30,7 @@ export interface PostgresOptions {
   password?: string | (() => Promise<string>) | undefined;
   poolSize: number;
   idleTimeoutMs: number;
-  /** TLS for every connection; when set, the URL's ssl* parameters are ignored. */
+  /** TLS for every connection; when set, the URL's sslmode is ignored. */
   ssl?: ConnectionOptions | undefined;
 }
 
@@ -38,8 +38,11 @@ export interface PostgresOptions {
 const MIGRATION_LOCK_KEY = 7_263_001;
 
 function createPool(options: PostgresOptions): pg.Pool {
+  // Parsed here rather than passed as `connectionString`: pg lets a connection string's fields
+  // (even an empty password, or the ssl its sslmode implies) replace the explicit ones.
+  const fromUrl = parseIntoClientConfig(options.url);
   const pool = new pg.Pool({
-    connectionString: options.ssl === undefined ? options.url : withoutSslParameters(options.url),
+    ...fromUrl,
     ...(options.password === undefined ? {} : { password: options.password }),
     ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
     max: options.poolSize,

