@@ -107,6 +107,8 @@ describe('database access as a least-privilege runtime role', () => {
           HOST: '127.0.0.1',
           SLUICE_API_KEY: API_KEY,
           SLUICE_DB_ADMIN_URL: database.url,
+          // The reconciler's passes run as the role during the test too.
+          SLUICE_RECONCILE_INTERVAL_S: '1',
         },
         60_000,
       ),
@@ -157,6 +159,11 @@ describe('database access as a least-privilege runtime role', () => {
       return rows.map((row) => row.usename);
     });
     expect(users).toEqual([ROLE]);
+    // Nothing either process did as the role was refused (pino level 50 and above: errors).
+    const errors = [app, worker].flatMap((p) =>
+      (p?.output() ?? '').split('\n').filter((line) => /"level":(5|6)\d/.test(line)),
+    );
+    expect(errors).toEqual([]);
   }, 90_000);
 
   it('the runtime role may not change the schema, own tables, or hold more than a login', async () => {
