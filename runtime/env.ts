@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  ALB_IDLE_TIMEOUT_S,
   APP_PORT,
   DEFAULT_DB_POOL_SIZE,
   DEFAULT_DRAIN_TIMEOUT_S,
@@ -116,6 +117,8 @@ const envSchema = z
   .object({
     PORT: int(0, 65535, APP_PORT),
     HOST: text().transform((v) => v ?? '0.0.0.0'),
+    // The load balancer's idle timeout, which Node's keep-alive must outlast (roles/http-server.ts).
+    SLUICE_ALB_IDLE_TIMEOUT_S: int(1, 4000, ALB_IDLE_TIMEOUT_S),
     SLUICE_ROLE: oneOf(['app', 'worker', 'all'], 'all'),
     SLUICE_INSTANCE_ID: text(),
     SLUICE_PUBLIC_URL: url(['http', 'https']),

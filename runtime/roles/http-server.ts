@@ -1,16 +1,16 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { ALB_IDLE_TIMEOUT_S } from '../limits';
 
 /**
  * Node closes an idle keep-alive socket after 5 s by default, while the ALB keeps its side
  * open for its idle timeout and may send the next request down a socket Node has just closed:
  * the client gets a 502. Node must outlast the ALB, so the ALB is always the one that closes.
  */
-export const KEEP_ALIVE_TIMEOUT_MS = (ALB_IDLE_TIMEOUT_S + 5) * 1000;
+export const keepAliveTimeoutMs = (albIdleTimeoutS: number) => (albIdleTimeoutS + 5) * 1000;
 /** Above keepAliveTimeout, or a reused socket's next request can be cut off mid-headers. */
-export const HEADERS_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 1000;
+export const headersTimeoutMs = (albIdleTimeoutS: number) =>
+  keepAliveTimeoutMs(albIdleTimeoutS) + 1000;
 
 export interface RunningHttpServer {
   port: number;
@@ -18,10 +18,13 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-/** Serves `fetch` with @hono/node-server, with keep-alive timeouts set for the ALB in front. */
+/**
+ * Serves `fetch` with @hono/node-server, with keep-alive timeouts set for an ALB in front whose
+ * idle timeout is `albIdleTimeoutS` (SLUICE_ALB_IDLE_TIMEOUT_S, ALB_IDLE_TIMEOUT_S by default).
+ */
 export function listenHttp(
   fetch: (request: Request) => Response | Promise<Response>,
-  { port, hostname }: { port: number; hostname: string },
+  { port, hostname, albIdleTimeoutS }: { port: number; hostname: string; albIdleTimeoutS: number },
 ): Promise<RunningHttpServer> {
   return new Promise((resolve) => {
     const server = serve({ fetch, port, hostname }, (info: AddressInfo) => {
@@ -35,7 +38,7 @@ export function listenHttp(
           }),
       });
     }) as Server;
-    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.keepAliveTimeout = keepAliveTimeoutMs(albIdleTimeoutS);
+    server.headersTimeout = headersTimeoutMs(albIdleTimeoutS);
   });
 }

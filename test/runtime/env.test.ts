@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../../runtime/env';
+import { ALB_IDLE_TIMEOUT_S } from '../../runtime/limits';
 
 const split = { DATABASE_URL: 'postgres://u@db:5432/sluice', REDIS_URL: 'redis://cache:6379' };
 
@@ -224,6 +225,16 @@ describe('worker liveness port', () => {
     expect(parseEnv({ SLUICE_WORKER_HEALTH_PORT: '0' }).SLUICE_WORKER_HEALTH_PORT).toBe(0);
     expect(() => parseEnv({ SLUICE_WORKER_HEALTH_PORT: '70000' })).toThrow(
       'SLUICE_WORKER_HEALTH_PORT must be an integer from 0 to 65535',
+    );
+  });
+});
+
+describe('load balancer idle timeout', () => {
+  it('is the stack’s ALB_IDLE_TIMEOUT_S unless the deployment says otherwise, within the ALB’s range', () => {
+    expect(parseEnv({}).SLUICE_ALB_IDLE_TIMEOUT_S).toBe(ALB_IDLE_TIMEOUT_S);
+    expect(parseEnv({ SLUICE_ALB_IDLE_TIMEOUT_S: '300' }).SLUICE_ALB_IDLE_TIMEOUT_S).toBe(300);
+    expect(() => parseEnv({ SLUICE_ALB_IDLE_TIMEOUT_S: '4001' })).toThrow(
+      'SLUICE_ALB_IDLE_TIMEOUT_S must be an integer from 1 to 4000',
     );
   });
 });

@@ -2,8 +2,8 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALB_IDLE_TIMEOUT_S } from '../../../runtime/limits';
 import {
-  HEADERS_TIMEOUT_MS,
-  KEEP_ALIVE_TIMEOUT_MS,
+  headersTimeoutMs,
+  keepAliveTimeoutMs,
   listenHttp,
   type RunningHttpServer,
 } from '../../../runtime/roles/http-server';
@@ -40,14 +40,17 @@ function get(socket: Socket, path: string): Promise<string> {
 
 describe('the HTTP server behind the ALB', () => {
   it('keeps idle keep-alive sockets open longer than the ALB does', () => {
-    expect(KEEP_ALIVE_TIMEOUT_MS).toBeGreaterThan(ALB_IDLE_TIMEOUT_S * 1000);
-    expect(HEADERS_TIMEOUT_MS).toBeGreaterThan(KEEP_ALIVE_TIMEOUT_MS);
+    for (const idleS of [ALB_IDLE_TIMEOUT_S, 1, 4000]) {
+      expect(keepAliveTimeoutMs(idleS)).toBeGreaterThan(idleS * 1000);
+      expect(headersTimeoutMs(idleS)).toBeGreaterThan(keepAliveTimeoutMs(idleS));
+    }
   });
 
   it('serves a second request on a keep-alive socket left idle past Node’s 5 s default', async () => {
     server = await listenHttp((request) => new Response(new URL(request.url).pathname), {
       port: 0,
       hostname: '127.0.0.1',
+      albIdleTimeoutS: ALB_IDLE_TIMEOUT_S,
     });
     const socket = connect(server.port, '127.0.0.1');
     await new Promise<void>((done) => socket.once('connect', done));
@@ -72,7 +75,7 @@ describe('the HTTP server behind the ALB', () => {
 
     expect(first).toMatch(/^HTTP\/1\.1 200/);
     expect(first).toMatch(
-      new RegExp(`keep-alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n`, 'i'),
+      new RegExp(`keep-alive: timeout=${keepAliveTimeoutMs(ALB_IDLE_TIMEOUT_S) / 1000}\r\n`, 'i'),
     );
     expect(second).toMatch(/^HTTP\/1\.1 200/);
     expect(second.endsWith('/second')).toBe(true);
