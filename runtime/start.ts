@@ -39,9 +39,7 @@ async function main(): Promise<void> {
 
   let worker: RunningWorker | null | undefined = null;
   // Up first, so the container health check passes while the database schema is awaited.
-  const liveness = runsWorker
-    ? await startWorkerLiveness(env, () => worker?.sandboxBusyForMs() ?? 0, logger)
-    : null;
+  const liveness = runsWorker ? await startWorkerLiveness(env, () => worker, logger) : null;
 
   // Each role's code is loaded only when the role runs (a worker never parses the HTTP API,
   // an app never parses the flow runner), while the database connects.

@@ -12,9 +12,9 @@ export interface LivenessServer {
 
 /**
  * `GET /healthz` on loopback only (the container health check runs inside the task): 200
- * `{status: "ok"}`, or 503 `{status: "unhealthy", reason, forMs}`. Plain node:http, so a
- * worker loads no HTTP framework; a wedged event loop cannot answer at all, which the probe's
- * timeout turns into unhealthy.
+ * `{status: "ok"}`, or 503 `{status: "unhealthy", reason, forMs}` (see worker/liveness.ts).
+ * Plain node:http, so a worker loads no HTTP framework; a wedged event loop cannot answer at
+ * all, which the probe's timeout turns into unhealthy.
  */
 export function serveLiveness(liveness: Liveness, port: number): Promise<LivenessServer> {
   const server = createServer((request, response) => {
@@ -31,10 +31,16 @@ export function serveLiveness(liveness: Liveness, port: number): Promise<Livenes
       });
       return;
     }
-    const verdict = liveness.verdict();
-    if (verdict.healthy) send(200, { status: 'ok' });
-    else
-      send(503, { status: 'unhealthy', reason: verdict.reason, forMs: Math.round(verdict.forMs) });
+    void liveness.verdict().then((verdict) => {
+      if (verdict.healthy) send(200, { status: 'ok' });
+      else {
+        send(503, {
+          status: 'unhealthy',
+          reason: verdict.reason,
+          forMs: Math.round(verdict.forMs),
+        });
+      }
+    });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -96,6 +96,15 @@ export class CodeSandbox {
     return this.#turns.heldForMs();
   }
 
+  /** Runs a trivial step as any other: true when the isolate answered it within `timeoutMs`. */
+  async answers(timeoutMs: number): Promise<boolean> {
+    const result = await this.run('export default () => 1', 'null', {
+      timeoutMs,
+      maxOutputLength: 16,
+    });
+    return result.ok;
+  }
+
   /** How many isolates this sandbox has created: 1 while it stays healthy. */
   get isolatesCreated(): number {
     return this.#isolatesCreated;

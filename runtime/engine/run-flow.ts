@@ -42,6 +42,7 @@ export function createFlowRunner(
     run: (definition, trigger, opts) => new FlowRun(limits, sandbox, opts).run(definition, trigger),
     dispose: () => sandbox.dispose(),
     sandboxBusyForMs: () => sandbox.busyForMs(),
+    sandboxAnswers: (timeoutMs) => sandbox.answers(timeoutMs),
   };
 }
 

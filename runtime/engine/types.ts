@@ -63,4 +63,6 @@ export interface FlowRunner {
   dispose(): Promise<void>;
   /** How long the code step now running has held the isolate: 0 while it is free. */
   sandboxBusyForMs(): number;
+  /** Whether the code sandbox runs a trivial step within `timeoutMs`. */
+  sandboxAnswers(timeoutMs: number): Promise<boolean>;
 }

@@ -38,6 +38,8 @@ export interface RunningWorker {
   handOver(): Promise<string[]>;
   /** How long the running code step has held the isolate: 0 while it is free. */
   sandboxBusyForMs(): number;
+  /** Whether the code sandbox runs a trivial step within `timeoutMs`. */
+  sandboxAnswers(timeoutMs: number): Promise<boolean>;
 }
 
 export function startWorker({
@@ -97,6 +99,7 @@ export function startWorker({
   );
   return {
     sandboxBusyForMs: () => runner.sandboxBusyForMs(),
+    sandboxAnswers: (timeoutMs) => runner.sandboxAnswers(timeoutMs),
     async close() {
       await consumer.close();
       await logs.drain();

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { serveLiveness } from '../api/worker-liveness';
 import type { Env } from '../env';
+import type { RunningWorker } from '../roles/worker';
 import { ISOLATE_GRACE_MS, LOOP_STALL_MS, watchLiveness } from './liveness';
 
 /**
@@ -10,14 +11,16 @@ import { ISOLATE_GRACE_MS, LOOP_STALL_MS, watchLiveness } from './liveness';
  */
 export async function startWorkerLiveness(
   env: Env,
-  isolateBusyForMs: () => number,
+  worker: () => Pick<RunningWorker, 'sandboxBusyForMs' | 'sandboxAnswers'> | null | undefined,
   logger: Logger,
 ): Promise<{ stop(): void } | null> {
   if (env.SLUICE_WORKER_HEALTH_PORT === 0) return null;
   const liveness = watchLiveness({
     loopStallMs: LOOP_STALL_MS,
     isolateStuckMs: env.SLUICE_CODE_TIMEOUT_MS + ISOLATE_GRACE_MS,
-    isolateBusyForMs,
+    isolateBusyForMs: () => worker()?.sandboxBusyForMs() ?? 0,
+    // Before the worker has started (the database wait) there is no sandbox to ask.
+    isolateAnswers: async (timeoutMs) => (await worker()?.sandboxAnswers(timeoutMs)) ?? true,
   });
   try {
     const server = await serveLiveness(liveness, env.SLUICE_WORKER_HEALTH_PORT);

@@ -11,16 +11,16 @@ let liveness: Liveness | undefined;
 afterEach(() => liveness?.stop());
 
 describe('worker liveness', () => {
-  it('is healthy while the loop turns and no code step overstays', () => {
+  it('is healthy while the loop turns and no code step overstays', async () => {
     liveness = watchLiveness({
       loopStallMs: LOOP_STALL_MS,
       isolateStuckMs: 1000,
       isolateBusyForMs: () => 999,
     });
-    expect(liveness.verdict()).toEqual({ healthy: true });
+    expect(await liveness.verdict()).toEqual({ healthy: true });
   });
 
-  it('reports the event loop stalled when its heartbeat is older than the limit', () => {
+  it('reports the event loop stalled when its heartbeat is older than the limit', async () => {
     let now = 0;
     liveness = watchLiveness({
       loopStallMs: LOOP_STALL_MS,
@@ -31,9 +31,9 @@ describe('worker liveness', () => {
       now: () => now,
     });
     now = LOOP_STALL_MS;
-    expect(liveness.verdict().healthy).toBe(true);
+    expect((await liveness.verdict()).healthy).toBe(true);
     now = LOOP_STALL_MS + 1;
-    expect(liveness.verdict()).toEqual({
+    expect(await liveness.verdict()).toEqual({
       healthy: false,
       reason: 'event_loop_stalled',
       forMs: LOOP_STALL_MS + 1,
@@ -59,18 +59,66 @@ describe('worker liveness', () => {
       });
       // The loop is free while the isolate thread spins, so the verdict can be polled.
       const deadline = Date.now() + 1400;
-      let verdict = liveness.verdict();
+      let verdict = await liveness.verdict();
       while (verdict.healthy && Date.now() < deadline) {
         await new Promise((done) => setTimeout(done, 20));
-        verdict = liveness.verdict();
+        verdict = await liveness.verdict();
       }
       expect(verdict).toMatchObject({ healthy: false, reason: 'isolate_stuck' });
 
       expect(await running).toMatchObject({ ok: false, reason: 'timeout' });
       expect(sandbox.busyForMs()).toBe(0);
-      expect(liveness.verdict()).toEqual({ healthy: true });
+      expect(await liveness.verdict()).toEqual({ healthy: true });
     } finally {
       await sandbox.dispose();
     }
+  });
+
+  it('asks a free isolate to run a trivial step, and is healthy when a real one answers', async () => {
+    const sandbox = new CodeSandbox(32);
+    liveness = watchLiveness({
+      loopStallMs: LOOP_STALL_MS,
+      isolateStuckMs: 1000,
+      isolateBusyForMs: () => sandbox.busyForMs(),
+      isolateAnswers: (timeoutMs) => sandbox.answers(timeoutMs),
+    });
+    try {
+      expect(await liveness.verdict()).toEqual({ healthy: true });
+      expect(sandbox.isolatesCreated).toBe(1);
+    } finally {
+      await sandbox.dispose();
+    }
+  });
+
+  it('reports an isolate that does not answer, unless a flow’s step took it meanwhile', async () => {
+    let busyMs = 0;
+    liveness = watchLiveness({
+      loopStallMs: LOOP_STALL_MS,
+      isolateStuckMs: 60_000,
+      isolateBusyForMs: () => busyMs,
+      isolateAnswers: async () => false,
+    });
+    expect(await liveness.verdict()).toMatchObject({
+      healthy: false,
+      reason: 'isolate_unresponsive',
+    });
+
+    liveness.stop();
+    let asked = 0;
+    liveness = watchLiveness({
+      loopStallMs: LOOP_STALL_MS,
+      isolateStuckMs: 60_000,
+      isolateBusyForMs: () => busyMs,
+      isolateAnswers: async () => {
+        asked += 1;
+        busyMs = 5; // a flow's step took the isolate while the check waited for its turn
+        return false;
+      },
+    });
+    expect(await liveness.verdict()).toEqual({ healthy: true });
+    expect(asked).toBe(1);
+    // A step running now is the isolate answering: it is not asked again.
+    expect(await liveness.verdict()).toEqual({ healthy: true });
+    expect(asked).toBe(1);
   });
 });
