@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  ALB_IDLE_TIMEOUT_S,
   APP_PORT,
   DEFAULT_DB_POOL_SIZE,
   DEFAULT_DRAIN_TIMEOUT_S,
@@ -7,7 +8,9 @@ import {
   DEFAULT_METRICS_INTERVAL_S,
   DEFAULT_SIGNED_URL_TTL_S,
   DEFAULT_WEBHOOK_TIMEOUT_S,
+  WORKER_HEALTH_PORT,
 } from './limits';
+import { MAX_TASK_ROLE_SIGNED_URL_TTL_S } from './storage/signed-url-ttl';
 
 /**
  * The ONLY module that reads process.env. Every variable is documented in the README.
@@ -117,6 +120,8 @@ const envSchema = z
   .object({
     PORT: int(0, 65535, APP_PORT),
     HOST: text().transform((v) => v ?? '0.0.0.0'),
+    // The load balancer's idle timeout, which Node's keep-alive must outlast (roles/http-server.ts).
+    SLUICE_ALB_IDLE_TIMEOUT_S: int(1, 4000, ALB_IDLE_TIMEOUT_S),
     SLUICE_ROLE: oneOf(['app', 'worker', 'all'], 'all'),
     SLUICE_INSTANCE_ID: text(),
     SLUICE_PUBLIC_URL: url(['http', 'https']),
@@ -127,6 +132,7 @@ const envSchema = z
     }),
 
     SLUICE_WORKER_CONCURRENCY: int(1, 64, 1),
+    SLUICE_WORKER_HEALTH_PORT: int(0, 65535, WORKER_HEALTH_PORT),
     SLUICE_FLOW_TIMEOUT_S: int(1, 86_400, DEFAULT_FLOW_TIMEOUT_S),
     SLUICE_WEBHOOK_TIMEOUT_S: int(1, 900, DEFAULT_WEBHOOK_TIMEOUT_S),
     SLUICE_WEBHOOK_TOLERANCE_S: int(1, 3600, 300),
@@ -145,6 +151,16 @@ const envSchema = z
 
     DATABASE_URL: url(['postgres', 'postgresql']),
     SLUICE_DB_PASSWORD: text(),
+    SLUICE_DB_AUTH: oneOf(['password', 'iam'], 'password'),
+    // Unset: the system CAs, and TLS as DATABASE_URL's sslmode says.
+    SLUICE_DB_CA: text().refine((v) => v === undefined || v === 'rds', {
+      message: 'must be rds, or unset for the system CAs',
+    }),
+    SLUICE_DB_ADMIN_URL: url(['postgres', 'postgresql']),
+    SLUICE_DB_ADMIN_PASSWORD: text(),
+    SLUICE_DB_SCHEMA_WAIT_S: int(1, 3600, 300),
+    /** Set in every ECS task; signs RDS IAM auth tokens. */
+    AWS_REGION: text(),
     SLUICE_DB_POOL_SIZE: int(1, 500, DEFAULT_DB_POOL_SIZE),
     SLUICE_DB_IDLE_TIMEOUT_MS: int(0, 3_600_000, 10_000),
     SLUICE_DATA_DIR: text().transform((v) => v ?? '.sluice'),
@@ -229,6 +245,18 @@ const envSchema = z
         `must not contain { or } while SLUICE_QUEUE_PREFIX is unset, since it names the queue prefix {sluice:<name>} (got "${env.SLUICE_DEPLOYMENT_NAME}")`,
       );
     }
+    if (
+      env.SLUICE_STORAGE === 's3' &&
+      env.SLUICE_S3_ACCESS_KEY_ID === undefined &&
+      env.SLUICE_SIGNED_URL_TTL_S > MAX_TASK_ROLE_SIGNED_URL_TTL_S
+    ) {
+      // A pre-signed URL dies with the temporary credentials that signed it.
+      need(
+        'SLUICE_SIGNED_URL_TTL_S',
+        `must be at most ${MAX_TASK_ROLE_SIGNED_URL_TTL_S} when S3 URLs are signed with task-role credentials, which live at most 6 hours and rotate (got ${env.SLUICE_SIGNED_URL_TTL_S})`,
+      );
+    }
+    refineDatabaseAccess(env, need);
     if (env.SLUICE_DRAIN_TIMEOUT_S >= 120 && env.SLUICE_ROLE !== 'app') {
       // ECS kills the task 120 s after SIGTERM (stopTimeout); draining longer loses the flow.
       need(
@@ -249,6 +277,50 @@ const envSchema = z
   }));
 
 export type Env = z.infer<typeof envSchema>;
+
+/** The cross-variable rules of database access (README: Database access). */
+function refineDatabaseAccess(
+  env: {
+    DATABASE_URL: string | undefined;
+    SLUICE_DB_PASSWORD: string | undefined;
+    SLUICE_DB_AUTH: 'password' | 'iam';
+    SLUICE_DB_CA: string | undefined;
+    SLUICE_DB_ADMIN_URL: string | undefined;
+    SLUICE_DB_ADMIN_PASSWORD: string | undefined;
+    AWS_REGION: string | undefined;
+  },
+  need: (variable: string, message: string) => void,
+): void {
+  const external = env.DATABASE_URL !== undefined;
+  if (!external) {
+    for (const variable of ['SLUICE_DB_ADMIN_URL', 'SLUICE_DB_CA', 'SLUICE_DB_AUTH'] as const) {
+      const set = variable === 'SLUICE_DB_AUTH' ? env.SLUICE_DB_AUTH === 'iam' : env[variable];
+      if (set) need(variable, 'needs DATABASE_URL (the embedded database has no such setting)');
+    }
+    return;
+  }
+  if (env.SLUICE_DB_AUTH === 'iam') {
+    if (env.AWS_REGION === undefined) need('AWS_REGION', 'is required when SLUICE_DB_AUTH is iam');
+    if (env.SLUICE_DB_PASSWORD !== undefined) {
+      need('SLUICE_DB_PASSWORD', 'must be unset when SLUICE_DB_AUTH is iam (a token replaces it)');
+    }
+  }
+  if (env.SLUICE_DB_ADMIN_PASSWORD !== undefined && env.SLUICE_DB_ADMIN_URL === undefined) {
+    need('SLUICE_DB_ADMIN_PASSWORD', 'needs SLUICE_DB_ADMIN_URL');
+  }
+  if (env.SLUICE_DB_ADMIN_URL !== undefined) {
+    const role = decodeURIComponent(new URL(env.DATABASE_URL ?? '').username);
+    const admin = decodeURIComponent(new URL(env.SLUICE_DB_ADMIN_URL).username);
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) {
+      need(
+        'DATABASE_URL',
+        `must name the runtime role as its user (lowercase letters, digits, _) when SLUICE_DB_ADMIN_URL is set (got "${role}")`,
+      );
+    } else if (role === admin) {
+      need('SLUICE_DB_ADMIN_URL', `must name another user than DATABASE_URL (both "${role}")`);
+    }
+  }
+}
 
 export class EnvError extends Error {
   constructor(message: string) {

@@ -3,7 +3,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { connectPostgres, type DatabaseHandle, openPglite } from './db/client';
+import {
+  connectPostgres,
+  type DatabaseHandle,
+  migrateAsAdmin,
+  openPglite,
+  type PostgresOptions,
+} from './db/client';
+import { cachedAuthToken } from './db/iam-auth-token';
+import { rdsCaBundle, verifyFull } from './db/tls';
 import type { Env } from './env';
 import { createBullmqDriver } from './queue/bullmq-driver';
 import { createInProcessDriver } from './queue/in-process-driver';
@@ -22,14 +30,60 @@ import {
 
 /** Builds each dependency from the environment: the drivers are chosen here and nowhere else. */
 
-export async function openDatabase(env: Env): Promise<DatabaseHandle> {
-  if (env.DATABASE_URL === undefined) return openPglite(env.SLUICE_DATA_DIR);
-  return connectPostgres({
+/**
+ * Opens the database with its schema current. With SLUICE_DB_ADMIN_URL, this process migrates
+ * as the admin and prepares the runtime role, then serves as that role; in IAM mode without it,
+ * it waits for the APP to have done so; otherwise it migrates with DATABASE_URL itself.
+ */
+export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHandle> {
+  if (env.DATABASE_URL === undefined) {
+    const embedded = await openPglite(env.SLUICE_DATA_DIR);
+    await embedded.migrate();
+    return embedded;
+  }
+  const ssl = env.SLUICE_DB_CA === 'rds' ? verifyFull(await rdsCaBundle()) : undefined;
+  const options: PostgresOptions = {
     url: env.DATABASE_URL,
-    password: env.SLUICE_DB_PASSWORD,
+    password:
+      env.SLUICE_DB_AUTH === 'iam'
+        ? cachedAuthToken(
+            (await import('./db/rds-signer')).rdsSigner(env.DATABASE_URL, env.AWS_REGION ?? ''),
+          )
+        : env.SLUICE_DB_PASSWORD,
     poolSize: env.SLUICE_DB_POOL_SIZE,
     idleTimeoutMs: env.SLUICE_DB_IDLE_TIMEOUT_MS,
-  });
+    ssl,
+  };
+  if (env.SLUICE_DB_ADMIN_URL !== undefined) {
+    await migrateAsAdmin(
+      { ...options, url: env.SLUICE_DB_ADMIN_URL, password: env.SLUICE_DB_ADMIN_PASSWORD },
+      {
+        role: decodeURIComponent(new URL(env.DATABASE_URL).username),
+        password: env.SLUICE_DB_AUTH === 'iam' ? undefined : runtimePassword(env.DATABASE_URL, env),
+      },
+    );
+  }
+  const database = connectPostgres(options);
+  try {
+    if (env.SLUICE_DB_ADMIN_URL === undefined && env.SLUICE_DB_AUTH === 'iam') {
+      await database.waitForSchema({
+        timeoutMs: env.SLUICE_DB_SCHEMA_WAIT_S * 1000,
+        onWait: () => logger.info('waiting for the APP to migrate the database schema'),
+      });
+    } else if (env.SLUICE_DB_ADMIN_URL === undefined) {
+      await database.migrate();
+    }
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw error;
+  }
+  return database;
+}
+
+/** The password the runtime role logs in with in password mode: the variable, else the URL's. */
+function runtimePassword(databaseUrl: string, env: Env): string | undefined {
+  const inUrl = decodeURIComponent(new URL(databaseUrl).password);
+  return env.SLUICE_DB_PASSWORD ?? (inUrl === '' ? undefined : inUrl);
 }
 
 const redisConfig = (env: Env): RedisConfig => ({

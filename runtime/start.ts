@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { flushCompileCache } from 'node:module';
+import { SchemaWaitTimeoutError } from './db/schema-wait-timeout-error';
 import { EnvError, readProcessEnv } from './env';
 import { NO_NODE_SNAPSHOT_FLAG } from './limits';
 import { safeError } from './log-safe-error';
@@ -14,7 +15,9 @@ import {
   openDatabase,
 } from './parts';
 import { createRunReconciler } from './reliability/run-reconciler';
+import type { RunningWorker } from './roles/worker';
 import { endProcessNow } from './worker/end-process-now';
+import { startWorkerLiveness } from './worker/start-liveness';
 
 /** What a worker's hand-over (PostgreSQL, the queue, disposing isolates) may take past the drain deadline. */
 const HAND_OVER_BUDGET_MS = 5000;
@@ -34,14 +37,17 @@ async function main(): Promise<void> {
     );
   }
 
+  let worker: RunningWorker | null | undefined = null;
+  // Up first, so the container health check passes while the database schema is awaited.
+  const liveness = runsWorker ? await startWorkerLiveness(env, () => worker, logger) : null;
+
   // Each role's code is loaded only when the role runs (a worker never parses the HTTP API,
   // an app never parses the flow runner), while the database connects.
   const rolesLoading = Promise.all([
     runsApp ? import('./roles/app') : null,
     runsWorker ? import('./roles/worker') : null,
   ]);
-  const database = await openDatabase(env);
-  await database.migrate();
+  const database = await openDatabase(env, logger);
   // The first API key is seeded while the queue, reply channel and metrics connect.
   const seeding = runsApp
     ? import('./roles/seed-api-key').then((seed) => seed.seedApiKey(env, database.db, logger))
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
         runMetrics: metrics.runs,
       })
     : null;
-  const worker = runsWorker
+  worker = runsWorker
     ? workerRole?.startWorker({
         env,
         db: database.db,
@@ -133,6 +139,7 @@ async function main(): Promise<void> {
     await app?.close();
     await reconciler?.close();
     await worker?.close();
+    liveness?.stop();
     await metrics.close();
     await queueBoard?.close();
     await replies.close();
@@ -146,7 +153,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof EnvError) {
+  if (error instanceof EnvError || error instanceof SchemaWaitTimeoutError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(`sluice failed to start: ${safeError(error).stack ?? String(error)}\n`);

@@ -1,4 +1,5 @@
-// Bundles the runtime into dist/main.mjs. Native and WASM-carrying packages stay external:
+// Bundles the runtime into dist/main.mjs, and the worker's container health check into
+// dist/health-probe.mjs (runtime/limits.ts WORKER_HEALTH_PROBE_COMMAND). Native and WASM-carrying packages stay external:
 // the Dockerfile installs exactly those with `npm ci` from dist/package.json and
 // dist/package-lock.json, a lockfile cut from ours (the versions and integrity hashes the tests ran).
 import {
@@ -26,7 +27,7 @@ const lock = JSON.parse(readFileSync('package-lock.json', 'utf8'));
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist');
 await build({
-  entryPoints: { main: 'runtime/main.ts' },
+  entryPoints: { main: 'runtime/main.ts', 'health-probe': 'runtime/health-probe.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -1,11 +1,13 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import { withTimeout } from '../timeout';
+import { grantRuntimeRole, prepareRuntimeRole } from './runtime-role';
 import * as schema from './schema';
+import { hasNewestMigration, migrationsFolder, waitForSchema } from './schema-version';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -17,52 +19,32 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+export interface PostgresHandle extends DatabaseHandle {
+  /** For a process that may not migrate: see waitForSchema. */
+  waitForSchema(options: { timeoutMs: number; onWait: () => void }): Promise<void>;
+}
+
 export interface PostgresOptions {
   url: string;
-  password?: string | undefined;
+  /** A fixed password, or (IAM auth) a function pg calls for each new connection. */
+  password?: string | (() => Promise<string>) | undefined;
   poolSize: number;
   idleTimeoutMs: number;
-}
-
-/** Beside this module in the source tree; one level up when this code sits in a bundle chunk. */
-function migrationsFolder(): string {
-  for (const relative of ['./migrations', '../migrations']) {
-    const folder = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(join(folder, 'meta', '_journal.json'))) return folder;
-  }
-  throw new Error('database migrations folder not found');
-}
-
-/** The `when` of the newest migration in the journal: drizzle records it as `created_at`. */
-function newestMigrationMillis(folder: string): number {
-  const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as {
-    entries: { when: number }[];
-  };
-  return Math.max(...journal.entries.map((entry) => entry.when));
-}
-
-/**
- * One read instead of the migrator's lock, DDL checks and file hashing: a database that
- * already has the newest migration needs nothing, which is every start but the first.
- */
-async function hasNewestMigration(pool: pg.Pool, folder: string): Promise<boolean> {
-  try {
-    const { rows } = await pool.query<{ newest: string | null }>(
-      'select max(created_at) as newest from drizzle.__drizzle_migrations',
-    );
-    return Number(rows[0]?.newest ?? 0) >= newestMigrationMillis(folder);
-  } catch {
-    return false; // no migrations table yet: a new database
-  }
+  /** TLS for every connection; when set, the URL's sslmode is ignored. */
+  ssl?: ConnectionOptions | undefined;
 }
 
 /** Serialises migrations across processes: several APP tasks may start at once. */
 const MIGRATION_LOCK_KEY = 7_263_001;
 
-export function connectPostgres(options: PostgresOptions): DatabaseHandle {
+function createPool(options: PostgresOptions): pg.Pool {
+  // Parsed here rather than passed as `connectionString`: pg lets a connection string's fields
+  // (even an empty password, or the ssl its sslmode implies) replace the explicit ones.
+  const fromUrl = parseIntoClientConfig(options.url);
   const pool = new pg.Pool({
-    connectionString: options.url,
+    ...fromUrl,
     ...(options.password === undefined ? {} : { password: options.password }),
+    ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
     max: options.poolSize,
     idleTimeoutMillis: options.idleTimeoutMs,
     // Bounded so a PostgreSQL outage answers 503 quickly instead of hanging requests.
@@ -70,27 +52,60 @@ export function connectPostgres(options: PostgresOptions): DatabaseHandle {
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  return pool;
+}
+
+/**
+ * Applies the migrations under the advisory lock. With `runtimeRole`, the connection is the
+ * admin's and the role is prepared before and granted after (runtime-role.ts), in the same lock.
+ */
+async function migrateLocked(
+  pool: pg.Pool,
+  runtimeRole?: { role: string; password?: string | undefined },
+): Promise<void> {
+  const folder = migrationsFolder();
+  if (runtimeRole === undefined && (await hasNewestMigration(pool, folder))) return;
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    if (runtimeRole !== undefined) await prepareRuntimeRole(client, runtimeRole);
+    const { migrate } = await import('drizzle-orm/node-postgres/migrator');
+    await migrate(drizzlePg(client), { migrationsFolder: folder });
+    if (runtimeRole !== undefined) await grantRuntimeRole(client, runtimeRole.role);
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+    client.release();
+  }
+}
+
+export function connectPostgres(options: PostgresOptions): PostgresHandle {
+  const pool = createPool(options);
   const db = drizzlePg(pool, { schema }) as unknown as Database;
   return {
     db,
     async ping(timeoutMs) {
       await withTimeout(pool.query('select 1'), timeoutMs, 'postgres');
     },
-    async migrate() {
-      const folder = migrationsFolder();
-      if (await hasNewestMigration(pool, folder)) return;
-      const client = await pool.connect();
-      try {
-        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-        const { migrate } = await import('drizzle-orm/node-postgres/migrator');
-        await migrate(drizzlePg(client), { migrationsFolder: folder });
-      } finally {
-        await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
-        client.release();
-      }
-    },
+    migrate: () => migrateLocked(pool),
+    waitForSchema: (wait) => waitForSchema(pool, wait),
     close: () => pool.end(),
   };
+}
+
+/**
+ * As the admin (SLUICE_DB_ADMIN_URL): migrates, and makes `runtimeRole` the least-privilege
+ * login the runtime serves as. The admin connection is closed before this returns.
+ */
+export async function migrateAsAdmin(
+  admin: PostgresOptions,
+  runtimeRole: { role: string; password?: string | undefined },
+): Promise<void> {
+  const pool = createPool({ ...admin, poolSize: 1 });
+  try {
+    await migrateLocked(pool, runtimeRole);
+  } finally {
+    await pool.end();
+  }
 }
 
 /** Embedded mode: PostgreSQL compiled to WASM, stored in `dataDir`. One process only. */

@@ -87,6 +87,24 @@ export class CodeSandbox {
     }
   }
 
+  /**
+   * How long the step now running has held the isolate: 0 while it is free. Every wait on the
+   * isolate is bounded, so this never passes a step's time cap by much; when it does, the
+   * worker is wedged (worker liveness reports it).
+   */
+  busyForMs(): number {
+    return this.#turns.heldForMs();
+  }
+
+  /** Runs a trivial step as any other: true when the isolate answered it within `timeoutMs`. */
+  async answers(timeoutMs: number): Promise<boolean> {
+    const result = await this.run('export default () => 1', 'null', {
+      timeoutMs,
+      maxOutputLength: 16,
+    });
+    return result.ok;
+  }
+
   /** How many isolates this sandbox has created: 1 while it stays healthy. */
   get isolatesCreated(): number {
     return this.#isolatesCreated;

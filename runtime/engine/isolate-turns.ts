@@ -6,6 +6,13 @@
  */
 export class IsolateTurns {
   #last: Promise<void> = Promise.resolve();
+  /** When the step holding the turn took it (performance.now()), or null while none does. */
+  #heldSince: number | null = null;
+
+  /** How long the current turn has been held: 0 while the isolate is free. */
+  heldForMs(): number {
+    return this.#heldSince === null ? 0 : performance.now() - this.#heldSince;
+  }
 
   /**
    * Resolves with the function that ends the turn, or with null when `ms` passed or `signal`
@@ -32,7 +39,15 @@ export class IsolateTurns {
       const timer = setTimeout(giveUp, Math.max(0, ms));
       signal?.addEventListener('abort', giveUp, { once: true });
       if (signal?.aborted) giveUp();
-      void previous.then(() => decide(end));
+      void previous.then(() => {
+        if (decided) return;
+        const since = performance.now();
+        this.#heldSince = since;
+        decide(() => {
+          if (this.#heldSince === since) this.#heldSince = null;
+          end();
+        });
+      });
     });
   }
 }

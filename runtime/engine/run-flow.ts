@@ -41,6 +41,8 @@ export function createFlowRunner(
   return {
     run: (definition, trigger, opts) => new FlowRun(limits, sandbox, opts).run(definition, trigger),
     dispose: () => sandbox.dispose(),
+    sandboxBusyForMs: () => sandbox.busyForMs(),
+    sandboxAnswers: (timeoutMs) => sandbox.answers(timeoutMs),
   };
 }
 

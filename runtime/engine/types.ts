@@ -61,4 +61,8 @@ export interface FlowRunner {
   ): Promise<FlowOutcome>;
   /** Frees the code sandbox; resolves once its isolates' threads have let go of them. */
   dispose(): Promise<void>;
+  /** How long the code step now running has held the isolate: 0 while it is free. */
+  sandboxBusyForMs(): number;
+  /** Whether the code sandbox runs a trivial step within `timeoutMs`. */
+  sandboxAnswers(timeoutMs: number): Promise<boolean>;
 }

@@ -36,6 +36,10 @@ export interface RunningWorker {
    * head of the queue for another worker. The caller exits right after. Returns the run ids.
    */
   handOver(): Promise<string[]>;
+  /** How long the running code step has held the isolate: 0 while it is free. */
+  sandboxBusyForMs(): number;
+  /** Whether the code sandbox runs a trivial step within `timeoutMs`. */
+  sandboxAnswers(timeoutMs: number): Promise<boolean>;
 }
 
 export function startWorker({
@@ -95,6 +99,8 @@ export function startWorker({
     env.SLUICE_WORKER_CONCURRENCY,
   );
   return {
+    sandboxBusyForMs: () => runner.sandboxBusyForMs(),
+    sandboxAnswers: (timeoutMs) => runner.sandboxAnswers(timeoutMs),
     async close() {
       await consumer.close();
       await logs.drain();

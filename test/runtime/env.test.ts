@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../../runtime/env';
+import { ALB_IDLE_TIMEOUT_S } from '../../runtime/limits';
 
 const split = { DATABASE_URL: 'postgres://u@db:5432/sluice', REDIS_URL: 'redis://cache:6379' };
 
@@ -155,5 +156,98 @@ describe('parseEnv', () => {
       { host: 's1', port: 26379 },
       { host: 's2', port: 26380 },
     ]);
+  });
+});
+
+describe('database access settings', () => {
+  const aws = {
+    DATABASE_URL: 'postgres://sluice_app@db.internal:5432/sluice?sslmode=verify-full',
+    SLUICE_DB_CA: 'rds',
+    SLUICE_DB_AUTH: 'iam',
+    AWS_REGION: 'eu-west-1',
+  };
+  const admin = {
+    SLUICE_DB_ADMIN_URL: 'postgres://sluice@db.internal:5432/sluice?sslmode=verify-full',
+    SLUICE_DB_ADMIN_PASSWORD: 'master-secret',
+  };
+
+  it('uses passwords, the URL’s TLS and a 5-minute schema wait by default', () => {
+    const env = parseEnv(split);
+    expect(env.SLUICE_DB_AUTH).toBe('password');
+    expect(env.SLUICE_DB_CA).toBeUndefined();
+    expect(env.SLUICE_DB_ADMIN_URL).toBeUndefined();
+    expect(env.SLUICE_DB_SCHEMA_WAIT_S).toBe(300);
+  });
+
+  it('accepts the AWS shape: IAM auth and the RDS CA, with the admin URL on the APP only', () => {
+    expect(parseEnv({ ...aws, ...admin }).SLUICE_DB_AUTH).toBe('iam');
+    expect(parseEnv(aws).SLUICE_DB_CA).toBe('rds');
+  });
+
+  it.each([
+    [{ ...aws, SLUICE_DB_CA: 'amazon' }, 'SLUICE_DB_CA must be rds, or unset for the system CAs'],
+    [{ ...aws, SLUICE_DB_AUTH: 'token' }, 'SLUICE_DB_AUTH must be one of password, iam'],
+    [{ ...aws, AWS_REGION: '' }, 'AWS_REGION is required when SLUICE_DB_AUTH is iam'],
+    [{ ...aws, SLUICE_DB_PASSWORD: 'pw' }, 'SLUICE_DB_PASSWORD must be unset when SLUICE_DB_AUTH'],
+    [{ SLUICE_DB_AUTH: 'iam' }, 'SLUICE_DB_AUTH needs DATABASE_URL'],
+    [
+      { ...aws, SLUICE_DB_ADMIN_PASSWORD: 'pw' },
+      'SLUICE_DB_ADMIN_PASSWORD needs SLUICE_DB_ADMIN_URL',
+    ],
+    [
+      { ...aws, ...admin, DATABASE_URL: 'postgres://db.internal/sluice' },
+      'DATABASE_URL must name the runtime role as its user',
+    ],
+    [
+      { ...aws, ...admin, DATABASE_URL: 'postgres://Robert%27);drop@db.internal/sluice' },
+      'DATABASE_URL must name the runtime role as its user',
+    ],
+    [
+      { ...aws, SLUICE_DB_ADMIN_URL: 'postgres://sluice_app@db.internal/sluice' },
+      'SLUICE_DB_ADMIN_URL must name another user than DATABASE_URL',
+    ],
+    [{ ...aws, SLUICE_DB_SCHEMA_WAIT_S: '0' }, 'SLUICE_DB_SCHEMA_WAIT_S must be an integer from 1'],
+  ])('rejects %o with one line naming the variable', (source, message) => {
+    expect(() => parseEnv(source)).toThrow(message);
+  });
+});
+
+describe('signed URL lifetime', () => {
+  const s3 = { SLUICE_STORAGE: 's3', SLUICE_S3_BUCKET: 'files' };
+
+  it('refuses a TTL the task-role credentials that sign the URL could not honour', () => {
+    expect(() => parseEnv({ ...s3, SLUICE_SIGNED_URL_TTL_S: '3601' })).toThrow(
+      'SLUICE_SIGNED_URL_TTL_S must be at most 3600 when S3 URLs are signed with task-role credentials',
+    );
+    expect(parseEnv({ ...s3, SLUICE_SIGNED_URL_TTL_S: '3600' }).SLUICE_SIGNED_URL_TTL_S).toBe(3600);
+  });
+
+  it('allows up to 7 days where nothing temporary signs: static keys or local storage', () => {
+    const week = String(7 * 86_400);
+    const keys = { SLUICE_S3_ACCESS_KEY_ID: 'id', SLUICE_S3_SECRET_ACCESS_KEY: 'secret' };
+    expect(
+      parseEnv({ ...s3, ...keys, SLUICE_SIGNED_URL_TTL_S: week }).SLUICE_SIGNED_URL_TTL_S,
+    ).toBe(7 * 86_400);
+    expect(parseEnv({ SLUICE_SIGNED_URL_TTL_S: week }).SLUICE_SIGNED_URL_TTL_S).toBe(7 * 86_400);
+  });
+});
+
+describe('worker liveness port', () => {
+  it('listens on 3001 by default, and 0 turns it off', () => {
+    expect(parseEnv({}).SLUICE_WORKER_HEALTH_PORT).toBe(3001);
+    expect(parseEnv({ SLUICE_WORKER_HEALTH_PORT: '0' }).SLUICE_WORKER_HEALTH_PORT).toBe(0);
+    expect(() => parseEnv({ SLUICE_WORKER_HEALTH_PORT: '70000' })).toThrow(
+      'SLUICE_WORKER_HEALTH_PORT must be an integer from 0 to 65535',
+    );
+  });
+});
+
+describe('load balancer idle timeout', () => {
+  it('is the stack’s ALB_IDLE_TIMEOUT_S unless the deployment says otherwise, within the ALB’s range', () => {
+    expect(parseEnv({}).SLUICE_ALB_IDLE_TIMEOUT_S).toBe(ALB_IDLE_TIMEOUT_S);
+    expect(parseEnv({ SLUICE_ALB_IDLE_TIMEOUT_S: '300' }).SLUICE_ALB_IDLE_TIMEOUT_S).toBe(300);
+    expect(() => parseEnv({ SLUICE_ALB_IDLE_TIMEOUT_S: '4001' })).toThrow(
+      'SLUICE_ALB_IDLE_TIMEOUT_S must be an integer from 1 to 4000',
+    );
   });
 });

@@ -10,8 +10,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
+/** One connection to `url` for the length of `run`. */
+export async function withPgClient<T>(
+  url: string,
+  run: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await run(client);
@@ -19,6 +23,10 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
     await client.end();
   }
 }
+
+/** As the cluster's superuser, on the shared `test` database. */
+export const admin = <T>(run: (client: pg.Client) => Promise<T>): Promise<T> =>
+  withPgClient(ADMIN_URL, run);
 
 /** A fresh, migrated database per test file on the real PostgreSQL. */
 export async function createTestDatabase({ migrate = true } = {}): Promise<TestDatabase> {

@@ -11,6 +11,8 @@ export interface SluiceProcess {
   port: number;
   /** Everything the process printed on stdout so far. */
   output(): string;
+  /** Everything the process printed on stderr so far. */
+  errors(): string;
   /** SIGTERM, then the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -55,6 +57,7 @@ export function startSluice(
         child,
         port: port ?? 0,
         output: () => stdout,
+        errors: () => stderr,
         async stop(signal = 'SIGTERM') {
           if (child.exitCode !== null) return child.exitCode;
           child.kill(signal);
@@ -63,6 +66,26 @@ export function startSluice(
       });
     });
   });
+}
+
+/** Starts `node dist/main.mjs` for a process expected to stop on its own; resolves when it has. */
+export function runSluiceToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const role = (env.SLUICE_ROLE ?? 'all') as keyof typeof NODE_ARGS_BY_ROLE;
+  const child = spawn(process.execPath, [...(NODE_ARGS_BY_ROLE[role] ?? []), BUNDLE], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
 }
 
 export async function freePort(): Promise<number> {

@@ -10,8 +10,10 @@ const run = promisify(execFile);
 /** A PostgreSQL cluster of our own in a temp dir, that a test may stop and start at will. */
 export interface ThrowawayPostgres {
   port: number;
-  /** URL of its `postgres` database. */
+  /** URL of its `postgres` database, over TCP as the superuser. */
   url: string;
+  /** The same over its Unix socket, which always trusts the superuser. */
+  socketUrl: string;
   start(): Promise<void>;
   /** Immediate shutdown: connections drop as in a crash or failover. */
   stop(): Promise<void>;
@@ -30,17 +32,34 @@ const asOwner = (command: string, args: string[]) =>
     ? run('runuser', ['-u', 'postgres', '--', command, ...args])
     : run(command, args);
 
-export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+/**
+ * `hostAuth` is how TCP logins are checked: `trust` (any password), or `scram-sha-256` for a
+ * test of what a client sends as its password.
+ */
+export async function startThrowawayPostgres({
+  hostAuth = 'trust',
+}: {
+  hostAuth?: 'trust' | 'scram-sha-256';
+} = {}): Promise<ThrowawayPostgres> {
   const bin = await binDir();
   const dir = await mkdtemp(join(tmpdir(), 'sluice-pg-'));
   await chmod(dir, 0o777);
   const data = join(dir, 'data');
   const port = await freePort();
-  await asOwner(`${bin}/initdb`, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  await asOwner(`${bin}/initdb`, [
+    '-D',
+    data,
+    '--auth-local=trust',
+    `--auth-host=${hostAuth}`,
+    '-U',
+    'postgres',
+    '--no-sync',
+  ]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   const pg: ThrowawayPostgres = {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    socketUrl: `postgres://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${port}`,
     async start() {
       await asOwner(`${bin}/pg_ctl`, [
         '-D',
