@@ -5,6 +5,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { withTimeout } from '../timeout';
+import { BoundedPgClient } from './bounded-pg-client';
 import * as schema from './schema';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -59,14 +60,26 @@ async function hasNewestMigration(pool: pg.Pool, folder: string): Promise<boolea
 /** Serialises migrations across processes: several APP tasks may start at once. */
 const MIGRATION_LOCK_KEY = 7_263_001;
 
+/**
+ * How long a connection attempt, and then each query, may wait for PostgreSQL: a server that
+ * is down or hangs costs a request at most this before it answers 503.
+ */
+const POSTGRES_TIMEOUT_MS = 2000;
+
 export function connectPostgres(options: PostgresOptions): DatabaseHandle {
-  const pool = new pg.Pool({
+  const connection = {
     connectionString: options.url,
     ...(options.password === undefined ? {} : { password: options.password }),
+    connectionTimeoutMillis: POSTGRES_TIMEOUT_MS,
+  };
+  const pool = new pg.Pool({
+    ...connection,
     max: options.poolSize,
     idleTimeoutMillis: options.idleTimeoutMs,
-    // Bounded so a PostgreSQL outage answers 503 quickly instead of hanging requests.
-    connectionTimeoutMillis: 2000,
+    // A hung server keeps an open connection silent: without a bound on each query, requests
+    // on the pool's connected clients would wait for good.
+    query_timeout: POSTGRES_TIMEOUT_MS,
+    Client: BoundedPgClient,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
@@ -79,14 +92,17 @@ export function connectPostgres(options: PostgresOptions): DatabaseHandle {
     async migrate() {
       const folder = migrationsFolder();
       if (await hasNewestMigration(pool, folder)) return;
-      const client = await pool.connect();
+      // A connection of its own, without the query bound: the lock waits for as long as
+      // another process takes to migrate.
+      const client = new pg.Client(connection);
+      await client.connect();
       try {
         await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
         const { migrate } = await import('drizzle-orm/node-postgres/migrator');
         await migrate(drizzlePg(client), { migrationsFolder: folder });
       } finally {
         await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
-        client.release();
+        await client.end().catch(() => {});
       }
     },
     close: () => pool.end(),
