@@ -428,6 +428,41 @@ export function contractCases(deployment: Deployment): ContractCase[] {
       expect: { status: 404, code: 'not_found' },
     },
     {
+      name: 'POST /v1/flows with a body over the 5 MiB management limit',
+      request: (f) => ({
+        method: 'POST',
+        path: '/v1/flows',
+        body: `{"name":"${'x'.repeat(6 * 1024 * 1024)}"}`,
+        headers: { ...bearer(f), ...JSON_TYPE },
+      }),
+      expect: { status: 413, code: 'payload_too_large' },
+    },
+    {
+      name: 'POST /v1/webhooks/:flowId with JSON nested deeper than 128 levels',
+      request: (f) => ({
+        method: 'POST',
+        path: `/v1/webhooks/${f.flowId}`,
+        body: `${'['.repeat(129)}${']'.repeat(129)}`,
+        headers: JSON_TYPE,
+      }),
+      expect: { status: 400, code: 'invalid_json' },
+    },
+    {
+      name: 'POST /v1/webhooks/:flowId with a NUL in the body',
+      request: (f) => ({
+        method: 'POST',
+        path: `/v1/webhooks/${f.flowId}`,
+        body: '{"n":"a\\u0000b"}',
+        headers: JSON_TYPE,
+      }),
+      expect: { status: 400, code: 'invalid_json' },
+    },
+    {
+      name: 'GET a URL holding %00',
+      request: (f) => ({ method: 'GET', path: '/v1/flows/a%00b', headers: bearer(f) }),
+      expect: { status: 400, code: 'invalid_request' },
+    },
+    {
       name: 'GET an unknown path',
       request: () => ({ method: 'GET', path: '/v1/nothing-here' }),
       expect: { status: 404, code: 'not_found' },

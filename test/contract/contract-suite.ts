@@ -10,6 +10,9 @@ import {
 } from './contract-cases';
 import { type ClientName, callApi, curlMissing } from './http-clients';
 
+/** Starting takes seconds; on a 2-core box busy with other test files, many more. */
+export const START_TIMEOUT_MS = 60_000;
+
 /** Makes, over the API itself, what the cases act on. */
 export async function createFixtures(base: string, apiKey: string): Promise<Fixtures> {
   const authorization = `Bearer ${apiKey}`;
@@ -81,6 +84,19 @@ export function describeContract(
           const { base, fixtures } = target();
           const request = await contractCase.request(fixtures);
           expectAnswer(await callApi(client, base, request), request, contractCase.expect);
+        });
+
+        it('answers a repeated Idempotency-Key with the first run id', async () => {
+          const { base, fixtures } = target();
+          const request = {
+            method: 'POST',
+            path: `/v1/webhooks/${fixtures.flowId}`,
+            headers: { 'idempotency-key': `contract-${client}-${Date.now()}` },
+          };
+          const first = await callApi(client, base, request);
+          const again = await callApi(client, base, request);
+          expectAnswer(first, request, { status: 202, json: { runId: expect.any(String) } });
+          expectAnswer(again, request, { status: 202, json: JSON.parse(first.text) });
         });
       },
     );

@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
 
 /** A request as a person types it; `body: undefined` sends none, `''` an empty one. */
 export interface ApiRequest {
@@ -64,9 +61,12 @@ async function viaCurl(base: string, request: ApiRequest): Promise<ApiAnswer> {
   else args.push('-X', method);
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
   if (chunked) args.push('-H', 'Transfer-Encoding: chunked');
-  if (body !== undefined) args.push('--data-binary', body);
+  // From stdin, as `-d @file` would: a body of megabytes does not fit in an argument.
+  if (body !== undefined) args.push('--data-binary', '@-');
   args.push(`${base}${path}`);
-  const { stdout } = await run(CURL, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  let stdout = await runCurl(args, body ?? '');
+  // curl sends `Expect: 100-continue` with a large body: skip the interim answer.
+  while (/^HTTP\/[\d.]+ 100 /.test(stdout)) stdout = stdout.slice(stdout.indexOf('\r\n\r\n') + 4);
   const split = stdout.indexOf('\r\n\r\n');
   const head = split === -1 ? stdout : stdout.slice(0, split);
   const [statusLine = '', ...lines] = head.split('\r\n');
@@ -80,6 +80,27 @@ async function viaCurl(base: string, request: ApiRequest): Promise<ApiAnswer> {
     headers: headerMap,
     text: split === -1 ? '' : stdout.slice(split + 4),
   };
+}
+
+function runCurl(args: string[], stdin: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(CURL, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.on('error', fail);
+    child.on('close', (code) =>
+      code === 0
+        ? done(Buffer.concat(out).toString('utf8'))
+        : fail(new Error(`curl ${code}: ${err}`)),
+    );
+    // The server may answer (413) and close before the body is all written: the answer counts.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stdin);
+  });
 }
 
 export const callApi = (client: ClientName, base: string, request: ApiRequest) =>

@@ -8,6 +8,7 @@ import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/throw
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis';
 import { expectAnswer } from './answer-checks';
 import { respondFlow } from './contract-cases';
+import { START_TIMEOUT_MS } from './contract-suite';
 import { type ApiRequest, type ClientName, callApi, curlMissing } from './http-clients';
 
 /**
@@ -57,14 +58,17 @@ beforeAll(async () => {
     // Idle connections stay open, so a hung server is met on connected clients too.
     SLUICE_DB_IDLE_TIMEOUT_MS: '120000',
   };
-  const app = await startSluice({
-    ...shared,
-    SLUICE_ROLE: 'app',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    SLUICE_API_KEY: API_KEY,
-  });
-  processes = [app, await startSluice({ ...shared, SLUICE_ROLE: 'worker' })];
+  const app = await startSluice(
+    {
+      ...shared,
+      SLUICE_ROLE: 'app',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SLUICE_API_KEY: API_KEY,
+    },
+    START_TIMEOUT_MS,
+  );
+  processes = [app, await startSluice({ ...shared, SLUICE_ROLE: 'worker' }, START_TIMEOUT_MS)];
   const flow = await call('/v1/flows', { method: 'POST', body: JSON.stringify(respondFlow) });
   const run = await call(`/v1/webhooks/${flow.body.id}`, { method: 'POST' });
   const file = await call('/v1/files?name=a.txt', {
@@ -73,7 +77,7 @@ beforeAll(async () => {
     body: 'hello',
   });
   ids = { flowId: flow.body.id ?? '', runId: run.body.runId ?? '', fileId: file.body.id ?? '' };
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop('SIGKILL')));

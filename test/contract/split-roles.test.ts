@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../support/database';
 import { freePort, type SluiceProcess, startSluice } from '../support/processes';
 import type { Fixtures } from './contract-cases';
-import { createFixtures, describeContract } from './contract-suite';
+import { createFixtures, describeContract, START_TIMEOUT_MS } from './contract-suite';
 
 /** An app and a worker from dist/, on PostgreSQL and Redis, called over real sockets. */
 const API_KEY = 'sk_contract_split_key_0123456789';
@@ -35,20 +35,23 @@ beforeAll(async () => {
     SLUICE_WEBHOOK_TIMEOUT_S: '5',
   };
   processes = await Promise.all([
-    startSluice({
-      ...shared,
-      SLUICE_ROLE: 'app',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      SLUICE_API_KEY: API_KEY,
-      SLUICE_QUEUE_UI: 'true',
-      SLUICE_QUEUE_UI_USER: QUEUE_UI.user,
-      SLUICE_QUEUE_UI_PASSWORD: QUEUE_UI.password,
-    }),
-    startSluice({ ...shared, SLUICE_ROLE: 'worker' }),
+    startSluice(
+      {
+        ...shared,
+        SLUICE_ROLE: 'app',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SLUICE_API_KEY: API_KEY,
+        SLUICE_QUEUE_UI: 'true',
+        SLUICE_QUEUE_UI_USER: QUEUE_UI.user,
+        SLUICE_QUEUE_UI_PASSWORD: QUEUE_UI.password,
+      },
+      START_TIMEOUT_MS,
+    ),
+    startSluice({ ...shared, SLUICE_ROLE: 'worker' }, START_TIMEOUT_MS),
   ]);
   fixtures = await createFixtures(base, API_KEY);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop('SIGKILL')));

@@ -48,7 +48,7 @@ describe('when PostgreSQL hangs on a connected client', () => {
       await pg.resume();
     }
     // The pool's only slot is free again: the next query gets a new connection and an answer.
-    const rows = await database.db.execute(sql`select 1 as one`);
-    expect(rows.rows).toEqual([{ one: 1 }]);
+    const result = (await database.db.execute(sql`select 1 as one`)) as { rows: unknown[] };
+    expect(result.rows).toEqual([{ one: 1 }]);
   });
 });
