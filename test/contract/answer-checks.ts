@@ -10,6 +10,8 @@ export interface Expectation {
   allow?: string;
   /** Matched against the parsed JSON body (toMatchObject). */
   json?: unknown;
+  /** The whole parsed JSON body (toEqual): no more, no less. */
+  body?: unknown;
   /** Matched against the Location header (a redirect). */
   location?: RegExp;
   /** Matched against the body text. */
@@ -55,6 +57,7 @@ export function expectAnswer(answer: ApiAnswer, request: ApiRequest, expected: E
     expect(answer.headers['content-type'], seen).toMatch(JSON_TYPE);
     expect(JSON.parse(answer.text), seen).toMatchObject(expected.json as object);
   }
+  if (expected.body !== undefined) expect(JSON.parse(answer.text), seen).toEqual(expected.body);
   if (expected.location !== undefined)
     expect(answer.headers.location, seen).toMatch(expected.location);
   if (expected.text !== undefined) expect(answer.text, seen).toBe(expected.text);
