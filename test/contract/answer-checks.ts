@@ -14,6 +14,8 @@ export interface Expectation {
   body?: unknown;
   /** Matched against the Location header (a redirect). */
   location?: RegExp;
+  /** Headers (lower-case names) and their exact values. */
+  headers?: Record<string, string>;
   /** Matched against the body text. */
   text?: string;
   /** Matched against the Content-Type header; an error answer is always JSON. */
@@ -56,6 +58,9 @@ export function expectAnswer(answer: ApiAnswer, request: ApiRequest, expected: E
   if (expected.json !== undefined) {
     expect(answer.headers['content-type'], seen).toMatch(JSON_TYPE);
     expect(JSON.parse(answer.text), seen).toMatchObject(expected.json as object);
+  }
+  for (const [name, value] of Object.entries(expected.headers ?? {})) {
+    expect(answer.headers[name], `${seen} (${name})`).toBe(value);
   }
   if (expected.body !== undefined) expect(JSON.parse(answer.text), seen).toEqual(expected.body);
   if (expected.location !== undefined)

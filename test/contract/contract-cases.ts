@@ -96,7 +96,11 @@ function readable(
 }
 
 function keyRefusals(label: string, method: string, path: PathOf): ContractCase[] {
-  const unauthorized = { status: 401, code: 'unauthorized' };
+  const unauthorized = {
+    status: 401,
+    code: 'unauthorized',
+    headers: { 'www-authenticate': 'Bearer' },
+  };
   return [
     {
       name: `${label} without a key`,
@@ -538,7 +542,11 @@ function queueBoard({ queueUi }: Deployment): ContractCase[] {
     {
       name: 'GET /admin/queues without credentials',
       request: () => ({ method: 'GET', path: '/admin/queues' }),
-      expect: { status: 401, code: 'unauthorized' },
+      expect: {
+        status: 401,
+        code: 'unauthorized',
+        headers: { 'www-authenticate': 'Basic realm="Secure Area"' },
+      },
     },
     {
       name: 'GET /admin/queues with credentials',
