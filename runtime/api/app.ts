@@ -3,6 +3,7 @@ import { requestId } from 'hono/request-id';
 import { createLocalStorageRoutes } from '../storage';
 import type { ApiDeps } from './deps';
 import { ApiError } from './errors';
+import { allowedMethods } from './middleware/allowed-methods';
 import { bearerAuth } from './middleware/bearer-auth';
 import { bodyLimit } from './middleware/body-limit';
 import { refuseNulInUrl } from './middleware/refuse-nul-in-url';
@@ -19,9 +20,10 @@ import { createWebhookTargets } from './webhook-targets';
 const MAX_MANAGEMENT_BODY_BYTES = 5 * 1024 * 1024;
 
 export function createApi(deps: ApiDeps) {
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  // strict: false: a trailing slash names the same resource (`/v1/flows/` is `/v1/flows`).
+  const app = new OpenAPIHono({ defaultHook: validationHook, strict: false });
   app.onError(errorHandler(deps.logger));
-  app.use(requestId(), refuseNulInUrl());
+  app.use(requestId(), refuseNulInUrl(), allowedMethods({ routes: () => app.routes }));
   app.notFound(() => {
     throw new ApiError(404, 'not_found', 'no such endpoint');
   });

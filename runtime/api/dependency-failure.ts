@@ -31,9 +31,9 @@ const NETWORK_CODES = new Set([
  */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57)[0-9A-Z]{3}$/;
 
-/** node-postgres and its pool say these without a code. */
+/** node-postgres and its pool say these without a code (`Query read timeout`: query_timeout). */
 const PG_CONNECTION_MESSAGE =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout)/;
 
 /** ioredis says these when Redis is down or hangs (bounded retries, command timeout). */
 const REDIS_CONNECTION_MESSAGE =

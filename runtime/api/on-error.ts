@@ -12,6 +12,13 @@ import { unavailable } from './unavailable';
  * PostgreSQL or Redis down or hanging, on any route, answers 503 with Retry-After; any other
  * error is a bug and answers 500.
  */
+/** The codes our own errors use for the statuses Hono throws. */
+const HTTP_EXCEPTION_CODES: Record<number, string> = {
+  401: 'unauthorized',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
 export const errorHandler =
   (logger: Logger) =>
   (thrown: Error, c: Context): Response => {
@@ -30,11 +37,17 @@ export const errorHandler =
       return c.json({ error: { ...body.error, requestId } }, status, error.headers);
     }
     if (error instanceof HTTPException) {
-      // Hono throws these for input it could not read (a malformed JSON body): the caller's fault.
-      const malformed = error.message.startsWith('Malformed JSON');
-      const code = malformed ? 'invalid_json' : 'bad_request';
-      const status = error.status >= 500 ? 400 : error.status;
-      return c.json({ error: { code, message: error.message } }, status as 400);
+      // Hono throws these for input it could not read (a malformed JSON body, a body that is
+      // not JSON) and for refused credentials (basic auth): the caller's fault.
+      const status = (error.status >= 500 ? 400 : error.status) as 400;
+      const code = error.message.startsWith('Malformed JSON')
+        ? 'invalid_json'
+        : (HTTP_EXCEPTION_CODES[status] ?? 'bad_request');
+      const message = error.message || code.replace(/_/g, ' ');
+      // Keep the challenge a 401 carries (WWW-Authenticate); the body is ours.
+      const challenge = error.res?.headers.get('www-authenticate');
+      const headers = challenge ? { 'WWW-Authenticate': challenge } : undefined;
+      return c.json({ error: { code, message } }, status, headers);
     }
     logger.error({ err: error, requestId, path: c.req.path }, 'unhandled error');
     return c.json({ error: { code: 'internal', message: 'internal error', requestId } }, 500);

@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
 import { withTimeout } from '../timeout';
+import { BoundedPgClient } from './bounded-pg-client';
 import { grantRuntimeRole, prepareRuntimeRole } from './runtime-role';
 import * as schema from './schema';
 import { hasNewestMigration, migrationsFolder, waitForSchema } from './schema-version';
@@ -37,18 +38,33 @@ export interface PostgresOptions {
 /** Serialises migrations across processes: several APP tasks may start at once. */
 const MIGRATION_LOCK_KEY = 7_263_001;
 
-function createPool(options: PostgresOptions): pg.Pool {
+/**
+ * How long a connection attempt, and then each query, may wait for PostgreSQL: a server that
+ * is down or hangs costs a request at most this before it answers 503.
+ */
+const POSTGRES_TIMEOUT_MS = 2000;
+
+function connectionConfig(options: PostgresOptions): pg.ClientConfig {
   // Parsed here rather than passed as `connectionString`: pg lets a connection string's fields
   // (even an empty password, or the ssl its sslmode implies) replace the explicit ones.
   const fromUrl = parseIntoClientConfig(options.url);
-  const pool = new pg.Pool({
+  return {
     ...fromUrl,
     ...(options.password === undefined ? {} : { password: options.password }),
     ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+    connectionTimeoutMillis: POSTGRES_TIMEOUT_MS,
+  } as pg.ClientConfig;
+}
+
+function createPool(options: PostgresOptions): pg.Pool {
+  const pool = new pg.Pool({
+    ...connectionConfig(options),
     max: options.poolSize,
     idleTimeoutMillis: options.idleTimeoutMs,
-    // Bounded so a PostgreSQL outage answers 503 quickly instead of hanging requests.
-    connectionTimeoutMillis: 2000,
+    // A hung server keeps an open connection silent: without a bound on each query, requests
+    // on the pool's connected clients would wait for good.
+    query_timeout: POSTGRES_TIMEOUT_MS,
+    Client: BoundedPgClient,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
@@ -58,14 +74,18 @@ function createPool(options: PostgresOptions): pg.Pool {
 /**
  * Applies the migrations under the advisory lock. With `runtimeRole`, the connection is the
  * admin's and the role is prepared before and granted after (runtime-role.ts), in the same lock.
+ * The lock is taken on a connection of its own, without the pool's query bound: it waits for
+ * as long as another process takes to migrate.
  */
 async function migrateLocked(
   pool: pg.Pool,
+  options: PostgresOptions,
   runtimeRole?: { role: string; password?: string | undefined },
 ): Promise<void> {
   const folder = migrationsFolder();
   if (runtimeRole === undefined && (await hasNewestMigration(pool, folder))) return;
-  const client = await pool.connect();
+  const client = new pg.Client(connectionConfig(options));
+  await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     if (runtimeRole !== undefined) await prepareRuntimeRole(client, runtimeRole);
@@ -74,7 +94,7 @@ async function migrateLocked(
     if (runtimeRole !== undefined) await grantRuntimeRole(client, runtimeRole.role);
   } finally {
     await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
-    client.release();
+    await client.end().catch(() => {});
   }
 }
 
@@ -86,7 +106,7 @@ export function connectPostgres(options: PostgresOptions): PostgresHandle {
     async ping(timeoutMs) {
       await withTimeout(pool.query('select 1'), timeoutMs, 'postgres');
     },
-    migrate: () => migrateLocked(pool),
+    migrate: () => migrateLocked(pool, options),
     waitForSchema: (wait) => waitForSchema(pool, wait),
     close: () => pool.end(),
   };
@@ -102,7 +122,7 @@ export async function migrateAsAdmin(
 ): Promise<void> {
   const pool = createPool({ ...admin, poolSize: 1 });
   try {
-    await migrateLocked(pool, runtimeRole);
+    await migrateLocked(pool, admin, runtimeRole);
   } finally {
     await pool.end();
   }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,12 @@ export interface ThrowawayPostgres {
   start(): Promise<void>;
   /** Immediate shutdown: connections drop as in a crash or failover. */
   stop(): Promise<void>;
+  /**
+   * SIGSTOP to the server and every backend: connections stay open and new ones are accepted
+   * by the kernel, but nothing answers, as when the host hangs. `resume` sends SIGCONT.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -31,6 +37,17 @@ const asOwner = (command: string, args: string[]) =>
   process.getuid?.() === 0
     ? run('runuser', ['-u', 'postgres', '--', command, ...args])
     : run(command, args);
+
+/** Signals the postmaster (first line of postmaster.pid) and its children, by process id. */
+async function signalCluster(data: string, signal: NodeJS.Signals): Promise<void> {
+  const postmaster = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const { stdout } = await run('pgrep', ['-P', String(postmaster)]).catch(() => ({ stdout: '' }));
+  const children = stdout.split('\n').filter(Boolean).map(Number);
+  // The postmaster first on SIGSTOP and last on SIGCONT: stopped, it forks no new backend.
+  for (const pid of signal === 'SIGSTOP' ? [postmaster, ...children] : [...children, postmaster]) {
+    process.kill(pid, signal);
+  }
+}
 
 /**
  * `hostAuth` is how TCP logins are checked: `trust` (any password), or `scram-sha-256` for a
@@ -75,7 +92,10 @@ export async function startThrowawayPostgres({
     async stop() {
       await asOwner(`${bin}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
     },
+    pause: () => signalCluster(data, 'SIGSTOP'),
+    resume: () => signalCluster(data, 'SIGCONT'),
     async destroy() {
+      await signalCluster(data, 'SIGCONT').catch(() => {});
       await pg.stop();
       await rm(dir, { recursive: true, force: true });
     },

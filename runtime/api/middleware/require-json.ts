@@ -23,12 +23,16 @@ function hasBody(c: Context): boolean {
 }
 
 /**
- * 415 for a body that is not declared as JSON (an empty body is allowed), and 400 for JSON
+ * 415 for a body that is not declared as JSON (an empty body, chunked or not, is no body), and 400 for JSON
  * nested deeper than MAX_JSON_DEPTH, judged on the text before anything parses or walks it.
  */
 export const requireJson = (): MiddlewareHandler =>
   async function requireJson(c, next) {
     if (!hasBody(c)) return next();
+    // Read once: Hono keeps the text, and its JSON validator parses that same copy. A chunked
+    // body declares no length, so only its text tells an empty one, which is no body at all.
+    const text = await c.req.text();
+    if (text.length === 0) return next();
     if (!isJsonContentType(c.req.header('content-type'))) {
       throw new ApiError(
         415,
@@ -36,8 +40,7 @@ export const requireJson = (): MiddlewareHandler =>
         `content-type must be application/json (got "${c.req.header('content-type') ?? 'none'}")`,
       );
     }
-    // Read once: Hono keeps the text, and its JSON validator parses that same copy.
-    if (nestsDeeperThan(await c.req.text())) {
+    if (nestsDeeperThan(text)) {
       throw new ApiError(
         400,
         'invalid_json',

@@ -225,7 +225,10 @@ export function webhookRoutes(deps: RouteDeps) {
         // The reply can be missed (Redis blip); the run row is the truth.
         (await replyFromRunRow(accepted.projectId, accepted.runId));
       if (reply === null) return c.json({ runId: accepted.runId }, 504);
-      return syncReplyResponse(reply);
+      const res = syncReplyResponse(reply);
+      // A Response built outside the context does not get the headers set on it so far.
+      res.headers.set('X-Request-Id', c.get('requestId'));
+      return res;
     });
 
   async function replyFromRunRow(projectId: string, runId: string): Promise<RunReply | null> {

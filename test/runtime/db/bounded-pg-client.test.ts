@@ -1,0 +1,54 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failedDependency } from '../../../runtime/api/dependency-failure';
+import { connectPostgres, type DatabaseHandle } from '../../../runtime/db/client';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../support/throwaway-postgres';
+
+let pg: ThrowawayPostgres;
+let database: DatabaseHandle;
+
+beforeAll(async () => {
+  pg = await startThrowawayPostgres();
+  // One connection: a slot the hang kept for good would starve every later query.
+  database = connectPostgres({ url: pg.url, poolSize: 1, idleTimeoutMs: 60_000 });
+  await database.db.execute(sql`select 1`);
+}, 60_000);
+
+afterAll(async () => {
+  await database?.close().catch(() => {});
+  await pg?.destroy();
+});
+
+/** The error `work` rejects with, and after how long. */
+async function failure(work: Promise<unknown>) {
+  const started = performance.now();
+  const error = await work.then(
+    () => null,
+    (thrown: unknown) => thrown,
+  );
+  return { error, ms: performance.now() - started };
+}
+
+describe('when PostgreSQL hangs on a connected client', () => {
+  it('fails a transaction and a query as the database unavailable within the 2 s bound, and gives the pool slot back', async () => {
+    await pg.pause();
+    try {
+      // On the connected client. drizzle sends `begin` outside its try, so it never releases
+      // a client whose begin failed.
+      const transaction = await failure(
+        database.db.transaction(async (tx) => tx.execute(sql`select 1`)),
+      );
+      expect(failedDependency(transaction.error)).toBe('database');
+      expect(transaction.ms).toBeLessThan(2000 + 1500);
+      // On a new connection, which the kernel accepts and nobody answers.
+      const query = await failure(database.db.execute(sql`select 1`));
+      expect(failedDependency(query.error)).toBe('database');
+      expect(query.ms).toBeLessThan(2000 + 1500);
+    } finally {
+      await pg.resume();
+    }
+    // The pool's only slot is free again: the next query gets a new connection and an answer.
+    const result = (await database.db.execute(sql`select 1 as one`)) as { rows: unknown[] };
+    expect(result.rows).toEqual([{ one: 1 }]);
+  });
+});
