@@ -162,6 +162,7 @@ const envSchema = z
     /** Set in every ECS task; signs RDS IAM auth tokens. */
     AWS_REGION: text(),
     SLUICE_DB_POOL_SIZE: int(1, 500, DEFAULT_DB_POOL_SIZE),
+    SLUICE_DB_QUERY_TIMEOUT_MS: int(100, 600_000, 2000),
     SLUICE_DB_IDLE_TIMEOUT_MS: int(0, 3_600_000, 10_000),
     SLUICE_DATA_DIR: text().transform((v) => v ?? '.sluice'),
 

@@ -52,6 +52,7 @@ export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHa
         : env.SLUICE_DB_PASSWORD,
     poolSize: env.SLUICE_DB_POOL_SIZE,
     idleTimeoutMs: env.SLUICE_DB_IDLE_TIMEOUT_MS,
+    queryTimeoutMs: env.SLUICE_DB_QUERY_TIMEOUT_MS,
     ssl,
   };
   if (env.SLUICE_DB_ADMIN_URL !== undefined) {

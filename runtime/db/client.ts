@@ -31,6 +31,8 @@ export interface PostgresOptions {
   password?: string | (() => Promise<string>) | undefined;
   poolSize: number;
   idleTimeoutMs: number;
+  /** The bound on each pooled query (SLUICE_DB_QUERY_TIMEOUT_MS); POSTGRES_TIMEOUT_MS if unset. */
+  queryTimeoutMs?: number | undefined;
   /** TLS for every connection; when set, the URL's sslmode is ignored. */
   ssl?: ConnectionOptions | undefined;
 }
@@ -39,8 +41,8 @@ export interface PostgresOptions {
 const MIGRATION_LOCK_KEY = 7_263_001;
 
 /**
- * How long a connection attempt, and then each query, may wait for PostgreSQL: a server that
- * is down or hangs costs a request at most this before it answers 503.
+ * How long a connection attempt, and by default each query, may wait for PostgreSQL: a server
+ * that is down or hangs costs a request at most this before it answers 503.
  */
 const POSTGRES_TIMEOUT_MS = 2000;
 
@@ -63,7 +65,7 @@ function createPool(options: PostgresOptions): pg.Pool {
     idleTimeoutMillis: options.idleTimeoutMs,
     // A hung server keeps an open connection silent: without a bound on each query, requests
     // on the pool's connected clients would wait for good.
-    query_timeout: POSTGRES_TIMEOUT_MS,
+    query_timeout: options.queryTimeoutMs ?? POSTGRES_TIMEOUT_MS,
     Client: BoundedPgClient,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.

@@ -48,6 +48,10 @@ describe('parseEnv', () => {
     [{ REDIS_SENTINELS: 'nope' }, 'REDIS_SENTINELS must be host:port'],
     [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be below 120'],
     [
+      { SLUICE_DB_QUERY_TIMEOUT_MS: '50' },
+      'SLUICE_DB_QUERY_TIMEOUT_MS must be an integer from 100',
+    ],
+    [
       {
         SLUICE_QUEUE_UI: 'true',
         REDIS_URL: split.REDIS_URL,

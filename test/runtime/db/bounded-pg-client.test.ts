@@ -52,3 +52,23 @@ describe('when PostgreSQL hangs on a connected client', () => {
     expect(result.rows).toEqual([{ one: 1 }]);
   });
 });
+
+describe('the query bound (SLUICE_DB_QUERY_TIMEOUT_MS)', () => {
+  it('fails a query slower than the default 2 s, and lets it finish when raised', async () => {
+    const slow = sql`select pg_sleep(2.5)`;
+    const bounded = await failure(database.db.execute(slow));
+    expect(failedDependency(bounded.error)).toBe('database');
+    const patient = connectPostgres({
+      url: pg.url,
+      poolSize: 1,
+      idleTimeoutMs: 60_000,
+      queryTimeoutMs: 5000,
+    });
+    try {
+      const raised = await failure(patient.db.execute(slow));
+      expect(raised.error).toBeNull();
+    } finally {
+      await patient.close();
+    }
+  });
+});
