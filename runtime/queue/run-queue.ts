@@ -30,7 +30,7 @@ export interface RunQueue {
    * The service `ping` checks, named as /v1/health/ready reports it; null for a queue that
    * lives in this process and has nothing to check.
    */
-  readonly dependency: 'redis' | null;
+  readonly dependency: 'redis' | 'sqs' | null;
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -49,7 +49,7 @@ export interface RunConsumer {
 }
 
 export interface QueueDriver {
-  readonly kind: 'bullmq' | 'in-process';
+  readonly kind: 'bullmq' | 'sqs' | 'in-process';
   readonly queue: RunQueue;
   consume(processor: RunProcessor, concurrency: number): RunConsumer;
 }
