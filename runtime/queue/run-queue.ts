@@ -24,6 +24,11 @@ export interface RunQueue {
   enqueue(job: RunJob): Promise<void>;
   /** The ids among `runIds` that have a live job: waiting, delayed or active. */
   liveJobIds(runIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * For a queue that cannot see its messages (SQS): the queued runs among `runIds` to leave
+   * for a later pass, so that a backlog that is merely waiting is not re-sent every pass.
+   */
+  deferredResends?(runIds: readonly string[]): Set<string>;
   /** Enqueues again, first dropping a dead (failed or completed) job that holds the run id. */
   requeue(job: RunJob): Promise<void>;
   /**

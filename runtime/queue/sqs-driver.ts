@@ -90,12 +90,9 @@ export function createSqsDriver(options: SqsDriverOptions): QueueDriver {
           abort.abort();
         }
       },
-      async liveJobIds(runIds) {
-        // A held run has a live worker; a deferred one waits for a later pass.
-        const held = await heldRunIds(options.db, runIds);
-        const deferred = resends.deferred(runIds.filter((id) => !held.has(id)));
-        return new Set([...held, ...deferred]);
-      },
+      // SQS cannot say whether a message exists: a run is live while a worker holds it.
+      liveJobIds: (runIds) => heldRunIds(options.db, runIds),
+      deferredResends: (runIds) => resends.deferred(runIds),
       async requeue(job) {
         await send(job);
         resends.sent(job.runId);
