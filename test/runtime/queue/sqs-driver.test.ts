@@ -1,6 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ENQUEUE_FAILED } from '../../../runtime/db/run-recovery-store';
 import { createSessionConnection } from '../../../runtime/db/session-connection';
 import type { RunJob } from '../../../runtime/queue/run-queue';
 import { createSqsDriver } from '../../../runtime/queue/sqs-driver';
@@ -18,6 +19,9 @@ import {
 } from '../../support/fauxqs';
 import { codeFlow, doubleFlow } from '../../support/flows';
 import { type HttpStub, startHttpStub } from '../../support/http-stub';
+import { freePort } from '../../support/processes';
+import { startSilentServer } from '../../support/silent-server';
+import { querySql } from '../../support/sql';
 import { startTestStack, type TestStack } from '../../support/stack';
 
 let fauxqs: RunningFauxqs;
@@ -275,6 +279,86 @@ describe('the sqs driver', () => {
     await until(
       () => messagesLeft(queueUrl),
       (left) => left === 0,
+    );
+  });
+});
+
+describe('when SQS cannot be reached at accept', () => {
+  it.each([
+    [
+      'refuses connections',
+      async () => ({
+        endpoint: `http://127.0.0.1:${await freePort()}`,
+        close: async () => undefined,
+      }),
+    ],
+    [
+      'hangs',
+      async () => {
+        const silent = await startSilentServer();
+        return { endpoint: `http://127.0.0.1:${silent.port}`, close: silent.close };
+      },
+    ],
+  ])('answers 503 within 2 s when SQS %s, and the refused run never runs', async (_, reach) => {
+    const down = await reach();
+    cleanups.push(down.close);
+    const queueUrl = fauxqs.createQueue();
+    // The APP reaches a dead SQS; the worker reads the real queue, where nothing may arrive.
+    const stack = await startTestStack({ ...sqsEnv(down.endpoint, queueUrl) }, { worker: false });
+    cleanups.push(() => stack.close());
+    startDuplicatingWorker(stack, queueUrl);
+    const flowId = await createFlow(stack, doubleFlow);
+    const started = Date.now();
+    const res = await stack.api.request(`/v1/webhooks/${flowId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"n":1}',
+    });
+    expect(res.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await res.json()).toEqual({
+      error: {
+        code: 'queue_unavailable',
+        message: 'queue is unavailable; retry',
+        requestId: expect.any(String),
+      },
+    });
+    const rows = await querySql<{ status: string; error: string }>(
+      stack.database.url,
+      'select status, error from runs',
+    );
+    expect(rows).toEqual([{ status: 'canceled', error: ENQUEUE_FAILED }]);
+    expect(messagesLeft(queueUrl)).toBe(0);
+  });
+});
+
+describe('an SQS permission error', () => {
+  it('names the action that was refused', async () => {
+    const denied = await startHttpStub(() => ({
+      status: 400,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify({
+        __type: 'com.amazon.coral.service#AccessDeniedException',
+        message: 'User is not authorized to perform: sqs:getqueueattributes',
+      }),
+    }));
+    cleanups.push(denied.close);
+    const driver = createSqsDriver({
+      client: new SQSClient({
+        region: 'us-east-1',
+        endpoint: denied.url,
+        credentials: FAUXQS_CREDENTIALS,
+      }),
+      queueUrl: `${denied.url}/000000000000/runs`,
+      db: {} as never,
+      openSession: () => ({}) as never,
+      stalledAfterS: 30,
+      reconcileAfterS: 30,
+      logger: pino({ level: 'silent' }),
+    });
+    cleanups.push(() => driver.queue.close());
+    await expect(driver.queue.ping(2000)).rejects.toThrow(
+      /^sqs:GetQueueAttributes failed: AccessDenied/,
     );
   });
 });
