@@ -332,6 +332,25 @@ describe('when SQS cannot be reached at accept', () => {
   });
 });
 
+describe('readiness with the sqs queue', () => {
+  it('checks PostgreSQL and SQS, and answers 503 naming sqs when SQS is down', async () => {
+    const { stack } = await sqsStack({}, { worker: false });
+    const ready = await stack.api.request('/v1/health/ready');
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', sqs: 'ok' } });
+
+    const down = await startTestStack(
+      sqsEnv(`http://127.0.0.1:${await freePort()}`, fauxqs.createQueue()),
+      { worker: false },
+    );
+    cleanups.push(() => down.close());
+    const notReady = await down.api.request('/v1/health/ready');
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({
+      error: { code: 'not_ready', details: { postgres: 'ok', sqs: 'down' } },
+    });
+  });
+});
+
 describe('an SQS permission error', () => {
   it('names the action that was refused', async () => {
     const denied = await startHttpStub(() => ({
