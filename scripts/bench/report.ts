@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { sandboxRecoverySection } from './sandbox-report';
+import { sqsSectionOf } from './sqs-section';
 
 const machine = () =>
   `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
@@ -348,5 +349,8 @@ Profiles: \`npm run bench -- --scenarios sync --profile /tmp/prof\` writes a V8 
 app and worker process.
 `;
   const sandbox = sandboxRecoverySection(figures, previousDoc);
-  return sandbox === '' ? doc : `${doc}\n${sandbox}`;
+  // The sqs run's comparison is written by `--queue sqs` and kept across bullmq runs.
+  const sqs = sqsSectionOf(previousDoc);
+  const withSandbox = sandbox === '' ? doc : `${doc}\n${sandbox}`;
+  return sqs === '' ? withSandbox : `${withSandbox.trimEnd()}\n\n${sqs}\n`;
 }
