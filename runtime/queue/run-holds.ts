@@ -33,23 +33,32 @@ export function createRunHolds(session: SessionConnection): RunHolds & {
   relock(client: { query(text: string, values: unknown[]): Promise<unknown> }): Promise<void>;
 } {
   const inHand = new Set<string>();
+  const taking = new Set<string>();
   const unlock = (runId: string) =>
     session.query('select pg_advisory_unlock($1, hashtext($2))', [RUN_HOLD_NAMESPACE, runId]);
   return {
     inHand,
     async take(runId) {
-      const [row] = await session.query<{ locked: boolean; status: RunStatus | null }>(
-        `select pg_try_advisory_lock($1, hashtext($2)) as locked,
-                (select status from runs where id = $2) as status`,
-        [RUN_HOLD_NAMESPACE, runId],
-      );
-      if (row?.locked !== true) return { taken: false, reason: 'held' };
-      if (row.status === 'queued') {
-        inHand.add(runId);
-        return { taken: true };
+      // Session advisory locks are re-entrant: a second slot of this same process would get
+      // the lock again, so copies in this process are told apart here, before asking.
+      if (inHand.has(runId) || taking.has(runId)) return { taken: false, reason: 'held' };
+      taking.add(runId);
+      try {
+        const [row] = await session.query<{ locked: boolean; status: RunStatus | null }>(
+          `select pg_try_advisory_lock($1, hashtext($2)) as locked,
+                  (select status from runs where id = $2) as status`,
+          [RUN_HOLD_NAMESPACE, runId],
+        );
+        if (row?.locked !== true) return { taken: false, reason: 'held' };
+        if (row.status === 'queued') {
+          inHand.add(runId);
+          return { taken: true };
+        }
+        await unlock(runId);
+        return { taken: false, reason: 'not_queued', status: row.status };
+      } finally {
+        taking.delete(runId);
       }
-      await unlock(runId);
-      return { taken: false, reason: 'not_queued', status: row.status };
     },
     async release(runId) {
       if (!inHand.delete(runId)) return;

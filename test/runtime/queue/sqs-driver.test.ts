@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENQUEUE_FAILED } from '../../../runtime/db/run-recovery-store';
 import { createSessionConnection } from '../../../runtime/db/session-connection';
+import { createRunHolds } from '../../../runtime/queue/run-holds';
 import type { RunJob } from '../../../runtime/queue/run-queue';
 import { createSqsDriver } from '../../../runtime/queue/sqs-driver';
 import {
@@ -280,6 +281,26 @@ describe('the sqs driver', () => {
       () => messagesLeft(queueUrl),
       (left) => left === 0,
     );
+  });
+});
+
+describe('run holds', () => {
+  it('give a run to one slot only when two slots of the same worker take it at once', async () => {
+    const { stack } = await sqsStack({}, { worker: false });
+    const flowId = await createFlow(stack, doubleFlow);
+    const res = await stack.api.request(`/v1/webhooks/${flowId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"n":1}',
+    });
+    const { runId } = (await res.json()) as { runId: string };
+    const session = createSessionConnection({ url: stack.database.url, applicationName: 'test' });
+    cleanups.push(() => session.close());
+    const holds = createRunHolds(session);
+    // PostgreSQL grants a session's own advisory lock again: the holds must not.
+    const outcomes = await Promise.all([holds.take(runId), holds.take(runId)]);
+    expect(outcomes.filter((outcome) => outcome.taken)).toHaveLength(1);
+    expect(await holds.take(runId)).toEqual({ taken: false, reason: 'held' });
   });
 });
 
