@@ -3,7 +3,7 @@ import { assertNever } from './assert-never';
 import { CodeSandbox } from './code-sandbox';
 import { throwIfOutOfTime } from './deadline';
 import { type EngineLimits, resolveEngineLimits } from './engine-limits';
-import { toEngineError } from './errors/engine-error';
+import { InternalStepError, toEngineError } from './errors/engine-error';
 import { LimitExceededError } from './errors/limit-exceeded-error';
 import { StepFailedError } from './errors/step-failed-error';
 import type { FlowDefinition } from './flow-schema';
@@ -79,6 +79,7 @@ class FlowRun implements StepContext {
         failedStep: engineError.step?.stepId ?? null,
         failedStepPath: engineError.step?.path ?? null,
         log,
+        ...(engineError instanceof InternalStepError ? { internalCause: engineError.cause } : {}),
       };
     }
   }

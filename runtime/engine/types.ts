@@ -36,6 +36,8 @@ export type FlowOutcome =
       /** Path of that step, such as `each[3].double`. */
       failedStepPath: string | null;
       log: StepLogEntry[];
+      /** What an InternalStepError wraps: for the operators' log only, never stored or sent. */
+      internalCause?: unknown;
     };
 
 export interface FlowRunOptions {

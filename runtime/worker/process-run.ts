@@ -155,6 +155,12 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     const { started, dispatchMs, flowMs } = ran;
     let { outcome } = ran;
 
+    if (outcome.status !== 'succeeded' && outcome.internalCause !== undefined) {
+      deps.logger.error(
+        { err: outcome.internalCause, runId: job.runId, failedStep: outcome.failedStep },
+        'a step failed on an internal error',
+      );
+    }
     const t1 = performance.now();
     const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
     let result = { ...toRunResult(outcome, logKey), dispatchMs };
@@ -189,7 +195,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       body: JSON.stringify({
         runId: job.runId,
         attempt: started.attempt,
-        ...outcome,
+        ...withoutInternalCause(outcome),
         log: ran.outcome.log,
       }),
     });
@@ -237,6 +243,13 @@ function toRunResult(outcome: FlowOutcome, logKey: string): Omit<RunResult, 'dis
     response: null,
     steps,
   };
+}
+
+/** The run log is for the flow's author: an internal error's cause stays in the worker log. */
+function withoutInternalCause(outcome: FlowOutcome): FlowOutcome {
+  if (outcome.status === 'succeeded' || outcome.internalCause === undefined) return outcome;
+  const { internalCause: _operatorsOnly, ...stored } = outcome;
+  return stored;
 }
 
 function toReply(runId: string, outcome: FlowOutcome): RunReply {
