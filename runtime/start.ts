@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { flushCompileCache } from 'node:module';
 import { SchemaWaitTimeoutError } from './db/schema-wait-timeout-error';
 import { EnvError, readProcessEnv } from './env';
-import { NO_NODE_SNAPSHOT_FLAG } from './limits';
+import { HAND_OVER_BUDGET_S, NO_NODE_SNAPSHOT_FLAG } from './limits';
 import { safeError } from './log-safe-error';
 import { createLogger } from './logger';
 import { createProcessMetrics } from './metrics/create-metrics';
@@ -19,9 +19,6 @@ import { createRunReconciler } from './reliability/run-reconciler';
 import type { RunningWorker } from './roles/worker';
 import { endProcessNow } from './worker/end-process-now';
 import { startWorkerLiveness } from './worker/start-liveness';
-
-/** What a worker's hand-over (PostgreSQL, the queue, disposing isolates) may take past the drain deadline. */
-const HAND_OVER_BUDGET_MS = 5000;
 
 /** Starts the role(s) named by SLUICE_ROLE: app, worker, or all in one process. */
 async function main(): Promise<void> {
@@ -137,7 +134,7 @@ async function main(): Promise<void> {
     // Whatever a flow or a dependency does, the process ends soon after the drain deadline.
     const handOverDeadline = setTimeout(
       () => endProcessNow(logger, 'drain deadline passed and the hand-over did not finish'),
-      env.SLUICE_DRAIN_TIMEOUT_S * 1000 + HAND_OVER_BUDGET_MS,
+      (env.SLUICE_DRAIN_TIMEOUT_S + HAND_OVER_BUDGET_S) * 1000,
     );
     handOverDeadline.unref();
     await app?.close();

@@ -63,7 +63,8 @@ describe('parseEnv', () => {
       'REDIS_SENTINEL_MASTER is required when REDIS_SENTINELS is set',
     ],
     [{ REDIS_SENTINELS: 'nope' }, 'REDIS_SENTINELS must be host:port'],
-    [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be below 120'],
+    [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be at most 114'],
+    [{ SLUICE_DRAIN_TIMEOUT_S: '115' }, 'SLUICE_DRAIN_TIMEOUT_S must be at most 114'],
     [
       { SLUICE_DB_QUERY_TIMEOUT_MS: '50' },
       'SLUICE_DB_QUERY_TIMEOUT_MS must be an integer from 100',
