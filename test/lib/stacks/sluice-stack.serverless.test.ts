@@ -40,11 +40,14 @@ describe('SluiceStack, serverless profile', () => {
     template = Template.fromStack(newStack());
     synthMs = performance.now() - started;
     const definitions = resourcesOf('AWS::ECS::TaskDefinition');
-    const containerOf = (prefix: string) =>
-      (
-        definitions.find(([id]) => id.startsWith(prefix))?.[1].Properties
-          .ContainerDefinitions as ContainerDefinition[]
+    const containerOf = (prefix: string) => {
+      const found = definitions.find(([id]) => id.startsWith(prefix));
+      expect(found, prefix).toBeDefined();
+      const [, definition] = found as [string, Resource];
+      return (
+        definition.Properties.ContainerDefinitions as ContainerDefinition[]
       )[0] as ContainerDefinition;
+    };
     containers = { app: containerOf('AppTask'), worker: containerOf('WorkerTask') };
   });
 
