@@ -1,5 +1,10 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  SERVERLESS_STACK_ALARMS,
+  SERVERLESS_STACK_SECRETS,
+  STACK_HIGH_RES_ALARMS,
+} from '../../../lib/pricing';
 import { SluiceStack, type SluiceStackProps } from '../../../lib/stacks/sluice-stack';
 import { assetHashSerializer } from '../asset-hash-serializer';
 import { newCdkApp } from '../fixtures';
@@ -376,6 +381,17 @@ describe('SluiceStack, serverless profile', () => {
       expect(body).not.toContain('Redis');
       expect(body).not.toContain('ECS/ContainerInsights');
     });
+  });
+
+  it('declares the alarms and secrets that npm run size prices for this profile', () => {
+    const tracking = resourcesOf('AWS::ApplicationAutoScaling::ScalingPolicy').filter(
+      ([, policy]) => policy.Properties.PolicyType === 'TargetTrackingScaling',
+    );
+    // Target tracking creates two alarms per policy itself, outside the template.
+    expect(resourcesOf('AWS::CloudWatch::Alarm')).toHaveLength(
+      SERVERLESS_STACK_ALARMS + STACK_HIGH_RES_ALARMS - 2 * tracking.length,
+    );
+    expect(resourcesOf('AWS::SecretsManager::Secret')).toHaveLength(SERVERLESS_STACK_SECRETS);
   });
 
   describe.each([
