@@ -1,11 +1,15 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DATABASE_APP_USERNAME, DATABASE_NAME, DATABASE_USERNAME } from './database';
-import type { DatabaseAccess } from './database-access';
+import {
+  acknowledgeDatabaseFindings,
+  type DatabaseAccess,
+  verifiedDatabaseUrl,
+} from './database-access';
 
 export interface ServerlessDatabaseProps {
   readonly vpc: ec2.IVpc;
@@ -133,28 +137,16 @@ export class ServerlessDatabase extends Construct implements DatabaseAccess {
     const generatedSecret = this.cluster.node.findChild('Secret') as secretsmanager.Secret;
     generatedSecret.applyRemovalPolicy(retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
     const url = (user: string) =>
-      `postgres://${user}@${this.cluster.clusterEndpoint.hostname}:${this.cluster.clusterEndpoint.port}/${DATABASE_NAME}?sslmode=verify-full`;
+      verifiedDatabaseUrl(
+        this.cluster.clusterEndpoint.hostname,
+        String(this.cluster.clusterEndpoint.port),
+        user,
+        DATABASE_NAME,
+      );
     this.connectionUrl = url(DATABASE_APP_USERNAME);
     this.adminConnectionUrl = url(DATABASE_USERNAME);
 
-    Validations.of(this.cluster).acknowledge(
-      {
-        id: 'AwsSolutions-RDS11',
-        reason:
-          'Port 5432 is kept on purpose: the cluster sits in isolated subnets and its security group admits only the task security groups, so a non-standard port would add no protection',
-      },
-      {
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'The master password reaches only APP tasks, which use it at start to migrate and to create the runtime role; tasks serve with IAM tokens. Rotation is a planned operation (rotate, then force a new APP deployment)',
-      },
-    );
-    if (!retain) {
-      Validations.of(this.cluster).acknowledge({
-        id: 'AwsSolutions-RDS10',
-        reason: 'removalPolicy=destroy was chosen in context for a disposable install',
-      });
-    }
+    acknowledgeDatabaseFindings(this.cluster, retain);
   }
 
   grantConnectAsApp(grantee: iam.IGrantable): void {
