@@ -129,6 +129,8 @@ export const runs = pgTable(
     steps: jsonb('steps'),
     /** The async webhook's Idempotency-Key header; a repeat within 24 h gets this run back. */
     idempotencyKey: text('idempotency_key'),
+    /** The run this one replays (POST /v1/runs/:id/replay); null for a run a trigger started. */
+    replayOf: text('replay_of'),
   },
   (t) => [
     index('runs_project_created_idx').on(t.projectId, t.createdAt, t.id),
