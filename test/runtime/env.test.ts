@@ -64,6 +64,7 @@ describe('parseEnv', () => {
     ],
     [{ REDIS_SENTINELS: 'nope' }, 'REDIS_SENTINELS must be host:port'],
     [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be below 120'],
+    [{ SLUICE_CANCEL_POLL_MS: '10' }, 'SLUICE_CANCEL_POLL_MS must be an integer from 50 to 5000'],
     [
       { SLUICE_DB_QUERY_TIMEOUT_MS: '50' },
       'SLUICE_DB_QUERY_TIMEOUT_MS must be an integer from 100',

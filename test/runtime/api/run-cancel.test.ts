@@ -3,6 +3,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFileStore, createQueueDriver } from '../../../runtime/parts';
 import { startWorker } from '../../../runtime/roles/worker';
 import { doubleFlow, endlessFlow } from '../../support/flows';
+import {
+  QUEUE_BACKENDS,
+  type QueueBackendEnv,
+  startQueueBackend,
+} from '../../support/queue-backends';
 import { startSilentServer } from '../../support/silent-server';
 import { startTestStack, type TestStack } from '../../support/stack';
 
@@ -45,13 +50,18 @@ async function cancelOnceRunning(stack: TestStack, runId: () => Promise<string>)
   return { id, canceledAt: performance.now() };
 }
 
-describe('POST /v1/runs/:id/cancel', () => {
+describe.each(QUEUE_BACKENDS)('POST /v1/runs/:id/cancel on the %s queue', (backend) => {
+  let queue: QueueBackendEnv;
   let stack: TestStack;
   beforeAll(async () => {
+    queue = await startQueueBackend(backend);
     // A code step may run long: only the cancel may stop these runs.
-    stack = await startTestStack({ SLUICE_CODE_TIMEOUT_MS: '60000' });
+    stack = await startTestStack({ ...queue.env, SLUICE_CODE_TIMEOUT_MS: '60000' });
   });
-  afterAll(() => stack.close());
+  afterAll(async () => {
+    await stack.close();
+    await queue.close();
+  });
 
   it('stops a running code step within 1 s and answers the sync caller', async () => {
     const flowId = await createFlow(stack, endlessFlow);
@@ -73,7 +83,7 @@ describe('POST /v1/runs/:id/cancel', () => {
     });
     expect(latencyMs).toBeLessThan(1000);
     console.info(
-      `cancel of a running code step answered its sync caller in ${latencyMs.toFixed(0)} ms`,
+      `${backend}: cancel of a running code step answered its sync caller in ${latencyMs.toFixed(0)} ms`,
     );
     const run = await getRun(stack, id);
     expect(run).toMatchObject({ status: 'canceled', error: 'canceled by request' });
@@ -102,7 +112,7 @@ describe('POST /v1/runs/:id/cancel', () => {
       });
       const latencyMs = performance.now() - canceledAt;
       console.info(
-        `cancel of a running http step recorded by its worker in ${latencyMs.toFixed(0)} ms`,
+        `${backend}: cancel of a running http step recorded by its worker in ${latencyMs.toFixed(0)} ms`,
       );
       expect(latencyMs).toBeLessThan(1000);
       expect(silent.accepted()).toBe(1);
@@ -142,11 +152,12 @@ describe('POST /v1/runs/:id/cancel', () => {
   });
 });
 
-describe('when a queued run is canceled', () => {
+describe.each(QUEUE_BACKENDS)('when a queued run is canceled on the %s queue', (backend) => {
   it('never starts it, even when its job is delivered', async () => {
-    const stack = await startTestStack({}, { worker: false });
+    const queue = await startQueueBackend(backend);
+    const stack = await startTestStack(queue.env, { worker: false });
     const logger = pino({ level: 'silent' });
-    const driver = createQueueDriver(stack.env, logger);
+    const driver = createQueueDriver(stack.env, logger, stack.database.handle.db);
     try {
       const flowId = await createFlow(stack, doubleFlow);
       const { runId } = (await (await webhook(stack, flowId, false)).json()) as { runId: string };
@@ -170,6 +181,7 @@ describe('when a queued run is canceled', () => {
     } finally {
       await driver.queue.close();
       await stack.close();
+      await queue.close();
     }
   });
 });
