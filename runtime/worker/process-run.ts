@@ -193,20 +193,23 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     }
     const failedStep = outcome.status === 'succeeded' ? null : outcome.failedStep;
     if (job.replyTo !== null) await publishReply(job.replyTo, canceledReply(job.runId, failedStep));
-    await deps.logs.write({
-      runId: job.runId,
-      attempt: started.attempt,
-      key: logKey,
-      body: JSON.stringify({
-        runId: job.runId,
-        attempt: started.attempt,
-        status: 'canceled',
-        error: CANCELED_ERROR,
-        failedStep,
-        log: outcome.log,
-      }),
+    await writeLog(job.runId, started.attempt, logKey, {
+      status: 'canceled',
+      error: CANCELED_ERROR,
+      failedStep,
+      log: outcome.log,
     });
     return true;
+  }
+
+  /** Hands the run's log (the outcome and every step's output) to the background writer. */
+  async function writeLog(runId: string, attempt: number, key: string, outcome: object) {
+    await deps.logs.write({
+      runId,
+      attempt,
+      key,
+      body: JSON.stringify({ runId, attempt, ...outcome }),
+    });
   }
 
   return async function processRun(job: RunJob): Promise<void> {
@@ -256,17 +259,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     }
     deps.runMetrics?.recordRun(result.status, flowMs);
     if (job.replyTo !== null) await publishReply(job.replyTo, toReply(job.runId, outcome));
-    await deps.logs.write({
-      runId: job.runId,
-      attempt: started.attempt,
-      key: logKey,
-      body: JSON.stringify({
-        runId: job.runId,
-        attempt: started.attempt,
-        ...outcome,
-        log: ran.outcome.log,
-      }),
-    });
+    await writeLog(job.runId, started.attempt, logKey, { ...outcome, log: ran.outcome.log });
     deps.logger.debug(
       {
         runId: job.runId,

@@ -298,38 +298,21 @@ describe('code steps with retry', () => {
     expect(attempts.at(-1)?.error).toBeUndefined();
   });
 
-  it('never retries the time cap or the memory cap', async () => {
-    const endless = failure(
+  it.each([
+    ['time', 'export default () => { while (true) {} }'],
+    [
+      'memory',
+      "export default () => { const a = []; while (true) a.push('x'.repeat(1e6) + Math.random()); }",
+    ],
+  ])('never retries the %s cap', async (_cap, code) => {
+    const outcome = failure(
       await runner.run(
-        flowOf([
-          {
-            id: 'spin',
-            type: 'code',
-            code: 'export default () => { while (true) {} }',
-            retry: { attempts: 3, delayMs: 0 },
-          },
-        ]),
+        flowOf([{ id: 'capped', type: 'code', code, retry: { attempts: 3, delayMs: 0 } }]),
         triggerOf(null),
         later(),
       ),
     );
-    expect(endless.status).toBe('limit_exceeded');
-    expect(endless.log[0]?.attempts).toHaveLength(1);
-    const hungry = failure(
-      await runner.run(
-        flowOf([
-          {
-            id: 'eat',
-            type: 'code',
-            code: "export default () => { const a = []; while (true) a.push('x'.repeat(1e6) + Math.random()); }",
-            retry: { attempts: 3, delayMs: 0 },
-          },
-        ]),
-        triggerOf(null),
-        later(),
-      ),
-    );
-    expect(hungry.status).toBe('limit_exceeded');
-    expect(hungry.log[0]?.attempts).toHaveLength(1);
+    expect(outcome.status).toBe('limit_exceeded');
+    expect(outcome.log[0]?.attempts).toHaveLength(1);
   });
 });
