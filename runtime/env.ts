@@ -207,6 +207,9 @@ const envSchema = z
     SLUICE_STALLED_AFTER_S: int(1, 3600, 30),
     SLUICE_RECONCILE_INTERVAL_S: int(1, 3600, 10),
     SLUICE_RECONCILE_AFTER_S: int(1, 86_400, 30),
+    SLUICE_CANCEL_POLL_MS: int(50, 5000, 250),
+    SLUICE_SCHEDULE_MIN_INTERVAL_S: int(1, 86_400, 10),
+    SLUICE_SCHEDULE_MISSED_WINDOW_S: int(0, 86_400, 60),
 
     SLUICE_STORAGE: oneOf(['local', 's3'], 'local'),
     SLUICE_S3_BUCKET: text(),

@@ -13,9 +13,11 @@ import {
   createQueueDriver,
   createReconcilerLease,
   createReplyBus,
+  createSchedulerLease,
   openDatabase,
 } from './parts';
 import { createRunReconciler } from './reliability/run-reconciler';
+import { createScheduleTicker, SCHEDULE_PASS_MS } from './reliability/schedule-ticker';
 import type { RunningWorker } from './roles/worker';
 import { endProcessNow } from './worker/end-process-now';
 import { startWorkerLiveness } from './worker/start-liveness';
@@ -110,6 +112,17 @@ async function main(): Promise<void> {
       })
     : null;
   reconciler?.start();
+  const scheduler = runsApp
+    ? createScheduleTicker({
+        db: database.db,
+        queue: driver.queue,
+        lease: createSchedulerLease(env, instanceId),
+        logger,
+        passIntervalMs: SCHEDULE_PASS_MS,
+        missedWindowMs: env.SLUICE_SCHEDULE_MISSED_WINDOW_S * 1000,
+      })
+    : null;
+  scheduler?.start();
   logger.info({ port: app?.port }, `sluice ${role} ready`);
   // Everything start-up compiles is written now: a process that is later killed keeps it too.
   flushCompileCache();
@@ -139,6 +152,7 @@ async function main(): Promise<void> {
     handOverDeadline.unref();
     await app?.close();
     await reconciler?.close();
+    await scheduler?.close();
     await worker?.close();
     liveness?.stop();
     await metrics.close();

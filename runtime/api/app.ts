@@ -11,6 +11,7 @@ import { errorHandler } from './on-error';
 import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
+import { runControlRoutes } from './routes/run-control';
 import { runRoutes } from './routes/runs';
 import { webhookRoutes } from './routes/webhooks';
 import { validationHook } from './validation-hook';
@@ -51,6 +52,7 @@ export function createApi(deps: ApiDeps) {
   app.route('/', webhookRoutes({ ...deps, webhookTargets }));
   app.route('/', flowRoutes({ ...deps, webhookTargets }));
   app.route('/', runRoutes(deps));
+  app.route('/', runControlRoutes(deps));
   app.route('/', fileRoutes(deps));
   if (deps.localStore !== undefined) {
     app.route(
