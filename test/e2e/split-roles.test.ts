@@ -145,6 +145,34 @@ describe.each(QUEUE_BACKENDS)('split roles from the bundle on %s', (backend) => 
     expect(await after.json()).toBe(7);
   });
 
+  it('cancels an endless code step running in a worker process within 1 s, and that worker records its step', async () => {
+    const flowId = await createFlow(endlessFlow);
+    const { runId } = (await (await webhook(flowId, {}, false)).json()) as { runId: string };
+    await runUntil(runId, (r) => r.status === 'running');
+    const canceledAt = performance.now();
+    const cancel = await fetch(`${base}/v1/runs/${runId}/cancel`, {
+      method: 'POST',
+      headers: auth,
+    });
+    expect(cancel.status).toBe(202);
+    // The API ends the row at once; the worker, in another process, proves it stopped by adding
+    // the step it was in. Without the cancel the run would end timed_out at 2 s.
+    type Stepped = Run & { steps: { stepId: string }[] | null };
+    const stopped = await pollJson<Stepped>(
+      `${base}/v1/runs/${runId}`,
+      { headers: auth },
+      (r) => (r.steps ?? []).length > 0,
+      5000,
+    );
+    const latencyMs = performance.now() - canceledAt;
+    expect(stopped).toMatchObject({ status: 'canceled', error: 'canceled by request' });
+    expect(stopped.steps?.map((step) => step.stepId)).toEqual(['main']);
+    expect(latencyMs).toBeLessThan(1000);
+    // The isolate was freed: both workers still serve.
+    const after = await webhook(await createFlow(codeFlow('export default () => 8')), {});
+    expect(await after.json()).toBe(8);
+  });
+
   it('stops cleanly on SIGTERM: the worker exits 0', async () => {
     const worker = workers.pop();
     const code = await worker?.stop('SIGTERM');
