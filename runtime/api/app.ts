@@ -8,6 +8,7 @@ import { bearerAuth } from './middleware/bearer-auth';
 import { bodyLimit } from './middleware/body-limit';
 import { refuseNulInUrl } from './middleware/refuse-nul-in-url';
 import { errorHandler } from './on-error';
+import { consoleRoutes } from './routes/console';
 import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
@@ -60,6 +61,9 @@ export function createApi(deps: ApiDeps) {
   }
 
   if (deps.queueBoard !== undefined) app.route('/', deps.queueBoard);
+  // Replay and cancel buttons show once the run-control routes are part of this API.
+  const offersRunControl = () => app.routes.some((r) => r.path === '/v1/runs/:id/replay');
+  app.route('/', consoleRoutes(deps, { offersRunControl }));
 
   app.doc31('/v1/openapi.json', {
     openapi: '3.1.0',
