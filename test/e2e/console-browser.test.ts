@@ -100,14 +100,14 @@ describe('the console', () => {
     );
     await page.goto(`${base}/console/runs`);
     await page.evaluate(() => {
-      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+      (globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
     });
     const runId = await fire(flow.webhookUrl, { n: 21 });
     const row = page.locator(`tr[data-run-id="${runId}"]`);
     await row.waitFor({ timeout: LIVE_DEADLINE_MS });
     await row.getByText('succeeded').waitFor({ timeout: LIVE_DEADLINE_MS });
     expect(
-      await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+      await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded),
     ).toBe(true);
 
     await row.getByRole('link').click();

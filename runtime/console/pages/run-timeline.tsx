@@ -24,7 +24,7 @@ function StepRow({ step, failedStep }: { step: StepEntry; failedStep: string | n
     <li class={failed ? 'failed-step' : undefined}>
       <strong>{id}</strong> <span class="muted">{text(type) ?? ''}</span>{' '}
       {text(status) !== undefined && <StatusBadge status={text(status) ?? ''} />}{' '}
-      {failed && <StatusBadge status="failed" />}
+      {failed && text(status) === undefined && <StatusBadge status="failed" />}
       {` · ${formatDuration(num(durationMs))}`}
       {num(attempts) !== undefined && ` · ${num(attempts)} attempts`}
       {text(startedAt) !== undefined && (
