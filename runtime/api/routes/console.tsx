@@ -206,7 +206,7 @@ export function consoleRoutes(
         );
       }
       const session = await openConsoleSession(db, projectId, ttlMs);
-      writeSessionCookie(c, session.token, session.expiresAt);
+      writeSessionCookie(c, env.publicUrl, session.token, session.expiresAt);
       return c.redirect('/console/flows', 303);
     },
   );
@@ -236,7 +236,7 @@ export function consoleRoutes(
         throw new ApiError(403, 'csrf_rejected', 'the sign-out form carried no valid CSRF token');
       }
       await closeConsoleSession(db, readSessionCookie(c) ?? '');
-      clearSessionCookie(c);
+      clearSessionCookie(c, env.publicUrl);
       return c.redirect('/console/sign-in', 303);
     },
   );
