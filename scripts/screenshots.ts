@@ -5,14 +5,19 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { consoleCookie, startEmbedded } from './console/embedded';
+import { signIn } from '../test/support/console-session';
+import { doubleFlow as double } from '../test/support/flows';
+import { startSluice } from '../test/support/processes';
 
 const OUT = 'docs/console';
 const PORT = 3950;
 const dataDir = mkdtempSync(join(tmpdir(), 'sluice-screenshots-'));
-const sluice = await startEmbedded(dataDir, PORT);
-const { base } = sluice;
-const apiKey = sluice.printedKey ?? '';
+const base = `http://127.0.0.1:${PORT}`;
+const sluice = await startSluice(
+  { PORT: String(PORT), HOST: '127.0.0.1', SLUICE_PUBLIC_URL: base, SLUICE_DATA_DIR: dataDir },
+  60_000,
+);
+const apiKey = /Sluice API key \(shown once, save it\): (\S+)/.exec(sluice.output())?.[1] ?? '';
 
 async function api(method: string, path: string, body?: unknown) {
   const res = await fetch(`${base}${path}`, {
@@ -30,18 +35,6 @@ const fire = (flow: Record<string, string>, body: unknown) =>
     body: JSON.stringify(body),
   });
 
-const double = {
-  name: 'double-it',
-  trigger: { type: 'webhook' },
-  steps: [
-    {
-      id: 'calc',
-      type: 'code',
-      code: 'export default ({ trigger }) => ({ n: trigger.body.n * 2 })',
-    },
-    { id: 'reply', type: 'respond', status: 200, body: { doubled: '{{calc.n}}' } },
-  ],
-};
 const flaky = {
   name: 'invoice-sync',
   trigger: { type: 'webhook' },
@@ -74,7 +67,7 @@ try {
     runs: { id: string }[];
   };
 
-  const cookie = await consoleCookie(base, apiKey);
+  const cookie = await signIn(base, apiKey);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox'],
@@ -100,10 +93,10 @@ try {
   await shoot(page, '/console/system', 'system');
   await shoot(page, '/console/runs', 'runs-phone', 390);
   await shoot(page, `/console/runs/${runId}`, 'run-phone', 390);
-  const signIn = await browser.newPage();
-  await shoot(signIn, '/console/sign-in', 'sign-in');
+  const signInPage = await browser.newPage();
+  await shoot(signInPage, '/console/sign-in', 'sign-in');
   await browser.close();
 } finally {
-  await sluice.stop();
+  await sluice.stop('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -6,7 +6,8 @@ import { openPglite } from '../../runtime/db/client';
 import { createFlow } from '../../runtime/db/flow-store';
 import { createProjectWithKey } from '../../runtime/db/project-store';
 import { runs } from '../../runtime/db/schema';
-import { consoleCookie, startEmbedded } from '../console/embedded';
+import { signIn } from '../../test/support/console-session';
+import { startSluice } from '../../test/support/processes';
 import { BENCH_API_KEY } from './deployment';
 
 const FLOWS = 20;
@@ -81,9 +82,13 @@ const percentile = (sorted: number[], p: number) =>
 export async function consolePageTimes({ runs = 100_000, samples = 50 } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-bench-console-'));
   const seeded = await seed(dataDir, runs);
-  const sluice = await startEmbedded(dataDir, PORT);
+  const base = `http://127.0.0.1:${PORT}`;
+  const sluice = await startSluice(
+    { PORT: String(PORT), HOST: '127.0.0.1', SLUICE_PUBLIC_URL: base, SLUICE_DATA_DIR: dataDir },
+    60_000,
+  );
   try {
-    const cookie = await consoleCookie(sluice.base, BENCH_API_KEY);
+    const cookie = await signIn(base, BENCH_API_KEY);
     const pages: Record<string, string> = {
       flows: '/console/flows',
       flow: `/console/flows/${seeded.flowId}?from=1&to=1`,
@@ -100,7 +105,7 @@ export async function consolePageTimes({ runs = 100_000, samples = 50 } = {}) {
       const times: number[] = [];
       for (let i = 0; i < samples + 5; i++) {
         const started = performance.now();
-        const res = await fetch(`${sluice.base}${path}`, { headers });
+        const res = await fetch(`${base}${path}`, { headers });
         await res.text();
         if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
         if (i >= 5) times.push(performance.now() - started);
@@ -119,7 +124,7 @@ export async function consolePageTimes({ runs = 100_000, samples = 50 } = {}) {
     }
     return figures;
   } finally {
-    await sluice.stop();
+    await sluice.stop('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
-import { expect } from 'vitest';
-
-/** Signs in at `base` as a browser would (a same-origin form post); returns the cookie pair. */
+/**
+ * Signs in at `base` as the console's form does (a same-origin post); returns the
+ * `sluice_session=…` cookie pair. Shared by the tests, the screenshots and the bench.
+ */
 export async function signIn(base: string, apiKey: string): Promise<string> {
   const res = await fetch(`${base}/console/sign-in`, {
     method: 'POST',
@@ -8,10 +9,11 @@ export async function signIn(base: string, apiKey: string): Promise<string> {
     headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ apiKey }),
   });
-  expect(res.status).toBe(303);
   const cookie = /^(sluice_session=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
-  expect(cookie).toBeDefined();
-  return cookie ?? '';
+  if (res.status !== 303 || cookie === undefined) {
+    throw new Error(`console sign-in answered ${res.status} without a session cookie`);
+  }
+  return cookie;
 }
 
 /** The CSRF token the console's pages carry for this session. */

@@ -30,6 +30,26 @@ function VersionDiff({ diff }: { diff: NonNullable<FlowPageProps['diff']> }) {
   );
 }
 
+function VersionSelect(props: {
+  label: string;
+  name: string;
+  versions: FlowPageProps['versions'];
+  picked: number | undefined;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name}>
+        {props.versions.map((v) => (
+          <option value={String(v.version)} selected={v.version === props.picked}>
+            {`v${v.version} · ${formatTime(v.createdAt)}`}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** One flow: its definition, its versions and a diff between two, and the editor for a new one. */
 export function FlowPage({ flow, versions, diff }: FlowPageProps) {
   const [latest, previous] = versions;
@@ -46,32 +66,18 @@ export function FlowPage({ flow, versions, diff }: FlowPageProps) {
       <JsonView value={flow.definition} label="definition" />
       <h2>Versions</h2>
       <form method="get" action={`/console/flows/${encodeURIComponent(flow.id)}`}>
-        <label>
-          From
-          <select name="from">
-            {versions.map((v) => (
-              <option
-                value={String(v.version)}
-                selected={v.version === (diff?.from ?? previous?.version)}
-              >
-                {`v${v.version} · ${formatTime(v.createdAt)}`}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          To
-          <select name="to">
-            {versions.map((v) => (
-              <option
-                value={String(v.version)}
-                selected={v.version === (diff?.to ?? latest?.version)}
-              >
-                {`v${v.version} · ${formatTime(v.createdAt)}`}
-              </option>
-            ))}
-          </select>
-        </label>
+        <VersionSelect
+          label="From"
+          name="from"
+          versions={versions}
+          picked={diff?.from ?? previous?.version}
+        />
+        <VersionSelect
+          label="To"
+          name="to"
+          versions={versions}
+          picked={diff?.to ?? latest?.version}
+        />
         <button type="submit">Compare</button>
       </form>
       {diff !== undefined && <VersionDiff diff={diff} />}
