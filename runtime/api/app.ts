@@ -12,6 +12,7 @@ import { consoleRoutes } from './routes/console';
 import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
+import { runControlRoutes } from './routes/run-control';
 import { runRoutes } from './routes/runs';
 import { webhookRoutes } from './routes/webhooks';
 import { validationHook } from './validation-hook';
@@ -52,6 +53,7 @@ export function createApi(deps: ApiDeps) {
   app.route('/', webhookRoutes({ ...deps, webhookTargets }));
   app.route('/', flowRoutes({ ...deps, webhookTargets }));
   app.route('/', runRoutes(deps));
+  app.route('/', runControlRoutes(deps));
   app.route('/', fileRoutes(deps));
   if (deps.localStore !== undefined) {
     app.route(
@@ -61,9 +63,7 @@ export function createApi(deps: ApiDeps) {
   }
 
   if (deps.queueBoard !== undefined) app.route('/', deps.queueBoard);
-  // Replay and cancel buttons show once the run-control routes are part of this API.
-  const offersRunControl = () => app.routes.some((r) => r.path === '/v1/runs/:id/replay');
-  app.route('/', consoleRoutes(deps, { offersRunControl }));
+  app.route('/', consoleRoutes(deps));
 
   app.doc31('/v1/openapi.json', {
     openapi: '3.1.0',

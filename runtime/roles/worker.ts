@@ -7,6 +7,7 @@ import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
 import type { QueueDriver } from '../queue/run-queue';
 import type { FileStore } from '../storage';
+import { createCancelWatch } from '../worker/cancel-watch';
 import { createRunProcessor } from '../worker/process-run';
 import { protectWhileRunning } from '../worker/protect-while-running';
 import { createRunLogWriter } from '../worker/run-log-writer';
@@ -66,6 +67,7 @@ export function startWorker({
     { onSandboxLost },
   );
   const logs = createRunLogWriter({ db, store, logger });
+  const cancelWatch = createCancelWatch(db, { intervalMs: env.SLUICE_CANCEL_POLL_MS, logger });
   const processor = createRunProcessor({
     db,
     logs,
@@ -74,6 +76,7 @@ export function startWorker({
     flowTimeoutMs: env.SLUICE_FLOW_TIMEOUT_S * 1000,
     logger,
     queuePrefix: driver.kind === 'bullmq' ? env.SLUICE_QUEUE_PREFIX : driver.kind,
+    cancelWatch,
     ...(runMetrics === undefined ? {} : { runMetrics }),
   });
   const protection =
@@ -103,6 +106,7 @@ export function startWorker({
     sandboxAnswers: (timeoutMs) => runner.sandboxAnswers(timeoutMs),
     async close() {
       await consumer.close();
+      cancelWatch.close();
       await logs.drain();
       await runner.dispose();
     },

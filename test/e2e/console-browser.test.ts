@@ -124,22 +124,33 @@ describe('the console', () => {
     await page.getByText('Step main failed').waitFor();
   });
 
-  it('replays a run and opens the new one, where the API offers run control', async () => {
-    const openapi = (await (await fetch(`${base}/v1/openapi.json`)).json()) as {
-      paths: Record<string, unknown>;
-    };
-    const offered = '/v1/runs/{id}/replay' in openapi.paths;
+  it('replays a run and opens the new one, which finishes live', async () => {
     const flow = await createFlow(codeFlow('export default () => ({ ok: true })', 'replayable'));
     const runId = await fire(flow.webhookUrl, {});
     await page.goto(`${base}/console/runs/${runId}`);
-    const replay = page.getByRole('button', { name: 'Replay' });
-    expect(await replay.count()).toBe(offered ? 1 : 0);
-    if (!offered) return;
-    await replay.click();
+    await page.getByText('succeeded').first().waitFor({ timeout: LIVE_DEADLINE_MS });
+    await page.getByRole('button', { name: 'Replay' }).click();
     await page.waitForURL(
       (url) => url.pathname.startsWith('/console/runs/') && !url.pathname.endsWith(runId),
     );
-    await page.getByText('succeeded').first().waitFor({ timeout: LIVE_DEADLINE_MS });
+    await page.getByText(`replay of ${runId.slice(0, 8)}`).waitFor();
+    await page.locator('.badge.succeeded').first().waitFor({ timeout: LIVE_DEADLINE_MS });
+  });
+
+  it('cancels a running run, and shows it canceled', async () => {
+    const flow = await createFlow(
+      codeFlow(
+        'export default () => { const end = Date.now() + 4000; while (Date.now() < end) {} return {}; }',
+        'long-one',
+      ),
+    );
+    const runId = await fire(flow.webhookUrl, {});
+    await page.goto(`${base}/console/runs/${runId}`);
+    await page.locator('.badge.running').first().waitFor({ timeout: LIVE_DEADLINE_MS });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('.badge.canceled').first().waitFor({ timeout: LIVE_DEADLINE_MS });
+    const run = await api('GET', `/v1/runs/${runId}`);
+    expect(run.json.status).toBe('canceled');
   });
 
   it('disables a flow, and shows a bad new version at the path the API names', async () => {

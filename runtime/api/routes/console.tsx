@@ -127,10 +127,7 @@ const sameSiteForm = (publicUrl: string) =>
  * The console at /console: server-rendered pages over the API's own stores, scoped to the
  * session's project exactly as the API scopes a key. Its buttons call the /v1 API.
  */
-export function consoleRoutes(
-  { database, env, store }: ApiDeps,
-  { offersRunControl }: { offersRunControl: () => boolean },
-) {
+export function consoleRoutes({ database, env, store }: ApiDeps) {
   const db = database.db;
   const assets = loadConsoleAssets();
   const ttlMs = env.SLUICE_CONSOLE_SESSION_TTL_H * 3_600_000;
@@ -332,14 +329,7 @@ export function consoleRoutes(
     return render(c, {
       title: `Run ${run.id.slice(0, 8)}`,
       section: 'runs',
-      body: (
-        <RunPage
-          run={run}
-          flowName={flow?.name ?? null}
-          logUrl={logUrl}
-          runControl={offersRunControl()}
-        />
-      ),
+      body: <RunPage run={run} flowName={flow?.name ?? null} logUrl={logUrl} />,
       live: <RunDetail run={run} logUrl={logUrl} />,
       settled: isSettled(run),
     });

@@ -12,6 +12,7 @@ import {
 import type { FlowStatus } from '../../db/schema';
 import { findUnstorable } from '../../db/storable-text';
 import { parseFlowDefinition } from '../../engine';
+import { shortestIntervalMs } from '../../engine/trigger-schema';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
@@ -26,7 +27,11 @@ const storableSecret = (secret: string) =>
 const flowBody = z
   .object({
     name: z.string().min(1).max(200),
-    trigger: z.object({ type: z.literal('webhook') }),
+    // The engine's schema checks the rest (cron, timezone) and names the field.
+    trigger: z.looseObject({ type: z.enum(['webhook', 'schedule']) }).openapi({
+      description:
+        '{type: "webhook"}, or {type: "schedule", cron (5 fields, or 6 with seconds), timezone (IANA, default UTC)}',
+    }),
     steps: z.array(z.record(z.string(), z.unknown())),
     webhookSecret: z
       .string()
@@ -169,6 +174,16 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
     const { webhookSecret: _secret, ...definition } = body;
     const parsed = parseFlowDefinition(definition);
     if (!parsed.ok) invalidRequest('flow definition', parsed.issues);
+    const { trigger } = parsed.value;
+    const shortestMs = trigger.type === 'schedule' ? shortestIntervalMs(trigger) : Infinity;
+    if (shortestMs < env.SLUICE_SCHEDULE_MIN_INTERVAL_S * 1000) {
+      invalidRequest('flow definition', [
+        {
+          path: 'trigger.cron',
+          message: `cron fires every ${shortestMs / 1000} s, more often than SLUICE_SCHEDULE_MIN_INTERVAL_S allows (${env.SLUICE_SCHEDULE_MIN_INTERVAL_S} s)`,
+        },
+      ]);
+    }
     const unstorable = findUnstorable(body);
     if (unstorable !== null) {
       invalidRequest('flow definition', [{ path: unstorable.path, message: unstorable.problem }]);

@@ -26,6 +26,7 @@ const run = z
     error: z.string().nullable(),
     failedStep: z.string().nullable(),
     responseStatus: z.number().nullable(),
+    replayOf: z.string().nullable().openapi({ description: 'the run this one replays' }),
   })
   .openapi('Run');
 
@@ -88,6 +89,7 @@ const present = (row: RunRow) => ({
   error: row.error,
   failedStep: row.failedStep,
   responseStatus: row.responseStatus,
+  replayOf: row.replayOf,
 });
 
 export function runRoutes({ database, store }: ApiDeps) {

@@ -7,8 +7,6 @@ export interface RunPageProps {
   run: RunRow;
   flowName: string | null;
   logUrl: string | null;
-  /** Whether this API serves run control (replay and cancel), read from its OpenAPI paths. */
-  runControl: boolean;
 }
 
 type StepEntry = Record<string, unknown>;
@@ -88,8 +86,8 @@ export function RunDetail({ run, logUrl }: Pick<RunPageProps, 'run' | 'logUrl'>)
 
 export const isSettled = (run: RunRow) => finalRunStatuses.includes(run.status);
 
-/** One run: its timeline of steps, and replay and cancel where the API offers them. */
-export function RunPage({ run, flowName, logUrl, runControl }: RunPageProps) {
+/** One run: its timeline of steps, and the replay and cancel buttons (the run-control API). */
+export function RunPage({ run, flowName, logUrl }: RunPageProps) {
   const id = encodeURIComponent(run.id);
   return (
     <>
@@ -98,24 +96,30 @@ export function RunPage({ run, flowName, logUrl, runControl }: RunPageProps) {
         {'flow '}
         <a href={`/console/flows/${encodeURIComponent(run.flowId)}`}>{flowName ?? run.flowId}</a>
         {` · run ${run.id}`}
+        {run.replayOf !== null && (
+          <>
+            {' · replay of '}
+            <a href={`/console/runs/${encodeURIComponent(run.replayOf)}`}>
+              {run.replayOf.slice(0, 8)}
+            </a>
+          </>
+        )}
       </p>
-      {runControl && (
-        <p>
-          <button
-            type="button"
-            class="primary"
-            data-api={`POST /v1/runs/${id}/replay`}
-            data-then="run"
-          >
-            Replay
-          </button>{' '}
-          {!isSettled(run) && (
-            <button type="button" class="danger" data-api={`POST /v1/runs/${id}/cancel`}>
-              Cancel
-            </button>
-          )}
-        </p>
-      )}
+      <p>
+        <button
+          type="button"
+          class="primary"
+          data-api={`POST /v1/runs/${id}/replay`}
+          data-then="run"
+        >
+          Replay
+        </button>{' '}
+        {!isSettled(run) && (
+          <button type="button" class="danger" data-api={`POST /v1/runs/${id}/cancel`}>
+            Cancel
+          </button>
+        )}
+      </p>
       <div data-live={isSettled(run) ? 'off' : 'on'} aria-live="polite">
         <RunDetail run={run} logUrl={logUrl} />
       </div>
