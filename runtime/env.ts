@@ -222,6 +222,9 @@ const envSchema = z
       message: 'must be at least 32 characters',
     }),
 
+    /** How long a console sign-in lasts before the API key must be pasted again. */
+    SLUICE_CONSOLE_SESSION_TTL_H: int(1, 720, 12),
+
     SLUICE_METRICS: oneOf(['off', 'cloudwatch', 'emf'], 'off'),
     SLUICE_METRICS_INTERVAL_S: int(1, 3600, DEFAULT_METRICS_INTERVAL_S),
     SLUICE_DEPLOYMENT_NAME: text().transform((v) => v ?? 'sluice'),

@@ -49,6 +49,32 @@ await build({
 });
 cpSync('runtime/db/migrations', 'dist/migrations', { recursive: true });
 
+// The console's browser code and styles: content-hashed names (served with a year-long,
+// immutable cache) and a manifest the server reads to link them. No inline script: strict CSP.
+const consoleBuild = await build({
+  entryPoints: {
+    console: 'runtime/console/client/console.ts',
+    'console-style': 'runtime/console/client/console.css',
+  },
+  outdir: 'dist/console',
+  entryNames: '[name]-[hash]',
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'esm',
+  minify: true,
+  metafile: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+const consoleManifest = {};
+for (const [output, meta] of Object.entries(consoleBuild.metafile.outputs)) {
+  const name = output.slice('dist/console/'.length);
+  if (meta.entryPoint?.endsWith('.ts')) consoleManifest['console.js'] = name;
+  if (meta.entryPoint?.endsWith('.css')) consoleManifest['console.css'] = name;
+}
+writeFileSync('dist/console/manifest.json', `${JSON.stringify(consoleManifest, null, 2)}\n`);
+
 const runtimeDeps = Object.fromEntries(
   external.filter((name) => pkg.dependencies[name]).map((name) => [name, pkg.dependencies[name]]),
 );

@@ -8,6 +8,7 @@ import { bearerAuth } from './middleware/bearer-auth';
 import { bodyLimit } from './middleware/body-limit';
 import { refuseNulInUrl } from './middleware/refuse-nul-in-url';
 import { errorHandler } from './on-error';
+import { consoleRoutes } from './routes/console';
 import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
@@ -62,6 +63,7 @@ export function createApi(deps: ApiDeps) {
   }
 
   if (deps.queueBoard !== undefined) app.route('/', deps.queueBoard);
+  app.route('/', consoleRoutes(deps));
 
   app.doc31('/v1/openapi.json', {
     openapi: '3.1.0',

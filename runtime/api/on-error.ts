@@ -15,6 +15,8 @@ import { unavailable } from './unavailable';
 /** The codes our own errors use for the statuses Hono throws. */
 const HTTP_EXCEPTION_CODES: Record<number, string> = {
   401: 'unauthorized',
+  // hono/csrf: a form post whose Origin is not this site (the console's sign-in and sign-out).
+  403: 'csrf_rejected',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
 };

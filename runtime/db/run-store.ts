@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from './client';
 import { preparedPerDatabase } from './prepared';
 import { flows, type RunStatus, runs } from './schema';
@@ -151,6 +151,9 @@ export interface RunListFilter {
   flowId?: string | undefined;
   status?: RunStatus | undefined;
   limit: number;
+  /** Created at or after / before these instants (the console's time range). */
+  createdFrom?: Date | undefined;
+  createdBefore?: Date | undefined;
   /** Keyset cursor: the last row of the previous page. */
   after?: { createdAt: Date; id: string } | undefined;
 }
@@ -159,6 +162,8 @@ export async function listRuns(db: Database, filter: RunListFilter): Promise<Run
   const conditions = [eq(runs.projectId, filter.projectId)];
   if (filter.flowId !== undefined) conditions.push(eq(runs.flowId, filter.flowId));
   if (filter.status !== undefined) conditions.push(eq(runs.status, filter.status));
+  if (filter.createdFrom !== undefined) conditions.push(gte(runs.createdAt, filter.createdFrom));
+  if (filter.createdBefore !== undefined) conditions.push(lt(runs.createdAt, filter.createdBefore));
   if (filter.after !== undefined) {
     const { createdAt, id } = filter.after;
     const older = or(

@@ -167,3 +167,23 @@ export const files = pgTable(
   },
   (t) => [index('files_project_idx').on(t.projectId, t.createdAt)],
 );
+
+/**
+ * Console sign-ins: the API key is exchanged for a session whose token only the browser's
+ * httpOnly cookie holds; the row keeps its SHA-256, so a database read does not yield a session.
+ * In PostgreSQL (not memory) so that sessions survive a restart and span APP instances.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id),
+    /** Sent back by the page in X-CSRF-Token (or a form field) on every state-changing request. */
+    csrfToken: text('csrf_token').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
+);

@@ -2,6 +2,8 @@
 //                  [--scenarios sync,async-accept,async-drain,dispatch-idle,sync-http-loop,micro]
 //                  [--profile <dir>] [--smoke] [--no-write] [--no-build] [--baseline <file>]
 //                  [--queue bullmq|sqs]
+// `--scenarios console` (not run by default) times each console page on embedded mode with 100k
+// runs stored, and writes its own section of docs/benchmarks.md.
 // Prints one JSON line per figure, writes bench-results/<date>.json and docs/benchmarks.md
 // (only when every default scenario ran). --queue sqs runs the same scenarios on fauxqs with no
 // Redis, writes bench-results/<date>-sqs.json and puts its figures beside the latest bullmq
@@ -14,6 +16,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { consolePageTimes } from './console-pages';
+import { writeConsoleSection } from './console-report';
 import { type Deployment, runCounts, startDeployment, waitForDrain } from './deployment';
 import { runLoad } from './load';
 import {
@@ -38,7 +42,7 @@ const ALL_SCENARIOS = [
   'micro',
 ] as const;
 /** Scenarios that run only when named in --scenarios. */
-const OPT_IN_SCENARIOS = ['sandbox-recovery', 'recovery'] as const;
+const OPT_IN_SCENARIOS = ['sandbox-recovery', 'recovery', 'console'] as const;
 const KNOWN_SCENARIOS: readonly string[] = [...ALL_SCENARIOS, ...OPT_IN_SCENARIOS];
 
 const { values } = parseArgs({
@@ -248,6 +252,17 @@ async function asyncDrain(deployment: Deployment) {
 
 if (!values['no-build']) {
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+// The console scenario runs embedded mode, a process of its own: no deployment needed for it.
+if (scenarios.has('console')) {
+  for (const figure of await consolePageTimes({
+    samples: smoke ? 5 : 50,
+    runs: smoke ? 1000 : 100_000,
+  })) {
+    emit(figure);
+  }
+  if (!values['no-write'] && !smoke) writeConsoleSection(figures);
+  if (scenarios.size === 1) process.exit(0);
 }
 const deployment = await startDeployment(workers, { profileDir: values.profile, queue });
 try {

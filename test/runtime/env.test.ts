@@ -20,6 +20,7 @@ describe('parseEnv', () => {
       SLUICE_MAX_RUN_LOG_MB: 50,
       SLUICE_STORAGE: 'local',
       SLUICE_SIGNED_URL_TTL_S: 900,
+      SLUICE_CONSOLE_SESSION_TTL_H: 12,
       SLUICE_HTTP_ALLOW_PRIVATE: false,
       publicUrl: 'http://localhost:3000',
     });
@@ -133,6 +134,10 @@ describe('parseEnv', () => {
       'SLUICE_WEBHOOK_TOLERANCE_S must be an integer from 1 to 3600',
     ],
     [{ SLUICE_WEBHOOK_TOLERANCE_S: '5m' }, 'SLUICE_WEBHOOK_TOLERANCE_S must be an integer'],
+    [
+      { SLUICE_CONSOLE_SESSION_TTL_H: '0' },
+      'SLUICE_CONSOLE_SESSION_TTL_H must be an integer from 1 to 720',
+    ],
     [
       { SLUICE_WEBHOOK_SECRET_OVERLAP_S: '-1' },
       'SLUICE_WEBHOOK_SECRET_OVERLAP_S must be an integer from 0 to 2592000',

@@ -1,6 +1,9 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Database } from '../../db/client';
+import { findConsoleSession } from '../../db/console-session-store';
 import { findProjectIdByApiKey } from '../../db/project-store';
+import { readSessionCookie } from '../console-session-cookie';
 import { ApiError } from '../errors';
 
 export type AuthVariables = { projectId: string };
@@ -8,7 +11,16 @@ export type AuthVariables = { projectId: string };
 const unauthorized = (message: string) =>
   new ApiError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer' });
 
-/** Resolves `Authorization: Bearer <api key>` to the key's project. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const sameToken = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Resolves `Authorization: Bearer <api key>` to the key's project; without that header, the
+ * console's session cookie. A cookie is sent by the browser on its own, so a state-changing
+ * request on a session must also carry the session's CSRF token in X-CSRF-Token.
+ */
 export const bearerAuth = ({
   db,
 }: {
@@ -16,6 +28,20 @@ export const bearerAuth = ({
 }): MiddlewareHandler<{ Variables: AuthVariables }> =>
   async function bearerAuth(c, next) {
     const header = c.req.header('authorization');
+    const sessionToken = header === undefined ? readSessionCookie(c) : undefined;
+    if (sessionToken !== undefined) {
+      const session = await findConsoleSession(db, sessionToken);
+      if (session === null) throw unauthorized('the console session has ended; sign in again');
+      const csrf = c.req.header('x-csrf-token');
+      if (
+        !SAFE_METHODS.has(c.req.method) &&
+        (csrf === undefined || !sameToken(csrf, session.csrfToken))
+      ) {
+        throw new ApiError(403, 'csrf_rejected', 'missing or wrong X-CSRF-Token for this session');
+      }
+      c.set('projectId', session.projectId);
+      return next();
+    }
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
     if (match?.[1] === undefined) throw unauthorized('missing Authorization: Bearer <api key>');
     const projectId = await findProjectIdByApiKey(db, match[1]);

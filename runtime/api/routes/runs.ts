@@ -2,8 +2,9 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { findRun, listRuns, type RunRow } from '../../db/run-store';
 import { runStatuses } from '../../db/schema';
 import type { ApiDeps } from '../deps';
-import { ApiError, notFound } from '../errors';
+import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
+import { decodeCursor, encodeCursor } from '../run-cursor';
 import { validationHook } from '../validation-hook';
 
 const run = z
@@ -90,22 +91,6 @@ const present = (row: RunRow) => ({
   responseStatus: row.responseStatus,
   replayOf: row.replayOf,
 });
-
-const encodeCursor = (row: RunRow) =>
-  Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
-
-function decodeCursor(cursor: string) {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const date = new Date(createdAt ?? '');
-  if (id === undefined || id === '' || Number.isNaN(date.getTime())) {
-    throw new ApiError(
-      400,
-      'invalid_request',
-      'invalid query: cursor: not a cursor from nextCursor',
-    );
-  }
-  return { createdAt: date, id };
-}
 
 export function runRoutes({ database, store }: ApiDeps) {
   const db = database.db;

@@ -35,6 +35,7 @@ describe('migrate', () => {
     await client.end();
     expect(rows.map((row) => row.table_name)).toEqual([
       'api_keys',
+      'console_sessions',
       'files',
       'flow_versions',
       'flows',

@@ -1,0 +1,351 @@
+import { z } from '@hono/zod-openapi';
+import { type Context, Hono } from 'hono';
+import { csrf } from 'hono/csrf';
+import { raw } from 'hono/html';
+import type { Child } from 'hono/jsx';
+import { secureHeaders } from 'hono/secure-headers';
+import { loadConsoleAssets } from '../../console/assets';
+import { FlowPage } from '../../console/pages/flow-page';
+import { FlowsPage } from '../../console/pages/flows-page';
+import { Layout, type Section } from '../../console/pages/layout';
+import { isSettled, RunDetail, RunPage } from '../../console/pages/run-timeline';
+import { RunsPage, RunsTable } from '../../console/pages/runs-page';
+import { SignInPage } from '../../console/pages/sign-in-page';
+import { SystemPage, SystemStatus } from '../../console/pages/system-page';
+import {
+  type ConsoleSession,
+  closeConsoleSession,
+  findConsoleSession,
+  openConsoleSession,
+} from '../../db/console-session-store';
+import { flowRunCounts, systemSnapshot } from '../../db/console-stats-store';
+import { findFlow, listFlows, listFlowVersions, loadFlowDefinition } from '../../db/flow-store';
+import { findProjectIdByApiKey } from '../../db/project-store';
+import { findRun, listRuns } from '../../db/run-store';
+import { runStatuses } from '../../db/schema';
+import {
+  clearSessionCookie,
+  readSessionCookie,
+  writeSessionCookie,
+} from '../console-session-cookie';
+import type { ApiDeps } from '../deps';
+import { ApiError } from '../errors';
+import { bodyLimit } from '../middleware/body-limit';
+import { decodeCursor, encodeCursor } from '../run-cursor';
+import { formatPath, invalidRequest } from '../validation-hook';
+
+type ConsoleEnv = { Variables: { session: ConsoleSession } };
+
+const DOCTYPE = raw('<!doctype html>');
+const PAGE_SIZE = 50;
+const DAY_MS = 86_400_000;
+const YEAR_S = 31_536_000;
+
+/** No inline script or style, no eval, no framing, no third-party origin: everything is ours. */
+const consoleHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: 'DENY',
+  referrerPolicy: 'no-referrer',
+  crossOriginEmbedderPolicy: false,
+});
+
+const runsQuery = z.object({
+  flowId: z
+    .string()
+    .max(100)
+    .optional()
+    .transform((v) => v || undefined),
+  status: z
+    .enum(runStatuses)
+    .or(z.literal(''))
+    .optional()
+    .transform((v) => v || undefined),
+  since: z
+    .string()
+    .max(40)
+    .optional()
+    .transform((v) => v || undefined),
+  until: z
+    .string()
+    .max(40)
+    .optional()
+    .transform((v) => v || undefined),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .transform((v) => v || undefined),
+});
+
+const diffQuery = z.object({
+  from: z.coerce.number().int().min(1).optional(),
+  to: z.coerce.number().int().min(1).optional(),
+});
+
+function parseQuery<T extends z.ZodType>(schema: T, c: Context): z.infer<T> {
+  const result = schema.safeParse(c.req.query());
+  if (!result.success) {
+    invalidRequest(
+      'query',
+      result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+    );
+  }
+  return result.data;
+}
+
+/** A `datetime-local` value read as UTC. */
+function instant(name: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
+  if (Number.isNaN(date.getTime()))
+    invalidRequest('query', [{ path: name, message: 'not a date and time' }]);
+  return date;
+}
+
+/** A state-changing form post must come from this site: its Origin names our host. */
+const sameSiteForm = (publicUrl: string) =>
+  csrf({
+    origin: (origin, c) => {
+      if (origin === new URL(c.req.url).origin || origin === new URL(publicUrl).origin) return true;
+      // Behind CloudFront or the ALB the APP sees http and its own host; the browser's Host is kept.
+      const host = c.req.header('x-forwarded-host') ?? c.req.header('host');
+      return host !== undefined && URL.canParse(origin) && new URL(origin).host === host;
+    },
+  });
+
+/**
+ * The console at /console: server-rendered pages over the API's own stores, scoped to the
+ * session's project exactly as the API scopes a key. Its buttons call the /v1 API.
+ */
+export function consoleRoutes({ database, env, store }: ApiDeps) {
+  const db = database.db;
+  const assets = loadConsoleAssets();
+  const ttlMs = env.SLUICE_CONSOLE_SESSION_TTL_H * 3_600_000;
+  const app = new Hono<ConsoleEnv>();
+
+  /** The whole page, or only its live part when the page's script asks for a refresh. */
+  const render = (
+    c: Context<ConsoleEnv>,
+    page: { title: string; section: Section; body: Child; live?: Child; settled?: boolean },
+  ) => {
+    c.header('Cache-Control', 'no-store');
+    if (page.live !== undefined && c.req.header('x-console-part') === 'live') {
+      if (page.settled) c.header('X-Console-Live', 'off');
+      return c.html(<>{page.live}</>);
+    }
+    return c.html(
+      <>
+        {DOCTYPE}
+        <Layout
+          title={page.title}
+          section={page.section}
+          assets={assets}
+          csrfToken={c.get('session').csrfToken}
+        >
+          {page.body}
+        </Layout>
+      </>,
+    );
+  };
+
+  app.get('/', (c) => c.redirect('/console', 302));
+  app.use('/console', consoleHeaders);
+  app.use('/console/*', consoleHeaders);
+
+  app.get('/console/assets/:name', (c) => {
+    const file = assets.file(c.req.param('name'));
+    if (file === undefined) throw new ApiError(404, 'not_found', 'no such console asset');
+    // The name carries the content hash: a new build is a new URL, so this never goes stale.
+    return c.body(new Uint8Array(file.body), 200, {
+      'Content-Type': file.type,
+      'Cache-Control': `public, max-age=${YEAR_S}, immutable`,
+    });
+  });
+
+  app.get('/console/sign-in', (c) => {
+    c.header('Cache-Control', 'no-store');
+    return c.html(
+      <>
+        {DOCTYPE}
+        <SignInPage assets={assets} />
+      </>,
+    );
+  });
+  app.post(
+    '/console/sign-in',
+    bodyLimit({ maxBytes: 16 * 1024 }),
+    sameSiteForm(env.publicUrl),
+    async (c) => {
+      const form = await c.req.parseBody();
+      const apiKey = typeof form.apiKey === 'string' ? form.apiKey.trim() : '';
+      const projectId = apiKey === '' ? null : await findProjectIdByApiKey(db, apiKey);
+      if (projectId === null) {
+        c.header('Cache-Control', 'no-store');
+        return c.html(
+          <>
+            {DOCTYPE}
+            <SignInPage
+              assets={assets}
+              error="That API key is not valid. Paste a key of your project."
+            />
+          </>,
+          401,
+        );
+      }
+      const session = await openConsoleSession(db, projectId, ttlMs);
+      writeSessionCookie(c, env.publicUrl, session.token, session.expiresAt);
+      return c.redirect('/console/flows', 303);
+    },
+  );
+
+  // Every page below needs a live session; without one a page sends the reader to sign in.
+  const pages = new Hono<ConsoleEnv>();
+  pages.use(async function consoleSession(c, next) {
+    const token = readSessionCookie(c);
+    const session = token === undefined ? null : await findConsoleSession(db, token);
+    if (session === null) {
+      if (c.req.method === 'GET' && c.req.header('x-console-part') === undefined) {
+        return c.redirect('/console/sign-in', 303);
+      }
+      throw new ApiError(401, 'unauthorized', 'the console session has ended; sign in again');
+    }
+    c.set('session', session);
+    await next();
+  });
+
+  pages.post(
+    '/sign-out',
+    bodyLimit({ maxBytes: 16 * 1024 }),
+    sameSiteForm(env.publicUrl),
+    async (c) => {
+      const form = await c.req.parseBody();
+      if (form.csrf !== c.get('session').csrfToken) {
+        throw new ApiError(403, 'csrf_rejected', 'the sign-out form carried no valid CSRF token');
+      }
+      await closeConsoleSession(db, readSessionCookie(c) ?? '');
+      clearSessionCookie(c, env.publicUrl);
+      return c.redirect('/console/sign-in', 303);
+    },
+  );
+
+  pages.get('/', (c) => c.redirect('/console/flows', 302));
+
+  pages.get('/flows', async (c) => {
+    const projectId = c.get('session').projectId;
+    const flows = await listFlows(db, projectId);
+    const counts = await flowRunCounts(
+      db,
+      projectId,
+      flows.map((f) => f.id),
+      new Date(Date.now() - DAY_MS),
+    );
+    return render(c, {
+      title: 'Flows',
+      section: 'flows',
+      body: <FlowsPage flows={flows} counts={counts} publicUrl={env.publicUrl} />,
+    });
+  });
+
+  pages.get('/flows/:id', async (c) => {
+    const projectId = c.get('session').projectId;
+    const id = c.req.param('id');
+    const query = parseQuery(diffQuery, c);
+    const flow = await findFlow(db, projectId, id);
+    const versions = flow === null ? null : await listFlowVersions(db, projectId, id);
+    if (flow === null || versions === null)
+      throw new ApiError(404, 'not_found', `flow ${id} not found`);
+    let diff: Parameters<typeof FlowPage>[0]['diff'];
+    if (query.from !== undefined && query.to !== undefined) {
+      const from = versions.find((v) => v.version === query.from);
+      const to = versions.find((v) => v.version === query.to);
+      if (from === undefined || to === undefined) {
+        invalidRequest('query', [
+          { path: from === undefined ? 'from' : 'to', message: 'no such version' },
+        ]);
+      }
+      diff = {
+        from: from.version,
+        to: to.version,
+        fromDefinition: await loadFlowDefinition(db, from.id),
+        toDefinition: await loadFlowDefinition(db, to.id),
+      };
+    }
+    return render(c, {
+      title: flow.name,
+      section: 'flows',
+      body: <FlowPage flow={flow} versions={versions} diff={diff} />,
+    });
+  });
+
+  pages.get('/runs', async (c) => {
+    const projectId = c.get('session').projectId;
+    const query = parseQuery(runsQuery, c);
+    const [rows, flows] = await Promise.all([
+      listRuns(db, {
+        projectId,
+        flowId: query.flowId,
+        status: query.status,
+        createdFrom: instant('since', query.since),
+        createdBefore: instant('until', query.until),
+        limit: PAGE_SIZE,
+        after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      }),
+      listFlows(db, projectId),
+    ]);
+    const last = rows.at(-1);
+    const props = {
+      filter: query,
+      flows,
+      runs: rows,
+      nextCursor: rows.length === PAGE_SIZE && last ? encodeCursor(last) : null,
+    };
+    return render(c, {
+      title: 'Runs',
+      section: 'runs',
+      body: <RunsPage {...props} />,
+      live: <RunsTable {...props} />,
+    });
+  });
+
+  pages.get('/runs/:id', async (c) => {
+    const projectId = c.get('session').projectId;
+    const id = c.req.param('id');
+    const run = await findRun(db, projectId, id);
+    if (run === null) throw new ApiError(404, 'not_found', `run ${id} not found`);
+    const [flow, logUrl] = await Promise.all([
+      findFlow(db, projectId, run.flowId),
+      run.logKey === null ? null : store.signedGetUrl(run.logKey),
+    ]);
+    return render(c, {
+      title: `Run ${run.id.slice(0, 8)}`,
+      section: 'runs',
+      body: <RunPage run={run} flowName={flow?.name ?? null} logUrl={logUrl} />,
+      live: <RunDetail run={run} logUrl={logUrl} />,
+      settled: isSettled(run),
+    });
+  });
+
+  pages.get('/system', async (c) => {
+    const snapshot = await systemSnapshot(db, c.get('session').projectId);
+    const now = new Date();
+    return render(c, {
+      title: 'System',
+      section: 'system',
+      body: <SystemPage snapshot={snapshot} now={now} />,
+      live: <SystemStatus snapshot={snapshot} now={now} />,
+    });
+  });
+
+  app.route('/console', pages);
+  return app;
+}

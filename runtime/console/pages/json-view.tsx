@@ -1,0 +1,35 @@
+/** Above this many characters a value starts folded: a page stays readable with big outputs. */
+const FOLD_AT = 2000;
+
+const TOKEN =
+  /("(?:\\.|[^"\\])*")(\s*:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|\b(true|false|null)\b/g;
+
+/**
+ * Pretty JSON with its tokens coloured. Every piece is a JSX text child, so a value holding
+ * markup is escaped like any other text.
+ */
+export function JsonView({ value, label }: { value: unknown; label?: string }) {
+  const text = JSON.stringify(value, null, 2) ?? 'undefined';
+  const parts = [];
+  let at = 0;
+  for (const match of text.matchAll(TOKEN)) {
+    const index = match.index ?? 0;
+    if (index > at) parts.push(text.slice(at, index));
+    const [whole, str, colon, num, lit] = match;
+    if (str !== undefined) {
+      parts.push(<span class={colon === undefined ? 'j-str' : 'j-key'}>{str}</span>);
+      if (colon !== undefined) parts.push(colon);
+    } else if (num !== undefined) parts.push(<span class="j-num">{num}</span>);
+    else if (lit !== undefined) parts.push(<span class="j-lit">{lit}</span>);
+    at = index + whole.length;
+  }
+  parts.push(text.slice(at));
+  const pre = <pre>{parts}</pre>;
+  if (text.length <= FOLD_AT) return pre;
+  return (
+    <details>
+      <summary>{`${label ?? 'value'}: ${text.length.toLocaleString('en')} characters (show)`}</summary>
+      {pre}
+    </details>
+  );
+}

@@ -1,0 +1,128 @@
+import type { RunRow } from '../../db/run-store';
+import { finalRunStatuses } from '../../db/schema';
+import { JsonView } from './json-view';
+import { formatDuration, formatTime, StatusBadge } from './status-badge';
+
+export interface RunPageProps {
+  run: RunRow;
+  flowName: string | null;
+  logUrl: string | null;
+}
+
+type StepEntry = Record<string, unknown>;
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+const num = (value: unknown) => (typeof value === 'number' ? value : undefined);
+
+function StepRow({ step, failedStep }: { step: StepEntry; failedStep: string | null }) {
+  const id = text(step.path) ?? text(step.stepId) ?? '?';
+  const failed = text(step.error) !== undefined || id === failedStep || step.stepId === failedStep;
+  const { stepId, path, type, status, startedAt, durationMs, attempts, error, ...rest } = step;
+  return (
+    <li class={failed ? 'failed-step' : undefined}>
+      <strong>{id}</strong> <span class="muted">{text(type) ?? ''}</span>{' '}
+      {text(status) !== undefined && <StatusBadge status={text(status) ?? ''} />}{' '}
+      {failed && text(status) === undefined && <StatusBadge status="failed" />}
+      {` · ${formatDuration(num(durationMs))}`}
+      {num(attempts) !== undefined && ` · ${num(attempts)} attempts`}
+      {text(startedAt) !== undefined && (
+        <span class="muted">{` · started ${text(startedAt)}`}</span>
+      )}
+      {text(error) !== undefined && <p class="message error">{text(error)}</p>}
+      {Object.keys(rest).length > 0 && <JsonView value={rest} label="details" />}
+    </li>
+  );
+}
+
+/** The live part of a run: status, error, the step timeline and the reply. */
+export function RunDetail({ run, logUrl }: Pick<RunPageProps, 'run' | 'logUrl'>) {
+  const steps = Array.isArray(run.steps) ? (run.steps as StepEntry[]) : [];
+  const total =
+    run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null;
+  return (
+    <>
+      <p>
+        <StatusBadge status={run.status} />
+        {` · created ${formatTime(run.createdAt)} · started ${formatTime(run.startedAt)} · finished ${formatTime(run.finishedAt)} · ${formatDuration(total)} · attempt ${run.attempt}`}
+      </p>
+      {run.error !== null && (
+        <p class="message error">
+          {run.failedStep !== null && <strong>{`Step ${run.failedStep} failed: `}</strong>}
+          {run.error}
+        </p>
+      )}
+      <h2>Steps</h2>
+      {steps.length === 0 ? (
+        <p class="empty">No step has run yet. This page updates on its own.</p>
+      ) : (
+        <ol>
+          {steps.map((step) => (
+            <StepRow step={step} failedStep={run.failedStep} />
+          ))}
+        </ol>
+      )}
+      <h2>Input (trigger)</h2>
+      <JsonView value={run.trigger} label="trigger" />
+      {run.response !== null && (
+        <>
+          <h2>{`Reply${run.responseStatus === null ? '' : ` (${run.responseStatus})`}`}</h2>
+          <JsonView value={run.response} label="reply" />
+        </>
+      )}
+      <h2>Log</h2>
+      {logUrl === null ? (
+        <p class="muted">The log is written when the run ends.</p>
+      ) : (
+        <p>
+          <a href={logUrl} rel="noreferrer">
+            Open the full log
+          </a>{' '}
+          <span class="muted">(a short-lived signed link, each step's inputs and outputs)</span>
+        </p>
+      )}
+    </>
+  );
+}
+
+export const isSettled = (run: RunRow) => finalRunStatuses.includes(run.status);
+
+/** One run: its timeline of steps, and the replay and cancel buttons (the run-control API). */
+export function RunPage({ run, flowName, logUrl }: RunPageProps) {
+  const id = encodeURIComponent(run.id);
+  return (
+    <>
+      <h1>{`Run ${run.id.slice(0, 8)}`}</h1>
+      <p class="muted">
+        {'flow '}
+        <a href={`/console/flows/${encodeURIComponent(run.flowId)}`}>{flowName ?? run.flowId}</a>
+        {` · run ${run.id}`}
+        {run.replayOf !== null && (
+          <>
+            {' · replay of '}
+            <a href={`/console/runs/${encodeURIComponent(run.replayOf)}`}>
+              {run.replayOf.slice(0, 8)}
+            </a>
+          </>
+        )}
+      </p>
+      <p>
+        <button
+          type="button"
+          class="primary"
+          data-api={`POST /v1/runs/${id}/replay`}
+          data-then="run"
+        >
+          Replay
+        </button>{' '}
+        {!isSettled(run) && (
+          <button type="button" class="danger" data-api={`POST /v1/runs/${id}/cancel`}>
+            Cancel
+          </button>
+        )}
+      </p>
+      <div data-live={isSettled(run) ? 'off' : 'on'} aria-live="polite">
+        <RunDetail run={run} logUrl={logUrl} />
+      </div>
+    </>
+  );
+}

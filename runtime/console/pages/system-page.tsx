@@ -1,0 +1,57 @@
+import type { SystemSnapshot } from '../../db/console-stats-store';
+import { formatDuration } from './status-badge';
+
+/** Waiting more than this long means workers are short or down. */
+const STALE_WAIT_MS = 60_000;
+/** More than this share of last hour's runs failing is worth a look. */
+const HIGH_FAILURE_RATE = 0.1;
+
+/** "Is anything wrong right now": the waiting work, its age, and the recent failure rate. */
+export function SystemStatus({ snapshot, now }: { snapshot: SystemSnapshot; now: Date }) {
+  const waitedMs =
+    snapshot.oldestWaitingAt === null ? null : now.getTime() - snapshot.oldestWaitingAt.getTime();
+  const { runs, failed } = snapshot.lastHour;
+  const rate = runs === 0 ? 0 : failed / runs;
+  const stale = waitedMs !== null && waitedMs > STALE_WAIT_MS;
+  const failing = rate > HIGH_FAILURE_RATE;
+  return (
+    <>
+      <p class={stale || failing ? 'message error' : 'message info'}>
+        {stale
+          ? `Runs are waiting: the oldest has waited ${formatDuration(waitedMs)}. Check that workers are running.`
+          : failing
+            ? `${(rate * 100).toFixed(1)} % of the last hour's runs failed. Open the failed runs.`
+            : 'Nothing looks wrong right now.'}
+      </p>
+      <div class="tile-row">
+        <div class="tile">
+          Waiting runs (queue depth)<strong>{snapshot.waiting.toLocaleString('en')}</strong>
+        </div>
+        <div class="tile">
+          Running now (busy worker slots)<strong>{snapshot.running.toLocaleString('en')}</strong>
+        </div>
+        <div class={stale ? 'tile alert' : 'tile'}>
+          Oldest waiting run<strong>{waitedMs === null ? 'none' : formatDuration(waitedMs)}</strong>
+        </div>
+        <div class={failing ? 'tile alert' : 'tile'}>
+          Failed, last hour
+          <strong>{runs === 0 ? 'no runs' : `${(rate * 100).toFixed(1)} %`}</strong>
+          <span class="muted">{`${failed} of ${runs}`}</span>
+        </div>
+      </div>
+      <p>
+        <a href="/console/runs?status=failed">Failed runs</a> ·{' '}
+        <a href="/console/runs?status=queued">Waiting runs</a>
+      </p>
+    </>
+  );
+}
+
+export const SystemPage = (props: { snapshot: SystemSnapshot; now: Date }) => (
+  <>
+    <h1>System</h1>
+    <div data-live="on" aria-live="polite">
+      <SystemStatus {...props} />
+    </div>
+  </>
+);

@@ -1,0 +1,126 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../../runtime/api/app';
+import { connectPostgres } from '../../../runtime/db/client';
+import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
+import { csrfTokenOf, signIn } from '../../support/console-session';
+import { type LoopbackServer, serveOnLoopback } from '../../support/loopback-server';
+import { startTestStack, type TestStack } from '../../support/stack';
+
+let stack: TestStack;
+let first: LoopbackServer;
+
+beforeAll(async () => {
+  stack = await startTestStack({}, { worker: false });
+  first = await serveOnLoopback(stack.api.fetch);
+});
+afterAll(async () => {
+  await first?.close();
+  await stack?.close();
+});
+
+/** A second APP instance: its own pool, queue and reply bus on the same database. */
+async function startAnotherApp() {
+  const database = connectPostgres({ url: stack.database.url, poolSize: 2, idleTimeoutMs: 1000 });
+  const logger = pino({ level: 'silent' });
+  const driver = createQueueDriver(stack.env, logger, database.db);
+  const replies = await createReplyBus(stack.env, 'console-test-2', {
+    subscribe: false,
+    db: database.db,
+  });
+  const { store, localStore } = createFileStore(stack.env);
+  const api = createApi({
+    env: stack.env,
+    database,
+    queue: driver.queue,
+    replies,
+    store,
+    localStore,
+    logger,
+  });
+  const server = await serveOnLoopback(api.fetch);
+  return {
+    base: server.base,
+    async close() {
+      await server.close();
+      await replies.close();
+      await driver.queue.close();
+      await database.close();
+    },
+  };
+}
+
+describe('console sessions', () => {
+  it('live in PostgreSQL: a session opened on one APP instance works on another', async () => {
+    const cookie = await signIn(first.base, stack.apiKey);
+    const other = await startAnotherApp();
+    try {
+      const page = await fetch(`${other.base}/console/flows`, { headers: { cookie } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<h1>Flows</h1>');
+      expect(await csrfTokenOf(other.base, cookie)).toBe(await csrfTokenOf(first.base, cookie));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('end at their expiry', async () => {
+    const cookie = await signIn(first.base, stack.apiKey);
+    await stack.database.handle.db.execute(
+      "update console_sessions set expires_at = now() - interval '1 second'",
+    );
+    expect((await fetch(`${first.base}/v1/flows`, { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('set a cookie marked Secure when the browser came over HTTPS', async () => {
+    const res = await fetch(`${first.base}/console/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        origin: 'https://console.example',
+        'x-forwarded-host': 'console.example',
+        'x-forwarded-proto': 'https',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ apiKey: stack.apiKey }),
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('set-cookie')).toMatch(/HttpOnly; Secure; SameSite=Strict/);
+  });
+});
+
+describe('console pages', () => {
+  it('redirects / to /console, and a visitor without a session to sign in', async () => {
+    const root = await fetch(`${first.base}/`, { redirect: 'manual' });
+    expect(root.headers.get('location')).toBe('/console');
+    const flows = await fetch(`${first.base}/console/flows`, { redirect: 'manual' });
+    expect(flows.status).toBe(303);
+    expect(flows.headers.get('location')).toBe('/console/sign-in');
+  });
+
+  it('serves its bundled assets under content hashes with a year-long immutable cache', async () => {
+    const html = await (await fetch(`${first.base}/console/sign-in`)).text();
+    const paths = [...html.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    expect(paths).toHaveLength(2);
+    for (const path of paths) {
+      expect(path).toMatch(/-[A-Z0-9]{8}\.(js|css)$/);
+      const res = await fetch(`${first.base}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    }
+    expect((await fetch(`${first.base}/console/assets/..%2Fmain.mjs`)).status).toBe(404);
+  });
+
+  it('answers a bad filter with 400 naming it', async () => {
+    const cookie = await signIn(first.base, stack.apiKey);
+    const res = await fetch(`${first.base}/console/runs?since=yesterday`, { headers: { cookie } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: {
+        code: 'invalid_request',
+        message: 'invalid query: since: not a date and time',
+        details: expect.any(Array),
+      },
+    });
+  });
+});
