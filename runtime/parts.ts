@@ -18,6 +18,7 @@ import { rdsCaBundle, verifyFull } from './db/tls';
 import type { Env } from './env';
 import { createBullmqQueueDepth } from './metrics/bullmq-queue-depth';
 import type { DepthSource } from './metrics/create-metrics';
+import { type LiveWorkers, pgSessionWorkers, uncountedWorkers } from './metrics/live-workers';
 import { createRedisPublisherLock } from './metrics/publisher-lock';
 import { createSqsQueueDepth } from './metrics/sqs-queue-depth';
 import { createBullmqDriver } from './queue/bullmq-driver';
@@ -329,4 +330,25 @@ function persistentSigningSecret(dataDir: string): string {
   const secret = randomBytes(32).toString('hex');
   writeFileSync(path, secret, { mode: 0o600 });
   return secret;
+}
+
+/** Who counts the live workers for the console: BullMQ's worker list, or PostgreSQL's sessions. */
+export function createLiveWorkers(env: Env, db: Database | undefined): LiveWorkers {
+  switch (env.SLUICE_QUEUE) {
+    case 'memory':
+      return uncountedWorkers;
+    case 'sqs':
+      return pgSessionWorkers(requireDatabase(db), WORKER_SESSION_NAME);
+    case 'bullmq': {
+      // Opened on first use: most APPs never serve the System page.
+      let depth: ReturnType<typeof createBullmqQueueDepth> | undefined;
+      return {
+        async count() {
+          depth ??= createBullmqQueueDepth(redisConfig(env), env.SLUICE_QUEUE_PREFIX);
+          return (await depth.read()).workers;
+        },
+        close: async () => depth?.close(),
+      };
+    }
+  }
 }

@@ -9,6 +9,7 @@ import { createProcessMetrics } from './metrics/create-metrics';
 import {
   createDepthSource,
   createFileStore,
+  createLiveWorkers,
   createQueueBoardIfEnabled,
   createQueueDriver,
   createReconcilerLease,
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   ]);
 
   const queueBoard = runsApp ? await createQueueBoardIfEnabled(env) : undefined;
+  const liveWorkers = runsApp ? createLiveWorkers(env, database.db) : undefined;
   const app = runsApp
     ? await appRole?.startApp({
         env,
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
         logger,
         queueBoard: queueBoard?.app,
         runMetrics: metrics.runs,
+        liveWorkers,
       })
     : null;
   worker = runsWorker
@@ -157,6 +160,7 @@ async function main(): Promise<void> {
     liveness?.stop();
     await metrics.close();
     await queueBoard?.close();
+    await liveWorkers?.close();
     await replies.close();
     await driver.queue.close();
     await database.close();

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/client';
 import type { Env } from '../env';
+import type { LiveWorkers } from '../metrics/live-workers';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
 import type { RunQueue } from '../queue/run-queue';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   runMetrics?: Pick<RunMetrics, 'recordSyncWebhook'> | undefined;
   /** Bull Board at /admin/queues, when SLUICE_QUEUE_UI=true. */
   queueBoard?: Hono | undefined;
+  /** The live workers the queue sees, for the console's System page. */
+  liveWorkers?: LiveWorkers | undefined;
 }
 
 /** What createApi hands its routes: the deps plus the state several routes share. */

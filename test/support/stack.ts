@@ -7,6 +7,7 @@ import { createProjectWithKey, generateApiKey } from '../../runtime/db/project-s
 import { type Env, parseEnv } from '../../runtime/env';
 import {
   createFileStore,
+  createLiveWorkers,
   createQueueBoardIfEnabled,
   createQueueDriver,
   createReplyBus,
@@ -61,8 +62,10 @@ export async function startTestStack(
   });
   const { store, localStore } = createFileStore(env);
   const queueBoard = await createQueueBoardIfEnabled(env);
+  const liveWorkers = createLiveWorkers(env, database.handle.db);
   const api = createApi({
     queueBoard: queueBoard?.app,
+    liveWorkers,
     env,
     database: database.handle,
     queue: driver.queue,
@@ -101,6 +104,7 @@ export async function startTestStack(
     async close() {
       await running?.close();
       await queueBoard?.close();
+      await liveWorkers.close();
       await replies.close();
       await driver.queue.close();
       await database.drop();

@@ -127,7 +127,7 @@ const sameSiteForm = (publicUrl: string) =>
  * The console at /console: server-rendered pages over the API's own stores, scoped to the
  * session's project exactly as the API scopes a key. Its buttons call the /v1 API.
  */
-export function consoleRoutes({ database, env, store }: ApiDeps) {
+export function consoleRoutes({ database, env, store, liveWorkers }: ApiDeps) {
   const db = database.db;
   const assets = loadConsoleAssets();
   const ttlMs = env.SLUICE_CONSOLE_SESSION_TTL_H * 3_600_000;
@@ -336,13 +336,17 @@ export function consoleRoutes({ database, env, store }: ApiDeps) {
   });
 
   pages.get('/system', async (c) => {
-    const snapshot = await systemSnapshot(db, c.get('session').projectId);
+    const [snapshot, workers] = await Promise.all([
+      systemSnapshot(db, c.get('session').projectId),
+      // Unknown rather than an error page when the queue cannot be asked right now.
+      liveWorkers?.count().catch(() => undefined) ?? null,
+    ]);
     const now = new Date();
     return render(c, {
       title: 'System',
       section: 'system',
-      body: <SystemPage snapshot={snapshot} now={now} />,
-      live: <SystemStatus snapshot={snapshot} now={now} />,
+      body: <SystemPage snapshot={snapshot} workers={workers} now={now} />,
+      live: <SystemStatus snapshot={snapshot} workers={workers} now={now} />,
     });
   });
 

@@ -6,24 +6,40 @@ const STALE_WAIT_MS = 60_000;
 /** More than this share of last hour's runs failing is worth a look. */
 const HIGH_FAILURE_RATE = 0.1;
 
-/** "Is anything wrong right now": the waiting work, its age, and the recent failure rate. */
-export function SystemStatus({ snapshot, now }: { snapshot: SystemSnapshot; now: Date }) {
+interface SystemProps {
+  snapshot: SystemSnapshot;
+  /** Live workers the queue sees; null in embedded mode, undefined when the queue did not say. */
+  workers: number | null | undefined;
+  now: Date;
+}
+
+const workersText = (workers: number | null | undefined) =>
+  workers === null ? 'in this process' : workers === undefined ? 'unknown' : String(workers);
+
+/** "Is anything wrong right now": workers, the waiting work, its age, the recent failure rate. */
+export function SystemStatus({ snapshot, workers, now }: SystemProps) {
   const waitedMs =
     snapshot.oldestWaitingAt === null ? null : now.getTime() - snapshot.oldestWaitingAt.getTime();
   const { runs, failed } = snapshot.lastHour;
   const rate = runs === 0 ? 0 : failed / runs;
   const stale = waitedMs !== null && waitedMs > STALE_WAIT_MS;
   const failing = rate > HIGH_FAILURE_RATE;
+  const noWorkers = workers === 0;
   return (
     <>
-      <p class={stale || failing ? 'message error' : 'message info'}>
-        {stale
-          ? `Runs are waiting: the oldest has waited ${formatDuration(waitedMs)}. Check that workers are running.`
-          : failing
-            ? `${(rate * 100).toFixed(1)} % of the last hour's runs failed. Open the failed runs.`
-            : 'Nothing looks wrong right now.'}
+      <p class={noWorkers || stale || failing ? 'message error' : 'message info'}>
+        {noWorkers
+          ? 'No worker is running: runs wait until one starts.'
+          : stale
+            ? `Runs are waiting: the oldest has waited ${formatDuration(waitedMs)}. Check that workers are running.`
+            : failing
+              ? `${(rate * 100).toFixed(1)} % of the last hour's runs failed. Open the failed runs.`
+              : 'Nothing looks wrong right now.'}
       </p>
       <div class="tile-row">
+        <div class={noWorkers ? 'tile alert' : 'tile'}>
+          Workers seen<strong>{workersText(workers)}</strong>
+        </div>
         <div class="tile">
           Waiting runs (queue depth)<strong>{snapshot.waiting.toLocaleString('en')}</strong>
         </div>
@@ -47,7 +63,7 @@ export function SystemStatus({ snapshot, now }: { snapshot: SystemSnapshot; now:
   );
 }
 
-export const SystemPage = (props: { snapshot: SystemSnapshot; now: Date }) => (
+export const SystemPage = (props: SystemProps) => (
   <>
     <h1>System</h1>
     <div data-live="on" aria-live="polite">

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApi } from '../../../runtime/api/app';
 import { connectPostgres } from '../../../runtime/db/client';
 import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
@@ -122,5 +122,36 @@ describe('console pages', () => {
         details: expect.any(Array),
       },
     });
+  });
+});
+
+describe('the System page', () => {
+  const workersTile = (html: string) =>
+    /Workers seen<strong>([^<]*)<\/strong>/.exec(html)?.[1] ?? 'no tile';
+
+  it('says that no worker is running when BullMQ sees none, and counts one once it runs', async () => {
+    const cookie = await signIn(first.base, stack.apiKey);
+    const idle = await (
+      await fetch(`${first.base}/console/system`, { headers: { cookie } })
+    ).text();
+    expect(workersTile(idle)).toBe('0');
+    expect(idle).toContain('No worker is running');
+
+    // A worker on the same queue: BullMQ lists its connection.
+    const withWorker = await startTestStack({ SLUICE_QUEUE_PREFIX: stack.env.SLUICE_QUEUE_PREFIX });
+    try {
+      await vi.waitFor(
+        async () => {
+          const html = await (
+            await fetch(`${first.base}/console/system`, { headers: { cookie } })
+          ).text();
+          expect(workersTile(html)).toBe('1');
+          expect(html).not.toContain('No worker is running');
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+    } finally {
+      await withWorker.close();
+    }
   });
 });
