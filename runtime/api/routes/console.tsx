@@ -12,6 +12,7 @@ import { isSettled, RunDetail, RunPage } from '../../console/pages/run-timeline'
 import { RunsPage, RunsTable } from '../../console/pages/runs-page';
 import { SignInPage } from '../../console/pages/sign-in-page';
 import { SystemPage, SystemStatus } from '../../console/pages/system-page';
+import { readStepOutputs } from '../../console/step-outputs';
 import {
   type ConsoleSession,
   closeConsoleSession,
@@ -322,15 +323,16 @@ export function consoleRoutes({ database, env, store, liveWorkers }: ApiDeps) {
     const id = c.req.param('id');
     const run = await findRun(db, projectId, id);
     if (run === null) throw new ApiError(404, 'not_found', `run ${id} not found`);
-    const [flow, logUrl] = await Promise.all([
+    const [flow, logUrl, outputs] = await Promise.all([
       findFlow(db, projectId, run.flowId),
       run.logKey === null ? null : store.signedGetUrl(run.logKey),
+      run.logKey === null || !isSettled(run) ? null : readStepOutputs(store, run.logKey),
     ]);
     return render(c, {
       title: `Run ${run.id.slice(0, 8)}`,
       section: 'runs',
-      body: <RunPage run={run} flowName={flow?.name ?? null} logUrl={logUrl} />,
-      live: <RunDetail run={run} logUrl={logUrl} />,
+      body: <RunPage run={run} flowName={flow?.name ?? null} logUrl={logUrl} outputs={outputs} />,
+      live: <RunDetail run={run} logUrl={logUrl} outputs={outputs} />,
       settled: isSettled(run),
     });
   });

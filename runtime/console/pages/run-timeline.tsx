@@ -7,6 +7,8 @@ export interface RunPageProps {
   run: RunRow;
   flowName: string | null;
   logUrl: string | null;
+  /** Each step's output by its path, from the run log; null until the log is written. */
+  outputs: ReadonlyMap<string, unknown> | null;
 }
 
 type StepEntry = Record<string, unknown>;
@@ -14,10 +16,21 @@ type StepEntry = Record<string, unknown>;
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 const num = (value: unknown) => (typeof value === 'number' ? value : undefined);
 
-function StepRow({ step, failedStep }: { step: StepEntry; failedStep: string | null }) {
+function StepRow({
+  step,
+  failedStep,
+  output,
+}: {
+  step: StepEntry;
+  failedStep: string | null;
+  output: { value: unknown } | undefined;
+}) {
   const id = text(step.path) ?? text(step.stepId) ?? '?';
   const failed = text(step.error) !== undefined || id === failedStep || step.stepId === failedStep;
-  const { stepId, path, type, status, startedAt, durationMs, attempts, error, ...rest } = step;
+  const { stepId, path, type, status, startedAt, durationMs, attempts, error, ...summary } = step;
+  // The run row keeps outputs up to 4 KiB; the log has every one, so it wins when read.
+  const { output: _inline, outputTruncated: _truncated, ...others } = summary;
+  const rest = output === undefined ? summary : others;
   return (
     <li class={failed ? 'failed-step' : undefined}>
       <strong>{id}</strong> <span class="muted">{text(type) ?? ''}</span>{' '}
@@ -30,12 +43,13 @@ function StepRow({ step, failedStep }: { step: StepEntry; failedStep: string | n
       )}
       {text(error) !== undefined && <p class="message error">{text(error)}</p>}
       {Object.keys(rest).length > 0 && <JsonView value={rest} label="details" />}
+      {output !== undefined && <JsonView value={output.value} label="output" />}
     </li>
   );
 }
 
 /** The live part of a run: status, error, the step timeline and the reply. */
-export function RunDetail({ run, logUrl }: Pick<RunPageProps, 'run' | 'logUrl'>) {
+export function RunDetail({ run, logUrl, outputs }: Omit<RunPageProps, 'flowName'>) {
   const steps = Array.isArray(run.steps) ? (run.steps as StepEntry[]) : [];
   const total =
     run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null;
@@ -57,7 +71,7 @@ export function RunDetail({ run, logUrl }: Pick<RunPageProps, 'run' | 'logUrl'>)
       ) : (
         <ol>
           {steps.map((step) => (
-            <StepRow step={step} failedStep={run.failedStep} />
+            <StepRow step={step} failedStep={run.failedStep} output={outputOf(outputs, step)} />
           ))}
         </ol>
       )}
@@ -77,17 +91,28 @@ export function RunDetail({ run, logUrl }: Pick<RunPageProps, 'run' | 'logUrl'>)
           <a href={logUrl} rel="noreferrer">
             Open the full log
           </a>{' '}
-          <span class="muted">(a short-lived signed link, each step's inputs and outputs)</span>
+          <span class="muted">
+            (a short-lived signed link: the whole run as the worker recorded it)
+          </span>
         </p>
       )}
     </>
   );
 }
 
+function outputOf(
+  outputs: ReadonlyMap<string, unknown> | null,
+  step: StepEntry,
+): { value: unknown } | undefined {
+  const key = text(step.path) ?? text(step.stepId);
+  if (outputs === null || key === undefined || !outputs.has(key)) return undefined;
+  return { value: outputs.get(key) };
+}
+
 export const isSettled = (run: RunRow) => finalRunStatuses.includes(run.status);
 
 /** One run: its timeline of steps, and the replay and cancel buttons (the run-control API). */
-export function RunPage({ run, flowName, logUrl }: RunPageProps) {
+export function RunPage({ run, flowName, logUrl, outputs }: RunPageProps) {
   const id = encodeURIComponent(run.id);
   return (
     <>
@@ -121,7 +146,7 @@ export function RunPage({ run, flowName, logUrl }: RunPageProps) {
         )}
       </p>
       <div data-live={isSettled(run) ? 'off' : 'on'} aria-live="polite">
-        <RunDetail run={run} logUrl={logUrl} />
+        <RunDetail run={run} logUrl={logUrl} outputs={outputs} />
       </div>
     </>
   );

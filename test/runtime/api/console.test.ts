@@ -155,3 +155,48 @@ describe('the System page', () => {
     }
   });
 });
+
+describe('the Run page', () => {
+  it("shows each step's output from the run log, even one too big for the run row, markup in it as text", async () => {
+    const ran = await startTestStack({});
+    const server = await serveOnLoopback(ran.api.fetch);
+    try {
+      const created = await ran.call('POST', '/v1/flows', {
+        name: 'outputs',
+        trigger: { type: 'webhook' },
+        steps: [
+          {
+            id: 'shout',
+            type: 'code',
+            // Over the run row's 4 KiB: only the run log holds this output.
+            code: 'export default ({ trigger }) => ({ said: `<b>${trigger.body.word}</b>`, pad: "x".repeat(5000) })',
+          },
+          // The reply is this step's: the first step's output shows only in its timeline row.
+          { id: 'done', type: 'code', code: 'export default () => "ok"' },
+        ],
+      });
+      const flowId = ((await created.json()) as { id: string }).id;
+      const reply = await ran.call('POST', `/v1/webhooks/${flowId}/sync`, { word: 'hi' });
+      expect(reply.status).toBe(200);
+      const runs = (await (await ran.call('GET', `/v1/runs?flowId=${flowId}`)).json()) as {
+        runs: { id: string }[];
+      };
+      const runId = runs.runs[0]?.id ?? '';
+      const cookie = await signIn(server.base, ran.apiKey);
+      // The worker writes the log just after the run ends: wait for the page to show it.
+      await vi.waitFor(
+        async () => {
+          const html = await (
+            await fetch(`${server.base}/console/runs/${runId}`, { headers: { cookie } })
+          ).text();
+          expect(html).toContain('&lt;b&gt;hi&lt;/b&gt;');
+          expect(html).not.toContain('<b>hi</b>');
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+    } finally {
+      await server.close();
+      await ran.close();
+    }
+  });
+});
