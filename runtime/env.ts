@@ -50,6 +50,8 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallba
       return raw;
     });
 
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
 /** Only true/false/1/0: z.coerce.boolean would turn "false" into true. */
 const BoolEnv = (fallback: boolean) =>
   z
@@ -193,6 +195,12 @@ const envSchema = z
     SLUICE_LOCAL_SIGNING_SECRET: text().refine((v) => v === undefined || v.length >= 32, {
       message: 'must be at least 32 characters',
     }),
+
+    SLUICE_SECRETS_KEY: text().refine(
+      (v) => v === undefined || (BASE64.test(v) && Buffer.from(v, 'base64').length >= 32),
+      { message: 'must be base64 of at least 32 bytes (openssl rand -base64 32)' },
+    ),
+    SLUICE_SECRETS_KMS_KEY_ID: text(),
 
     SLUICE_METRICS: oneOf(['off', 'cloudwatch', 'emf'], 'off'),
     SLUICE_METRICS_INTERVAL_S: int(1, 3600, DEFAULT_METRICS_INTERVAL_S),

@@ -13,9 +13,11 @@ import {
   createReconcilerLease,
   createReplyBus,
   openDatabase,
+  openSecretStore,
 } from './parts';
 import { createRunReconciler } from './reliability/run-reconciler';
 import type { RunningWorker } from './roles/worker';
+import { SecretsKeyMismatchError } from './secrets/secrets-key-mismatch-error';
 import { endProcessNow } from './worker/end-process-now';
 import { startWorkerLiveness } from './worker/start-liveness';
 
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     ? import('./roles/seed-api-key').then((seed) => seed.seedApiKey(env, database.db, logger))
     : null;
   const [appRole, workerRole] = await rolesLoading;
+  const secrets = await openSecretStore(env, database);
 
   const driver = createQueueDriver(env, logger);
   const { store, localStore } = createFileStore(env);
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
         replies,
         store,
         localStore,
+        secrets,
         logger,
         queueBoard: queueBoard?.app,
         runMetrics: metrics.runs,
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
         db: database.db,
         driver,
         store,
+        secrets,
         replies,
         logger,
         runMetrics: metrics.runs,
@@ -153,7 +158,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof EnvError || error instanceof SchemaWaitTimeoutError) {
+  if (
+    error instanceof EnvError ||
+    error instanceof SchemaWaitTimeoutError ||
+    error instanceof SecretsKeyMismatchError
+  ) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(`sluice failed to start: ${safeError(error).stack ?? String(error)}\n`);

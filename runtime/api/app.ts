@@ -12,6 +12,7 @@ import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
 import { runRoutes } from './routes/runs';
+import { secretRoutes } from './routes/secrets';
 import { webhookRoutes } from './routes/webhooks';
 import { validationHook } from './validation-hook';
 import { createWebhookTargets } from './webhook-targets';
@@ -29,7 +30,14 @@ export function createApi(deps: ApiDeps) {
   });
 
   const auth = bearerAuth({ db: deps.database.db });
-  for (const path of ['/v1/flows', '/v1/flows/*', '/v1/runs', '/v1/runs/*']) {
+  for (const path of [
+    '/v1/flows',
+    '/v1/flows/*',
+    '/v1/runs',
+    '/v1/runs/*',
+    '/v1/secrets',
+    '/v1/secrets/*',
+  ]) {
     app.use(path, bodyLimit({ maxBytes: MAX_MANAGEMENT_BODY_BYTES }), auth);
   }
   const { runMetrics } = deps;
@@ -52,6 +60,7 @@ export function createApi(deps: ApiDeps) {
   app.route('/', flowRoutes({ ...deps, webhookTargets }));
   app.route('/', runRoutes(deps));
   app.route('/', fileRoutes(deps));
+  app.route('/', secretRoutes(deps));
   if (deps.localStore !== undefined) {
     app.route(
       '/',

@@ -5,6 +5,7 @@ import type { Env } from '../env';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
 import type { RunQueue } from '../queue/run-queue';
+import type { SecretStore } from '../secrets/secret-store';
 import type { FileStore, LocalFileStore } from '../storage';
 import type { WebhookTargets } from './webhook-targets';
 
@@ -15,6 +16,8 @@ export interface ApiDeps {
   queue: RunQueue;
   replies: ReplyBus;
   store: FileStore;
+  /** The project's secrets: written and listed by the API, read by flow validation. */
+  secrets: SecretStore;
   /** Set when SLUICE_STORAGE=local: the APP serves that driver's signed URLs. */
   localStore?: LocalFileStore | undefined;
   logger: Logger;

@@ -5,6 +5,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   real,
   text,
   timestamp,
@@ -159,4 +160,25 @@ export const files = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('files_project_idx').on(t.projectId, t.createdAt)],
+);
+
+/**
+ * A project's secrets, envelope-encrypted: `ciphertext` is AES-256-GCM under a data key of
+ * its own, and `wrapped_key` is that data key encrypted by the key-encryption key that
+ * `key_source` names (`local`: SLUICE_SECRETS_KEY; `kms`: the stack's KMS key).
+ */
+export const secrets = pgTable(
+  'secrets',
+  {
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id),
+    name: text('name').notNull(),
+    ciphertext: text('ciphertext').notNull(),
+    wrappedKey: text('wrapped_key').notNull(),
+    keySource: text('key_source', { enum: ['local', 'kms'] }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.name] })],
 );

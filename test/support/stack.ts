@@ -10,6 +10,7 @@ import {
   createQueueBoardIfEnabled,
   createQueueDriver,
   createReplyBus,
+  openSecretStore,
 } from '../../runtime/parts';
 import { startWorker } from '../../runtime/roles/worker';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from './database';
@@ -54,6 +55,7 @@ export async function startTestStack(
   const replies = await createReplyBus(env, `test-${Date.now()}`, { subscribe: true });
   const { store, localStore } = createFileStore(env);
   const queueBoard = await createQueueBoardIfEnabled(env);
+  const secrets = await openSecretStore(env, database.handle);
   const api = createApi({
     queueBoard: queueBoard?.app,
     env,
@@ -62,10 +64,11 @@ export async function startTestStack(
     replies,
     store,
     localStore,
+    secrets,
     logger,
   });
   const running = worker
-    ? startWorker({ env, db: database.handle.db, driver, store, replies, logger })
+    ? startWorker({ env, db: database.handle.db, driver, store, secrets, replies, logger })
     : null;
   const apiKey = generateApiKey();
   const { projectId } = await createProjectWithKey(database.handle.db, { name: 'test', apiKey });

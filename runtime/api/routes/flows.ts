@@ -11,7 +11,8 @@ import {
 } from '../../db/flow-store';
 import type { FlowStatus } from '../../db/schema';
 import { findUnstorable } from '../../db/storable-text';
-import { parseFlowDefinition } from '../../engine';
+import { type FlowDefinition, parseFlowDefinition } from '../../engine';
+import { secretReferences } from '../../engine/secret-references';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
@@ -152,7 +153,7 @@ const routes = {
   }),
 };
 
-export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
+export function flowRoutes({ database, env, webhookTargets, secrets }: RouteDeps) {
   const db = database.db;
   const urls = (id: string) => ({
     webhookUrl: `${env.publicUrl}/v1/webhooks/${id}`,
@@ -175,6 +176,18 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
     }
     return parsed.value;
   };
+  /** A flow may only name secrets the project has: 400 naming the first one missing. */
+  const secretsExist = async (projectId: string, definition: FlowDefinition) => {
+    const refs = secretReferences(definition);
+    const existing = await secrets.existing(projectId, [...new Set(refs.map((r) => r.name))]);
+    const missing = refs.filter((ref) => !existing.has(ref.name));
+    if (missing.length > 0) {
+      invalidRequest(
+        'flow definition',
+        missing.map((ref) => ({ path: ref.path, message: `secret "${ref.name}" does not exist` })),
+      );
+    }
+  };
   const mustFind = async (projectId: string, id: string) => {
     const flow = await findFlow(db, projectId, id);
     if (flow === null) throw notFound(`flow ${id}`);
@@ -195,6 +208,7 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
     .openapi(routes.create, async (c) => {
       const body = c.req.valid('json');
       const definition = validDefinition(body);
+      await secretsExist(c.get('projectId'), definition);
       const created = await createFlow(db, {
         projectId: c.get('projectId'),
         name: definition.name,
@@ -207,6 +221,7 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const definition = validDefinition(body);
+      await secretsExist(c.get('projectId'), definition);
       const added = await addFlowVersion(db, {
         projectId: c.get('projectId'),
         flowId: id,

@@ -44,7 +44,10 @@ export async function executeHttpStep(
   if (result.ok) {
     const { response } = result;
     if (response.status >= 400) {
-      throw new StepFailedError(`${target} answered ${response.status}: ${preview(response.body)}`);
+      // Redacted before it is cut, so a cut cannot leave half a secret behind.
+      throw new StepFailedError(
+        `${target} answered ${response.status}: ${preview(response.body, run.redact)}`,
+      );
     }
     return outputOf(response);
   }
@@ -77,8 +80,8 @@ function withoutQuery(url: string): string {
   return URL.canParse(url) ? `${new URL(url).origin}${new URL(url).pathname}` : url;
 }
 
-function preview(body: unknown): string {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+function preview(body: unknown, redact: (text: string) => string): string {
+  const text = redact(typeof body === 'string' ? body : JSON.stringify(body));
   return text.length > ERROR_BODY_PREVIEW_CHARS
     ? `${previewText(text, ERROR_BODY_PREVIEW_CHARS)}…`
     : text;
