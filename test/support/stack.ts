@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createApi } from '../../runtime/api/app';
 import { createProjectWithKey, generateApiKey } from '../../runtime/db/project-store';
 import { type Env, parseEnv } from '../../runtime/env';
@@ -37,7 +37,7 @@ export interface TestStack {
  */
 export async function startTestStack(
   overrides: Record<string, string> = {},
-  { worker = true } = {},
+  { worker = true, logger = pino({ level: 'silent' }) }: { worker?: boolean; logger?: Logger } = {},
 ): Promise<TestStack> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-test-'));
@@ -50,7 +50,6 @@ export async function startTestStack(
     SLUICE_PUBLIC_URL: 'http://sluice.test',
     ...overrides,
   });
-  const logger = pino({ level: 'silent' });
   const driver = createQueueDriver(env, logger);
   const replies = await createReplyBus(env, `test-${Date.now()}`, { subscribe: true });
   const { store, localStore } = createFileStore(env);
