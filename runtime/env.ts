@@ -34,11 +34,14 @@ const int = (min: number, max: number, fallback: number) =>
       return value;
     });
 
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+const oneOf = <const T extends readonly [string, ...string[]], F extends T[number] | undefined>(
+  values: T,
+  fallback: F,
+) =>
   z
     .string()
     .optional()
-    .transform((raw, ctx): T[number] => {
+    .transform((raw, ctx): T[number] | F => {
       if (raw === undefined || raw === '') return fallback;
       if (!(values as readonly string[]).includes(raw)) {
         ctx.addIssue({
@@ -118,6 +121,18 @@ const MiB = 1024 * 1024;
 /** One `{hashtag}` per deployment: every key of its queue in one Redis Cluster slot. */
 const defaultQueuePrefix = (deploymentName: string) => `{sluice:${deploymentName}}`;
 
+type QueueDriverName = 'bullmq' | 'sqs' | 'memory';
+
+/** SLUICE_QUEUE, or its default: bullmq when Redis is configured, memory in embedded mode. */
+function queueDriverOf(env: {
+  SLUICE_QUEUE?: QueueDriverName | undefined;
+  REDIS_URL?: string | undefined;
+  REDIS_SENTINELS?: unknown;
+}): QueueDriverName {
+  if (env.SLUICE_QUEUE !== undefined) return env.SLUICE_QUEUE;
+  return env.REDIS_URL !== undefined || env.REDIS_SENTINELS !== undefined ? 'bullmq' : 'memory';
+}
+
 const envSchema = z
   .object({
     PORT: int(0, 65535, APP_PORT),
@@ -175,6 +190,13 @@ const envSchema = z
     // Unset: derived from SLUICE_DEPLOYMENT_NAME below, so deployments sharing a Redis never
     // share a queue by accident.
     SLUICE_QUEUE_PREFIX: text(),
+    /** Unset: bullmq when Redis is configured, else memory (resolved after parsing). */
+    SLUICE_QUEUE: oneOf(['bullmq', 'sqs', 'memory'], undefined),
+    SLUICE_SQS_QUEUE_URL: url(['http', 'https']),
+    SLUICE_SQS_ENDPOINT: url(['http', 'https']),
+    SLUICE_SQS_REGION: text(),
+    SLUICE_SQS_ACCESS_KEY_ID: text(),
+    SLUICE_SQS_SECRET_ACCESS_KEY: text(),
     SLUICE_QUEUE_UI: BoolEnv(false),
     SLUICE_QUEUE_UI_USER: text(),
     SLUICE_QUEUE_UI_PASSWORD: text(),
@@ -212,11 +234,33 @@ const envSchema = z
   })
   .superRefine((env, ctx) => {
     const hasRedis = env.REDIS_URL !== undefined || env.REDIS_SENTINELS !== undefined;
+    const queue = queueDriverOf(env);
     const split = env.SLUICE_ROLE !== 'all';
     const need = (variable: string, message: string) =>
       ctx.addIssue({ code: 'custom', path: [variable], message });
-    if (split && !hasRedis) {
-      need('REDIS_URL', `is required when SLUICE_ROLE is ${env.SLUICE_ROLE}`);
+    if (queue === 'memory' && split && env.SLUICE_QUEUE !== undefined) {
+      // The in-process queue cannot reach another process.
+      need('SLUICE_QUEUE', `memory needs SLUICE_ROLE=all (got SLUICE_ROLE=${env.SLUICE_ROLE})`);
+    } else if (split && queue !== 'sqs' && !hasRedis) {
+      need(
+        'REDIS_URL',
+        `is required when SLUICE_ROLE is ${env.SLUICE_ROLE} (or set SLUICE_QUEUE=sqs)`,
+      );
+    } else if (queue === 'bullmq' && !hasRedis) {
+      need('REDIS_URL', 'or REDIS_SENTINELS is required when SLUICE_QUEUE is bullmq');
+    }
+    if (queue === 'sqs' && env.SLUICE_SQS_QUEUE_URL === undefined) {
+      need('SLUICE_SQS_QUEUE_URL', 'is required when SLUICE_QUEUE is sqs');
+    }
+    if (queue === 'sqs' && env.DATABASE_URL === undefined) {
+      // Sync replies and leases travel through PostgreSQL when there is no Redis.
+      need('DATABASE_URL', 'is required when SLUICE_QUEUE is sqs');
+    }
+    if (
+      (env.SLUICE_SQS_ACCESS_KEY_ID === undefined) !==
+      (env.SLUICE_SQS_SECRET_ACCESS_KEY === undefined)
+    ) {
+      need('SLUICE_SQS_SECRET_ACCESS_KEY', 'and SLUICE_SQS_ACCESS_KEY_ID must be set together');
     }
     if (split && env.DATABASE_URL === undefined) {
       need('DATABASE_URL', `is required when SLUICE_ROLE is ${env.SLUICE_ROLE}`);
@@ -224,7 +268,9 @@ const envSchema = z
     if (env.REDIS_SENTINELS !== undefined && env.REDIS_SENTINEL_MASTER === undefined) {
       need('REDIS_SENTINEL_MASTER', 'is required when REDIS_SENTINELS is set');
     }
-    if (env.SLUICE_QUEUE_UI && !hasRedis) {
+    if (env.SLUICE_QUEUE_UI && queue === 'sqs') {
+      need('SLUICE_QUEUE_UI', 'is a BullMQ board and cannot be used when SLUICE_QUEUE is sqs');
+    } else if (env.SLUICE_QUEUE_UI && !hasRedis) {
       need(
         'SLUICE_QUEUE_UI',
         'needs REDIS_URL or REDIS_SENTINELS (the in-process queue has no UI)',
@@ -277,6 +323,7 @@ const envSchema = z
   .transform((env) => ({
     ...env,
     SLUICE_QUEUE_PREFIX: env.SLUICE_QUEUE_PREFIX ?? defaultQueuePrefix(env.SLUICE_DEPLOYMENT_NAME),
+    SLUICE_QUEUE: queueDriverOf(env),
     maxWebhookPayloadBytes: env.SLUICE_MAX_WEBHOOK_PAYLOAD_MB * MiB,
     maxFileBytes: env.SLUICE_MAX_FILE_MB * MiB,
     maxRunLogBytes: env.SLUICE_MAX_RUN_LOG_MB * MiB,

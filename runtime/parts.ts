@@ -5,22 +5,33 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
   connectPostgres,
+  type Database,
   type DatabaseHandle,
   migrateAsAdmin,
   openPglite,
+  type PostgresAccess,
   type PostgresOptions,
 } from './db/client';
 import { cachedAuthToken } from './db/iam-auth-token';
+import { createSessionConnection, type SessionOptions } from './db/session-connection';
 import { rdsCaBundle, verifyFull } from './db/tls';
 import type { Env } from './env';
+import { createBullmqQueueDepth } from './metrics/bullmq-queue-depth';
+import type { DepthSource } from './metrics/create-metrics';
+import { createRedisPublisherLock } from './metrics/publisher-lock';
+import { createSqsQueueDepth } from './metrics/sqs-queue-depth';
 import { createBullmqDriver } from './queue/bullmq-driver';
 import { createInProcessDriver } from './queue/in-process-driver';
 import { createInProcessReplyBus } from './queue/in-process-reply-bus';
+import { createPgReplyBus } from './queue/pg-reply-bus';
 import { type RedisConfig, redisOptions } from './queue/redis-options';
 import { createRedisReplyBus } from './queue/redis-reply-bus';
 import type { ReplyBus } from './queue/reply-bus';
 import type { QueueDriver } from './queue/run-queue';
+import { createSqsClient } from './queue/sqs-client';
+import { createSqsDriver, WORKER_SESSION_NAME } from './queue/sqs-driver';
 import { createRedisLease, type LeaderLease, soleLease } from './reliability/leader-lease';
+import { createPgLease } from './reliability/pg-lease';
 import type { DataKeys } from './secrets/data-keys';
 import { createLocalDataKeys } from './secrets/local-data-keys';
 import { createSecretStore, type SecretStore } from './secrets/secret-store';
@@ -38,25 +49,27 @@ import {
  * as the admin and prepares the runtime role, then serves as that role; in IAM mode without it,
  * it waits for the APP to have done so; otherwise it migrates with DATABASE_URL itself.
  */
+/** The runtime's PostgreSQL login: TLS from SLUICE_DB_CA, the password or an IAM token. */
+async function postgresAccess(env: Env, url: string): Promise<PostgresAccess> {
+  const ssl = env.SLUICE_DB_CA === 'rds' ? verifyFull(await rdsCaBundle()) : undefined;
+  const password =
+    env.SLUICE_DB_AUTH === 'iam'
+      ? cachedAuthToken((await import('./db/rds-signer')).rdsSigner(url, env.AWS_REGION ?? ''))
+      : env.SLUICE_DB_PASSWORD;
+  return { url, password, ssl };
+}
+
 export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHandle> {
   if (env.DATABASE_URL === undefined) {
     const embedded = await openPglite(env.SLUICE_DATA_DIR);
     await embedded.migrate();
     return embedded;
   }
-  const ssl = env.SLUICE_DB_CA === 'rds' ? verifyFull(await rdsCaBundle()) : undefined;
   const options: PostgresOptions = {
-    url: env.DATABASE_URL,
-    password:
-      env.SLUICE_DB_AUTH === 'iam'
-        ? cachedAuthToken(
-            (await import('./db/rds-signer')).rdsSigner(env.DATABASE_URL, env.AWS_REGION ?? ''),
-          )
-        : env.SLUICE_DB_PASSWORD,
+    ...(await postgresAccess(env, env.DATABASE_URL)),
     poolSize: env.SLUICE_DB_POOL_SIZE,
     idleTimeoutMs: env.SLUICE_DB_IDLE_TIMEOUT_MS,
     queryTimeoutMs: env.SLUICE_DB_QUERY_TIMEOUT_MS,
-    ssl,
   };
   if (env.SLUICE_DB_ADMIN_URL !== undefined) {
     await migrateAsAdmin(
@@ -97,25 +110,81 @@ const redisConfig = (env: Env): RedisConfig => ({
   sentinelMaster: env.REDIS_SENTINEL_MASTER,
 });
 
-const usesRedis = (env: Env) => env.REDIS_URL !== undefined || env.REDIS_SENTINELS !== undefined;
+/**
+ * A PostgreSQL session of its own (advisory locks, LISTEN): the sqs queue's coordination. It
+ * logs in as the pool does: the same TLS verification, and the password or an IAM token.
+ */
+const openSession = (env: Env) => {
+  let access: Promise<PostgresAccess> | undefined;
+  return (options: Omit<SessionOptions, 'access'>) => {
+    access ??= postgresAccess(env, env.DATABASE_URL ?? '');
+    return createSessionConnection({ ...options, access });
+  };
+};
 
-export function createQueueDriver(env: Env, logger: Logger): QueueDriver {
-  if (!usesRedis(env)) {
-    return createInProcessDriver((error) => logger.error({ err: error }, 'run failed to process'));
-  }
-  return createBullmqDriver({
-    redis: redisConfig(env),
-    prefix: env.SLUICE_QUEUE_PREFIX,
-    failedJobRetentionDays: env.SLUICE_FAILED_JOB_RETENTION_DAYS,
-    failedJobRetentionCount: env.SLUICE_FAILED_JOB_RETENTION_COUNT,
-    stalledAfterMs: env.SLUICE_STALLED_AFTER_S * 1000,
-    onWorkerError: (error) => logger.warn({ err: error }, 'queue worker error'),
+const sqsClient = (env: Env) =>
+  createSqsClient({
+    queueUrl: env.SLUICE_SQS_QUEUE_URL ?? '',
+    region: env.SLUICE_SQS_REGION,
+    endpoint: env.SLUICE_SQS_ENDPOINT,
+    credentials:
+      env.SLUICE_SQS_ACCESS_KEY_ID !== undefined && env.SLUICE_SQS_SECRET_ACCESS_KEY !== undefined
+        ? {
+            accessKeyId: env.SLUICE_SQS_ACCESS_KEY_ID,
+            secretAccessKey: env.SLUICE_SQS_SECRET_ACCESS_KEY,
+          }
+        : undefined,
   });
+
+/** The sqs queue keeps its coordination in PostgreSQL: its parts need the pool. */
+function requireDatabase(db: Database | undefined): Database {
+  if (db === undefined) throw new Error('SLUICE_QUEUE=sqs needs the database handle');
+  return db;
 }
 
-/** The reconciler's lease: in Redis across APP instances, or trivially held in embedded mode. */
+/** SLUICE_QUEUE: the run queue's driver. `db` is required for sqs. */
+export function createQueueDriver(env: Env, logger: Logger, db?: Database): QueueDriver {
+  switch (env.SLUICE_QUEUE) {
+    case 'memory':
+      return createInProcessDriver((error) =>
+        logger.error({ err: error }, 'run failed to process'),
+      );
+    case 'sqs':
+      return createSqsDriver({
+        client: sqsClient(env),
+        queueUrl: env.SLUICE_SQS_QUEUE_URL ?? '',
+        db: requireDatabase(db),
+        openSession: openSession(env),
+        stalledAfterS: env.SLUICE_STALLED_AFTER_S,
+        reconcileAfterS: env.SLUICE_RECONCILE_AFTER_S,
+        logger,
+      });
+    case 'bullmq':
+      return createBullmqDriver({
+        redis: redisConfig(env),
+        prefix: env.SLUICE_QUEUE_PREFIX,
+        failedJobRetentionDays: env.SLUICE_FAILED_JOB_RETENTION_DAYS,
+        failedJobRetentionCount: env.SLUICE_FAILED_JOB_RETENTION_COUNT,
+        stalledAfterMs: env.SLUICE_STALLED_AFTER_S * 1000,
+        onWorkerError: (error) => logger.warn({ err: error }, 'queue worker error'),
+      });
+  }
+}
+
+/** The reconciler's lease: in Redis or PostgreSQL across APP instances, or trivially held in embedded mode. */
 export function createReconcilerLease(env: Env, instanceId: string): LeaderLease {
-  if (!usesRedis(env)) return soleLease;
+  if (env.SLUICE_QUEUE === 'memory') return soleLease;
+  if (env.SLUICE_QUEUE === 'sqs') {
+    const session = openSession(env)({ applicationName: 'sluice-reconciler' });
+    const lease = createPgLease(session, 'reconciler');
+    return {
+      acquire: lease.acquire,
+      async release() {
+        await lease.release().catch(() => {});
+        await session.close();
+      },
+    };
+  }
   const redis = new Redis(redisOptions(redisConfig(env), 'request'));
   redis.on('error', () => undefined);
   // Outlives two intervals, so a leader that misses one pass keeps the lease.
@@ -130,6 +199,53 @@ export function createReconcilerLease(env: Env, instanceId: string): LeaderLease
   };
 }
 
+/**
+ * Queue depth for the APP's metrics and the lock that elects its one publisher. None in
+ * embedded mode: an in-process queue's depth drives no autoscaling.
+ */
+export function createDepthSource(
+  env: Env,
+  instanceId: string,
+  db: Database | undefined,
+): DepthSource | undefined {
+  const intervalMs = env.SLUICE_METRICS_INTERVAL_S * 1000;
+  switch (env.SLUICE_QUEUE) {
+    case 'memory':
+      return undefined;
+    case 'sqs': {
+      const client = sqsClient(env);
+      const session = openSession(env)({ applicationName: 'sluice-metrics' });
+      const lease = createPgLease(session, 'metrics-depth-publisher');
+      return {
+        read: createSqsQueueDepth(
+          client,
+          env.SLUICE_SQS_QUEUE_URL ?? '',
+          requireDatabase(db),
+          WORKER_SESSION_NAME,
+        ),
+        lock: { hold: lease.acquire, release: lease.release },
+        async close() {
+          await session.close();
+          client.destroy();
+        },
+      };
+    }
+    case 'bullmq': {
+      const depth = createBullmqQueueDepth(redisConfig(env), env.SLUICE_QUEUE_PREFIX);
+      return {
+        read: depth.read,
+        lock: createRedisPublisherLock(
+          depth.redis,
+          `${env.SLUICE_QUEUE_PREFIX}:metrics:depth-publisher`,
+          instanceId,
+          Math.round(intervalMs * 1.5),
+        ),
+        close: depth.close,
+      };
+    }
+  }
+}
+
 /** Loaded only when enabled: Bull Board and its UI cost memory every process would carry. */
 export async function createQueueBoardIfEnabled(env: Env) {
   if (!env.SLUICE_QUEUE_UI) return undefined;
@@ -142,13 +258,20 @@ export async function createQueueBoardIfEnabled(env: Env) {
   });
 }
 
+/** Sync replies: Redis pub/sub, PostgreSQL LISTEN/NOTIFY (sqs), or in-process. `db` is required for sqs. */
 export async function createReplyBus(
   env: Env,
   instanceId: string,
-  { subscribe }: { subscribe: boolean },
+  { subscribe, db }: { subscribe: boolean; db?: Database },
 ): Promise<ReplyBus> {
-  if (!usesRedis(env)) return createInProcessReplyBus(instanceId);
-  return createRedisReplyBus(redisConfig(env), instanceId, { subscribe });
+  switch (env.SLUICE_QUEUE) {
+    case 'memory':
+      return createInProcessReplyBus(instanceId);
+    case 'sqs':
+      return createPgReplyBus(requireDatabase(db), instanceId, subscribe ? openSession(env) : null);
+    case 'bullmq':
+      return createRedisReplyBus(redisConfig(env), instanceId, { subscribe });
+  }
 }
 
 export function createFileStore(env: Env): { store: FileStore; localStore?: LocalFileStore } {

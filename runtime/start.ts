@@ -7,6 +7,7 @@ import { safeError } from './log-safe-error';
 import { createLogger } from './logger';
 import { createProcessMetrics } from './metrics/create-metrics';
 import {
+  createDepthSource,
   createFileStore,
   createQueueBoardIfEnabled,
   createQueueDriver,
@@ -57,11 +58,14 @@ async function main(): Promise<void> {
   const [appRole, workerRole] = await rolesLoading;
   const secrets = await openSecretStore(env, database);
 
-  const driver = createQueueDriver(env, logger);
+  const driver = createQueueDriver(env, logger, database.db);
   const { store, localStore } = createFileStore(env);
   const [replies, metrics] = await Promise.all([
-    createReplyBus(env, instanceId, { subscribe: runsApp }),
-    createProcessMetrics(env, { instanceId, publishesDepth: runsApp, logger }),
+    createReplyBus(env, instanceId, { subscribe: runsApp, db: database.db }),
+    createProcessMetrics(env, {
+      depth: runsApp ? () => createDepthSource(env, instanceId, database.db) : undefined,
+      logger,
+    }),
     seeding,
   ]);
 

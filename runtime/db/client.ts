@@ -46,7 +46,10 @@ const MIGRATION_LOCK_KEY = 7_263_001;
  */
 const POSTGRES_TIMEOUT_MS = 2000;
 
-function connectionConfig(options: PostgresOptions): pg.ClientConfig {
+/** Where and how to log in: what the pool and a session connection (session-connection.ts) share. */
+export type PostgresAccess = Pick<PostgresOptions, 'url' | 'password' | 'ssl'>;
+
+export function connectionConfig(options: PostgresAccess): pg.ClientConfig {
   // Parsed here rather than passed as `connectionString`: pg lets a connection string's fields
   // (even an empty password, or the ssl its sslmode implies) replace the explicit ones.
   const fromUrl = parseIntoClientConfig(options.url);

@@ -1,16 +1,23 @@
 import type { Logger } from 'pino';
 import type { Env } from '../env';
 import { METRICS_DIMENSION, METRICS_NAMESPACE } from '../limits';
-import { createBullmqQueueDepth } from './bullmq-queue-depth';
 import { createEmfSink } from './emf-sink';
 import type { MetricSink } from './metric-sink';
 import { startMetricsLoop } from './metrics-loop';
-import { createRedisPublisherLock } from './publisher-lock';
+import type { PublisherLock } from './publisher-lock';
+import type { ReadQueueDepth } from './queue-depth';
 import { createRunMetrics, type RunMetrics } from './run-metrics';
 
 export interface ProcessMetrics {
   /** Recorders for the worker (runs) and the APP (sync webhook latency); no-ops when off. */
   readonly runs: RunMetrics;
+  close(): Promise<void>;
+}
+
+/** The queue's depth and the lock that elects its one publisher, built for the queue driver. */
+export interface DepthSource {
+  read: ReadQueueDepth;
+  lock: PublisherLock;
   close(): Promise<void>;
 }
 
@@ -25,50 +32,30 @@ const noRunMetrics: RunMetrics = {
 export async function createProcessMetrics(
   env: Env,
   {
-    instanceId,
-    publishesDepth,
+    depth,
     logger,
-  }: { instanceId: string; publishesDepth: boolean; logger: Logger },
+  }: {
+    /** APP instances only; undefined where depth drives no scaling (embedded mode). */
+    depth: (() => DepthSource | undefined) | undefined;
+    logger: Logger;
+  },
 ): Promise<ProcessMetrics> {
   const sink = await createSink(env);
   if (sink === undefined) return { runs: noRunMetrics, close: async () => undefined };
   const runs = createRunMetrics();
-  const intervalMs = env.SLUICE_METRICS_INTERVAL_S * 1000;
-  const usesRedis = env.REDIS_URL !== undefined || env.REDIS_SENTINELS !== undefined;
-  // Without Redis (embedded mode) the queue is in memory and there is one instance: depth of
-  // an in-process queue drives no autoscaling, so only run metrics are published.
-  const depth =
-    publishesDepth && usesRedis
-      ? createBullmqQueueDepth(
-          {
-            url: env.REDIS_URL,
-            password: env.SLUICE_REDIS_PASSWORD,
-            sentinels: env.REDIS_SENTINELS,
-            sentinelMaster: env.REDIS_SENTINEL_MASTER,
-          },
-          env.SLUICE_QUEUE_PREFIX,
-        )
-      : undefined;
+  const source = depth?.();
   const loop = startMetricsLoop({
     sink,
-    intervalMs,
+    intervalMs: env.SLUICE_METRICS_INTERVAL_S * 1000,
     drainRunMetrics: runs.drain,
-    depth: depth && {
-      read: depth.read,
-      lock: createRedisPublisherLock(
-        depth.redis,
-        `${env.SLUICE_QUEUE_PREFIX}:metrics:depth-publisher`,
-        instanceId,
-        Math.round(intervalMs * 1.5),
-      ),
-    },
+    depth: source && { read: source.read, lock: source.lock },
     logger,
   });
   return {
     runs,
     async close() {
       await loop.close();
-      await depth?.close();
+      await source?.close();
     },
   };
 }

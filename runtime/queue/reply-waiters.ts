@@ -20,6 +20,10 @@ export function createReplyWaiters() {
     deliver(reply: RunReply) {
       waiting.get(reply.runId)?.(reply);
     },
+    /** Ends the wait for `runId` now without a reply: the caller reads the run row instead. */
+    wake(runId: string) {
+      waiting.get(runId)?.(null);
+    },
     cancelAll() {
       for (const settle of [...waiting.values()]) settle(null);
     },

@@ -24,13 +24,18 @@ export interface RunQueue {
   enqueue(job: RunJob): Promise<void>;
   /** The ids among `runIds` that have a live job: waiting, delayed or active. */
   liveJobIds(runIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * For a queue that cannot see its messages (SQS): the queued runs among `runIds` to leave
+   * for a later pass, so that a backlog that is merely waiting is not re-sent every pass.
+   */
+  deferredResends?(runIds: readonly string[]): Set<string>;
   /** Enqueues again, first dropping a dead (failed or completed) job that holds the run id. */
   requeue(job: RunJob): Promise<void>;
   /**
    * The service `ping` checks, named as /v1/health/ready reports it; null for a queue that
    * lives in this process and has nothing to check.
    */
-  readonly dependency: 'redis' | null;
+  readonly dependency: 'redis' | 'sqs' | null;
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -53,7 +58,7 @@ export interface RunConsumer {
 }
 
 export interface QueueDriver {
-  readonly kind: 'bullmq' | 'in-process';
+  readonly kind: 'bullmq' | 'sqs' | 'in-process';
   readonly queue: RunQueue;
   consume(processor: RunProcessor, concurrency: number): RunConsumer;
 }

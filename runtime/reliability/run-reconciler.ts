@@ -77,9 +77,10 @@ export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
         pass.retried++;
       }
     }
-    for (const run of await withoutLiveJob(
-      await overdueRuns(deps.db, 'queued', afterS, batchSize),
-    )) {
+    const queued = await withoutLiveJob(await overdueRuns(deps.db, 'queued', afterS, batchSize));
+    const deferred = deps.queue.deferredResends?.(queued.map((run) => run.id));
+    for (const run of queued) {
+      if (deferred?.has(run.id)) continue;
       await deps.queue.requeue({ runId: run.id, replyTo: null });
       pass.reenqueued++;
     }

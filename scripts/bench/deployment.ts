@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { RUN_QUEUE_NAME } from '../../runtime/queue/run-queue';
@@ -8,6 +9,7 @@ import {
   type TestDatabase,
 } from '../../test/support/database';
 import { type SluiceProcess, startSluice } from '../../test/support/processes';
+import { startFauxqsChild } from './fauxqs-process';
 import { cpuSeconds, cpuSecondsOfCommand, cpuTimes, peakRssMb } from './proc-stats';
 import { startS3rverChild } from './s3rver-process';
 
@@ -22,8 +24,9 @@ export interface Deployment {
   sql: pg.Client;
   createFlow(definition: unknown): Promise<string>;
   /**
-   * Pauses or resumes the run queue (BullMQ's own pause): while paused, the app still accepts
-   * and enqueues runs, and the workers take none.
+   * Pauses or resumes the run queue: while paused, the app still accepts and enqueues runs,
+   * and the workers take none. BullMQ has its own pause; SQS has none, so there the workers
+   * are stopped (SIGTERM, nothing in hand) and resuming starts them again, ready.
    */
   setWorkersPaused(paused: boolean): Promise<void>;
   /** Empties the (paused) queue and cancels the flows' queued runs: a backlog not worth running. */
@@ -33,9 +36,11 @@ export interface Deployment {
     workers_cpu_s: number;
     /** The kernel's part of the workers' CPU: mostly socket I/O to the services. */
     workers_system_cpu_s: number;
-    /** The services on the same two cores: PostgreSQL (all backends), Redis and s3rver. */
+    /** The services on the same two cores: PostgreSQL (all backends), the queue's, and s3rver. */
     postgres_cpu_s: number;
-    redis_cpu_s: number;
+    /** The queue service: redis-server for bullmq, the fauxqs emulator for sqs (not SQS's own cost). */
+    redis_cpu_s?: number;
+    fauxqs_cpu_s?: number;
     s3rver_cpu_s: number;
     app_peak_rss_mb: number;
     workers_peak_rss_mb: number;
@@ -61,20 +66,36 @@ async function startStub(): Promise<{ server: Server; url: string }> {
 export interface DeploymentOptions {
   /** Writes a V8 CPU profile per app and worker process into this directory (node --cpu-prof). */
   profileDir?: string | undefined;
+  /** @default 'bullmq' */
+  queue?: 'bullmq' | 'sqs';
 }
 
-/** One app and `workers` workers from dist/, on local PostgreSQL and Redis, storage on s3rver. */
+/**
+ * One app and `workers` workers from dist/, on local PostgreSQL, storage on s3rver, and the
+ * queue on the local Redis (bullmq) or a fauxqs child process (sqs, no Redis).
+ */
 export async function startDeployment(
   workers: number,
   options: DeploymentOptions = {},
 ): Promise<Deployment> {
   const database: TestDatabase = await createTestDatabase({ migrate: true });
   const s3 = await startS3rverChild();
+  const fauxqs = options.queue === 'sqs' ? await startFauxqsChild() : undefined;
   const stub = await startStub();
+  const prefix = randomQueuePrefix();
+  const queueEnv: Record<string, string> =
+    fauxqs === undefined
+      ? { REDIS_URL: 'redis://127.0.0.1:6379', SLUICE_QUEUE_PREFIX: prefix }
+      : {
+          SLUICE_QUEUE: 'sqs',
+          SLUICE_SQS_QUEUE_URL: fauxqs.queueUrl,
+          SLUICE_SQS_ENDPOINT: fauxqs.endpoint,
+          SLUICE_SQS_ACCESS_KEY_ID: 'fauxqs',
+          SLUICE_SQS_SECRET_ACCESS_KEY: 'fauxqs',
+        };
   const env = {
     DATABASE_URL: database.url,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    SLUICE_QUEUE_PREFIX: randomQueuePrefix(),
+    ...queueEnv,
     SLUICE_STORAGE: 's3',
     SLUICE_S3_BUCKET: s3.bucket,
     SLUICE_S3_ENDPOINT: s3.endpoint,
@@ -93,18 +114,30 @@ export async function startDeployment(
     undefined,
     nodeArgs,
   );
-  const workerProcesses = await Promise.all(
-    Array.from({ length: workers }, () =>
-      startSluice({ ...env, SLUICE_ROLE: 'worker' }, undefined, nodeArgs),
-    ),
-  );
+  const startWorkers = () =>
+    Promise.all(
+      Array.from({ length: workers }, () =>
+        startSluice({ ...env, SLUICE_ROLE: 'worker' }, undefined, nodeArgs),
+      ),
+    );
+  const workerProcesses = await startWorkers();
   const base = `http://127.0.0.1:${app.port}`;
   const sql = new pg.Client({ connectionString: database.url });
   await sql.connect();
-  const queue = new Queue(RUN_QUEUE_NAME, {
-    connection: { host: '127.0.0.1', port: 6379 },
-    prefix: env.SLUICE_QUEUE_PREFIX,
-  });
+  const queue =
+    fauxqs === undefined
+      ? new Queue(RUN_QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379 }, prefix })
+      : undefined;
+  const sqs =
+    fauxqs === undefined
+      ? undefined
+      : new SQSClient({
+          region: 'us-east-1',
+          endpoint: fauxqs.endpoint,
+          credentials: { accessKeyId: 'fauxqs', secretAccessKey: 'fauxqs' },
+        });
+  // CPU of workers stopped by a pause still counts towards the run that used it.
+  let stoppedWorkersCpuS = 0;
 
   return {
     base,
@@ -123,10 +156,19 @@ export async function startDeployment(
       return ((await res.json()) as { id: string }).id;
     },
     async setWorkersPaused(paused) {
-      await (paused ? queue.pause() : queue.resume());
+      if (queue !== undefined) {
+        await (paused ? queue.pause() : queue.resume());
+      } else if (paused) {
+        const stopping = workerProcesses.splice(0);
+        stoppedWorkersCpuS += stopping.reduce((sum, w) => sum + cpuSeconds(w.child.pid ?? 0), 0);
+        await Promise.all(stopping.map((worker) => worker.stop('SIGTERM')));
+      } else if (workerProcesses.length === 0) {
+        workerProcesses.push(...(await startWorkers()));
+      }
     },
     async discardQueuedRuns(flowIds) {
-      await queue.drain();
+      if (queue !== undefined) await queue.drain();
+      else await sqs?.send(new PurgeQueueCommand({ QueueUrl: fauxqs?.queueUrl }));
       await sql.query(
         `update runs set status = 'canceled', error = 'discarded by the benchmark', finished_at = now()
           where flow_id = any($1) and status = 'queued'`,
@@ -136,12 +178,15 @@ export async function startDeployment(
     usage() {
       const pids = workerProcesses.map((worker) => worker.child.pid ?? 0);
       const appPid = app.child.pid ?? 0;
+      const fauxqsPid = fauxqs?.child()?.pid;
       return {
         app_cpu_s: cpuSeconds(appPid),
-        workers_cpu_s: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+        workers_cpu_s: stoppedWorkersCpuS + pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
         workers_system_cpu_s: pids.reduce((sum, pid) => sum + cpuTimes(pid).system, 0),
         postgres_cpu_s: cpuSecondsOfCommand('postgres'),
-        redis_cpu_s: cpuSecondsOfCommand('redis-server'),
+        ...(fauxqsPid === undefined
+          ? { redis_cpu_s: cpuSecondsOfCommand('redis-server') }
+          : { fauxqs_cpu_s: cpuSeconds(fauxqsPid) }),
         s3rver_cpu_s: cpuSeconds(s3.child.pid ?? 0),
         app_peak_rss_mb: peakRssMb(appPid),
         workers_peak_rss_mb: Math.max(...pids.map(peakRssMb)),
@@ -152,7 +197,9 @@ export async function startDeployment(
       const signal = options.profileDir === undefined ? 'SIGKILL' : 'SIGTERM';
       await Promise.all([app, ...workerProcesses].map((p) => p.stop(signal)));
       await sql.end();
-      await queue.close();
+      await queue?.close();
+      sqs?.destroy();
+      await fauxqs?.close();
       stub.server.close();
       // s3rver removes its directory on SIGTERM; one still busy storing logs gets 5 s.
       const exited = new Promise((done) => s3.child.once('exit', done));

@@ -1,8 +1,11 @@
 // npm run bench -- [--workers 4] [--duration 15] [--connections 10,50] [--drain 2000]
 //                  [--scenarios sync,async-accept,async-drain,dispatch-idle,sync-http-loop,micro]
 //                  [--profile <dir>] [--smoke] [--no-write] [--no-build] [--baseline <file>]
+//                  [--queue bullmq|sqs]
 // Prints one JSON line per figure, writes bench-results/<date>.json and docs/benchmarks.md
-// (only when every default scenario ran). --profile writes a V8 CPU profile per app and worker
+// (only when every default scenario ran). --queue sqs runs the same scenarios on fauxqs with no
+// Redis, writes bench-results/<date>-sqs.json and puts its figures beside the latest bullmq
+// run's in docs/benchmarks.md (its "SQS beside BullMQ" section). --profile writes a V8 CPU profile per app and worker
 // process; --baseline shows a bench-results file's figures beside this run's in
 // docs/benchmarks.md. `--scenarios sandbox-recovery` (not run by default) measures how a worker
 // recovers from hostile code steps; `--scenarios recovery` (not run by default) the latency
@@ -20,6 +23,7 @@ import {
   engineFigures,
   startupFigures,
 } from './micro';
+import { writeSqsReport } from './queue-comparison';
 import { recoveryLatencies } from './recovery';
 import { writeRecoverySection } from './recovery-report';
 import { writeReports } from './report';
@@ -49,8 +53,13 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     baseline: { type: 'string' },
+    queue: { type: 'string', default: 'bullmq' },
   },
 });
+if (values.queue !== 'bullmq' && values.queue !== 'sqs') {
+  throw new Error(`--queue must be bullmq or sqs (got "${values.queue}")`);
+}
+const queue = values.queue;
 
 const loadAtStart = loadavg()[0] ?? 0;
 const smoke = values.smoke ?? false;
@@ -87,7 +96,9 @@ function cpuDelta(deployment: Deployment, before: ReturnType<Deployment['usage']
     workers_cpu_s: round(after.workers_cpu_s - before.workers_cpu_s),
     workers_system_cpu_s: round(after.workers_system_cpu_s - before.workers_system_cpu_s),
     postgres_cpu_s: round(after.postgres_cpu_s - before.postgres_cpu_s),
-    redis_cpu_s: round(after.redis_cpu_s - before.redis_cpu_s),
+    ...(after.fauxqs_cpu_s === undefined
+      ? { redis_cpu_s: round((after.redis_cpu_s ?? 0) - (before.redis_cpu_s ?? 0)) }
+      : { fauxqs_cpu_s: round(after.fauxqs_cpu_s - (before.fauxqs_cpu_s ?? 0)) }),
     s3rver_cpu_s: round(after.s3rver_cpu_s - before.s3rver_cpu_s),
     app_peak_rss_mb: after.app_peak_rss_mb,
     workers_peak_rss_mb: after.workers_peak_rss_mb,
@@ -238,7 +249,7 @@ async function asyncDrain(deployment: Deployment) {
 if (!values['no-build']) {
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
-const deployment = await startDeployment(workers, { profileDir: values.profile });
+const deployment = await startDeployment(workers, { profileDir: values.profile, queue });
 try {
   const standardBody = '{"a":1,"b":2}';
   const httpBody = JSON.stringify({
@@ -275,7 +286,9 @@ try {
 }
 // A partial run (some scenarios) prints its figures but does not replace the full report.
 if (!values['no-write'] && allScenarios) {
-  writeReports(figures, { workers, durationS, smoke }, { baseline: values.baseline, loadAtStart });
+  const settings = { workers, durationS, smoke };
+  if (queue === 'sqs') writeSqsReport(figures, settings, { loadAtStart });
+  else writeReports(figures, settings, { baseline: values.baseline, loadAtStart });
 } else if (!values['no-write'] && !smoke && scenarios.has('recovery')) {
   writeRecoverySection(figures);
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { recoverySection } from './recovery-report';
 import { sandboxRecoverySection } from './sandbox-report';
+import { sqsSectionOf } from './sqs-section';
 
 const machine = () =>
   `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
@@ -351,6 +352,8 @@ app and worker process.
   const sections = [
     sandboxRecoverySection(figures, previousDoc),
     recoverySection(figures, previousDoc),
+    // The sqs run's comparison is written by `--queue sqs` and kept across bullmq runs.
+    sqsSectionOf(previousDoc),
   ].filter((section) => section !== '');
   return [doc, ...sections].join('\n');
 }

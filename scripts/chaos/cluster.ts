@@ -6,20 +6,28 @@ import {
   type ThrowawayPostgres,
 } from '../../test/support/throwaway-postgres';
 import { startThrowawayRedis, type ThrowawayRedis } from '../../test/support/throwaway-redis';
+import { type FauxqsProcess, startFauxqsChild } from '../bench/fauxqs-process';
 import { startS3rverChild } from '../bench/s3rver-process';
 import { type PausableProxy, startPausableProxy } from './pausable-proxy';
 
 const API_KEY = 'sk_chaos_0123456789abcdefghijklmnop';
 
+/** The queue the cluster runs on: BullMQ on a throwaway Redis, or SQS (fauxqs) with no Redis. */
+export type ChaosQueue = 'bullmq' | 'sqs';
+
 /**
  * App, workers, and dependencies of their own that a scenario may break: a throwaway
- * PostgreSQL cluster and Redis (never the shared 5432/6379), s3rver behind a pausable proxy,
- * and a stub HTTP endpoint that counts how many times each run's side effect happened.
+ * PostgreSQL cluster, the queue's service (a throwaway Redis, never the shared 6379, or a
+ * fauxqs child keeping its messages on disk), s3rver behind a pausable proxy, and a stub HTTP
+ * endpoint that counts how many times each run's side effect happened.
  */
 export interface ChaosCluster {
   base: string;
   workers: SluiceProcess[];
-  redis: ThrowawayRedis;
+  /** Set on the bullmq queue. */
+  redis?: ThrowawayRedis;
+  /** Set on the sqs queue. */
+  sqs?: FauxqsProcess;
   postgres: ThrowawayPostgres;
   s3: PausableProxy;
   stubUrl: string;
@@ -75,18 +83,30 @@ async function startStub(delayMs: number, hits: Map<string, number>) {
 export async function startChaosCluster(
   workers: number,
   tuning: ChaosTuning,
+  queue: ChaosQueue = 'bullmq',
 ): Promise<ChaosCluster> {
-  const [postgres, redis, s3rver] = await Promise.all([
+  const [postgres, redis, sqs, s3rver] = await Promise.all([
     startThrowawayPostgres(),
-    startThrowawayRedis(),
+    queue === 'bullmq' ? startThrowawayRedis() : undefined,
+    queue === 'sqs' ? startFauxqsChild() : undefined,
     startS3rverChild(),
   ]);
+  const queueEnv: Record<string, string> =
+    sqs === undefined
+      ? { REDIS_URL: redis?.url ?? '' }
+      : {
+          SLUICE_QUEUE: 'sqs',
+          SLUICE_SQS_QUEUE_URL: sqs.queueUrl,
+          SLUICE_SQS_ENDPOINT: sqs.endpoint,
+          SLUICE_SQS_ACCESS_KEY_ID: 'fauxqs',
+          SLUICE_SQS_SECRET_ACCESS_KEY: 'fauxqs',
+        };
   const s3 = await startPausableProxy(Number(new URL(s3rver.endpoint).port));
   const hits = new Map<string, number>();
   const stub = await startStub(tuning.stubDelayMs, hits);
   const env = {
     DATABASE_URL: postgres.url,
-    REDIS_URL: redis.url,
+    ...queueEnv,
     SLUICE_STORAGE: 's3',
     SLUICE_S3_BUCKET: s3rver.bucket,
     SLUICE_S3_ENDPOINT: `http://127.0.0.1:${s3.port}`,
@@ -103,7 +123,8 @@ export async function startChaosCluster(
     stub.server.close();
     await s3.close();
     s3rver.child.kill('SIGTERM');
-    await redis.stop();
+    await redis?.stop();
+    await sqs?.close();
     await postgres.destroy();
   };
   const startWorker = () => startSluice({ ...env, SLUICE_ROLE: 'worker' });
@@ -119,7 +140,8 @@ export async function startChaosCluster(
   const cluster: ChaosCluster = {
     base: `http://127.0.0.1:${app.port}`,
     workers: workerProcesses,
-    redis,
+    ...(redis === undefined ? {} : { redis }),
+    ...(sqs === undefined ? {} : { sqs }),
     postgres,
     s3,
     stubUrl: stub.url,

@@ -196,10 +196,15 @@ export interface ScenarioCounts {
   runs: number;
   ratePerS: number;
   s3OutageMs: number;
+  /** How long the SQS server stays dead in sqs-outage. */
+  sqsOutageMs: number;
 }
 
-/** Worker kill, Redis restart, PostgreSQL restart, Spot drain and slow S3, in that order. */
-export function scenarios(counts: ScenarioCounts): Scenario[] {
+/**
+ * Worker kill, the queue's own fault (redis-restart for bullmq, sqs-outage for sqs),
+ * PostgreSQL restart, Spot drain and slow S3, in that order.
+ */
+export function scenarios(counts: ScenarioCounts, queue: 'bullmq' | 'sqs' = 'bullmq'): Scenario[] {
   const midway = (runs: number) => (0.4 * runs * 1000) / counts.ratePerS;
   return [
     {
@@ -230,21 +235,39 @@ export function scenarios(counts: ScenarioCounts): Scenario[] {
       faultHits: ({ load, rows }) =>
         [...load.accepted.keys()].filter((id) => (rows.get(id)?.attempt ?? 0) >= 2).length,
     },
-    {
-      name: 'redis-restart',
-      runs: counts.runs,
-      // Faster than the workers drain, so a backlog of jobs is in Redis when it dies.
-      ratePerS: counts.ratePerS * 3,
-      async fault(cluster, load) {
-        await sleep(midway(counts.runs) / 3);
-        const from = Date.now();
-        await cluster.redis.stop(); // no persistence: every job is gone
-        await sleep(1000);
-        await cluster.redis.start();
-        load.outage = { from, until: Date.now() };
-      },
-      faultHits: refusedDuringOutage,
-    },
+    queue === 'bullmq'
+      ? {
+          name: 'redis-restart',
+          runs: counts.runs,
+          // Faster than the workers drain, so a backlog of jobs is in Redis when it dies.
+          ratePerS: counts.ratePerS * 3,
+          async fault(cluster, load) {
+            await sleep(midway(counts.runs) / 3);
+            const from = Date.now();
+            await cluster.redis?.stop(); // no persistence: every job is gone
+            await sleep(1000);
+            await cluster.redis?.start();
+            load.outage = { from, until: Date.now() };
+          },
+          faultHits: refusedDuringOutage,
+        }
+      : {
+          name: 'sqs-outage',
+          runs: counts.runs,
+          ratePerS: counts.ratePerS,
+          // The SQS server is killed mid-load and comes back with the messages it had, as SQS
+          // does after an outage; accepts in between are refused, runs in flight lose their
+          // visibility heartbeat.
+          async fault(cluster, load) {
+            await sleep(midway(counts.runs) / 2);
+            const from = Date.now();
+            await cluster.sqs?.kill();
+            await sleep(counts.sqsOutageMs);
+            await cluster.sqs?.start();
+            load.outage = { from, until: Date.now() };
+          },
+          faultHits: refusedDuringOutage,
+        },
     {
       name: 'postgres-restart',
       runs: counts.runs,

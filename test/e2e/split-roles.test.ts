@@ -2,91 +2,96 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../support/database';
+import { createTestDatabase, type TestDatabase } from '../support/database';
 import { codeFlow, doubleFlow, endlessFlow, slowFlow, throwingFlow } from '../support/flows';
 import { fetchEventually, pollJson, type SluiceProcess, startSluice } from '../support/processes';
+import { QUEUE_BACKENDS, type QueueBackendEnv, startQueueBackend } from '../support/queue-backends';
 import { type RunningS3rver, startS3rver } from '../support/s3rver';
 
-/** One app and two workers from the built bundle, on PostgreSQL, Redis and s3rver. */
+/**
+ * One app and two workers from the built bundle, on PostgreSQL, s3rver and each queue: BullMQ
+ * on Redis, and SQS (fauxqs) with no Redis at all.
+ */
 const API_KEY = 'sk_e2e_split_roles_key_0123456789';
 
-let database: TestDatabase;
-let s3: RunningS3rver;
-let app: SluiceProcess;
-let workers: SluiceProcess[];
-let base: string;
+describe.each(QUEUE_BACKENDS)('split roles from the bundle on %s', (backend) => {
+  let database: TestDatabase;
+  let queue: QueueBackendEnv;
+  let s3: RunningS3rver;
+  let app: SluiceProcess;
+  let workers: SluiceProcess[];
+  let base: string;
 
-const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
+  const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 
-beforeAll(async () => {
-  database = await createTestDatabase({ migrate: false });
-  s3 = await startS3rver();
-  const shared = {
-    DATABASE_URL: database.url,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    SLUICE_QUEUE_PREFIX: randomQueuePrefix(),
-    SLUICE_STORAGE: 's3',
-    SLUICE_S3_BUCKET: s3.bucket,
-    SLUICE_S3_ENDPOINT: s3.endpoint,
-    SLUICE_S3_REGION: s3.region,
-    SLUICE_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-    SLUICE_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    SLUICE_WEBHOOK_TIMEOUT_S: '1',
-  };
-  // Two processes start together: the advisory lock serialises their migrations.
-  [app, ...workers] = await Promise.all([
-    startSluice({
-      ...shared,
-      SLUICE_ROLE: 'app',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SLUICE_API_KEY: API_KEY,
-      SLUICE_MAX_WEBHOOK_PAYLOAD_MB: '1',
-    }),
-    startSluice({
-      ...shared,
-      SLUICE_ROLE: 'worker',
-      SLUICE_FLOW_TIMEOUT_S: '2',
-      SLUICE_CODE_TIMEOUT_MS: '30000',
-    }),
-    startSluice({
-      ...shared,
-      SLUICE_ROLE: 'worker',
-      SLUICE_FLOW_TIMEOUT_S: '2',
-      SLUICE_CODE_TIMEOUT_MS: '30000',
-    }),
-  ]);
-  base = `http://127.0.0.1:${app.port}`;
-}, 60_000);
+  beforeAll(async () => {
+    database = await createTestDatabase({ migrate: false });
+    [s3, queue] = await Promise.all([startS3rver(), startQueueBackend(backend)]);
+    const shared = {
+      DATABASE_URL: database.url,
+      ...queue.env,
+      SLUICE_STORAGE: 's3',
+      SLUICE_S3_BUCKET: s3.bucket,
+      SLUICE_S3_ENDPOINT: s3.endpoint,
+      SLUICE_S3_REGION: s3.region,
+      SLUICE_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      SLUICE_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      SLUICE_WEBHOOK_TIMEOUT_S: '1',
+    };
+    // Two processes start together: the advisory lock serialises their migrations.
+    [app, ...workers] = await Promise.all([
+      startSluice({
+        ...shared,
+        SLUICE_ROLE: 'app',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        SLUICE_API_KEY: API_KEY,
+        SLUICE_MAX_WEBHOOK_PAYLOAD_MB: '1',
+      }),
+      startSluice({
+        ...shared,
+        SLUICE_ROLE: 'worker',
+        SLUICE_FLOW_TIMEOUT_S: '2',
+        SLUICE_CODE_TIMEOUT_MS: '30000',
+      }),
+      startSluice({
+        ...shared,
+        SLUICE_ROLE: 'worker',
+        SLUICE_FLOW_TIMEOUT_S: '2',
+        SLUICE_CODE_TIMEOUT_MS: '30000',
+      }),
+    ]);
+    base = `http://127.0.0.1:${app.port}`;
+  }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([app, ...(workers ?? [])].filter(Boolean).map((p) => p.stop('SIGKILL')));
-  await s3?.close();
-  await database?.drop();
-});
-
-async function createFlow(definition: unknown): Promise<string> {
-  const res = await fetch(`${base}/v1/flows`, {
-    method: 'POST',
-    headers: auth,
-    body: JSON.stringify(definition),
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { id: string }).id;
-}
-
-const webhook = (flowId: string, body: unknown, sync = true) =>
-  fetch(`${base}/v1/webhooks/${flowId}${sync ? '/sync' : ''}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+  afterAll(async () => {
+    await Promise.all([app, ...(workers ?? [])].filter(Boolean).map((p) => p.stop('SIGKILL')));
+    await s3?.close();
+    await queue?.close();
+    await database?.drop();
   });
 
-type Run = { status: string; logUrl: string | null; attempt: number; error: string | null };
-const runUntil = (runId: string, done: (run: Run) => boolean) =>
-  pollJson<Run>(`${base}/v1/runs/${runId}`, { headers: auth }, done);
+  async function createFlow(definition: unknown): Promise<string> {
+    const res = await fetch(`${base}/v1/flows`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify(definition),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  }
 
-describe('split roles from the bundle', () => {
+  const webhook = (flowId: string, body: unknown, sync = true) =>
+    fetch(`${base}/v1/webhooks/${flowId}${sync ? '/sync' : ''}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  type Run = { status: string; logUrl: string | null; attempt: number; error: string | null };
+  const runUntil = (runId: string, done: (run: Run) => boolean) =>
+    pollJson<Run>(`${base}/v1/runs/${runId}`, { headers: auth }, done);
+
   it('answers a sync webhook with the computed body', async () => {
     const flowId = await createFlow(doubleFlow);
     const res = await webhook(flowId, { n: 21 });
@@ -145,27 +150,6 @@ describe('split roles from the bundle', () => {
     const code = await worker?.stop('SIGTERM');
     const ending = `signal ${worker?.child.signalCode}; last output:\n${worker?.output().slice(-1500)}`;
     expect(code, ending).toBe(0);
-  });
-
-  it('refuses to start a worker without --no-node-snapshot, in one line naming the flag', async () => {
-    const child = spawn(process.execPath, [resolve('dist/main.mjs')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        SLUICE_ROLE: 'worker',
-        DATABASE_URL: database.url,
-        REDIS_URL: 'redis://127.0.0.1:6379',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise((done) => child.once('exit', done));
-    expect(code).toBe(1);
-    expect(stderr.trim().split('\n')).toEqual([
-      'SLUICE_ROLE=worker runs flows in isolated-vm and needs `node --no-node-snapshot`',
-    ]);
   });
 
   // Through Node's HTTP server, where the limit is judged from Content-Length or counted.
@@ -227,5 +211,28 @@ describe('split roles from the bundle', () => {
       expect(res.status).toBe(413);
       expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'payload_too_large' } });
     });
+  });
+});
+
+describe('a worker process', () => {
+  it('refuses to start a worker without --no-node-snapshot, in one line naming the flag', async () => {
+    const child = spawn(process.execPath, [resolve('dist/main.mjs')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        SLUICE_ROLE: 'worker',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise((done) => child.once('exit', done));
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([
+      'SLUICE_ROLE=worker runs flows in isolated-vm and needs `node --no-node-snapshot`',
+    ]);
   });
 });

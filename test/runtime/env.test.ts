@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../../runtime/env';
 import { ALB_IDLE_TIMEOUT_S } from '../../runtime/limits';
 
+const sqsUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/sluice-runs';
 const split = { DATABASE_URL: 'postgres://u@db:5432/sluice', REDIS_URL: 'redis://cache:6379' };
 
 describe('parseEnv', () => {
@@ -23,6 +24,22 @@ describe('parseEnv', () => {
       publicUrl: 'http://localhost:3000',
     });
     expect(env.maxWebhookPayloadBytes).toBe(25 * 1024 * 1024);
+  });
+
+  it.each([
+    [{}, 'memory'],
+    [{ REDIS_URL: split.REDIS_URL }, 'bullmq'],
+    [
+      {
+        SLUICE_QUEUE: 'sqs',
+        SLUICE_SQS_QUEUE_URL: sqsUrl,
+        SLUICE_ROLE: 'worker',
+        DATABASE_URL: split.DATABASE_URL,
+      },
+      'sqs',
+    ],
+  ])('chooses the queue driver for %o: %s', (source, driver) => {
+    expect(parseEnv(source).SLUICE_QUEUE).toBe(driver);
   });
 
   it.each([
@@ -64,6 +81,42 @@ describe('parseEnv', () => {
       'SLUICE_QUEUE_UI_PASSWORD must be at least 12 characters',
     ],
     [{ SLUICE_QUEUE_UI: 'true' }, 'SLUICE_QUEUE_UI needs REDIS_URL'],
+    [{ SLUICE_QUEUE: 'kafka' }, 'SLUICE_QUEUE must be one of bullmq, sqs, memory (got "kafka")'],
+    [
+      { SLUICE_QUEUE: 'sqs', DATABASE_URL: split.DATABASE_URL },
+      'SLUICE_SQS_QUEUE_URL is required when SLUICE_QUEUE is sqs',
+    ],
+    [
+      { SLUICE_QUEUE: 'sqs', SLUICE_SQS_QUEUE_URL: sqsUrl },
+      'DATABASE_URL is required when SLUICE_QUEUE is sqs',
+    ],
+    [
+      { SLUICE_QUEUE: 'memory', SLUICE_ROLE: 'app', ...split },
+      'SLUICE_QUEUE memory needs SLUICE_ROLE=all (got SLUICE_ROLE=app)',
+    ],
+    [
+      { SLUICE_QUEUE: 'memory', SLUICE_ROLE: 'worker', ...split },
+      'SLUICE_QUEUE memory needs SLUICE_ROLE=all (got SLUICE_ROLE=worker)',
+    ],
+    [
+      { SLUICE_QUEUE: 'bullmq' },
+      'REDIS_URL or REDIS_SENTINELS is required when SLUICE_QUEUE is bullmq',
+    ],
+    [
+      {
+        SLUICE_QUEUE: 'sqs',
+        SLUICE_SQS_QUEUE_URL: sqsUrl,
+        DATABASE_URL: split.DATABASE_URL,
+        SLUICE_QUEUE_UI: 'true',
+        SLUICE_QUEUE_UI_USER: 'ops',
+        SLUICE_QUEUE_UI_PASSWORD: 'long-enough-pw',
+      },
+      'SLUICE_QUEUE_UI is a BullMQ board and cannot be used when SLUICE_QUEUE is sqs',
+    ],
+    [
+      { SLUICE_SQS_ACCESS_KEY_ID: 'AKIA' },
+      'SLUICE_SQS_SECRET_ACCESS_KEY and SLUICE_SQS_ACCESS_KEY_ID must be set together',
+    ],
     [{ SLUICE_LOCAL_SIGNING_SECRET: 'short' }, 'SLUICE_LOCAL_SIGNING_SECRET must be at least 32'],
     [
       { SLUICE_WEBHOOK_TOLERANCE_S: '0' },

@@ -41,17 +41,24 @@ export async function startTestStack(
 ): Promise<TestStack> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-test-'));
+  // SLUICE_QUEUE=sqs in the overrides leaves Redis out entirely.
+  const queue =
+    overrides.SLUICE_QUEUE === 'sqs'
+      ? {}
+      : { REDIS_URL: 'redis://127.0.0.1:6379', SLUICE_QUEUE_PREFIX: randomQueuePrefix() };
   const env = parseEnv({
     DATABASE_URL: database.url,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    SLUICE_QUEUE_PREFIX: randomQueuePrefix(),
+    ...queue,
     SLUICE_DATA_DIR: dataDir,
     SLUICE_HTTP_ALLOW_PRIVATE: 'true',
     SLUICE_PUBLIC_URL: 'http://sluice.test',
     ...overrides,
   });
-  const driver = createQueueDriver(env, logger);
-  const replies = await createReplyBus(env, `test-${Date.now()}`, { subscribe: true });
+  const driver = createQueueDriver(env, logger, database.handle.db);
+  const replies = await createReplyBus(env, `test-${Date.now()}`, {
+    subscribe: true,
+    db: database.handle.db,
+  });
   const { store, localStore } = createFileStore(env);
   const queueBoard = await createQueueBoardIfEnabled(env);
   const secrets = await openSecretStore(env, database.handle);

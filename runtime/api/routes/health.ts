@@ -19,7 +19,8 @@ const health = createRoute({
 const ready = createRoute({
   method: 'get',
   path: '/v1/health/ready',
-  summary: 'Readiness: PostgreSQL and Redis (unless the queue is in-process) answer within 800 ms',
+  summary:
+    'Readiness: PostgreSQL and the queue service (Redis or SQS; none for the in-process queue) answer within 800 ms',
   responses: {
     200: {
       description: 'ready',

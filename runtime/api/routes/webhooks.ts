@@ -62,7 +62,7 @@ const asyncWebhook = createRoute({
     404: { description: 'unknown flow' },
     409: { description: 'flow disabled' },
     413: { description: 'body over SLUICE_MAX_WEBHOOK_PAYLOAD_MB' },
-    503: { description: 'PostgreSQL or Redis unavailable; no run was started' },
+    503: { description: 'PostgreSQL or the queue (Redis or SQS) unavailable; no run was started' },
   },
 });
 
@@ -87,7 +87,7 @@ const syncWebhook = createRoute({
         },
       },
     },
-    503: { description: 'PostgreSQL or Redis unavailable; no run was started' },
+    503: { description: 'PostgreSQL or the queue (Redis or SQS) unavailable; no run was started' },
     504: { description: 'the run is still going; poll GET /v1/runs/{runId}' },
   },
 });

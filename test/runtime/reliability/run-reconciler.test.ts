@@ -13,13 +13,24 @@ import {
   type RunResult,
   startRun,
 } from '../../../runtime/db/run-store';
+import {
+  createSessionConnection,
+  type SessionConnection,
+} from '../../../runtime/db/session-connection';
 import { parseEnv } from '../../../runtime/env';
 import { createQueueDriver } from '../../../runtime/parts';
 import { createInProcessDriver } from '../../../runtime/queue/in-process-driver';
+import { createRunHolds } from '../../../runtime/queue/run-holds';
 import { type QueueDriver, RUN_QUEUE_NAME } from '../../../runtime/queue/run-queue';
-import { createRedisLease, soleLease } from '../../../runtime/reliability/leader-lease';
+import {
+  createRedisLease,
+  type LeaderLease,
+  soleLease,
+} from '../../../runtime/reliability/leader-lease';
+import { createPgLease } from '../../../runtime/reliability/pg-lease';
 import { createRunReconciler } from '../../../runtime/reliability/run-reconciler';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../../support/database';
+import { type RunningFauxqs, sqsEnv, startFauxqsServer } from '../../support/fauxqs';
 import { codeFlow } from '../../support/flows';
 import { querySql } from '../../support/sql';
 
@@ -28,8 +39,10 @@ let database: TestDatabase;
 let projectId: string;
 let flowId: string;
 let versionId: string;
+let fauxqs: RunningFauxqs;
 
 beforeAll(async () => {
+  fauxqs = await startFauxqsServer();
   database = await createTestDatabase();
   ({ projectId } = await createProjectWithKey(database.handle.db, {
     name: 'reconciler',
@@ -42,7 +55,10 @@ beforeAll(async () => {
     webhookSecret: null,
   }));
 });
-afterAll(() => database.drop());
+afterAll(async () => {
+  await database.drop();
+  await fauxqs.close();
+});
 // Each test starts with no unfinished run from the tests before it.
 beforeEach(() =>
   querySql(
@@ -79,31 +95,108 @@ const succeeded: RunResult = {
   steps: [],
 };
 
-describe('with the BullMQ queue', () => {
-  let prefix: string;
-  let driver: QueueDriver;
-  let jobs: Queue;
+/**
+ * A run queue under test, with the means to look inside it and to break it as an outage
+ * would. `holdLive` makes a run's job live as a worker would: a BullMQ job, or an SQS
+ * worker's PostgreSQL hold.
+ */
+interface QueueUnderTest {
+  driver: QueueDriver;
+  lose(): Promise<void>;
+  waiting(runId: string): Promise<boolean>;
+  waitingCount(): Promise<number>;
+  holdLive(runId: string): Promise<void>;
+  leases(): [LeaderLease, LeaderLease, () => Promise<void>];
+  bullmq?: { jobs: Queue; prefix: string };
+  close(): Promise<void>;
+}
 
-  beforeEach(() => {
-    prefix = randomQueuePrefix();
-    const env = parseEnv({
-      DATABASE_URL: database.url,
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      SLUICE_QUEUE_PREFIX: prefix,
+async function bullmqUnderTest(): Promise<QueueUnderTest> {
+  const prefix = randomQueuePrefix();
+  const env = parseEnv({
+    DATABASE_URL: database.url,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    SLUICE_QUEUE_PREFIX: prefix,
+  });
+  const driver = createQueueDriver(env, logger);
+  const jobs = new Queue(RUN_QUEUE_NAME, { prefix, connection: { host: '127.0.0.1', port: 6379 } });
+  return {
+    driver,
+    bullmq: { jobs, prefix },
+    lose: () => jobs.obliterate({ force: true }), // Redis restarted without persistence
+    waiting: async (runId) => (await jobs.getJobState(runId)) === 'waiting',
+    waitingCount: async () => (await jobs.getJobCounts('waiting')).waiting ?? 0,
+    holdLive: (runId) => driver.queue.enqueue({ runId, replyTo: null }),
+    leases() {
+      const redis = new Redis(6379, '127.0.0.1');
+      const key = `${prefix}:reconciler`;
+      return [
+        createRedisLease(redis, key, 'app-a', 2000),
+        createRedisLease(redis, key, 'app-b', 2000),
+        async () => redis.disconnect(),
+      ];
+    },
+    async close() {
+      await jobs.obliterate({ force: true });
+      await jobs.close();
+      await driver.queue.close();
+    },
+  };
+}
+
+async function sqsUnderTest(): Promise<QueueUnderTest> {
+  const queueUrl = fauxqs.createQueue();
+  const name = queueUrl.split('/').at(-1) ?? '';
+  const env = parseEnv({ DATABASE_URL: database.url, ...sqsEnv(fauxqs.endpoint, queueUrl) });
+  const driver = createQueueDriver(env, logger, db());
+  const sessions: SessionConnection[] = [];
+  const session = () => {
+    const opened = createSessionConnection({
+      access: { url: database.url },
+      applicationName: 'test',
     });
-    driver = createQueueDriver(env, logger);
-    jobs = new Queue(RUN_QUEUE_NAME, { prefix, connection: { host: '127.0.0.1', port: 6379 } });
+    sessions.push(opened);
+    return opened;
+  };
+  const ready = () => fauxqs.server.inspectQueue(name)?.messages.ready ?? [];
+  return {
+    driver,
+    async lose() {
+      fauxqs.server.deleteQueue(name);
+      fauxqs.server.createQueue(name);
+    },
+    waiting: async (runId) => ready().some((message) => message.body.includes(runId)),
+    waitingCount: async () => ready().length,
+    async holdLive(runId) {
+      expect(await createRunHolds(session()).take(runId)).toEqual({ taken: true });
+    },
+    leases: () => [
+      createPgLease(session(), 'reconciler'),
+      createPgLease(session(), 'reconciler'),
+      async () => undefined,
+    ],
+    async close() {
+      await Promise.all(sessions.map((opened) => opened.close()));
+      await driver.queue.close();
+    },
+  };
+}
+
+describe.each([
+  ['bullmq', bullmqUnderTest],
+  ['sqs', sqsUnderTest],
+] as const)('with the %s queue', (backend, start) => {
+  let q: QueueUnderTest;
+
+  beforeEach(async () => {
+    q = await start();
   });
-  afterEach(async () => {
-    await jobs.obliterate({ force: true });
-    await jobs.close();
-    await driver.queue.close();
-  });
+  afterEach(() => q.close());
 
   const reconciler = (maxAttempts = 2) =>
     createRunReconciler({
       db: db(),
-      queue: driver.queue,
+      queue: q.driver.queue,
       lease: soleLease,
       logger,
       intervalMs: 1000,
@@ -111,44 +204,48 @@ describe('with the BullMQ queue', () => {
       maxAttempts,
     });
 
-  it('re-enqueues a queued run whose job Redis lost, exactly once', async () => {
+  it('re-enqueues a queued run whose job the queue lost, exactly once', async () => {
     const runId = await queuedRun();
-    await driver.queue.enqueue({ runId, replyTo: null });
-    await jobs.obliterate({ force: true }); // Redis restarted without persistence
+    await q.driver.queue.enqueue({ runId, replyTo: null });
+    await q.lose();
 
     const pass = await reconciler().reconcileOnce({ ignoreAge: true });
     expect(pass).toMatchObject({ leader: true, reenqueued: 1 });
-    expect(await jobs.getJobState(runId)).toBe('waiting');
+    expect(await q.waiting(runId)).toBe(true);
 
     const again = await reconciler().reconcileOnce({ ignoreAge: true });
     expect(again.reenqueued).toBe(0);
-    expect(await jobs.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    expect(await q.waitingCount()).toBe(1);
   });
 
   it('leaves queued runs younger than SLUICE_RECONCILE_AFTER_S to the webhook that is enqueueing them', async () => {
     const runId = await queuedRun();
     const pass = await reconciler().reconcileOnce();
     expect(pass.reenqueued).toBe(0);
-    expect(await jobs.getJobState(runId)).toBe('unknown');
+    expect(await q.waiting(runId)).toBe(false);
   });
 
-  it('replaces the failed job of a queued run, which would otherwise block its job id', async () => {
-    const runId = await queuedRun();
-    await driver.queue.enqueue({ runId, replyTo: null });
-    const worker = new Worker(
-      RUN_QUEUE_NAME,
-      async () => {
-        throw new Error('claim failed: PostgreSQL was down');
-      },
-      { prefix, connection: { host: '127.0.0.1', port: 6379 } },
-    );
-    await new Promise((done) => worker.once('failed', done));
-    await worker.close();
-    expect(await jobs.getJobState(runId)).toBe('failed');
+  it.runIf(backend === 'bullmq')(
+    'replaces the failed job of a queued run, which would otherwise block its job id',
+    async () => {
+      const runId = await queuedRun();
+      await q.driver.queue.enqueue({ runId, replyTo: null });
+      const { jobs, prefix } = q.bullmq ?? {};
+      const worker = new Worker(
+        RUN_QUEUE_NAME,
+        async () => {
+          throw new Error('claim failed: PostgreSQL was down');
+        },
+        { prefix: prefix ?? '', connection: { host: '127.0.0.1', port: 6379 } },
+      );
+      await new Promise((done) => worker.once('failed', done));
+      await worker.close();
+      expect(await jobs?.getJobState(runId)).toBe('failed');
 
-    await reconciler().reconcileOnce({ ignoreAge: true });
-    expect(await jobs.getJobState(runId)).toBe('waiting');
-  });
+      await reconciler().reconcileOnce({ ignoreAge: true });
+      expect(await jobs?.getJobState(runId)).toBe('waiting');
+    },
+  );
 
   it('retries a running run whose worker is lost, then fails it with worker_lost after SLUICE_MAX_ATTEMPTS', async () => {
     const runId = await queuedRun();
@@ -157,9 +254,9 @@ describe('with the BullMQ queue', () => {
     const first = await reconciler(2).reconcileOnce({ ignoreAge: true });
     expect(first.retried).toBe(1);
     expect(await statusOf(runId)).toMatchObject({ status: 'queued', attempt: 1 });
-    expect(await jobs.getJobState(runId)).toBe('waiting');
+    expect(await q.waiting(runId)).toBe(true);
 
-    await jobs.obliterate({ force: true });
+    await q.lose();
     await startRun(db(), runId); // attempt 2 dies too
     const second = await reconciler(2).reconcileOnce({ ignoreAge: true });
     expect(second.failed).toBe(1);
@@ -176,12 +273,12 @@ describe('with the BullMQ queue', () => {
     const pass = await reconciler(2).reconcileOnce({ ignoreAge: true });
     expect(pass).toMatchObject({ retried: 1, failed: 0 });
     expect(await statusOf(runId)).toEqual({ status: 'queued', attempt: 2, error: null });
-    expect(await jobs.getJobState(runId)).toBe('waiting');
+    expect(await q.waiting(runId)).toBe(true);
   });
 
   it('leaves a running run alone while its job is live', async () => {
     const runId = await queuedRun();
-    await driver.queue.enqueue({ runId, replyTo: null });
+    await q.holdLive(runId);
     await startRun(db(), runId);
     const pass = await reconciler().reconcileOnce({ ignoreAge: true });
     expect(pass).toMatchObject({ retried: 0, failed: 0, reenqueued: 0 });
@@ -189,10 +286,7 @@ describe('with the BullMQ queue', () => {
   });
 
   it('lets only one instance reconcile at a time', async () => {
-    const redis = new Redis(6379, '127.0.0.1');
-    const key = `${prefix}:reconciler`;
-    const a = createRedisLease(redis, key, 'app-a', 2000);
-    const b = createRedisLease(redis, key, 'app-b', 2000);
+    const [a, b, closeLeases] = q.leases();
     expect(await a.acquire()).toBe(true);
     expect(await b.acquire()).toBe(false);
     expect(await a.acquire()).toBe(true); // the holder extends
@@ -204,7 +298,7 @@ describe('with the BullMQ queue', () => {
     const runId = await queuedRun();
     const follower = createRunReconciler({
       db: db(),
-      queue: driver.queue,
+      queue: q.driver.queue,
       lease: a,
       logger,
       intervalMs: 1000,
@@ -212,9 +306,34 @@ describe('with the BullMQ queue', () => {
       maxAttempts: 2,
     });
     expect(await follower.reconcileOnce({ ignoreAge: true })).toMatchObject({ leader: false });
-    expect(await jobs.getJobState(runId)).toBe('unknown');
+    expect(await q.waiting(runId)).toBe(false);
     await b.release();
-    redis.disconnect();
+    await closeLeases();
+  });
+});
+
+describe('the PostgreSQL lease', () => {
+  it('passes to a standby at its next attempt once the holder session dies', async () => {
+    const holder = createSessionConnection({
+      access: { url: database.url },
+      applicationName: 'lease-holder',
+    });
+    const standby = createSessionConnection({
+      access: { url: database.url },
+      applicationName: 'lease-standby',
+    });
+    const a = createPgLease(holder, 'reconciler');
+    const b = createPgLease(standby, 'reconciler');
+    expect(await a.acquire()).toBe(true);
+    expect(await b.acquire()).toBe(false);
+    await querySql(
+      database.url,
+      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'lease-holder'",
+    );
+    expect(await b.acquire()).toBe(true);
+    // The old holder notices it lost the lease instead of acting as a second leader.
+    expect(await a.acquire().catch(() => false)).toBe(false);
+    await Promise.all([holder.close(), standby.close()]);
   });
 });
 

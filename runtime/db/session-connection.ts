@@ -1,0 +1,93 @@
+import pg from 'pg';
+import { connectionConfig, type PostgresAccess } from './client';
+
+export interface SessionOptions {
+  /** The pool's login (URL, password or IAM token, TLS), resolved once it is known. */
+  access: PostgresAccess | Promise<PostgresAccess>;
+  /** Shown in pg_stat_activity; the worker count is read from it (see worker-presence). */
+  applicationName: string;
+  /** Re-creates session state (LISTEN, advisory locks) on each new connection. */
+  onConnect?: (client: pg.Client) => Promise<void>;
+  onNotification?: (message: pg.Notification) => void;
+}
+
+/**
+ * One PostgreSQL connection of our own, outside the pool, for state that lives as long as a
+ * session: advisory locks and LISTEN. When the connection drops, PostgreSQL frees that state;
+ * the next query opens a new session and `onConnect` takes what it can back.
+ */
+export interface SessionConnection {
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  /** Counts sessions opened so far: a change means locks taken in an earlier one are gone. */
+  readonly generation: number;
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT_MS = 2000;
+/** Bounds a statement on the session, so a hung server cannot hold its caller forever. */
+const STATEMENT_TIMEOUT_MS = 5000;
+
+export function createSessionConnection(options: SessionOptions): SessionConnection {
+  let client: Promise<pg.Client> | undefined;
+  let generation = 0;
+  let closed = false;
+  let current: pg.Client | undefined;
+
+  const open = async (): Promise<pg.Client> => {
+    const fresh = new pg.Client({
+      ...connectionConfig(await options.access),
+      application_name: options.applicationName,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: STATEMENT_TIMEOUT_MS,
+      keepAlive: true,
+    });
+    const drop = () => {
+      if (current === fresh) {
+        client = undefined;
+        current = undefined;
+      }
+    };
+    // A lost connection must not crash the process: the next query reconnects.
+    fresh.on('error', drop);
+    fresh.on('end', drop);
+    if (options.onNotification) fresh.on('notification', options.onNotification);
+    try {
+      await fresh.connect();
+      current = fresh;
+      generation++;
+      await options.onConnect?.(fresh);
+      return fresh;
+    } catch (error) {
+      drop();
+      fresh.end().catch(() => undefined);
+      throw error;
+    }
+  };
+
+  const connected = () => {
+    if (closed) return Promise.reject(new Error('session connection closed'));
+    client ??= open();
+    const pending = client;
+    pending.catch(() => {
+      if (client === pending) client = undefined;
+    });
+    return pending;
+  };
+
+  return {
+    async query(text, values) {
+      const session = await connected();
+      return (await session.query(text, values)).rows;
+    },
+    get generation() {
+      return generation;
+    },
+    async close() {
+      closed = true;
+      const session = await client?.catch(() => undefined);
+      client = undefined;
+      current = undefined;
+      await session?.end().catch(() => undefined);
+    },
+  };
+}

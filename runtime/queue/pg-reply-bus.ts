@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import type { SessionConnection, SessionOptions } from '../db/session-connection';
+import { type ReplyBus, type RunReply, replyChannel } from './reply-bus';
+import { createReplyWaiters } from './reply-waiters';
+
+/** NOTIFY refuses payloads of 8000 bytes or more; leave room for the encoding. */
+const MAX_NOTIFY_BYTES = 7900;
+/** PostgreSQL truncates identifiers, LISTEN channel names included, past 63 bytes. */
+const MAX_CHANNEL_BYTES = 63;
+
+/** A reply too large for NOTIFY: the waiter reads the run row, which is already committed. */
+interface ReadRowNotice {
+  runId: string;
+  readRow: true;
+}
+
+/** This instance's channel, hashed when a long SLUICE_INSTANCE_ID would be truncated. */
+export function pgReplyChannel(instanceId: string): string {
+  const channel = replyChannel(instanceId);
+  if (Buffer.byteLength(channel) <= MAX_CHANNEL_BYTES) return channel;
+  return replyChannel(createHash('sha256').update(instanceId).digest('hex').slice(0, 40));
+}
+
+/**
+ * Sync replies over PostgreSQL LISTEN/NOTIFY, for deployments without Redis. The APP listens
+ * on its own channel over a session connection (re-LISTENed after a reconnect); workers
+ * publish with pg_notify through the pool. A reply over NOTIFY's limit travels as "read the
+ * run row", which the worker has committed before it publishes.
+ */
+export async function createPgReplyBus(
+  db: Database,
+  instanceId: string,
+  openSession: ((options: Omit<SessionOptions, 'access'>) => SessionConnection) | null,
+): Promise<ReplyBus> {
+  const channel = pgReplyChannel(instanceId);
+  const waiters = createReplyWaiters();
+  const session = openSession?.({
+    applicationName: 'sluice-replies',
+    onConnect: async (client) => {
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    },
+    onNotification: ({ channel: from, payload }) => {
+      if (from !== channel || payload === undefined) return;
+      try {
+        const message = JSON.parse(payload) as RunReply | ReadRowNotice;
+        if ('readRow' in message) waiters.wake(message.runId);
+        else waiters.deliver(message);
+      } catch {
+        // A malformed payload can only come from outside Sluice; the waiter times out.
+      }
+    },
+  });
+  // Listening before the first request, as the Redis bus subscribes before it returns.
+  await session?.query('select 1');
+  // A dropped session is only reopened by a query: probe it, so LISTEN is back within seconds
+  // of a PostgreSQL restart. A reply sent meanwhile is missed, and the waiter reads the row.
+  const probe =
+    session && setInterval(() => session.query('select 1').catch(() => undefined), 2000);
+  probe?.unref();
+  return {
+    channel,
+    async publish(to, reply) {
+      let payload = JSON.stringify(reply);
+      if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) {
+        payload = JSON.stringify({ runId: reply.runId, readRow: true } satisfies ReadRowNotice);
+      }
+      await db.execute(sql`select pg_notify(${to}, ${payload})`);
+    },
+    waitFor: waiters.waitFor,
+    async close() {
+      clearInterval(probe);
+      waiters.cancelAll();
+      await session?.close();
+    },
+  };
+}

@@ -1,0 +1,304 @@
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Logger } from 'pino';
+import type { Database } from '../db/client';
+import type { SessionConnection, SessionOptions } from '../db/session-connection';
+import { withTimeout } from '../timeout';
+import { MalformedRunMessageError } from './malformed-run-message-error';
+import { createResendLimiter } from './resend-limiter';
+import { createRunHolds, heldRunIds } from './run-holds';
+import {
+  type QueueDriver,
+  type RunConsumer,
+  type RunJob,
+  type RunProcessor,
+  stampedForEnqueue,
+} from './run-queue';
+import { sqsAction } from './sqs-action-error';
+import { decodeRunMessage, encodeRunMessage } from './sqs-run-message';
+import { VisibilityHeartbeat } from './visibility-heartbeat';
+
+export interface SqsDriverOptions {
+  client: SQSClient;
+  queueUrl: string;
+  db: Database;
+  /** Opens the worker's own PostgreSQL session, where it holds the runs it has in hand. */
+  openSession: (options: Omit<SessionOptions, 'access'>) => SessionConnection;
+  /** Visibility timeout of a received message, renewed by the heartbeat (SLUICE_STALLED_AFTER_S). */
+  stalledAfterS: number;
+  /** SLUICE_RECONCILE_AFTER_S: a queued run is re-sent at most once per ten of these. */
+  reconcileAfterS: number;
+  logger: Logger;
+}
+
+/** pg_stat_activity's application_name of a worker's session: the live worker count reads it. */
+export const WORKER_SESSION_NAME = 'sluice-worker';
+
+/** Bounds an enqueue on the request path; past it the caller gets 503 and the run is canceled. */
+const ENQUEUE_TIMEOUT_MS = 1500;
+/** SQS's longest long poll: an idle worker makes 3 requests a minute. */
+const LONG_POLL_S = 20;
+/** Re-sends per reconciler call; the rest wait for the next pass. */
+const RESENDS_PER_CALL = 100;
+/** Keeps the worker's session (and so its presence and holds) alive and noticed. */
+const SESSION_PROBE_MS = 5000;
+
+/**
+ * Runs on SQS (standard queue, at-least-once). A message carries the run id, and the
+ * early-start copy when it fits. Workers long-poll one message per concurrency slot, keep it
+ * hidden with a visibility heartbeat while the flow runs, and delete it once the outcome is
+ * recorded. Duplicates are expected: a worker takes a run only with its PostgreSQL hold (see
+ * run-holds) and only while the run is queued, and the attempt fence drops the rest.
+ */
+export function createSqsDriver(options: SqsDriverOptions): QueueDriver {
+  const { client, queueUrl } = options;
+  const resends = createResendLimiter({
+    everyMs: options.reconcileAfterS * 10_000,
+    perCall: RESENDS_PER_CALL,
+  });
+  const send = (job: RunJob, abortSignal?: AbortSignal) =>
+    sqsAction('SendMessage', () =>
+      client.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: encodeRunMessage(stampedForEnqueue(job)),
+        }),
+        abortSignal === undefined ? {} : { abortSignal },
+      ),
+    );
+  const deleteMessage = (message: Message) =>
+    sqsAction('DeleteMessage', () =>
+      client.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+      ),
+    );
+
+  return {
+    kind: 'sqs',
+    queue: {
+      async enqueue(job) {
+        const abort = new AbortController();
+        try {
+          await withTimeout(send(job, abort.signal), ENQUEUE_TIMEOUT_MS, 'sqs');
+        } finally {
+          abort.abort();
+        }
+      },
+      // SQS cannot say whether a message exists: a run is live while a worker holds it.
+      liveJobIds: (runIds) => heldRunIds(options.db, runIds),
+      deferredResends: (runIds) => resends.deferred(runIds),
+      async requeue(job) {
+        await send(job);
+        resends.sent(job.runId);
+      },
+      dependency: 'sqs',
+      async ping(timeoutMs) {
+        const abort = new AbortController();
+        try {
+          await withTimeout(
+            sqsAction('GetQueueAttributes', () =>
+              client.send(
+                new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+                { abortSignal: abort.signal },
+              ),
+            ),
+            timeoutMs,
+            'sqs',
+          );
+        } finally {
+          abort.abort();
+        }
+      },
+      async close() {
+        client.destroy();
+      },
+    },
+    consume: (processor, concurrency) =>
+      consumeRuns(options, processor, concurrency, deleteMessage),
+  };
+}
+
+interface InHand {
+  job: RunJob;
+  heartbeat: VisibilityHeartbeat;
+  handedOver: boolean;
+}
+
+function consumeRuns(
+  options: SqsDriverOptions,
+  processor: RunProcessor,
+  concurrency: number,
+  deleteMessage: (message: Message) => Promise<unknown>,
+): RunConsumer {
+  const { client, queueUrl, logger } = options;
+  let holds: ReturnType<typeof createRunHolds> | undefined;
+  const session = options.openSession({
+    applicationName: WORKER_SESSION_NAME,
+    // After a lost session, take back the holds of the runs still in hand.
+    onConnect: async (fresh) => holds?.relock(fresh),
+  });
+  holds = createRunHolds(session);
+  const runHolds = holds;
+  const probe = setInterval(
+    () => session.query('select 1').catch(() => undefined),
+    SESSION_PROBE_MS,
+  );
+  probe.unref();
+  session.query('select 1').catch(() => undefined);
+
+  const inHand = new Map<string, InHand>();
+  const stopping = new AbortController();
+
+  /** Deletes a message that must not run, and says why in the log. */
+  const discard = async (
+    message: Message,
+    level: 'debug' | 'warn' | 'error',
+    fields: object,
+    why: string,
+  ) => {
+    logger[level]({ messageId: message.MessageId, ...fields }, why);
+    await deleteMessage(message);
+  };
+
+  async function handle(message: Message): Promise<void> {
+    let job: RunJob;
+    try {
+      job = decodeRunMessage(message.Body);
+    } catch (error) {
+      if (!(error instanceof MalformedRunMessageError)) throw error;
+      await discard(message, 'error', { reason: error.message }, 'malformed run message deleted');
+      return;
+    }
+    const hold = await runHolds.take(job.runId);
+    if (!hold.taken) {
+      const runId = job.runId;
+      if (hold.reason === 'held') {
+        await discard(
+          message,
+          'debug',
+          { runId },
+          'duplicate delivery of a run in hand elsewhere deleted',
+        );
+      } else if (hold.status === null) {
+        await discard(message, 'error', { runId }, 'message for an unknown run deleted');
+      } else if (hold.status === 'running') {
+        // Its worker died: the reconciler retries or fails it, counting the attempt.
+        await discard(
+          message,
+          'warn',
+          { runId },
+          'message for a run whose worker was lost deleted',
+        );
+      } else {
+        await discard(
+          message,
+          'debug',
+          { runId, status: hold.status },
+          'message for an ended run deleted',
+        );
+      }
+      return;
+    }
+    const heartbeat = new VisibilityHeartbeat({
+      client,
+      queueUrl,
+      receiptHandle: message.ReceiptHandle ?? '',
+      visibilityTimeoutS: options.stalledAfterS,
+      onError: (error) =>
+        logger.warn({ err: error, runId: job.runId }, 'visibility heartbeat failed'),
+    });
+    const held: InHand = { job, heartbeat, handedOver: false };
+    inHand.set(job.runId, held);
+    let finished = false;
+    try {
+      await processor(job);
+      finished = true;
+    } catch (error) {
+      // The message stays, and reappears after the visibility timeout.
+      logger.error({ err: error, runId: job.runId }, 'run failed to process');
+    } finally {
+      heartbeat.stop();
+      inHand.delete(job.runId);
+      await runHolds.release(job.runId);
+    }
+    if (finished && !held.handedOver) await deleteMessage(message);
+  }
+
+  async function receiveLoop(): Promise<void> {
+    let failures = 0;
+    while (!stopping.signal.aborted) {
+      let messages: Message[];
+      try {
+        const received = await sqsAction('ReceiveMessage', () =>
+          client.send(
+            new ReceiveMessageCommand({
+              QueueUrl: queueUrl,
+              MaxNumberOfMessages: 1,
+              WaitTimeSeconds: LONG_POLL_S,
+              VisibilityTimeout: options.stalledAfterS,
+            }),
+            { abortSignal: stopping.signal },
+          ),
+        );
+        messages = received.Messages ?? [];
+        failures = 0;
+      } catch (error) {
+        if (stopping.signal.aborted) return;
+        failures++;
+        logger.warn({ err: error, failures }, 'sqs receive failed');
+        await pause(Math.min(250 * 2 ** failures, 5000), stopping.signal);
+        continue;
+      }
+      for (const message of messages) {
+        await handle(message).catch((error: unknown) => {
+          logger.error({ err: error, messageId: message.MessageId }, 'run message not handled');
+        });
+      }
+    }
+  }
+
+  const loops = Array.from({ length: concurrency }, receiveLoop);
+  return {
+    async close() {
+      stopping.abort();
+      await Promise.all(loops);
+      clearInterval(probe);
+      await runHolds.close();
+    },
+    async handOver() {
+      const handed: string[] = [];
+      await Promise.all(
+        [...inHand.values()].map(async (held) => {
+          held.handedOver = true;
+          // The hold goes first, so the worker that receives the message can take the run.
+          await runHolds.release(held.job.runId);
+          try {
+            await held.heartbeat.release();
+            handed.push(held.job.runId);
+          } catch (error) {
+            logger.warn(
+              { err: error, runId: held.job.runId },
+              'hand-back failed; the message reappears after its visibility timeout',
+            );
+          }
+        }),
+      );
+      return handed;
+    },
+  };
+}
+
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((done) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      done();
+    });
+  });

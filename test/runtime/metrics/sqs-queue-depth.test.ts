@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFlow } from '../../../runtime/db/flow-store';
+import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
+import { insertQueuedRun } from '../../../runtime/db/run-store';
+import { createSessionConnection } from '../../../runtime/db/session-connection';
+import { createSqsQueueDepth } from '../../../runtime/metrics/sqs-queue-depth';
+import { WORKER_SESSION_NAME } from '../../../runtime/queue/sqs-driver';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+import {
+  FAUXQS_CREDENTIALS,
+  type RunningFauxqs,
+  sqsEnv,
+  startFauxqsServer,
+} from '../../support/fauxqs';
+import { codeFlow } from '../../support/flows';
+import { startSluice } from '../../support/processes';
+
+let database: TestDatabase;
+let fauxqs: RunningFauxqs;
+let client: SQSClient;
+
+beforeAll(async () => {
+  [database, fauxqs] = await Promise.all([createTestDatabase(), startFauxqsServer()]);
+  client = new SQSClient({
+    region: 'us-east-1',
+    endpoint: fauxqs.endpoint,
+    credentials: FAUXQS_CREDENTIALS,
+  });
+});
+afterAll(async () => {
+  client?.destroy();
+  await fauxqs?.close();
+  await database?.drop();
+});
+
+describe('queue depth on SQS', () => {
+  it('reads waiting and in-flight messages from SQS, live workers from their PostgreSQL sessions, and the oldest queued run', async () => {
+    const queueUrl = fauxqs.createQueue();
+    for (const n of [1, 2, 3]) {
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `m${n}` }));
+    }
+    await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1 }));
+    const { projectId } = await createProjectWithKey(database.handle.db, {
+      name: 'depth',
+      apiKey: generateApiKey(),
+    });
+    const flow = await createFlow(database.handle.db, {
+      projectId,
+      name: 'noop',
+      definition: codeFlow('export default () => 1'),
+      webhookSecret: null,
+    });
+    await insertQueuedRun(database.handle.db, {
+      id: randomUUID(),
+      projectId,
+      flowId: flow.id,
+      flowVersionId: flow.versionId,
+      trigger: {},
+    });
+    const workers = [1, 2].map(() =>
+      createSessionConnection({
+        access: { url: database.url },
+        applicationName: WORKER_SESSION_NAME,
+      }),
+    );
+    await Promise.all(workers.map((session) => session.query('select 1')));
+    const read = createSqsQueueDepth(client, queueUrl, database.handle.db, WORKER_SESSION_NAME);
+
+    const depth = await read();
+    expect(depth).toMatchObject({ waiting: 2, active: 1, workers: 2 });
+    expect(depth.oldestWaitingAgeSeconds).toBeGreaterThanOrEqual(0);
+    expect(depth.oldestWaitingAgeSeconds).toBeLessThan(60);
+
+    // A worker that dies drops out of the count at once.
+    await workers[0]?.close();
+    expect((await read()).workers).toBe(1);
+    await workers[1]?.close();
+  });
+
+  it('is published by an APP on the sqs queue, with no Redis', async () => {
+    const app = await startSluice({
+      SLUICE_ROLE: 'app',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.url,
+      ...sqsEnv(fauxqs.endpoint, fauxqs.createQueue()),
+      SLUICE_METRICS: 'emf',
+      SLUICE_METRICS_INTERVAL_S: '1',
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      let line: string | undefined;
+      while (line === undefined && Date.now() < deadline) {
+        line = app
+          .output()
+          .split('\n')
+          .find((l) => l.startsWith('{"_aws"') && l.includes('"QueueWaiting"'));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(JSON.parse(line ?? '{}')).toMatchObject({
+        QueueWaiting: 0,
+        QueueActive: 0,
+        Workers: 0,
+        BacklogPerWorker: 0,
+      });
+    } finally {
+      await app.stop('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,86 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSessionConnection } from '../../../runtime/db/session-connection';
+import { createPgReplyBus } from '../../../runtime/queue/pg-reply-bus';
+import { createRedisReplyBus } from '../../../runtime/queue/redis-reply-bus';
+import type { ReplyBus, RunReply } from '../../../runtime/queue/reply-bus';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { querySql } from '../../support/sql';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.drop());
+
+/** Each reply bus: a listening APP instance and a publishing worker. */
+const buses = {
+  redis: async (instanceId: string, subscribe: boolean) =>
+    createRedisReplyBus({ url: 'redis://127.0.0.1:6379' }, instanceId, { subscribe }),
+  postgres: async (instanceId: string, subscribe: boolean) =>
+    createPgReplyBus(
+      database.handle.db,
+      instanceId,
+      subscribe
+        ? (options) => createSessionConnection({ access: { url: database.url }, ...options })
+        : null,
+    ),
+};
+
+const reply = (runId: string, body: unknown = { ok: true }): RunReply => ({
+  runId,
+  status: 'succeeded',
+  responseStatus: 200,
+  body,
+});
+
+describe.each(Object.entries(buses))('the %s reply bus', (kind, open) => {
+  const opened: ReplyBus[] = [];
+  const bus = async (instanceId: string, subscribe: boolean) => {
+    const made = await open(instanceId, subscribe);
+    opened.push(made);
+    return made;
+  };
+  afterEach(async () => {
+    for (const made of opened.splice(0)) await made.close();
+  });
+
+  it('delivers a reply to the instance waiting for its run, and to no other', async () => {
+    const app = await bus(`app-${crypto.randomUUID()}`, true);
+    const other = await bus(`app-${crypto.randomUUID()}`, true);
+    const worker = await bus(`worker-${crypto.randomUUID()}`, false);
+    const waited = app.waitFor('run-1', 5000);
+    const elsewhere = other.waitFor('run-1', 300);
+    await worker.publish(app.channel, reply('run-1'));
+    expect(await waited.reply).toEqual(reply('run-1'));
+    expect(await elsewhere.reply).toBeNull();
+  });
+
+  it('ends the wait promptly for a reply larger than NOTIFY carries', async () => {
+    const app = await bus(`app-${crypto.randomUUID()}`, true);
+    const worker = await bus(`worker-${crypto.randomUUID()}`, false);
+    const started = Date.now();
+    const waited = app.waitFor('run-big', 5000);
+    await worker.publish(app.channel, reply('run-big', 'z'.repeat(20_000)));
+    const got = await waited.reply;
+    expect(Date.now() - started).toBeLessThan(2000);
+    // Redis carries it whole; PostgreSQL tells the waiter to read the run row instead.
+    if (kind === 'redis') expect(got).toEqual(reply('run-big', 'z'.repeat(20_000)));
+    else expect(got).toBeNull();
+  });
+
+  it.runIf(kind === 'postgres')('listens again after its session is cut', async () => {
+    const app = await bus('app-relisten', true);
+    const worker = await bus('worker-relisten', false);
+    await querySql(
+      database.url,
+      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'sluice-replies'",
+    );
+    const deadline = Date.now() + 8000;
+    for (;;) {
+      const waited = app.waitFor('run-after', 300);
+      await worker.publish(app.channel, reply('run-after'));
+      if ((await waited.reply) !== null) break;
+      if (Date.now() > deadline) throw new Error('the bus did not listen again within 8 s');
+    }
+  });
+});
