@@ -46,7 +46,7 @@ export async function executeHttpStep(
     if (response.status >= 400) {
       // Redacted before it is cut, so a cut cannot leave half a secret behind.
       throw new StepFailedError(
-        `${target} answered ${response.status}: ${preview(response.body, run.redact)}`,
+        `${target} answered ${response.status}: ${preview(response.body, (text) => run.redact(text))}`,
       );
     }
     return outputOf(response);

@@ -96,10 +96,14 @@ describe('flows that read secrets', () => {
 
   it('refuses a secret template with a path past the name', async () => {
     await stack.call('POST', '/v1/secrets', { name: 'SHAPED', value: 'x' });
-    const flow = echoFlow('SHAPED');
-    flow.steps[1] = { id: 'reply', type: 'respond', body: { v: '{{secrets.SHAPED.length}}' } };
-    const res = await stack.call('POST', '/v1/flows', flow);
+    const res = await stack.call('POST', '/v1/flows', {
+      name: 'shaped',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'reply', type: 'respond', body: { v: '{{secrets.SHAPED.length}}' } }],
+    });
     expect(res.status).toBe(400);
+    const { error } = (await res.json()) as { error: { message: string } };
+    expect(error.message).toContain('a secret is read as {{secrets.NAME}}');
   });
 
   it('refuses a step named secrets', async () => {
