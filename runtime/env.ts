@@ -218,6 +218,8 @@ const envSchema = z
       message: 'must be at least 32 characters',
     }),
 
+    SLUICE_RUN_RETENTION_DAYS: int(1, 36_500, 30),
+    SLUICE_FILE_RETENTION_DAYS: int(0, 36_500, 0),
     SLUICE_SECRETS_KEY: text().refine(
       (v) => v === undefined || (BASE64.test(v) && Buffer.from(v, 'base64').length >= 32),
       { message: 'must be base64 of at least 32 bytes (openssl rand -base64 32)' },

@@ -16,6 +16,7 @@ import {
   openDatabase,
   openSecretStore,
 } from './parts';
+import { createRetentionPruner } from './reliability/retention-pruner';
 import { createRunReconciler } from './reliability/run-reconciler';
 import type { RunningWorker } from './roles/worker';
 import { SecretsKeyMismatchError } from './secrets/secrets-key-mismatch-error';
@@ -115,6 +116,13 @@ async function main(): Promise<void> {
         afterS: env.SLUICE_RECONCILE_AFTER_S,
         maxAttempts: env.SLUICE_MAX_ATTEMPTS,
         firstPassIgnoresAge: driver.kind === 'in-process',
+        prune: createRetentionPruner({
+          db: database.db,
+          store,
+          logger,
+          runRetentionDays: env.SLUICE_RUN_RETENTION_DAYS,
+          fileRetentionDays: env.SLUICE_FILE_RETENTION_DAYS,
+        }),
       })
     : null;
   reconciler?.start();

@@ -58,6 +58,8 @@ export const flows = pgTable(
     }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Days its ended runs are kept; null: SLUICE_RUN_RETENTION_DAYS. */
+    runRetentionDays: integer('run_retention_days'),
     /** Soft delete: the flow's runs stay readable after the flow is gone. */
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
@@ -137,6 +139,8 @@ export const runs = pgTable(
     index('runs_unfinished_idx')
       .on(t.status, t.createdAt)
       .where(sql`status in ('queued', 'running')`),
+    // The pruner's scan: ended runs, oldest first.
+    index('runs_ended_created_idx').on(t.createdAt).where(sql`status not in ('queued', 'running')`),
     uniqueIndex('runs_flow_idempotency_key_idx')
       .on(t.flowId, t.idempotencyKey)
       .where(sql`idempotency_key is not null`),

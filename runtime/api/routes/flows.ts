@@ -42,6 +42,10 @@ const flowBody = z
         description:
           'When set, webhooks must carry x-sluice-timestamp and x-sluice-signature. On PUT: a string sets or rotates it (the replaced secret keeps signing for SLUICE_WEBHOOK_SECRET_OVERLAP_S; only the one just replaced), null clears it (no signature needed from then on), absent leaves it as it is',
       }),
+    runRetentionDays: z.number().int().min(1).max(36_500).nullable().optional().openapi({
+      description:
+        "Days this flow's ended runs are kept before they are pruned; null (or absent on create) uses SLUICE_RUN_RETENTION_DAYS; absent on PUT leaves it as it is",
+    }),
   })
   .openapi('FlowInput');
 
@@ -65,6 +69,9 @@ const flowSummary = z
     currentVersionId: z.string().nullable(),
     version: z.number().nullable(),
     hasWebhookSecret: z.boolean(),
+    runRetentionDays: z.number().nullable().openapi({
+      description: 'Null: SLUICE_RUN_RETENTION_DAYS applies',
+    }),
     previousWebhookSecretExpiresAt: z.string().nullable().openapi({
       description: 'Until when the secret replaced by the last rotation still signs webhooks',
     }),
@@ -167,7 +174,7 @@ export function flowRoutes({ database, env, webhookTargets, secrets }: RouteDeps
     updatedAt: flow.updatedAt.toISOString(),
   });
   const validDefinition = (body: z.infer<typeof flowBody>) => {
-    const { webhookSecret: _secret, ...definition } = body;
+    const { webhookSecret: _secret, runRetentionDays: _days, ...definition } = body;
     const parsed = parseFlowDefinition(definition);
     if (!parsed.ok) invalidRequest('flow definition', parsed.issues);
     const unstorable = findUnstorable(body);
@@ -214,6 +221,7 @@ export function flowRoutes({ database, env, webhookTargets, secrets }: RouteDeps
         name: definition.name,
         definition,
         webhookSecret: body.webhookSecret ?? null,
+        runRetentionDays: body.runRetentionDays,
       });
       return c.json({ ...created, version: 1, ...urls(created.id) }, 201);
     })
@@ -231,6 +239,7 @@ export function flowRoutes({ database, env, webhookTargets, secrets }: RouteDeps
           webhookSecret: body.webhookSecret,
           overlapS: env.SLUICE_WEBHOOK_SECRET_OVERLAP_S,
         },
+        runRetentionDays: body.runRetentionDays,
       });
       if (added === null) throw notFound(`flow ${id}`);
       // This instance sees the change at once; others within their cache's lifetime.
