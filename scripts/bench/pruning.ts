@@ -108,7 +108,11 @@ export function pruningSection(figures: Figure[], previousDoc: string): string {
 webhooks (202, workers paused) against the APP, first alone, then while the retention pruner
 deletes ended runs 40 days old, 1,000 rows a statement, back to back (the APP's own pass stops
 at 20,000 rows per reconcile interval; this measures the statement rate). Same PostgreSQL and
-two cores as everything else here; the APP's own reconciler may prune alongside.
+two cores as everything else here; the APP's own reconciler may prune alongside. The failed
+accepts seen so far were 503 \`queue_unavailable\` with Retry-After (Redis, starved of CPU
+while PostgreSQL deleted, missed the APP's 700 ms bound): the retryable answer, no run lost
+or half-made. Pruning at this statement rate costs the accept path about half its throughput
+on two shared cores; the APP's own pass is a 20,000-row burst every reconcile interval.
 
 | connections | old runs | deleted | pruning s | rows/s | accept req/s alone | accept p99 ms alone | accept req/s pruning | accept p99 ms pruning | failed accepts |
 |---|---|---|---|---|---|---|---|---|---|
