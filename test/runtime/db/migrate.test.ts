@@ -40,6 +40,7 @@ describe('migrate', () => {
       'flows',
       'projects',
       'runs',
+      'secrets',
     ]);
   });
 
