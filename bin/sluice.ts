@@ -10,10 +10,13 @@ import { SluiceStack } from '../lib/stacks/sluice-stack';
 const app = new App({ builtinCloudFormationValidation: process.env.CDK_VALIDATION === 'true' });
 try {
   // Environment-agnostic on purpose: synth needs no AWS credentials; the region comes at deploy.
+  const props = sluiceStackPropsFromContext(app.node);
   new SluiceStack(app, app.node.tryGetContext('stackName') ?? 'Sluice', {
-    ...sluiceStackPropsFromContext(app.node),
+    ...props,
     description:
-      'Sluice workflow-automation runtime: ALB, APP and worker tiers, RDS, ElastiCache, S3',
+      props.profile === 'serverless'
+        ? 'Sluice workflow-automation runtime (serverless profile): ALB, APP and Spot worker tiers, Aurora Serverless v2, SQS, S3'
+        : 'Sluice workflow-automation runtime: ALB, APP and worker tiers, RDS, ElastiCache, S3',
   });
 } catch (error) {
   // A bad context value: one line that names the prop and the value, not a stack trace.

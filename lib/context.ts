@@ -17,6 +17,11 @@ export const NUMBER_KEYS = [
   'runRetentionDays',
   'minWorkers',
   'backlogPerWorkerTarget',
+  'databaseMinAcu',
+  'databaseMaxAcu',
+  'databasePauseAfterMinutes',
+  'queueMaxReceiveCount',
+  'natGateways',
 ] as const;
 export const STRING_KEYS = [
   'domainName',
@@ -49,6 +54,13 @@ export function sluiceStackPropsFromContext(node: Node): SluiceStackProps {
     if (typeof raw !== 'string')
       throw new Error(`${key} must be a string (got ${JSON.stringify(raw)})`);
     props[key] = raw;
+  }
+  const profile: unknown = node.tryGetContext('profile');
+  if (profile !== undefined && profile !== '') {
+    if (profile !== 'standard' && profile !== 'serverless') {
+      throw new Error(`profile must be standard or serverless (got ${JSON.stringify(profile)})`);
+    }
+    props.profile = profile;
   }
   const cpuArchitecture: unknown = node.tryGetContext('cpuArchitecture');
   if (cpuArchitecture !== undefined && cpuArchitecture !== '') {

@@ -29,6 +29,12 @@ export const RDS_POSTGRES_HOUR_USD: Readonly<Record<string, number>> = {
 /** gp3 storage per GB-month, single-AZ; Multi-AZ doubles it. */
 export const RDS_GP3_GB_MONTH_USD = 0.115;
 
+/** Aurora Serverless v2 (PostgreSQL, Standard storage config): per ACU-hour, per GB-month. */
+export const AURORA_ACU_HOUR_USD = 0.12;
+export const AURORA_STORAGE_GB_MONTH_USD = 0.1;
+/** SQS standard queue, per million requests (a long poll that returns nothing is one request). */
+export const SQS_REQUESTS_PER_MILLION_USD = 0.4;
+
 /** ElastiCache for Valkey, node-based, per node-hour. */
 export const ELASTICACHE_VALKEY_NODE_HOUR_USD: Readonly<Record<string, number>> = {
   'cache.t4g.micro': 0.0128,
@@ -49,6 +55,8 @@ export const CLOUDFRONT_EGRESS_GB_USD = 0.085;
 /** Secrets Manager per secret-month: the master password, the Valkey AUTH token, the API key. */
 export const SECRET_MONTH_USD = 0.4;
 export const STACK_SECRETS = 3;
+/** The serverless profile has no Valkey AUTH token: the master password and the API key. */
+export const SERVERLESS_STACK_SECRETS = 2;
 /** CloudWatch: a dashboard, a standard or high-resolution alarm, a custom metric, per month. */
 export const CLOUDWATCH_DASHBOARD_MONTH_USD = 3;
 export const CLOUDWATCH_ALARM_MONTH_USD = 0.1;
@@ -67,6 +75,24 @@ const CONTAINER_INSIGHTS_METRICS = 30;
 export const STACK_ALARMS = 15;
 export const STACK_HIGH_RES_ALARMS = 1;
 export const STACK_CUSTOM_METRICS = Object.keys(METRIC).length + CONTAINER_INSIGHTS_METRICS;
+/**
+ * The serverless profile: Dashboard's 8 alarms (no Redis or RDS-instance ones; Aurora capacity
+ * and the dead-letter queue instead), the SQS step alarm, and target tracking's 2 alarms for
+ * each of SQS backlog per task and APP requests; plus the same 10-second burst alarm. No
+ * Container Insights.
+ */
+export const SERVERLESS_STACK_ALARMS = 13;
+/**
+ * CloudWatch's always-free tier, per account and month: 3 dashboards, 10 alarms (standard
+ * resolution), 10 custom metrics, 1 million API requests, 5 GB of logs ingested.
+ */
+export const CLOUDWATCH_FREE_TIER = {
+  dashboards: 3,
+  alarms: 10,
+  metrics: 10,
+  apiRequests: 1_000_000,
+  logsGb: 5,
+} as const;
 /** One PutMetricData call every 10 s from the APP publishing queue depth. */
 export const PUT_METRIC_DATA_CALLS_PER_MONTH = (HOURS_PER_MONTH * 3600) / 10;
 

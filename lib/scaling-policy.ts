@@ -63,3 +63,16 @@ export function burstStepFor(waiting: number): number {
   for (const step of BURST_STEPS) if (waiting >= step.waitingAtLeast) add = step.addWorkers;
   return add;
 }
+
+/**
+ * SQS publishes its queue metrics (AWS/SQS) once a minute, and they may lag a little more
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html):
+ * the serverless profile's AWS-side policies see the queue through 1-minute datapoints.
+ */
+export const SQS_METRIC_PERIOD_SECONDS = 60;
+
+/**
+ * The serverless profile's step scaling from 0 on ApproximateNumberOfMessagesVisible: one
+ * 1-minute datapoint with a visible message invokes BURST_STEPS.
+ */
+export const SQS_BURST_ALARM_EVALUATION_PERIODS = 1;

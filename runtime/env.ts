@@ -8,7 +8,10 @@ import {
   DEFAULT_METRICS_INTERVAL_S,
   DEFAULT_SIGNED_URL_TTL_S,
   DEFAULT_WEBHOOK_TIMEOUT_S,
+  HAND_OVER_BUDGET_S,
+  MAX_DRAIN_TIMEOUT_S,
   WORKER_HEALTH_PORT,
+  WORKER_STOP_TIMEOUT_S,
 } from './limits';
 import { MAX_TASK_ROLE_SIGNED_URL_TTL_S } from './storage/signed-url-ttl';
 
@@ -206,6 +209,9 @@ const envSchema = z
     SLUICE_STALLED_AFTER_S: int(1, 3600, 30),
     SLUICE_RECONCILE_INTERVAL_S: int(1, 3600, 10),
     SLUICE_RECONCILE_AFTER_S: int(1, 86_400, 30),
+    SLUICE_CANCEL_POLL_MS: int(50, 5000, 250),
+    SLUICE_SCHEDULE_MIN_INTERVAL_S: int(1, 86_400, 10),
+    SLUICE_SCHEDULE_MISSED_WINDOW_S: int(0, 86_400, 60),
 
     SLUICE_STORAGE: oneOf(['local', 's3'], 'local'),
     SLUICE_S3_BUCKET: text(),
@@ -314,11 +320,12 @@ const envSchema = z
       );
     }
     refineDatabaseAccess(env, need);
-    if (env.SLUICE_DRAIN_TIMEOUT_S >= 120 && env.SLUICE_ROLE !== 'app') {
-      // ECS kills the task 120 s after SIGTERM (stopTimeout); draining longer loses the flow.
+    if (env.SLUICE_DRAIN_TIMEOUT_S > MAX_DRAIN_TIMEOUT_S && env.SLUICE_ROLE !== 'app') {
+      // ECS kills the task WORKER_STOP_TIMEOUT_S after SIGTERM; the hand-over after the drain
+      // deadline must finish before that, or the runs in hand wait for the stalled check.
       need(
         'SLUICE_DRAIN_TIMEOUT_S',
-        `must be below 120, the ECS stopTimeout (got ${env.SLUICE_DRAIN_TIMEOUT_S})`,
+        `must be at most ${MAX_DRAIN_TIMEOUT_S}: with the ${HAND_OVER_BUDGET_S} s hand-over it must end before the ECS stopTimeout of ${WORKER_STOP_TIMEOUT_S} s (got ${env.SLUICE_DRAIN_TIMEOUT_S})`,
       );
     }
   })

@@ -6,8 +6,12 @@ export const APP_PORT = 3000;
 export const DEFAULT_WEBHOOK_TIMEOUT_S = 30;
 export const DEFAULT_FLOW_TIMEOUT_S = 600;
 export const DEFAULT_DRAIN_TIMEOUT_S = 100;
-/** ECS stopTimeout for workers; the drain timeout must stay below it. */
+/** ECS stopTimeout for workers; the drain timeout plus the hand-over must stay below it. */
 export const WORKER_STOP_TIMEOUT_S = 120;
+/** What a worker's hand-over (PostgreSQL, the queue, disposing isolates) may take past the drain deadline. */
+export const HAND_OVER_BUDGET_S = 5;
+/** The longest SLUICE_DRAIN_TIMEOUT_S that leaves the hand-over time before ECS's SIGKILL. */
+export const MAX_DRAIN_TIMEOUT_S = WORKER_STOP_TIMEOUT_S - HAND_OVER_BUDGET_S - 1;
 export const DEFAULT_SIGNED_URL_TTL_S = 900;
 export const DEFAULT_DB_POOL_SIZE = 10;
 export const HEALTH_PATH = '/v1/health';

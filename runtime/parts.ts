@@ -173,10 +173,26 @@ export function createQueueDriver(env: Env, logger: Logger, db?: Database): Queu
 
 /** The reconciler's lease: in Redis or PostgreSQL across APP instances, or trivially held in embedded mode. */
 export function createReconcilerLease(env: Env, instanceId: string): LeaderLease {
+  // Outlives two intervals, so a leader that misses one pass keeps the lease.
+  return createLeaderLease(env, instanceId, 'reconciler', env.SLUICE_RECONCILE_INTERVAL_S * 2500);
+}
+
+/** The lease of the APP that fires schedule ticks; it passes on within 5 s of its holder dying. */
+export function createSchedulerLease(env: Env, instanceId: string): LeaderLease {
+  return createLeaderLease(env, instanceId, 'scheduler', 5000);
+}
+
+/** A lease named `name`, in the coordination store of the queue driver (see the DESIGN table). */
+function createLeaderLease(
+  env: Env,
+  instanceId: string,
+  name: string,
+  redisTtlMs: number,
+): LeaderLease {
   if (env.SLUICE_QUEUE === 'memory') return soleLease;
   if (env.SLUICE_QUEUE === 'sqs') {
-    const session = openSession(env)({ applicationName: 'sluice-reconciler' });
-    const lease = createPgLease(session, 'reconciler');
+    const session = openSession(env)({ applicationName: `sluice-${name}` });
+    const lease = createPgLease(session, name);
     return {
       acquire: lease.acquire,
       async release() {
@@ -187,9 +203,12 @@ export function createReconcilerLease(env: Env, instanceId: string): LeaderLease
   }
   const redis = new Redis(redisOptions(redisConfig(env), 'request'));
   redis.on('error', () => undefined);
-  // Outlives two intervals, so a leader that misses one pass keeps the lease.
-  const ttlMs = env.SLUICE_RECONCILE_INTERVAL_S * 2500;
-  const lease = createRedisLease(redis, `${env.SLUICE_QUEUE_PREFIX}:reconciler`, instanceId, ttlMs);
+  const lease = createRedisLease(
+    redis,
+    `${env.SLUICE_QUEUE_PREFIX}:${name}`,
+    instanceId,
+    redisTtlMs,
+  );
   return {
     acquire: lease.acquire,
     async release() {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { flushCompileCache } from 'node:module';
 import { SchemaWaitTimeoutError } from './db/schema-wait-timeout-error';
 import { EnvError, readProcessEnv } from './env';
-import { NO_NODE_SNAPSHOT_FLAG } from './limits';
+import { HAND_OVER_BUDGET_S, NO_NODE_SNAPSHOT_FLAG } from './limits';
 import { safeError } from './log-safe-error';
 import { createLogger } from './logger';
 import { createProcessMetrics } from './metrics/create-metrics';
@@ -13,18 +13,17 @@ import {
   createQueueDriver,
   createReconcilerLease,
   createReplyBus,
+  createSchedulerLease,
   openDatabase,
   openSecretStore,
 } from './parts';
 import { createRetentionPruner } from './reliability/retention-pruner';
 import { createRunReconciler } from './reliability/run-reconciler';
+import { createScheduleTicker, SCHEDULE_PASS_MS } from './reliability/schedule-ticker';
 import type { RunningWorker } from './roles/worker';
 import { SecretsKeyMismatchError } from './secrets/secrets-key-mismatch-error';
 import { endProcessNow } from './worker/end-process-now';
 import { startWorkerLiveness } from './worker/start-liveness';
-
-/** What a worker's hand-over (PostgreSQL, the queue, disposing isolates) may take past the drain deadline. */
-const HAND_OVER_BUDGET_MS = 5000;
 
 /** Starts the role(s) named by SLUICE_ROLE: app, worker, or all in one process. */
 async function main(): Promise<void> {
@@ -126,6 +125,17 @@ async function main(): Promise<void> {
       })
     : null;
   reconciler?.start();
+  const scheduler = runsApp
+    ? createScheduleTicker({
+        db: database.db,
+        queue: driver.queue,
+        lease: createSchedulerLease(env, instanceId),
+        logger,
+        passIntervalMs: SCHEDULE_PASS_MS,
+        missedWindowMs: env.SLUICE_SCHEDULE_MISSED_WINDOW_S * 1000,
+      })
+    : null;
+  scheduler?.start();
   logger.info({ port: app?.port }, `sluice ${role} ready`);
   // Everything start-up compiles is written now: a process that is later killed keeps it too.
   flushCompileCache();
@@ -150,11 +160,12 @@ async function main(): Promise<void> {
     // Whatever a flow or a dependency does, the process ends soon after the drain deadline.
     const handOverDeadline = setTimeout(
       () => endProcessNow(logger, 'drain deadline passed and the hand-over did not finish'),
-      env.SLUICE_DRAIN_TIMEOUT_S * 1000 + HAND_OVER_BUDGET_MS,
+      (env.SLUICE_DRAIN_TIMEOUT_S + HAND_OVER_BUDGET_S) * 1000,
     );
     handOverDeadline.unref();
     await app?.close();
     await reconciler?.close();
+    await scheduler?.close();
     await worker?.close();
     liveness?.stop();
     await metrics.close();

@@ -23,6 +23,21 @@ export interface AppServiceProps {
   readonly task: SluiceTaskSettings;
   /** The first management API key, passed as SLUICE_API_KEY. */
   readonly apiKeySecret: secretsmanager.ISecret;
+  /**
+   * Subnets of the APP tasks.
+   * @default - private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Subnets of the internal ALB; CloudFront's VPC origin needs private ones.
+   * @default - private subnets with egress
+   */
+  readonly albSubnets?: ec2.SubnetSelection;
+  /**
+   * Give each task a public IP: needed in public subnets, where there is no NAT gateway.
+   * @default false
+   */
+  readonly assignPublicIp?: boolean;
   /** Most APP tasks, from sizing: the ceiling of request-count autoscaling. */
   readonly maxTasks: number;
   /**
@@ -132,7 +147,7 @@ export class AppService extends Construct {
       vpc: props.cluster.vpc,
       // Internal: no public address; CloudFront's VPC origin is the only way in.
       internetFacing: false,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: props.albSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroup: props.albSecurityGroup,
       // The runtime's keepAliveTimeout and headersTimeout are set above this same constant.
       idleTimeout: Duration.seconds(ALB_IDLE_TIMEOUT_S),
@@ -170,8 +185,8 @@ export class AppService extends Construct {
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
       securityGroups: [props.securityGroup],
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      assignPublicIp: false,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      assignPublicIp: props.assignPublicIp ?? false,
       healthCheckGracePeriod: Duration.seconds(60),
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });

@@ -8,17 +8,53 @@ import { Construct } from 'constructs';
 import { DEFAULT_WEBHOOK_TIMEOUT_S, METRIC } from '../../runtime/limits';
 import type { AppService } from './app-service';
 import type { Cache } from './cache';
+import {
+  cachePanel,
+  instanceDatabasePanel,
+  queuePanel,
+  serverlessDatabasePanel,
+} from './dashboard-data-tier';
 import type { Database } from './database';
 import type { QueueScaling } from './queue-scaling';
+import type { RunQueue } from './run-queue';
+import type { ServerlessDatabase } from './serverless-database';
 import type { WorkerService } from './worker-service';
 
 export interface DashboardProps {
   readonly appService: AppService;
   readonly workerService: WorkerService;
-  readonly database: Database;
-  /** Memory of the RDS instance class, from sizing; the FreeableMemory alarm is a share of it. */
-  readonly databaseMemoryGiB: number;
-  readonly cache: Cache;
+  /**
+   * The RDS instance; give exactly one of `database` and `serverlessDatabase`.
+   * @default - none
+   */
+  readonly database?: Database;
+  /**
+   * Memory of the RDS instance class, from sizing; the FreeableMemory alarm is a share of it.
+   * Required with `database`.
+   * @default - none
+   */
+  readonly databaseMemoryGiB?: number;
+  /**
+   * The Aurora Serverless v2 cluster: capacity and connection widgets, an alarm near max ACU.
+   * @default - none
+   */
+  readonly serverlessDatabase?: ServerlessDatabase;
+  /**
+   * The Redis queue's cache: its widgets and alarms.
+   * @default - none (the SQS queue)
+   */
+  readonly cache?: Cache;
+  /**
+   * The SQS run queue: queue widgets from AWS/SQS, and its dead-letter alarm routed to the topic.
+   * @default - none (the Redis queue)
+   */
+  readonly runQueue?: RunQueue;
+  /**
+   * Whether the cluster runs Container Insights: task counts come from its RunningTaskCount and
+   * DesiredTaskCount; without it, running tasks are the SampleCount of AWS/ECS CPUUtilization.
+   * @default true
+   */
+  readonly containerInsights?: boolean;
   /** The queue-depth and run metrics, and the worker fleet's bounds. */
   readonly queueScaling: QueueScaling;
   /**
@@ -54,8 +90,6 @@ export interface DashboardProps {
   readonly freePercentThreshold?: number;
 }
 
-const GIB = 1024 ** 3;
-
 const PERIOD = Duration.minutes(1);
 /** The 5xx ratio is judged over 5 minutes; a 1-minute ratio on a quiet API swings on one error. */
 const ALARM_PERIOD = Duration.minutes(5);
@@ -74,11 +108,13 @@ export class Dashboard extends Construct {
   readonly alarms: {
     readonly alb5xx: cloudwatch.Alarm;
     readonly unhealthyHosts: cloudwatch.Alarm;
-    readonly databaseConnections: cloudwatch.Alarm;
-    readonly databaseFreeStorage: cloudwatch.Alarm;
-    readonly databaseFreeMemory: cloudwatch.Alarm;
-    readonly cacheEngineCpu: cloudwatch.Alarm;
-    readonly cacheMemory: cloudwatch.Alarm;
+    readonly databaseConnections?: cloudwatch.Alarm;
+    readonly databaseFreeStorage?: cloudwatch.Alarm;
+    readonly databaseFreeMemory?: cloudwatch.Alarm;
+    readonly databaseCapacity?: cloudwatch.Alarm;
+    readonly cacheEngineCpu?: cloudwatch.Alarm;
+    readonly cacheMemory?: cloudwatch.Alarm;
+    readonly deadLetter?: cloudwatch.Alarm;
     readonly noWorkers: cloudwatch.Alarm;
     readonly oldestWaitingAge: cloudwatch.Alarm;
     readonly runFailureRate: cloudwatch.Alarm;
@@ -94,9 +130,15 @@ export class Dashboard extends Construct {
     if (!Number.isInteger(alb5xxMinRequests) || alb5xxMinRequests < 1) {
       throw new Error(`alb5xxMinRequests must be a positive integer (got ${alb5xxMinRequests})`);
     }
-    if (!(props.databaseMemoryGiB > 0)) {
+    if ((props.database === undefined) === (props.serverlessDatabase === undefined)) {
+      throw new Error(
+        `exactly one of database and serverlessDatabase must be given (got ${props.database === undefined ? 'neither' : 'both'})`,
+      );
+    }
+    if (props.database !== undefined && !((props.databaseMemoryGiB ?? 0) > 0)) {
       throw new Error(`databaseMemoryGiB must be above 0 (got ${props.databaseMemoryGiB})`);
     }
+    const containerInsights = props.containerInsights ?? true;
     const oldestWaitingAgeThresholdSeconds =
       props.oldestWaitingAgeThresholdSeconds ?? DEFAULT_WEBHOOK_TIMEOUT_S;
     const runFailurePercentThreshold = props.runFailurePercentThreshold ?? 5;
@@ -115,7 +157,7 @@ export class Dashboard extends Construct {
         throw new Error(`${name} must be a percentage above 0 and at most 100 (got ${value})`);
       }
     }
-    const { appService, workerService, database, cache, queueScaling } = props;
+    const { appService, workerService, queueScaling } = props;
     const alb = appService.loadBalancer.metrics;
 
     const requests = alb.requestCount({ period: PERIOD, label: 'Requests' });
@@ -142,19 +184,24 @@ export class Dashboard extends Construct {
     const latencyP95 = alb.targetResponseTime({ statistic: 'p95', period: PERIOD, label: 'p95' });
 
     const taskCount = (service: ecs.FargateService, metricName: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: 'ECS/ContainerInsights',
-        metricName,
-        dimensionsMap: {
-          ClusterName: service.cluster.clusterName,
-          ServiceName: service.serviceName,
-        },
-        statistic: 'Average',
-        period: PERIOD,
-        label,
-      });
+      containerInsights
+        ? new cloudwatch.Metric({
+            namespace: 'ECS/ContainerInsights',
+            metricName,
+            dimensionsMap: {
+              ClusterName: service.cluster.clusterName,
+              ServiceName: service.serviceName,
+            },
+            statistic: 'Average',
+            period: PERIOD,
+            label,
+          })
+        : service.metricCpuUtilization({ statistic: 'SampleCount', period: PERIOD, label });
     const workersRunning = taskCount(workerService.service, 'RunningTaskCount', 'workers running');
-    const workersDesired = taskCount(workerService.service, 'DesiredTaskCount', 'workers desired');
+    // Without Container Insights there is no desired count: the running count stands in.
+    const workersDesired = containerInsights
+      ? [taskCount(workerService.service, 'DesiredTaskCount', 'workers desired')]
+      : [];
 
     const sluice = (metricName: string, statistic: string, label: string) =>
       queueScaling.metric(metricName, { statistic, period: PERIOD, label });
@@ -192,47 +239,10 @@ export class Dashboard extends Construct {
           })
         : workersRunning.with({ statistic: 'Maximum' });
 
-    const cacheMetric = (metricName: string, statistic: string) =>
-      cache.nodeIds.map(
-        (nodeId, index) =>
-          new cloudwatch.Metric({
-            namespace: 'AWS/ElastiCache',
-            metricName,
-            dimensionsMap: { CacheClusterId: nodeId },
-            statistic,
-            period: PERIOD,
-            label: `node ${index + 1}`,
-          }),
-      );
-    const busiestNode = (metrics: cloudwatch.Metric[], label: string) =>
-      new cloudwatch.MathExpression({
-        expression: `MAX([${metrics.map((_, index) => `m${index}`).join(', ')}])`,
-        usingMetrics: Object.fromEntries(metrics.map((metric, index) => [`m${index}`, metric])),
-        label,
-        period: PERIOD,
-      });
-    const cacheMemory = cacheMetric('DatabaseMemoryUsagePercentage', 'Maximum');
-    const cacheEngineCpu = cacheMetric('EngineCPUUtilization', 'Average');
-    const cacheMemoryMax = busiestNode(cacheMemory, 'memory used % (busiest node)');
-    const cacheEngineCpuMax = busiestNode(cacheEngineCpu, 'engine CPU % (busiest node)');
-    const freeStorage = database.instance.metricFreeStorageSpace({
-      period: PERIOD,
-      statistic: 'Minimum',
-    });
-    const freeMemory = database.instance.metricFreeableMemory({
-      period: PERIOD,
-      statistic: 'Minimum',
-    });
     const unhealthyHosts = appService.targetGroup.metrics.unhealthyHostCount({
       period: PERIOD,
       statistic: 'Maximum',
     });
-    const databaseConnections = database.instance.metricDatabaseConnections({
-      period: PERIOD,
-      statistic: 'Maximum',
-    });
-    const connectionLimit = Math.floor((database.maxConnections * usagePercentThreshold) / 100);
-
     // Not KMS-encrypted: notifications carry only alarm names and states, and CloudWatch
     // cannot publish to a topic under the AWS-managed SNS key.
     const topic = new sns.Topic(this, 'AlarmTopic', { enforceSSL: true });
@@ -243,6 +253,34 @@ export class Dashboard extends Construct {
       created.addOkAction(new actions.SnsAction(topic));
       return created;
     };
+    const graph = (
+      title: string,
+      left: cloudwatch.IMetric[],
+      extra: Partial<cloudwatch.GraphWidgetProps> = {},
+    ) => new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
+    const thresholds = { usagePercent: usagePercentThreshold, freePercent: freePercentThreshold };
+    const instancePanel =
+      props.database === undefined
+        ? undefined
+        : instanceDatabasePanel(
+            props.database,
+            props.databaseMemoryGiB as number,
+            thresholds,
+            alarm,
+            graph,
+          );
+    const serverlessPanel =
+      props.serverlessDatabase === undefined
+        ? undefined
+        : serverlessDatabasePanel(props.serverlessDatabase, thresholds, alarm, graph);
+    const redisPanel =
+      props.cache === undefined ? undefined : cachePanel(props.cache, thresholds, alarm, graph);
+    const sqsPanel = props.runQueue === undefined ? undefined : queuePanel(props.runQueue, graph);
+    if (sqsPanel !== undefined) {
+      sqsPanel.alarms.deadLetter.addAlarmAction(new actions.SnsAction(topic));
+      sqsPanel.alarms.deadLetter.addOkAction(new actions.SnsAction(topic));
+    }
+    // The order is the alarm widget's order; the standard profile's stays as it was.
     this.alarms = {
       alb5xx: alarm('Alb5xxAlarm', {
         metric: fiveXxPercent,
@@ -261,46 +299,19 @@ export class Dashboard extends Construct {
         evaluationPeriods: 3,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      databaseFreeStorage: alarm('DatabaseFreeStorageAlarm', {
-        metric: freeStorage,
-        alarmDescription: `RDS free storage below ${freePercentThreshold}% of the ${database.allocatedStorageGiB} GiB first allocated: storage autoscaling may be at its ceiling`,
-        threshold: Math.floor((database.allocatedStorageGiB * GIB * freePercentThreshold) / 100),
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      }),
-      databaseFreeMemory: alarm('DatabaseFreeMemoryAlarm', {
-        metric: freeMemory,
-        alarmDescription: `RDS freeable memory below ${freePercentThreshold}% of ${props.databaseMemoryGiB} GiB`,
-        threshold: Math.floor((props.databaseMemoryGiB * GIB * freePercentThreshold) / 100),
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      }),
-      cacheEngineCpu: alarm('CacheEngineCpuAlarm', {
-        metric: cacheEngineCpuMax,
-        alarmDescription: `Redis engine CPU above ${usagePercentThreshold}% for 5 minutes: the single-threaded engine is saturated and queue calls slow down`,
-        threshold: usagePercentThreshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      databaseConnections: alarm('DatabaseConnectionsAlarm', {
-        metric: databaseConnections,
-        alarmDescription: `RDS connections above ${usagePercentThreshold}% of max_connections ${database.maxConnections}`,
-        threshold: connectionLimit,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      cacheMemory: alarm('CacheMemoryAlarm', {
-        metric: cacheMemoryMax,
-        alarmDescription: `Redis memory above ${usagePercentThreshold}%: with noeviction, a full Redis rejects new runs`,
-        threshold: usagePercentThreshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      ...(instancePanel === undefined
+        ? {}
+        : {
+            databaseFreeStorage: instancePanel.alarms.databaseFreeStorage,
+            databaseFreeMemory: instancePanel.alarms.databaseFreeMemory,
+          }),
+      ...(redisPanel === undefined ? {} : { cacheEngineCpu: redisPanel.alarms.cacheEngineCpu }),
+      ...(instancePanel === undefined
+        ? {}
+        : { databaseConnections: instancePanel.alarms.databaseConnections }),
+      ...(redisPanel === undefined ? {} : { cacheMemory: redisPanel.alarms.cacheMemory }),
+      ...serverlessPanel?.alarms,
+      ...sqsPanel?.alarms,
       noWorkers:
         queueScaling.minWorkers === 0
           ? alarm('NoWorkersAlarm', {
@@ -352,11 +363,6 @@ export class Dashboard extends Construct {
       }),
     };
 
-    const graph = (
-      title: string,
-      left: cloudwatch.IMetric[],
-      extra: Partial<cloudwatch.GraphWidgetProps> = {},
-    ) => new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
     const serviceGraph = (title: string, service: ecs.FargateService) =>
       graph(title, [
         service.metricCpuUtilization({ period: PERIOD, label: 'CPU %' }),
@@ -376,9 +382,11 @@ export class Dashboard extends Construct {
           serviceGraph('Worker CPU and memory', workerService.service),
           graph('Tasks running and desired', [
             taskCount(appService.service, 'RunningTaskCount', 'APP running'),
-            taskCount(appService.service, 'DesiredTaskCount', 'APP desired'),
+            ...(containerInsights
+              ? [taskCount(appService.service, 'DesiredTaskCount', 'APP desired')]
+              : []),
             workersRunning,
-            workersDesired,
+            ...workersDesired,
           ]),
         ],
         [
@@ -407,8 +415,18 @@ export class Dashboard extends Construct {
         ],
         [
           graph(
-            'Workers: desired, running, seen by BullMQ',
-            [workersDesired, workersRunning, sluice(METRIC.workers, 'Maximum', 'BullMQ workers')],
+            props.runQueue === undefined
+              ? 'Workers: desired, running, seen by BullMQ'
+              : 'Workers: running, seen by the runtime',
+            [
+              ...workersDesired,
+              workersRunning,
+              sluice(
+                METRIC.workers,
+                'Maximum',
+                props.runQueue === undefined ? 'BullMQ workers' : 'workers seen by the runtime',
+              ),
+            ],
             {
               width: 24,
               leftAnnotations: [
@@ -418,22 +436,9 @@ export class Dashboard extends Construct {
             },
           ),
         ],
-        [
-          graph('RDS CPU %', [database.instance.metricCPUUtilization({ period: PERIOD })]),
-          graph('RDS connections', [databaseConnections], {
-            leftAnnotations: [{ value: database.maxConnections, label: 'max_connections' }],
-          }),
-          graph('RDS free storage and memory (bytes)', [freeStorage, freeMemory]),
-        ],
-        [
-          graph('Redis engine CPU %', cacheEngineCpu, {
-            leftAnnotations: [{ value: usagePercentThreshold, label: 'alarm' }],
-          }),
-          graph('Redis memory used %', cacheMemory, {
-            leftAnnotations: [{ value: usagePercentThreshold, label: 'alarm' }],
-          }),
-          graph('Redis connections', cacheMetric('CurrConnections', 'Maximum')),
-        ],
+        ...[sqsPanel, instancePanel, serverlessPanel, redisPanel].flatMap((panel) =>
+          panel === undefined ? [] : [panel.widgets],
+        ),
         [
           new cloudwatch.AlarmStatusWidget({
             title: 'Alarms',

@@ -4,6 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledgeDatabaseFindings, verifiedDatabaseUrl } from './database-access';
 
 export interface DatabaseProps {
   readonly vpc: ec2.IVpc;
@@ -150,32 +151,21 @@ export class Database extends Construct {
     this.maxConnections = props.maxConnections;
     this.allocatedStorageGiB = allocatedStorageGiB;
     const url = (user: string) =>
-      `postgres://${user}@${this.instance.dbInstanceEndpointAddress}:${this.instance.dbInstanceEndpointPort}/${DATABASE_NAME}?sslmode=verify-full`;
+      verifiedDatabaseUrl(
+        this.instance.dbInstanceEndpointAddress,
+        this.instance.dbInstanceEndpointPort,
+        user,
+        DATABASE_NAME,
+      );
     this.connectionUrl = url(DATABASE_APP_USERNAME);
     this.adminConnectionUrl = url(DATABASE_USERNAME);
 
-    Validations.of(this.instance).acknowledge({
-      id: 'AwsSolutions-RDS11',
-      reason:
-        'Port 5432 is kept on purpose: the instance sits in isolated subnets and its security group admits only the task security groups, so a non-standard port would add no protection',
-    });
-    // Acknowledged on the instance: the generated secret is its child (Instance/Secret).
-    Validations.of(this.instance).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The master password reaches only APP tasks, which use it at start to migrate and to create the runtime role; tasks serve with IAM tokens. Rotation is a planned operation (rotate, then force a new APP deployment)',
-    });
+    acknowledgeDatabaseFindings(this.instance, retain);
     if (!multiAz) {
       Validations.of(this.instance).acknowledge({
         id: 'AwsSolutions-RDS3',
         reason:
           'multiAz=false was chosen in context for a non-production install; backups still run',
-      });
-    }
-    if (!retain) {
-      Validations.of(this.instance).acknowledge({
-        id: 'AwsSolutions-RDS10',
-        reason: 'removalPolicy=destroy was chosen in context for a disposable install',
       });
     }
   }

@@ -6,7 +6,10 @@ import { APP_PORT } from '../../runtime/limits';
 
 export interface NetworkProps {
   /**
-   * NAT gateways for the private subnets: one per AZ for HA, or one shared to save cost.
+   * NAT gateways for the private subnets: one per AZ for HA, or one shared to save cost. 0 has
+   * no NAT and no private subnets with egress: tasks run in the public subnets with public IPs
+   * and security groups that admit nothing from the internet, and the internal ALB sits in
+   * isolated subnets.
    * @default 1
    */
   readonly natGateways?: number;
@@ -59,6 +62,12 @@ export class Network extends Construct {
   readonly workerSecurityGroup: ec2.SecurityGroup;
   readonly databaseSecurityGroup: ec2.SecurityGroup;
   readonly cacheSecurityGroup: ec2.SecurityGroup;
+  /** Where APP and worker tasks run: private with egress, or public without a NAT gateway. */
+  readonly taskSubnets: ec2.SubnetSelection;
+  /** Where the internal ALB runs: never a public subnet. */
+  readonly albSubnets: ec2.SubnetSelection;
+  /** Tasks need a public IP to reach ECR and AWS APIs when there is no NAT gateway. */
+  readonly tasksNeedPublicIp: boolean;
 
   constructor(scope: Construct, id: string, props: NetworkProps = {}) {
     super(scope, id);
@@ -69,8 +78,8 @@ export class Network extends Construct {
     const cachePort = props.cachePort ?? 6379;
     const flowLogRetention = props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    if (!Number.isInteger(natGateways) || natGateways < 1 || natGateways > MAX_AZS) {
-      throw new Error(`natGateways must be 1 or ${MAX_AZS} (got ${natGateways})`);
+    if (!Number.isInteger(natGateways) || natGateways < 0 || natGateways > MAX_AZS) {
+      throw new Error(`natGateways must be 0, 1 or ${MAX_AZS} (got ${natGateways})`);
     }
     if (albListenerPorts.length === 0) {
       throw new Error('albListenerPorts must name at least one port (got none)');
@@ -80,13 +89,32 @@ export class Network extends Construct {
       ipAddresses: ec2.IpAddresses.cidr(VPC_CIDR),
       maxAzs: MAX_AZS,
       natGateways,
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
-        { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-      ],
+      subnetConfiguration:
+        natGateways === 0
+          ? [
+              { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 20 },
+              { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+            ]
+          : [
+              { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+              { name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+              { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+            ],
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
     });
+    this.tasksNeedPublicIp = natGateways === 0;
+    this.taskSubnets = {
+      subnetType: this.tasksNeedPublicIp
+        ? ec2.SubnetType.PUBLIC
+        : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+    };
+    // CloudFront's VPC origin needs the ALB in a private subnet; without a NAT gateway the
+    // isolated subnets are the private ones, and the VPC's local route still reaches the tasks.
+    this.albSubnets = {
+      subnetType: this.tasksNeedPublicIp
+        ? ec2.SubnetType.PRIVATE_ISOLATED
+        : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+    };
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
       retention: flowLogRetention,
       removalPolicy,

@@ -1,4 +1,5 @@
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { CfnScalingPolicy } from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -12,10 +13,13 @@ import {
   BURST_STEPS,
   DEFAULT_BACKLOG_PER_WORKER_TARGET,
   METRIC_PERIOD_SECONDS,
+  SQS_BURST_ALARM_EVALUATION_PERIODS,
+  SQS_METRIC_PERIOD_SECONDS,
   TARGET_SCALE_IN_COOLDOWN_SECONDS,
   TARGET_SCALE_OUT_COOLDOWN_SECONDS,
 } from '../scaling-policy';
 import type { AppService } from './app-service';
+import type { RunQueue } from './run-queue';
 import type { WorkerService } from './worker-service';
 
 export interface QueueScalingProps {
@@ -32,6 +36,12 @@ export interface QueueScalingProps {
    * @default DEFAULT_BACKLOG_PER_WORKER_TARGET (1.0, one worker per waiting or active flow)
    */
   readonly backlogPerWorkerTarget?: number;
+  /**
+   * The SQS run queue: scale on AWS's own queue metrics instead of the APP's BacklogPerWorker,
+   * so that workers scale with the APP tier down.
+   * @default - none: the Redis queue, target tracking on BacklogPerWorker
+   */
+  readonly runQueue?: RunQueue;
   /**
    * Value of the `Deployment` dimension (SLUICE_DEPLOYMENT_NAME).
    * @default - the stack name
@@ -128,15 +138,37 @@ export class QueueScaling extends Construct {
       minCapacity: minWorkers,
       maxCapacity: maxWorkers,
     });
-    this.scalableTarget.scaleToTrackCustomMetric('BacklogPerWorkerTracking', {
-      metric: this.metric(METRIC.backlogPerWorker, {
-        statistic: 'Average',
-        period: Duration.minutes(1),
-      }),
-      targetValue: backlogPerWorkerTarget,
-      scaleOutCooldown: Duration.seconds(TARGET_SCALE_OUT_COOLDOWN_SECONDS),
-      scaleInCooldown: Duration.seconds(TARGET_SCALE_IN_COOLDOWN_SECONDS),
-    });
+    if (props.runQueue === undefined) {
+      this.scalableTarget.scaleToTrackCustomMetric('BacklogPerWorkerTracking', {
+        metric: this.metric(METRIC.backlogPerWorker, {
+          statistic: 'Average',
+          period: Duration.minutes(1),
+        }),
+        targetValue: backlogPerWorkerTarget,
+        scaleOutCooldown: Duration.seconds(TARGET_SCALE_OUT_COOLDOWN_SECONDS),
+        scaleInCooldown: Duration.seconds(TARGET_SCALE_IN_COOLDOWN_SECONDS),
+      });
+    } else {
+      this.trackSqsBacklogPerTask(props.runQueue, props.workerService, backlogPerWorkerTarget);
+      // From 0 tasks the backlog per task has no denominator: this step policy wakes the fleet
+      // on SQS's own visible count, whether or not an APP task publishes anything.
+      this.scalableTarget.scaleOnMetric('SqsVisibleScaleOut', {
+        metric: props.runQueue.metric('ApproximateNumberOfMessagesVisible', {
+          statistic: 'Maximum',
+          period: Duration.seconds(SQS_METRIC_PERIOD_SECONDS),
+        }),
+        adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+        metricAggregationType: appscaling.MetricAggregationType.MAXIMUM,
+        evaluationPeriods: SQS_BURST_ALARM_EVALUATION_PERIODS,
+        datapointsToAlarm: SQS_BURST_ALARM_EVALUATION_PERIODS,
+        cooldown: Duration.seconds(BURST_COOLDOWN_SECONDS),
+        scalingSteps: [
+          { upper: BURST_ALARM_THRESHOLD, change: 0 },
+          ...BURST_STEPS.map((step) => ({ lower: step.waitingAtLeast, change: step.addWorkers })),
+        ],
+      });
+    }
+    // The 10-second QueueWaiting alarm stays the fast path whenever an APP task publishes it.
     this.scalableTarget.scaleOnMetric('BurstScaleOut', {
       metric: this.metric(METRIC.queueWaiting, {
         statistic: 'Maximum',
@@ -153,6 +185,76 @@ export class QueueScaling extends Construct {
         ...BURST_STEPS.map((step) => ({ lower: step.waitingAtLeast, change: step.addWorkers })),
       ],
     });
+  }
+
+  /**
+   * Target tracking on (ApproximateNumberOfMessagesVisible + ApproximateNumberOfMessagesNotVisible)
+   * / running worker tasks, in metric math. CDK's target tracking takes one metric only, so the
+   * policy's CustomizedMetricSpecification is replaced with its `Metrics` form. Running tasks
+   * are the SampleCount of the service's AWS/ECS CPUUtilization over one minute, which ECS
+   * publishes for free (Container Insights, which has RunningTaskCount, bills its metrics).
+   */
+  private trackSqsBacklogPerTask(
+    runQueue: RunQueue,
+    workerService: WorkerService,
+    targetValue: number,
+  ): void {
+    this.scalableTarget.scaleToTrackCustomMetric('SqsBacklogPerTaskTracking', {
+      metric: runQueue.metric('ApproximateNumberOfMessagesVisible'),
+      targetValue,
+      scaleOutCooldown: Duration.seconds(TARGET_SCALE_OUT_COOLDOWN_SECONDS),
+      scaleInCooldown: Duration.seconds(TARGET_SCALE_IN_COOLDOWN_SECONDS),
+    });
+    const queueDimension = [{ Name: 'QueueName', Value: runQueue.queue.queueName }];
+    const stat = (
+      id: string,
+      namespace: string,
+      metricName: string,
+      dimensions: unknown,
+      s: string,
+    ) => ({
+      Id: id,
+      MetricStat: {
+        Metric: { Namespace: namespace, MetricName: metricName, Dimensions: dimensions },
+        Stat: s,
+      },
+      ReturnData: false,
+    });
+    const service = workerService.service;
+    // ScalableTaskCount puts its policies under its ScalableTarget, the child 'Target'.
+    const cfnPolicy = this.scalableTarget.node
+      .findChild('Target')
+      .node.findChild('SqsBacklogPerTaskTracking').node.defaultChild as CfnScalingPolicy;
+    const path = 'TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification';
+    for (const key of ['MetricName', 'Namespace', 'Dimensions', 'Statistic', 'Unit']) {
+      cfnPolicy.addPropertyDeletionOverride(`${path}.${key}`);
+    }
+    cfnPolicy.addPropertyOverride(`${path}.Metrics`, [
+      stat('visible', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', queueDimension, 'Average'),
+      stat(
+        'inflight',
+        'AWS/SQS',
+        'ApproximateNumberOfMessagesNotVisible',
+        queueDimension,
+        'Average',
+      ),
+      stat(
+        'tasks',
+        'AWS/ECS',
+        'CPUUtilization',
+        [
+          { Name: 'ClusterName', Value: service.cluster.clusterName },
+          { Name: 'ServiceName', Value: service.serviceName },
+        ],
+        'SampleCount',
+      ),
+      {
+        Id: 'backlogPerTask',
+        Expression: '(visible + inflight) / tasks',
+        Label: 'SQS backlog per running worker task',
+        ReturnData: true,
+      },
+    ]);
   }
 
   /** A Sluice metric of this deployment. */

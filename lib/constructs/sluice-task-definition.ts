@@ -13,14 +13,26 @@ import {
 } from '../../runtime/limits';
 import { validateFargateTaskSize } from '../fargate-task-size';
 import type { Cache } from './cache';
-import type { Database } from './database';
+import type { DatabaseAccess } from './database-access';
 import type { FileStore } from './file-store';
+import type { RunQueue } from './run-queue';
 
 /** Settings both tiers share; AppService and WorkerService add their role-specific ones. */
 export interface SluiceTaskSettings {
   readonly image: ecs.ContainerImage;
-  readonly database: Database;
-  readonly cache: Cache;
+  readonly database: DatabaseAccess;
+  /**
+   * The Redis that carries the queue (SLUICE_QUEUE default, BullMQ); give exactly one of `cache`
+   * and `runQueue`.
+   * @default - none
+   */
+  readonly cache?: Cache;
+  /**
+   * The SQS queue (SLUICE_QUEUE=sqs): no Redis variable at all, replies and leases over
+   * PostgreSQL. The APP may send, workers consume.
+   * @default - none
+   */
+  readonly runQueue?: RunQueue;
   readonly fileStore: FileStore;
   /** Wraps flow secrets' data keys; the task role may GenerateDataKey and Decrypt with it. */
   readonly secretsKey: kms.IKey;
@@ -148,6 +160,16 @@ export class SluiceTaskDefinition extends Construct {
       props.cpu,
       props.memoryLimitMiB,
     );
+    if ((props.cache === undefined) === (props.runQueue === undefined)) {
+      throw new Error(
+        `exactly one of cache and runQueue must be given (got ${props.cache === undefined ? 'neither' : 'both'})`,
+      );
+    }
+    if (props.runQueue !== undefined && props.queuePrefix !== undefined) {
+      throw new Error(
+        `queuePrefix is a Redis hashtag and has no meaning with runQueue (got ${props.queuePrefix})`,
+      );
+    }
     if (!Number.isInteger(props.dbPoolSize) || props.dbPoolSize < 1) {
       throw new Error(`dbPoolSize must be a positive integer (got ${props.dbPoolSize})`);
     }
@@ -169,9 +191,20 @@ export class SluiceTaskDefinition extends Construct {
       },
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, removalPolicy });
-    const secrets: Record<string, ecs.Secret> = {
-      SLUICE_REDIS_PASSWORD: ecs.Secret.fromSecretsManager(props.cache.authTokenSecret),
-    };
+    const secrets: Record<string, ecs.Secret> = {};
+    let queueEnvironment: Record<string, string>;
+    if (props.cache !== undefined) {
+      secrets.SLUICE_REDIS_PASSWORD = ecs.Secret.fromSecretsManager(props.cache.authTokenSecret);
+      queueEnvironment = {
+        REDIS_URL: props.cache.url,
+        ...(props.queuePrefix === undefined ? {} : { SLUICE_QUEUE_PREFIX: props.queuePrefix }),
+      };
+    } else {
+      const runQueue = props.runQueue as RunQueue;
+      queueEnvironment = { SLUICE_QUEUE: 'sqs', SLUICE_SQS_QUEUE_URL: runQueue.queue.queueUrl };
+      if (props.role === 'app') runQueue.grantEnqueue(this.taskDefinition.taskRole);
+      else runQueue.grantConsume(this.taskDefinition.taskRole);
+    }
     const adminEnvironment: Record<string, string> = {};
     if (databaseAdmin) {
       secrets.SLUICE_DB_ADMIN_PASSWORD = ecs.Secret.fromSecretsManager(
@@ -200,13 +233,12 @@ export class SluiceTaskDefinition extends Construct {
         SLUICE_DB_CA: 'rds',
         ...adminEnvironment,
         SLUICE_DB_POOL_SIZE: String(props.dbPoolSize),
-        REDIS_URL: props.cache.url,
+        ...queueEnvironment,
         SLUICE_WEBHOOK_TIMEOUT_S: String(webhookTimeoutSeconds),
         SLUICE_FLOW_TIMEOUT_S: String(flowTimeoutSeconds),
         SLUICE_PUBLIC_URL: props.publicUrl,
         SLUICE_SECRETS_KMS_KEY_ID: props.secretsKey.keyArn,
         SLUICE_RUN_RETENTION_DAYS: String(props.runRetentionDays ?? 30),
-        ...(props.queuePrefix === undefined ? {} : { SLUICE_QUEUE_PREFIX: props.queuePrefix }),
         ...environment,
       },
       secrets,

@@ -24,6 +24,16 @@ export interface WorkerServiceProps {
    */
   readonly onDemandBase?: number;
   /**
+   * Subnets of the worker tasks.
+   * @default - private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Give each task a public IP: needed in public subnets, where there is no NAT gateway.
+   * @default false
+   */
+  readonly assignPublicIp?: boolean;
+  /**
    * Fargate CPU units per worker task.
    * @default DEFAULT_WORKER_CPU (256)
    */
@@ -86,8 +96,11 @@ export class WorkerService extends Construct {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,
       taskDefinition: this.taskDefinition.taskDefinition,
+      // With no on-demand base the strategy names Spot alone: every worker is a Spot task.
       capacityProviderStrategies: [
-        { capacityProvider: 'FARGATE', base: onDemandBase, weight: 0 },
+        ...(onDemandBase === 0
+          ? []
+          : [{ capacityProvider: 'FARGATE', base: onDemandBase, weight: 0 }]),
         { capacityProvider: 'FARGATE_SPOT', weight: 1 },
       ],
       // Workers carry no traffic: replacing them all at once is fine, each drains its flow.
@@ -95,8 +108,8 @@ export class WorkerService extends Construct {
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
       securityGroups: [props.securityGroup],
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      assignPublicIp: false,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      assignPublicIp: props.assignPublicIp ?? false,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
     // A capacity-provider strategy fails at create time unless the cluster's capacity

@@ -14,9 +14,17 @@ import { ORIGIN_HTTP_PORT, ORIGIN_HTTPS_PORT } from '../constructs/edge';
 import { FileStore } from '../constructs/file-store';
 import { Network } from '../constructs/network';
 import { QueueScaling } from '../constructs/queue-scaling';
+import { RunQueue } from '../constructs/run-queue';
+import { ServerlessDatabase } from '../constructs/serverless-database';
 import { WorkerService } from '../constructs/worker-service';
 import { sluiceContainerImage } from '../container-image';
 import { validateFargateTaskSize } from '../fargate-task-size';
+import {
+  SERVERLESS_APP_CPU,
+  SERVERLESS_APP_MEMORY_MIB,
+  type ServerlessFleetShape,
+  sizeServerlessFleet,
+} from '../serverless-sizing';
 import {
   DEFAULT_APP_CPU,
   DEFAULT_APP_MEMORY_MIB,
@@ -29,6 +37,40 @@ import {
 
 /** The deployment's knobs, read from cdk.json context by bin/sluice.ts. */
 export interface SluiceStackProps extends StackProps {
+  /**
+   * standard: ElastiCache, RDS, private subnets behind NAT, an on-demand worker base.
+   * serverless: SQS, Aurora Serverless v2 (pauses at 0 ACU), no NAT, Spot workers only, one
+   * ARM64 APP task; it idles at about $35 a month (`npm run size -- --profile serverless`).
+   * @default 'standard'
+   */
+  readonly profile?: 'standard' | 'serverless';
+  /**
+   * serverless: Aurora's fewest ACU. 0 pauses after `databasePauseAfterMinutes` with no
+   * connection (the next one waits about 15 s); 0.5 keeps it warm (about $44 a month).
+   * @default 0
+   */
+  readonly databaseMinAcu?: number;
+  /**
+   * serverless: Aurora's most ACU.
+   * @default - sized from peakConcurrentFlows (serverless-sizing.ts)
+   */
+  readonly databaseMaxAcu?: number;
+  /**
+   * serverless: minutes without a connection before a 0-ACU Aurora pauses (5 to 1440).
+   * @default 10
+   */
+  readonly databasePauseAfterMinutes?: number;
+  /**
+   * serverless: receives of one job before SQS moves it to the dead-letter queue.
+   * @default 3
+   */
+  readonly queueMaxReceiveCount?: number;
+  /**
+   * NAT gateways. standard: 2 with multiAz, else 1. serverless: 0 (tasks in public subnets
+   * with public IPs and no inbound rule); 1 puts them back in private subnets.
+   * @default - by profile, as above
+   */
+  readonly natGateways?: number;
   /**
    * Peak number of flows running at once; sizes workers, apps, database and cache.
    * @default 10
@@ -164,10 +206,19 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Every production piece of Sluice in one stack, sized from `peakConcurrentFlows`. */
 export class SluiceStack extends Stack {
-  readonly fleet: FleetShape;
+  readonly profile: 'standard' | 'serverless';
+  /** The standard profile's fleet; undefined for serverless (see serverlessFleet). */
+  readonly fleet?: FleetShape;
+  readonly serverlessFleet?: ServerlessFleetShape;
   readonly network: Network;
-  readonly database: Database;
-  readonly cache: Cache;
+  /** The RDS instance (standard). */
+  readonly database?: Database;
+  /** Aurora Serverless v2 (serverless). */
+  readonly serverlessDatabase?: ServerlessDatabase;
+  /** ElastiCache (standard). */
+  readonly cache?: Cache;
+  /** SQS and its dead-letter queue (serverless). */
+  readonly runQueue?: RunQueue;
   readonly fileStore: FileStore;
   readonly appService: AppService;
   readonly workerService: WorkerService;
@@ -176,17 +227,25 @@ export class SluiceStack extends Stack {
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
+    const profile = props.profile ?? 'standard';
+    if (profile !== 'standard' && profile !== 'serverless') {
+      throw new Error(`profile must be standard or serverless (got ${profile})`);
+    }
+    const serverless = profile === 'serverless';
+    this.profile = profile;
     const peakConcurrentFlows = props.peakConcurrentFlows ?? 10;
-    const onDemandWorkerBase = props.onDemandWorkerBase ?? DEFAULT_ON_DEMAND_WORKER_BASE;
+    const onDemandWorkerBase =
+      props.onDemandWorkerBase ?? (serverless ? 0 : DEFAULT_ON_DEMAND_WORKER_BASE);
     const workerCpu = props.workerCpu ?? DEFAULT_WORKER_CPU;
     const workerMemoryMiB = props.workerMemoryMiB ?? DEFAULT_WORKER_MEMORY_MIB;
-    const appCpu = props.appCpu ?? DEFAULT_APP_CPU;
-    const appMemoryMiB = props.appMemoryMiB ?? DEFAULT_APP_MEMORY_MIB;
+    const appCpu = props.appCpu ?? (serverless ? SERVERLESS_APP_CPU : DEFAULT_APP_CPU);
+    const appMemoryMiB =
+      props.appMemoryMiB ?? (serverless ? SERVERLESS_APP_MEMORY_MIB : DEFAULT_APP_MEMORY_MIB);
     const multiAz = props.multiAz ?? true;
     const removalPolicyName = props.removalPolicy ?? 'retain';
     const webhookTimeoutSeconds = props.webhookTimeoutSeconds ?? DEFAULT_WEBHOOK_TIMEOUT_S;
     const flowTimeoutSeconds = props.flowTimeoutSeconds ?? DEFAULT_FLOW_TIMEOUT_S;
-    const cpuArchitecture = props.cpuArchitecture ?? 'x86_64';
+    const cpuArchitecture = props.cpuArchitecture ?? (serverless ? 'arm64' : 'x86_64');
     const logRetentionDays = props.logRetentionDays ?? 30;
     const runLogRetentionDays = props.runLogRetentionDays ?? 30;
     const runRetentionDays = props.runRetentionDays ?? 30;
@@ -202,6 +261,22 @@ export class SluiceStack extends Stack {
     }
     if (cpuArchitecture !== 'x86_64' && cpuArchitecture !== 'arm64') {
       throw new Error(`cpuArchitecture must be x86_64 or arm64 (got ${cpuArchitecture})`);
+    }
+    if (!serverless) {
+      for (const [name, value] of [
+        ['databaseMinAcu', props.databaseMinAcu],
+        ['databaseMaxAcu', props.databaseMaxAcu],
+        ['databasePauseAfterMinutes', props.databasePauseAfterMinutes],
+        ['queueMaxReceiveCount', props.queueMaxReceiveCount],
+      ] as const) {
+        if (value !== undefined) {
+          throw new Error(`${name} applies to the serverless profile only (got ${value})`);
+        }
+      }
+    } else if (props.multiAz !== undefined || props.queuePrefix !== undefined) {
+      throw new Error(
+        `multiAz and queuePrefix apply to the standard profile only (got ${props.multiAz !== undefined ? `multiAz ${props.multiAz}` : `queuePrefix ${props.queuePrefix}`})`,
+      );
     }
     requireIntegerIn('webhookTimeoutSeconds', webhookTimeoutSeconds, 1, 900);
     requireIntegerIn('flowTimeoutSeconds', flowTimeoutSeconds, 1, 86_400);
@@ -222,33 +297,78 @@ export class SluiceStack extends Stack {
         `logRetentionDays must be a CloudWatch Logs retention such as 7, 14, 30, 90, 365 (got ${logRetentionDays})`,
       );
     }
-    this.fleet = sizeFleet({ peakConcurrentFlows, onDemandWorkerBase, multiAz });
     const removalPolicy =
       removalPolicyName === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    let shape: { workers: number; apps: number; maxApps: number; dbPoolSize: number };
+    let natGateways: number;
+    if (serverless) {
+      this.serverlessFleet = sizeServerlessFleet({
+        peakConcurrentFlows,
+        ...(props.databaseMaxAcu === undefined ? {} : { databaseMaxAcu: props.databaseMaxAcu }),
+      });
+      shape = this.serverlessFleet;
+      natGateways = props.natGateways ?? 0;
+      if (onDemandWorkerBase > peakConcurrentFlows) {
+        throw new Error(
+          `onDemandWorkerBase must be at most peakConcurrentFlows ${peakConcurrentFlows} (got ${onDemandWorkerBase})`,
+        );
+      }
+    } else {
+      this.fleet = sizeFleet({ peakConcurrentFlows, onDemandWorkerBase, multiAz });
+      shape = this.fleet;
+      natGateways = props.natGateways ?? this.fleet.natGateways;
+      if (natGateways === 0) {
+        throw new Error(
+          'natGateways must be 1 or 2 in the standard profile, whose tasks run in private subnets (got 0)',
+        );
+      }
+    }
 
     this.network = new Network(this, 'Network', {
-      natGateways: this.fleet.natGateways,
+      natGateways,
       albListenerPorts: [
         props.originCertificateArn === undefined ? ORIGIN_HTTP_PORT : ORIGIN_HTTPS_PORT,
       ],
       flowLogRetention: logRetention,
       removalPolicy,
     });
-    this.database = new Database(this, 'Database', {
-      vpc: this.network.vpc,
-      securityGroup: this.network.databaseSecurityGroup,
-      instanceType: this.fleet.database.instanceType,
-      maxConnections: this.fleet.database.maxConnections,
-      multiAz,
-      removalPolicy,
-    });
-    this.cache = new Cache(this, 'Cache', {
-      vpc: this.network.vpc,
-      securityGroup: this.network.cacheSecurityGroup,
-      nodeType: this.fleet.cacheNodeType,
-      multiAz,
-      removalPolicy,
-    });
+    let database: Database | ServerlessDatabase;
+    if (this.fleet !== undefined) {
+      this.database = new Database(this, 'Database', {
+        vpc: this.network.vpc,
+        securityGroup: this.network.databaseSecurityGroup,
+        instanceType: this.fleet.database.instanceType,
+        maxConnections: this.fleet.database.maxConnections,
+        multiAz,
+        removalPolicy,
+      });
+      database = this.database;
+      this.cache = new Cache(this, 'Cache', {
+        vpc: this.network.vpc,
+        securityGroup: this.network.cacheSecurityGroup,
+        nodeType: this.fleet.cacheNodeType,
+        multiAz,
+        removalPolicy,
+      });
+    } else {
+      this.serverlessDatabase = new ServerlessDatabase(this, 'ServerlessDatabase', {
+        vpc: this.network.vpc,
+        securityGroup: this.network.databaseSecurityGroup,
+        maxAcu: (this.serverlessFleet as ServerlessFleetShape).databaseMaxAcu,
+        ...(props.databaseMinAcu === undefined ? {} : { minAcu: props.databaseMinAcu }),
+        ...(props.databasePauseAfterMinutes === undefined
+          ? {}
+          : { pauseAfterMinutes: props.databasePauseAfterMinutes }),
+        removalPolicy,
+      });
+      database = this.serverlessDatabase;
+      this.runQueue = new RunQueue(this, 'RunQueue', {
+        ...(props.queueMaxReceiveCount === undefined
+          ? {}
+          : { maxReceiveCount: props.queueMaxReceiveCount }),
+        removalPolicy,
+      });
+    }
     this.fileStore = new FileStore(this, 'FileStore', {
       runLogRetentionDays,
       removalPolicy,
@@ -273,16 +393,29 @@ export class SluiceStack extends Stack {
 
     const cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: this.network.vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      // Serverless: Container Insights bills its ~30 metrics (about $9 a month), a quarter of
+      // the idle budget; scaling and the dashboard count tasks from AWS/ECS instead.
+      containerInsightsV2: serverless
+        ? ecs.ContainerInsights.DISABLED
+        : ecs.ContainerInsights.ENABLED,
       enableFargateCapacityProviders: true,
     });
+    if (serverless) {
+      Validations.of(cluster).acknowledge({
+        id: 'AwsSolutions-ECS4',
+        reason:
+          'The serverless profile turns Container Insights off: its metrics bill as custom metrics (about $9 a month, a quarter of the idle budget). Worker scaling and the dashboard count running tasks from the free AWS/ECS CPUUtilization SampleCount, and service CPU and memory stay on the dashboard',
+      });
+    }
     // ECS would create Container Insights' log group on first use, outside the stack, with no
     // retention, and destroy would leave it behind; owning it here gives it both.
-    const containerInsightsLogs = new logs.LogGroup(this, 'ContainerInsightsLogs', {
-      logGroupName: `/aws/ecs/containerinsights/${cluster.clusterName}/performance`,
-      retention: logRetention,
-      removalPolicy,
-    });
+    const containerInsightsLogs = serverless
+      ? undefined
+      : new logs.LogGroup(this, 'ContainerInsightsLogs', {
+          logGroupName: `/aws/ecs/containerinsights/${cluster.clusterName}/performance`,
+          retention: logRetention,
+          removalPolicy,
+        });
     const image = (architecture: 'x86_64' | 'arm64') =>
       sluiceContainerImage(this, {
         directory: props.imageDirectory ?? REPO_ROOT,
@@ -291,12 +424,13 @@ export class SluiceStack extends Stack {
       });
     const task = {
       image: image('x86_64'),
-      database: this.database,
-      cache: this.cache,
+      database,
+      ...(this.cache === undefined ? {} : { cache: this.cache }),
+      ...(this.runQueue === undefined ? {} : { runQueue: this.runQueue }),
       fileStore: this.fileStore,
       secretsKey,
       runRetentionDays,
-      dbPoolSize: this.fleet.dbPoolSize,
+      dbPoolSize: shape.dbPoolSize,
       webhookTimeoutSeconds,
       flowTimeoutSeconds,
       logRetention,
@@ -309,8 +443,11 @@ export class SluiceStack extends Stack {
       securityGroup: this.network.appSecurityGroup,
       task: cpuArchitecture === 'arm64' ? { ...task, image: image('arm64') } : task,
       apiKeySecret: apiKey,
-      minTasks: this.fleet.apps,
-      maxTasks: this.fleet.maxApps,
+      minTasks: shape.apps,
+      maxTasks: shape.maxApps,
+      vpcSubnets: this.network.taskSubnets,
+      albSubnets: this.network.albSubnets,
+      assignPublicIp: this.network.tasksNeedPublicIp,
       cpu: appCpu,
       memoryLimitMiB: appMemoryMiB,
       cpuArchitecture:
@@ -329,19 +466,24 @@ export class SluiceStack extends Stack {
       securityGroup: this.network.workerSecurityGroup,
       task,
       publicUrl: this.appService.publicUrl,
-      peakTasks: this.fleet.workers,
-      onDemandBase: this.fleet.onDemandWorkers,
+      peakTasks: shape.workers,
+      onDemandBase: onDemandWorkerBase,
+      vpcSubnets: this.network.taskSubnets,
+      assignPublicIp: this.network.tasksNeedPublicIp,
       cpu: workerCpu,
       memoryLimitMiB: workerMemoryMiB,
     });
-    for (const tier of [this.appService, this.workerService]) {
-      tier.service.node.addDependency(containerInsightsLogs);
+    if (containerInsightsLogs !== undefined) {
+      for (const tier of [this.appService, this.workerService]) {
+        tier.service.node.addDependency(containerInsightsLogs);
+      }
     }
     this.queueScaling = new QueueScaling(this, 'QueueScaling', {
       appService: this.appService,
       workerService: this.workerService,
       minWorkers: props.minWorkers ?? 1,
-      maxWorkers: this.fleet.workers,
+      maxWorkers: shape.workers,
+      ...(this.runQueue === undefined ? {} : { runQueue: this.runQueue }),
       ...(props.backlogPerWorkerTarget === undefined
         ? {}
         : { backlogPerWorkerTarget: props.backlogPerWorkerTarget }),
@@ -350,9 +492,15 @@ export class SluiceStack extends Stack {
       appService: this.appService,
       workerService: this.workerService,
       queueScaling: this.queueScaling,
-      database: this.database,
-      databaseMemoryGiB: this.fleet.database.memoryGiB,
-      cache: this.cache,
+      ...(this.fleet === undefined
+        ? {}
+        : { database: this.database, databaseMemoryGiB: this.fleet.database.memoryGiB }),
+      ...(this.serverlessDatabase === undefined
+        ? {}
+        : { serverlessDatabase: this.serverlessDatabase }),
+      ...(this.cache === undefined ? {} : { cache: this.cache }),
+      ...(this.runQueue === undefined ? {} : { runQueue: this.runQueue }),
+      containerInsights: !serverless,
     });
 
     const output = (outputId: string, value: string, description: string) =>
@@ -377,14 +525,24 @@ export class SluiceStack extends Stack {
     output('ApiKeySecretArn', apiKey.secretArn, 'The first management API key');
     output(
       'DatabaseSecretArn',
-      this.database.secret.secretArn,
+      database.secret.secretArn,
       'RDS master credentials (user sluice): migrations only; tasks serve as sluice_app with IAM tokens',
     );
-    output(
-      'CacheAuthTokenSecretArn',
-      this.cache.authTokenSecret.secretArn,
-      'ElastiCache AUTH token',
-    );
+    if (this.cache !== undefined) {
+      output(
+        'CacheAuthTokenSecretArn',
+        this.cache.authTokenSecret.secretArn,
+        'ElastiCache AUTH token',
+      );
+    }
+    if (this.runQueue !== undefined) {
+      output('QueueUrl', this.runQueue.queue.queueUrl, 'SLUICE_SQS_QUEUE_URL: the run queue');
+      output(
+        'DeadLetterQueueUrl',
+        this.runQueue.deadLetterQueue.queueUrl,
+        'Jobs that failed maxReceiveCount receives; redrive them from the SQS console',
+      );
+    }
   }
 }
 

@@ -11,6 +11,7 @@ import { errorHandler } from './on-error';
 import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
+import { runControlRoutes } from './routes/run-control';
 import { runRoutes } from './routes/runs';
 import { secretRoutes } from './routes/secrets';
 import { webhookRoutes } from './routes/webhooks';
@@ -59,6 +60,7 @@ export function createApi(deps: ApiDeps) {
   app.route('/', webhookRoutes({ ...deps, webhookTargets }));
   app.route('/', flowRoutes({ ...deps, webhookTargets }));
   app.route('/', runRoutes(deps));
+  app.route('/', runControlRoutes(deps));
   app.route('/', fileRoutes(deps));
   app.route('/', secretRoutes(deps));
   if (deps.localStore !== undefined) {

@@ -132,6 +132,10 @@ export const runs = pgTable(
     steps: jsonb('steps'),
     /** The async webhook's Idempotency-Key header; a repeat within 24 h gets this run back. */
     idempotencyKey: text('idempotency_key'),
+    /** The run this one replays (POST /v1/runs/:id/replay); null for a run a trigger started. */
+    replayOf: text('replay_of'),
+    /** The schedule tick this run is for; unique per flow, so a tick never starts two runs. */
+    scheduledAt: timestamp('scheduled_at', { withTimezone: true, precision: 3 }),
   },
   (t) => [
     index('runs_project_created_idx').on(t.projectId, t.createdAt, t.id),
@@ -144,6 +148,9 @@ export const runs = pgTable(
     uniqueIndex('runs_flow_idempotency_key_idx')
       .on(t.flowId, t.idempotencyKey)
       .where(sql`idempotency_key is not null`),
+    uniqueIndex('runs_flow_scheduled_at_idx')
+      .on(t.flowId, t.scheduledAt)
+      .where(sql`scheduled_at is not null`),
   ],
 );
 

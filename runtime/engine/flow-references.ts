@@ -18,7 +18,8 @@ export interface ReferenceIssue {
   message: string;
 }
 
-const TRIGGER_FIELDS = new Set(['body', 'headers', 'query']);
+// A webhook's trigger has body, headers and query; a schedule's type, scheduledAt and firedAt.
+const TRIGGER_FIELDS = new Set(['body', 'headers', 'query', 'type', 'scheduledAt', 'firedAt']);
 /** Template roots that are not steps: the trigger, and the project's secrets. */
 const RESERVED_ROOTS = new Set(['trigger', 'secrets']);
 
@@ -103,7 +104,7 @@ function checkTemplatedFields(
           if (second !== undefined && !TRIGGER_FIELDS.has(String(second))) {
             issues.push({
               path: [...fieldPath],
-              message: `template ${ref.source}: the trigger has only body, headers and query`,
+              message: `template ${ref.source}: the trigger has only body, headers and query (webhook) or type, scheduledAt and firedAt (schedule)`,
             });
           }
           return;

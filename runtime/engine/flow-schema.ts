@@ -2,16 +2,17 @@ import { z } from 'zod';
 import { checkStepReferences } from './flow-references';
 import { formatJsonPath } from './json-path';
 import { stepSchema } from './step-schemas';
+import { triggerSchema } from './trigger-schema';
 
 /**
- * The flow definition: a webhook trigger and a tree of steps. Structural rules live in the step
+ * The flow definition: a trigger (webhook or schedule) and a tree of steps. Structural rules live in the step
  * schemas; rules that span steps (unique ids, templates naming earlier steps) in
  * `checkStepReferences`. Issues carry the JSON path of the offending field.
  */
 export const flowDefinitionSchema = z
   .object({
     name: z.string().min(1).max(200),
-    trigger: z.strictObject({ type: z.literal('webhook') }),
+    trigger: triggerSchema,
     steps: z.array(stepSchema),
   })
   .superRefine((definition, ctx) => {

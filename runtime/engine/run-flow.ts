@@ -3,7 +3,7 @@ import { assertNever } from './assert-never';
 import { CodeSandbox } from './code-sandbox';
 import { throwIfOutOfTime } from './deadline';
 import { type EngineLimits, resolveEngineLimits } from './engine-limits';
-import { toEngineError } from './errors/engine-error';
+import { InternalStepError, toEngineError } from './errors/engine-error';
 import { LimitExceededError } from './errors/limit-exceeded-error';
 import { StepFailedError } from './errors/step-failed-error';
 import type { FlowDefinition } from './flow-schema';
@@ -11,6 +11,7 @@ import { statusForError } from './outcome-status';
 import { RunLog } from './run-log';
 import { RunScope, type StepOutput } from './run-scope';
 import { createRedactor, type Redactor } from './secret-redaction';
+import { runWithRetry } from './step-retry';
 import type { Step } from './step-schemas';
 import { executeBranchStep } from './steps/branch-step';
 import { executeCodeStep } from './steps/code-step';
@@ -18,7 +19,14 @@ import { executeHttpStep } from './steps/http-step';
 import { executeLoopStep } from './steps/loop-step';
 import { executeRespondStep } from './steps/respond-step';
 import type { StepContext } from './steps/step-context';
-import type { FlowOutcome, FlowResponse, FlowRunner, FlowRunOptions, TriggerInput } from './types';
+import type {
+  FlowOutcome,
+  FlowResponse,
+  FlowRunner,
+  FlowRunOptions,
+  StepAttempt,
+  TriggerInput,
+} from './types';
 
 export interface FlowRunnerOptions {
   /**
@@ -87,6 +95,19 @@ class FlowRun implements StepContext {
     ) {
       return { ...redacted, reply: outcome.response };
     }
+    // The operators' error object keeps its class and stack, with its texts redacted.
+    if (
+      outcome.status !== 'succeeded' &&
+      redacted.status !== 'succeeded' &&
+      outcome.internalCause instanceof Error &&
+      redacted !== outcome
+    ) {
+      const cause = outcome.internalCause;
+      const copy = new Error(this.#redactor.text(cause.message));
+      copy.name = cause.name;
+      copy.stack = this.#redactor.text(cause.stack ?? '');
+      return { ...redacted, internalCause: copy };
+    }
     return redacted;
   }
 
@@ -105,6 +126,7 @@ class FlowRun implements StepContext {
         failedStep: engineError.step?.stepId ?? null,
         failedStepPath: engineError.step?.path ?? null,
         log,
+        ...(engineError instanceof InternalStepError ? { internalCause: engineError.cause } : {}),
       };
     }
   }
@@ -137,12 +159,20 @@ class FlowRun implements StepContext {
   }
 
   async #runStep(step: Step, scope: RunScope, path: string): Promise<StepOutput> {
-    const entry = { stepId: step.id, path, type: step.type, startedAt: new Date().toISOString() };
+    const attempts: StepAttempt[] = [];
+    const entry = {
+      stepId: step.id,
+      path,
+      type: step.type,
+      startedAt: new Date().toISOString(),
+      // The same array, filled as the tries happen.
+      ...('retry' in step && step.retry !== undefined ? { attempts } : {}),
+    };
     const startedAt = performance.now();
     const durationMs = () => Math.round((performance.now() - startedAt) * 1000) / 1000;
     try {
       throwIfOutOfTime(this.deadline, this.signal);
-      const output = await this.#execute(step, scope, path);
+      const output = await this.#execute(step, scope, path, attempts);
       const outputBytes = Buffer.byteLength(output.json);
       const { maxStepOutputBytes } = this.limits;
       if (outputBytes > maxStepOutputBytes) {
@@ -167,12 +197,17 @@ class FlowRun implements StepContext {
     }
   }
 
-  #execute(step: Step, scope: RunScope, path: string): Promise<StepOutput> | StepOutput {
+  #execute(
+    step: Step,
+    scope: RunScope,
+    path: string,
+    attempts: StepAttempt[],
+  ): Promise<StepOutput> | StepOutput {
     switch (step.type) {
       case 'code':
-        return executeCodeStep(step, scope, this);
+        return runWithRetry(step.retry, this, attempts, () => executeCodeStep(step, scope, this));
       case 'http':
-        return executeHttpStep(step, scope, this);
+        return runWithRetry(step.retry, this, attempts, () => executeHttpStep(step, scope, this));
       case 'branch':
         return executeBranchStep(step, scope, path, this);
       case 'loop':

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { responseHeaderNameProblem, responseHeaderValueProblem } from './response-headers';
+import { retrySchema } from './retry-schema';
 import { hasTemplate } from './template';
 
 /** zod schemas for each step type. Cross-step rules live in `flow-references.ts`. */
@@ -19,6 +20,7 @@ const codeStepSchema = z.strictObject({
   id: stepId,
   type: z.literal('code'),
   code: z.string().min(1, 'code must not be empty'),
+  retry: retrySchema.optional(),
 });
 
 const httpStepSchema = z.strictObject({
@@ -31,6 +33,7 @@ const httpStepSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   body: templated.optional(),
   timeoutMs: z.number().int().positive().optional(),
+  retry: retrySchema.optional(),
 });
 
 const branchOperator = z.enum(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists']);

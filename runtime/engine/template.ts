@@ -42,7 +42,8 @@ export function parseTemplate(text: string): ParsedTemplate {
   for (const match of text.matchAll(TEMPLATE)) {
     const pathText = (match[1] ?? '').trim();
     const parsed = parsePath(pathText);
-    if ('error' in parsed) throw new Error(`invalid template ${match[0]}: ${parsed.error}`);
+    if ('error' in parsed)
+      throw new StepFailedError(`invalid template ${match[0]}: ${parsed.error}`);
     if (match.index > textStart) parts.push(text.slice(textStart, match.index));
     parts.push({ source: `{{${pathText}}}`, pathText, segments: parsed.segments });
     textStart = match.index + match[0].length;

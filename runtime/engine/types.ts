@@ -7,6 +7,14 @@ export interface TriggerInput {
   query: Record<string, string>;
 }
 
+/** One try of a step that has `retry`. */
+export interface StepAttempt {
+  /** ISO timestamp. */
+  startedAt: string;
+  durationMs: number;
+  error?: string;
+}
+
 export interface StepLogEntry {
   stepId: string;
   /** Where the step ran, such as `each[3].double` or `big.then.notify`. */
@@ -18,6 +26,8 @@ export interface StepLogEntry {
   durationMs: number;
   output?: unknown;
   error?: string;
+  /** Each try, for a step with `retry`; `durationMs` above spans them all, waits included. */
+  attempts?: StepAttempt[];
 }
 
 export interface FlowResponse {
@@ -46,6 +56,8 @@ export type FlowOutcome =
       /** Path of that step, such as `each[3].double`. */
       failedStepPath: string | null;
       log: StepLogEntry[];
+      /** What an InternalStepError wraps: for the operators' log only, never stored or sent. */
+      internalCause?: unknown;
     };
 
 export interface FlowRunOptions {

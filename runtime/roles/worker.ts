@@ -8,6 +8,7 @@ import type { ReplyBus } from '../queue/reply-bus';
 import type { QueueDriver } from '../queue/run-queue';
 import type { SecretStore } from '../secrets/secret-store';
 import type { FileStore } from '../storage';
+import { createCancelWatch } from '../worker/cancel-watch';
 import { createRunProcessor } from '../worker/process-run';
 import { protectWhileRunning } from '../worker/protect-while-running';
 import { createRunLogWriter } from '../worker/run-log-writer';
@@ -69,6 +70,7 @@ export function startWorker({
     { onSandboxLost },
   );
   const logs = createRunLogWriter({ db, store, logger });
+  const cancelWatch = createCancelWatch(db, { intervalMs: env.SLUICE_CANCEL_POLL_MS, logger });
   const processor = createRunProcessor({
     db,
     logs,
@@ -78,6 +80,7 @@ export function startWorker({
     flowTimeoutMs: env.SLUICE_FLOW_TIMEOUT_S * 1000,
     logger,
     queuePrefix: driver.kind === 'bullmq' ? env.SLUICE_QUEUE_PREFIX : driver.kind,
+    cancelWatch,
     ...(runMetrics === undefined ? {} : { runMetrics }),
   });
   const protection =
@@ -107,6 +110,7 @@ export function startWorker({
     sandboxAnswers: (timeoutMs) => runner.sandboxAnswers(timeoutMs),
     async close() {
       await consumer.close();
+      cancelWatch.close();
       await logs.drain();
       await runner.dispose();
     },

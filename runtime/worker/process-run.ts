@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import { isDataRefusal } from '../db/database-refusal';
+import { CANCELED_ERROR, canceledAmong, recordCanceledRun } from '../db/run-control-store';
 import { finishRun, type RunResult, runExists, type StartedRun, startRun } from '../db/run-store';
 import type { FlowOutcome, FlowRunner, FlowRunOptions, TriggerInput } from '../engine';
 import { secretNames } from '../engine/secret-references';
@@ -11,6 +12,7 @@ import { UnknownRunError } from '../queue/unknown-run-error';
 import type { SecretStore } from '../secrets/secret-store';
 import { SecretsKeyMismatchError } from '../secrets/secrets-key-mismatch-error';
 import { storageKey } from '../storage';
+import type { CancelWatch } from './cancel-watch';
 import { createFlowVersionCache } from './flow-version-cache';
 import { InvalidFlowVersionError } from './invalid-flow-version-error';
 import type { RunLogWriter } from './run-log-writer';
@@ -34,6 +36,11 @@ export interface RunProcessorDeps {
    * @default - 'unnamed'
    */
   queuePrefix?: string;
+  /**
+   * Stops a run canceled through the API while it runs.
+   * @default - a run is not stopped mid-flow; a cancel still keeps its outcome from being recorded
+   */
+  cancelWatch?: Pick<CancelWatch, 'watch'>;
 }
 
 interface Executed {
@@ -105,7 +112,13 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
    * its owner rather than acknowledging it.
    */
   async function notClaimed(job: RunJob): Promise<null> {
-    if (await runExists(deps.db, job.runId)) return null;
+    if (await runExists(deps.db, job.runId)) {
+      // A sync caller whose run was canceled while queued is told now, not at its timeout.
+      if (job.replyTo !== null && (await canceledAmong(deps.db, [job.runId])).length > 0) {
+        await publishReply(job.replyTo, canceledReply(job.runId, null));
+      }
+      return null;
+    }
     const queuePrefix = deps.queuePrefix ?? 'unnamed';
     deps.logger.error(
       { runId: job.runId, queuePrefix },
@@ -116,11 +129,22 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
   }
 
   /** Claims first, then runs: the path of jobs that carry no copy of their run. */
-  async function claimThenRun(job: RunJob, deadline: number): Promise<Ran | null> {
+  async function claimThenRun(
+    job: RunJob,
+    deadline: number,
+    canceled: AbortSignal | undefined,
+  ): Promise<Ran | null> {
     const started = await startRun(deps.db, job.runId);
     if (started === null) return notClaimed(job);
     const projectId = async () => started.projectId;
-    const ran = await execute(job, started.flowVersionId, started.trigger, deadline, projectId);
+    const ran = await execute(
+      job,
+      started.flowVersionId,
+      started.trigger,
+      deadline,
+      projectId,
+      canceled === undefined ? undefined : { signal: canceled },
+    );
     return { started, ...ran };
   }
 
@@ -133,6 +157,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     job: RunJob,
     early: NonNullable<RunJob['start']>,
     deadline: number,
+    canceled: AbortSignal | undefined,
   ): Promise<Ran | null> {
     const isOurs = (row: StartedRun | null) => row?.flowVersionId === early.flowVersionId;
     const notOurs = new AbortController();
@@ -154,7 +179,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       return row.projectId;
     };
     const ran = await execute(job, early.flowVersionId, early.trigger, deadline, projectId, {
-      signal: notOurs.signal,
+      signal: canceled === undefined ? notOurs.signal : AbortSignal.any([notOurs.signal, canceled]),
       beforeSideEffect: async () => {
         if (!isOurs(await claim)) throw new RunNotClaimedError(job.runId);
       },
@@ -166,23 +191,79 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     // the record, so the flow runs again from it.
     deps.logger.warn({ runId: job.runId }, 'job copy disagrees with the run row; rerun');
     const fromRow = async () => started.projectId;
+    const signal = canceled === undefined ? undefined : { signal: canceled };
     return {
       started,
-      ...(await execute(job, started.flowVersionId, started.trigger, deadline, fromRow)),
+      ...(await execute(job, started.flowVersionId, started.trigger, deadline, fromRow, signal)),
     };
   }
 
+  async function publishReply(replyTo: string, reply: RunReply) {
+    await deps.replies.publish(replyTo, reply).catch((error) => {
+      // The waiter falls back to reading the run row when its timer fires.
+      deps.logger.warn({ err: error, runId: reply.runId }, 'sync reply not delivered');
+    });
+  }
+
+  /**
+   * A run canceled under this worker: the cancel already ended its row, so this adds the steps
+   * it got through and its log, and tells a sync caller. False when another attempt owns it.
+   */
+  async function recordCanceled(job: RunJob, ran: Ran, logKey: string): Promise<boolean> {
+    const { started, outcome, dispatchMs } = ran;
+    const steps = summariseSteps(outcome.log);
+    if (
+      !(await recordCanceledRun(deps.db, job.runId, started.attempt, { logKey, steps, dispatchMs }))
+    ) {
+      return false;
+    }
+    const failedStep = outcome.status === 'succeeded' ? null : outcome.failedStep;
+    if (job.replyTo !== null) await publishReply(job.replyTo, canceledReply(job.runId, failedStep));
+    await writeLog(job.runId, started.attempt, logKey, {
+      status: 'canceled',
+      error: CANCELED_ERROR,
+      failedStep,
+      log: outcome.log,
+    });
+    return true;
+  }
+
+  /** Hands the run's log (the outcome and every step's output) to the background writer. */
+  async function writeLog(runId: string, attempt: number, key: string, outcome: object) {
+    await deps.logs.write({
+      runId,
+      attempt,
+      key,
+      body: JSON.stringify({ runId, attempt, ...outcome }),
+    });
+  }
+
   return async function processRun(job: RunJob): Promise<void> {
+    const cancel = deps.cancelWatch?.watch(job.runId);
+    try {
+      await processWatchedRun(job, cancel?.signal);
+    } finally {
+      cancel?.stop();
+    }
+  };
+
+  async function processWatchedRun(job: RunJob, canceled: AbortSignal | undefined) {
     const t0 = performance.now();
     const deadline = Date.now() + deps.flowTimeoutMs;
     const ran =
       job.start === undefined
-        ? await claimThenRun(job, deadline)
-        : await runWhileClaiming(job, job.start, deadline);
+        ? await claimThenRun(job, deadline, canceled)
+        : await runWhileClaiming(job, job.start, deadline, canceled);
     if (ran === null) return;
     const { started, dispatchMs, flowMs } = ran;
     let { outcome } = ran;
 
+    if (outcome.status !== 'succeeded' && outcome.internalCause !== undefined) {
+      deps.logger.error(
+        { err: outcome.internalCause, runId: job.runId, failedStep: outcome.failedStep },
+        'a step failed on an internal error',
+      );
+    }
     const t1 = performance.now();
     const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
     let result = { ...toRunResult(outcome, logKey), dispatchMs };
@@ -199,29 +280,22 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       recorded = await finishRun(deps.db, job.runId, started.attempt, result);
     }
     const t2 = performance.now();
+    // Not recorded: canceled (the cancel ended the row), or a newer attempt owns the run.
+    if (!recorded && (await recordCanceled(job, ran, logKey))) {
+      deps.runMetrics?.recordRun('canceled', flowMs);
+      return;
+    }
     if (!recorded) {
       deps.logger.warn({ runId: job.runId, attempt: started.attempt }, 'newer attempt owns run');
       return;
     }
     deps.runMetrics?.recordRun(result.status, flowMs);
-    if (job.replyTo !== null) {
-      await deps.replies.publish(job.replyTo, toReply(job.runId, outcome)).catch((error) => {
-        // The waiter falls back to reading the run row when its timer fires.
-        deps.logger.warn({ err: error, runId: job.runId }, 'sync reply not delivered');
-      });
-    }
-    await deps.logs.write({
-      runId: job.runId,
-      attempt: started.attempt,
-      key: logKey,
-      body: JSON.stringify({
-        runId: job.runId,
-        attempt: started.attempt,
-        ...outcome,
-        // The unredacted reply went to the caller; the log keeps only the redacted response.
-        reply: undefined,
-        log: ran.outcome.log,
-      }),
+    if (job.replyTo !== null) await publishReply(job.replyTo, toReply(job.runId, outcome));
+    await writeLog(job.runId, started.attempt, logKey, {
+      ...withoutInternalCause(outcome),
+      // The unredacted reply went to the caller; the log keeps only the redacted response.
+      reply: undefined,
+      log: ran.outcome.log,
     });
     deps.logger.debug(
       {
@@ -231,8 +305,15 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       },
       'run finished',
     );
-  };
+  }
 }
+
+const canceledReply = (runId: string, failedStep: string | null): RunReply => ({
+  runId,
+  status: 'canceled',
+  error: CANCELED_ERROR,
+  failedStep,
+});
 
 function unrecordableOutcome(): FlowOutcome {
   return {
@@ -267,6 +348,13 @@ function toRunResult(outcome: FlowOutcome, logKey: string): Omit<RunResult, 'dis
     response: null,
     steps,
   };
+}
+
+/** The run log is for the flow's author: an internal error's cause stays in the worker log. */
+function withoutInternalCause(outcome: FlowOutcome): FlowOutcome {
+  if (outcome.status === 'succeeded' || outcome.internalCause === undefined) return outcome;
+  const { internalCause: _operatorsOnly, ...stored } = outcome;
+  return stored;
 }
 
 function toReply(runId: string, outcome: FlowOutcome): RunReply {

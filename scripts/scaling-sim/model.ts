@@ -6,6 +6,8 @@ import {
   DEFAULT_BACKLOG_PER_WORKER_TARGET,
   DEFAULT_TASK_START_SECONDS,
   METRIC_PERIOD_SECONDS,
+  SQS_BURST_ALARM_EVALUATION_PERIODS,
+  SQS_METRIC_PERIOD_SECONDS,
   TARGET_SCALE_IN_COOLDOWN_SECONDS,
   TARGET_SCALE_OUT_COOLDOWN_SECONDS,
   TARGET_TRACKING_SCALE_IN_DATAPOINTS,
@@ -14,7 +16,17 @@ import {
 import type { ArrivalProfile } from './profiles';
 
 export const POLICIES = ['deployed', 'cpu-target-tracking', 'static-peak'] as const;
-export type PolicyName = (typeof POLICIES)[number];
+/**
+ * The serverless profile's policies: AWS/SQS metrics alone (the APP tier down or not
+ * publishing), and with the APP's 10-second QueueWaiting burst alarm as the fast path.
+ */
+export const SERVERLESS_POLICIES = [
+  'sqs-metrics-only',
+  'sqs-metrics+app-fast-path',
+  'cpu-target-tracking',
+  'static-peak',
+] as const;
+export type PolicyName = (typeof POLICIES)[number] | (typeof SERVERLESS_POLICIES)[number];
 
 export interface SimulationSettings {
   flowDurationS: number;
@@ -29,6 +41,11 @@ export interface SimulationSettings {
   cpuTargetPercent: number;
   minWorkers: number;
   maxWorkers: number;
+  /**
+   * Seconds from the end of an SQS metric's 1-minute period to its datapoint being in
+   * CloudWatch: SQS pushes its metrics once a minute, so a datapoint arrives after its period.
+   */
+  sqsMetricDelayS: number;
 }
 
 /** Every default is the constant the CDK construct deploys (lib/scaling-policy.ts). */
@@ -44,6 +61,7 @@ export const DEFAULT_SETTINGS: SimulationSettings = {
   cpuTargetPercent: 70,
   minWorkers: 1,
   maxWorkers: 50,
+  sqsMetricDelayS: 60,
 };
 
 export interface SimulationResult {
@@ -101,10 +119,7 @@ export function simulate(
   let flowsKilled = 0;
   let cursor = 0;
   const samples: { backlogPerWorker: number; cpu: number | null }[] = [];
-  const waitingDatapoints: number[] = [];
   const minuteDatapoints: (number | null)[] = [];
-  let burstCooldownUntil = -1;
-  let burstBase = 0;
   let scaleOutAllowedAt = 0;
   let scaleInAllowedAt = 0;
 
@@ -134,25 +149,34 @@ export function simulate(
     }
   };
 
-  const burst = (waiting: number, t: number) => {
-    waitingDatapoints.push(waiting);
-    const recent = waitingDatapoints.slice(-s.alarmEvaluationPeriods);
-    if (
-      recent.length < s.alarmEvaluationPeriods ||
-      !recent.every((w) => w >= BURST_ALARM_THRESHOLD)
-    ) {
-      return;
-    }
-    const step = burstStepFor(waiting);
-    // During a cooldown only the part of a bigger step beyond the last one is added.
-    if (t < burstCooldownUntil) {
-      desired = Math.max(desired, Math.min(s.maxWorkers, burstBase + step));
-      return;
-    }
-    burstBase = desired;
-    desired = Math.min(s.maxWorkers, desired + step);
-    burstCooldownUntil = t + s.burstCooldownS;
+  /** A step policy on one alarm: its own datapoints and cooldown, as in Application Auto Scaling. */
+  const stepPolicy = (evaluationPeriods: number) => {
+    const datapoints: number[] = [];
+    let cooldownUntil = -1;
+    let base = 0;
+    return (waiting: number, t: number) => {
+      datapoints.push(waiting);
+      const recent = datapoints.slice(-evaluationPeriods);
+      if (recent.length < evaluationPeriods || !recent.every((w) => w >= BURST_ALARM_THRESHOLD)) {
+        return;
+      }
+      const step = burstStepFor(waiting);
+      // During a cooldown only the part of a bigger step beyond the last one is added.
+      if (t < cooldownUntil) {
+        desired = Math.max(desired, Math.min(s.maxWorkers, base + step));
+        return;
+      }
+      base = desired;
+      desired = Math.min(s.maxWorkers, desired + step);
+      cooldownUntil = t + s.burstCooldownS;
+    };
   };
+  const burst = stepPolicy(s.alarmEvaluationPeriods);
+  const sqsStep = stepPolicy(SQS_BURST_ALARM_EVALUATION_PERIODS);
+  const serverless = policy === 'sqs-metrics-only' || policy === 'sqs-metrics+app-fast-path';
+  /** SQS datapoints (visible, in flight, running tasks) waiting to reach CloudWatch. */
+  const sqsPending: { availableAt: number; visible: number; inflight: number; tasks: number }[] =
+    [];
 
   for (let t = 0; ; t++) {
     const arriving = t < profile.horizonS;
@@ -180,7 +204,30 @@ export function simulate(
       }
     }
 
-    if (policy !== 'static-peak' && t % s.metricPeriodS === 0) {
+    if (serverless) {
+      if (t % SQS_METRIC_PERIOD_SECONDS === 0 && t > 0) {
+        const ready = tasks.filter((task) => task.readyAt <= t);
+        sqsPending.push({
+          availableAt: t + s.sqsMetricDelayS,
+          visible: queue.length,
+          inflight: ready.filter((task) => task.running !== null).length,
+          tasks: ready.length,
+        });
+      }
+      while (sqsPending.length > 0 && (sqsPending[0]?.availableAt ?? Infinity) <= t) {
+        const point = sqsPending.shift() as (typeof sqsPending)[number];
+        sqsStep(point.visible, t);
+        // No running task: the math has no denominator and no datapoint, as in CloudWatch.
+        trackTarget(
+          point.tasks === 0 ? null : (point.visible + point.inflight) / point.tasks,
+          s.backlogPerWorkerTarget,
+          t,
+        );
+      }
+      if (policy === 'sqs-metrics+app-fast-path' && t % s.metricPeriodS === 0) {
+        burst(queue.length, t);
+      }
+    } else if (policy !== 'static-peak' && t % s.metricPeriodS === 0) {
       const ready = tasks.filter((task) => task.readyAt <= t);
       const busy = ready.filter((task) => task.running !== null).length;
       samples.push({
@@ -205,16 +252,16 @@ export function simulate(
     if (tasks.length > desired) {
       // Tasks still starting go first. Protected (deployed): then idle ones, never busy ones.
       // Unprotected: ECS does not know which task is busy, so the newest go, busy or not.
+      const protectedTasks = policy === 'deployed' || serverless;
       const order = tasks
         .map((task, index) => ({ task, index }))
         .sort(
           (a, b) =>
-            rank(a.task, t, policy === 'deployed') - rank(b.task, t, policy === 'deployed') ||
-            b.index - a.index,
+            rank(a.task, t, protectedTasks) - rank(b.task, t, protectedTasks) || b.index - a.index,
         );
       for (const { task } of order) {
         if (tasks.length <= desired) break;
-        if (task.running !== null && policy === 'deployed') continue;
+        if (task.running !== null && protectedTasks) continue;
         if (task.running !== null && task.busyUntil > t) {
           // The flow runs again from the start: its wait is counted at its next start.
           flowsKilled++;

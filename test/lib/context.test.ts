@@ -56,6 +56,32 @@ describe('sluiceStackPropsFromContext', () => {
     });
   });
 
+  it('reads the serverless profile and its keys from -c strings', () => {
+    expect(
+      propsFrom({
+        profile: 'serverless',
+        databaseMinAcu: '0.5',
+        databaseMaxAcu: '4',
+        databasePauseAfterMinutes: '30',
+        queueMaxReceiveCount: '5',
+        natGateways: '1',
+      }),
+    ).toEqual({
+      profile: 'serverless',
+      databaseMinAcu: 0.5,
+      databaseMaxAcu: 4,
+      databasePauseAfterMinutes: 30,
+      queueMaxReceiveCount: 5,
+      natGateways: 1,
+    });
+  });
+
+  it('rejects an unknown profile in one line naming it', () => {
+    expect(() => propsFrom({ profile: 'lambda' })).toThrow(
+      'profile must be standard or serverless (got "lambda")',
+    );
+  });
+
   it('leaves unset keys to the stack defaults', () => {
     expect(propsFrom({})).toEqual({});
   });

@@ -63,7 +63,17 @@ describe('parseEnv', () => {
       'REDIS_SENTINEL_MASTER is required when REDIS_SENTINELS is set',
     ],
     [{ REDIS_SENTINELS: 'nope' }, 'REDIS_SENTINELS must be host:port'],
-    [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be below 120'],
+    [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be at most 114'],
+    [{ SLUICE_DRAIN_TIMEOUT_S: '115' }, 'SLUICE_DRAIN_TIMEOUT_S must be at most 114'],
+    [{ SLUICE_CANCEL_POLL_MS: '10' }, 'SLUICE_CANCEL_POLL_MS must be an integer from 50 to 5000'],
+    [
+      { SLUICE_SCHEDULE_MIN_INTERVAL_S: '0' },
+      'SLUICE_SCHEDULE_MIN_INTERVAL_S must be an integer from 1 to 86400',
+    ],
+    [
+      { SLUICE_SCHEDULE_MISSED_WINDOW_S: 'soon' },
+      'SLUICE_SCHEDULE_MISSED_WINDOW_S must be an integer from 0 to 86400',
+    ],
     [
       { SLUICE_DB_QUERY_TIMEOUT_MS: '50' },
       'SLUICE_DB_QUERY_TIMEOUT_MS must be an integer from 100',

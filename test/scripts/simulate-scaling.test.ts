@@ -5,10 +5,17 @@ import {
   BURST_COOLDOWN_SECONDS,
   DEFAULT_TASK_START_SECONDS,
   METRIC_PERIOD_SECONDS,
+  SQS_METRIC_PERIOD_SECONDS,
   TARGET_SCALE_IN_COOLDOWN_SECONDS,
   TARGET_SCALE_OUT_COOLDOWN_SECONDS,
 } from '../../lib/scaling-policy';
-import { DEFAULT_SETTINGS, POLICIES, renderTable, simulate } from '../../scripts/scaling-sim/model';
+import {
+  DEFAULT_SETTINGS,
+  POLICIES,
+  renderTable,
+  SERVERLESS_POLICIES,
+  simulate,
+} from '../../scripts/scaling-sim/model';
 import { PROFILES } from '../../scripts/scaling-sim/profiles';
 
 const burst = Object.fromEntries(
@@ -88,5 +95,54 @@ describe('scaling simulator', () => {
       { encoding: 'utf8' },
     );
     expect(printed.trim()).toBe(renderTable(PROFILES.burst, Object.values(burst)));
+  });
+});
+
+describe('scaling simulator, serverless profile', () => {
+  const run = (policy: (typeof SERVERLESS_POLICIES)[number], settings = DEFAULT_SETTINGS) =>
+    simulate(PROFILES.burst, policy, settings);
+
+  it('waits for SQS metrics a minute after their 1-minute period by default', () => {
+    expect(DEFAULT_SETTINGS.sqsMetricDelayS).toBe(SQS_METRIC_PERIOD_SECONDS);
+  });
+
+  it('scales on AWS/SQS metrics alone, slower than the 10-second fast path but far ahead of CPU tracking', () => {
+    const sqsOnly = run('sqs-metrics-only');
+    const fastPath = run('sqs-metrics+app-fast-path');
+    const cpu = run('cpu-target-tracking');
+    expect(fastPath.p95WaitS).toBeLessThan(sqsOnly.p95WaitS);
+    expect(sqsOnly.p95WaitS).toBeLessThan(cpu.p95WaitS);
+    expect(sqsOnly.flowsKilled).toBe(0);
+    expect(sqsOnly.peakWorkers).toBeLessThanOrEqual(DEFAULT_SETTINGS.maxWorkers);
+  });
+
+  it('waits longer when SQS metrics arrive later', () => {
+    const prompt = run('sqs-metrics-only', { ...DEFAULT_SETTINGS, sqsMetricDelayS: 0 });
+    const late = run('sqs-metrics-only', { ...DEFAULT_SETTINGS, sqsMetricDelayS: 180 });
+    expect(late.p95WaitS).toBeGreaterThan(prompt.p95WaitS);
+  });
+
+  it('wakes a sleeping fleet (minWorkers 0) from the SQS visible-messages alarm alone', () => {
+    const asleep = run('sqs-metrics-only', { ...DEFAULT_SETTINGS, minWorkers: 0 });
+    expect(asleep.flows).toBe(420);
+    // The first flow waits for a datapoint (up to 2 minutes) and a task start (45 s).
+    expect(asleep.maxWaitS).toBeGreaterThan(DEFAULT_SETTINGS.taskStartS);
+  });
+
+  it('prints the serverless table from the CLI', () => {
+    const table = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/simulate-scaling.ts',
+        '--profile',
+        'burst',
+        '--deployment',
+        'serverless',
+      ],
+      { encoding: 'utf8' },
+    );
+    for (const policy of SERVERLESS_POLICIES) expect(table).toContain(`| ${policy} | 420 |`);
   });
 });

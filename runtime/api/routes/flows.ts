@@ -13,6 +13,7 @@ import type { FlowStatus } from '../../db/schema';
 import { findUnstorable } from '../../db/storable-text';
 import { type FlowDefinition, parseFlowDefinition } from '../../engine';
 import { secretReferences } from '../../engine/secret-references';
+import { shortestIntervalMs } from '../../engine/trigger-schema';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
@@ -27,7 +28,11 @@ const storableSecret = (secret: string) =>
 const flowBody = z
   .object({
     name: z.string().min(1).max(200),
-    trigger: z.object({ type: z.literal('webhook') }),
+    // The engine's schema checks the rest (cron, timezone) and names the field.
+    trigger: z.looseObject({ type: z.enum(['webhook', 'schedule']) }).openapi({
+      description:
+        '{type: "webhook"}, or {type: "schedule", cron (5 fields, or 6 with seconds), timezone (IANA, default UTC)}',
+    }),
     steps: z.array(z.record(z.string(), z.unknown())),
     webhookSecret: z
       .string()
@@ -177,6 +182,16 @@ export function flowRoutes({ database, env, webhookTargets, secrets }: RouteDeps
     const { webhookSecret: _secret, runRetentionDays: _days, ...definition } = body;
     const parsed = parseFlowDefinition(definition);
     if (!parsed.ok) invalidRequest('flow definition', parsed.issues);
+    const { trigger } = parsed.value;
+    const shortestMs = trigger.type === 'schedule' ? shortestIntervalMs(trigger) : Infinity;
+    if (shortestMs < env.SLUICE_SCHEDULE_MIN_INTERVAL_S * 1000) {
+      invalidRequest('flow definition', [
+        {
+          path: 'trigger.cron',
+          message: `cron fires every ${shortestMs / 1000} s, more often than SLUICE_SCHEDULE_MIN_INTERVAL_S allows (${env.SLUICE_SCHEDULE_MIN_INTERVAL_S} s)`,
+        },
+      ]);
+    }
     const unstorable = findUnstorable(body);
     if (unstorable !== null) {
       invalidRequest('flow definition', [{ path: unstorable.path, message: unstorable.problem }]);

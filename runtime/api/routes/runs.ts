@@ -25,6 +25,7 @@ const run = z
     error: z.string().nullable(),
     failedStep: z.string().nullable(),
     responseStatus: z.number().nullable(),
+    replayOf: z.string().nullable().openapi({ description: 'the run this one replays' }),
   })
   .openapi('Run');
 
@@ -87,6 +88,7 @@ const present = (row: RunRow) => ({
   error: row.error,
   failedStep: row.failedStep,
   responseStatus: row.responseStatus,
+  replayOf: row.replayOf,
 });
 
 const encodeCursor = (row: RunRow) =>

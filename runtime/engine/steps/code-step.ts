@@ -29,7 +29,8 @@ export async function executeCodeStep(
   if (result.ok) return { value: JSON.parse(result.outputJson), json: result.outputJson };
   switch (result.reason) {
     case 'error':
-      throw new StepFailedError(result.message);
+      // A throw may be transient (the code's own checks); the caps below never are.
+      throw new StepFailedError(result.message, { retry: { afterMs: null } });
     case 'timeout':
       if (budget.deadlineBinds) throw pastDeadlineError(run.deadline);
       throw new LimitExceededError(

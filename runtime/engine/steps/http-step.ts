@@ -4,6 +4,7 @@ import { abortedError, pastDeadlineError, stepTimeBudget, throwIfOutOfTime } fro
 import { LimitExceededError } from '../errors/limit-exceeded-error';
 import { StepFailedError } from '../errors/step-failed-error';
 import { sendHttpRequest } from '../http-request';
+import { retryAfterMs } from '../retry-after';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { HttpStep } from '../step-schemas';
 import { resolveTemplates } from '../template';
@@ -44,9 +45,16 @@ export async function executeHttpStep(
   if (result.ok) {
     const { response } = result;
     if (response.status >= 400) {
+      // 429 and 5xx may pass; any other 4xx is the request's fault and would repeat.
+      const transient = response.status === 429 || response.status >= 500;
       // Redacted before it is cut, so a cut cannot leave half a secret behind.
       throw new StepFailedError(
         `${target} answered ${response.status}: ${preview(response.body, (text) => run.redact(text))}`,
+        {
+          ...(transient
+            ? { retry: { afterMs: retryAfterMs(response.headers['retry-after']) } }
+            : {}),
+        },
       );
     }
     return outputOf(response);
@@ -54,11 +62,12 @@ export async function executeHttpStep(
   switch (result.reason) {
     case 'invalid':
     case 'refused':
-    case 'network':
       throw new StepFailedError(`${target}: ${result.message}`);
+    case 'network':
+      throw new StepFailedError(`${target}: ${result.message}`, { retry: { afterMs: null } });
     case 'timeout':
       if (budget.deadlineBinds) throw pastDeadlineError(run.deadline);
-      throw new StepFailedError(`${target}: ${result.message}`);
+      throw new StepFailedError(`${target}: ${result.message}`, { retry: { afterMs: null } });
     case 'too_large':
       throw new LimitExceededError('httpMaxResponseBytes', `${target}: ${result.message}`);
     case 'aborted':

@@ -111,7 +111,45 @@ describe('Network', () => {
 
   it('rejects more NAT gateways than AZs', () => {
     expect(() => new Network(newTestStack(), 'Network', { natGateways: 3 })).toThrow(
-      'natGateways must be 1 or 2 (got 3)',
+      'natGateways must be 0, 1 or 2 (got 3)',
     );
+  });
+
+  describe('with no NAT gateway', () => {
+    it('has public and isolated subnets only, no NAT, and keeps the S3 gateway endpoint', () => {
+      // GIVEN a stack WHEN the network has natGateways 0
+      const stack = newTestStack();
+      const network = new Network(stack, 'Network', { natGateways: 0 });
+      const template = Template.fromStack(stack);
+      // THEN nothing routes through a NAT, and tasks are placed in public subnets with an IP
+      template.resourceCountIs('AWS::EC2::NatGateway', 0);
+      template.resourceCountIs('AWS::EC2::Subnet', 4);
+      template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+        VpcEndpointType: 'Gateway',
+        ServiceName: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+      });
+      expect(network.tasksNeedPublicIp).toBe(true);
+      expect(network.taskSubnets).toEqual({ subnetType: 'Public' });
+      expect(network.albSubnets).toEqual({ subnetType: 'Isolated' });
+    });
+
+    it('admits nothing from the internet to the task security groups', () => {
+      const stack = newTestStack();
+      new Network(stack, 'Network', { natGateways: 0 });
+      const template = Template.fromStack(stack);
+      const rules = [
+        ...Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map(
+          (rule) => rule.Properties,
+        ),
+        ...Object.values(template.findResources('AWS::EC2::SecurityGroup')).flatMap(
+          (group) => group.Properties.SecurityGroupIngress ?? [],
+        ),
+      ];
+      expect(rules.length).toBeGreaterThan(0);
+      for (const rule of rules) {
+        expect(rule.CidrIp).not.toBe('0.0.0.0/0');
+        expect(rule.CidrIpv6).toBeUndefined();
+      }
+    });
   });
 });

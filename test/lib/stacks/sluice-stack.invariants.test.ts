@@ -29,6 +29,18 @@ const SHAPES: readonly [string, SluiceStackProps][] = [
       webhookTimeoutSeconds: 50,
     },
   ],
+  ['the serverless profile', { profile: 'serverless' }],
+  [
+    'the serverless profile, scaled to zero workers, warm, disposable, one NAT gateway',
+    {
+      profile: 'serverless',
+      peakConcurrentFlows: 50,
+      minWorkers: 0,
+      databaseMinAcu: 0.5,
+      removalPolicy: 'destroy',
+      natGateways: 1,
+    },
+  ],
 ];
 
 type Resource = { Type: string; Properties?: Record<string, unknown> } & Record<string, unknown>;
@@ -115,16 +127,20 @@ describe.each(SHAPES)('SluiceStack with %s', (_, props) => {
       }
       expect(envOf(container, 'SLUICE_DB_CA')).toBe('rds');
     }
-    const [[, parameters] = ['', {} as Resource]] = resourcesOf(
-      template,
-      'AWS::RDS::DBParameterGroup',
-    );
-    expect(parameters.Properties?.Parameters).toMatchObject({ 'rds.force_ssl': '1' });
+    // RDS instances take a DB parameter group, Aurora clusters a cluster parameter group.
+    const groups = [
+      ...resourcesOf(template, 'AWS::RDS::DBParameterGroup'),
+      ...resourcesOf(template, 'AWS::RDS::DBClusterParameterGroup'),
+    ];
+    expect(groups).toHaveLength(1);
+    for (const [, parameters] of groups) {
+      expect(parameters.Properties?.Parameters).toMatchObject({ 'rds.force_ssl': '1' });
+    }
   });
 
-  it('encrypts Valkey in transit and at rest', () => {
+  it('encrypts Valkey in transit and at rest, where there is one', () => {
     const groups = resourcesOf(template, 'AWS::ElastiCache::ReplicationGroup');
-    expect(groups).toHaveLength(1);
+    expect(groups).toHaveLength(props.profile === 'serverless' ? 0 : 1);
     for (const [, group] of groups) {
       expect(group.Properties).toMatchObject({
         TransitEncryptionEnabled: true,

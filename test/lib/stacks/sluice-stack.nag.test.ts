@@ -60,3 +60,29 @@ describe('SluiceStack under cdk-nag AwsSolutions', () => {
     ).toEqual([]);
   });
 });
+
+describe('SluiceStack, serverless profile, under cdk-nag AwsSolutions', () => {
+  it('has no unacknowledged finding with the defaults', () => {
+    expect(validate({ profile: 'serverless' }, false)).toEqual([]);
+  });
+
+  it('has no unacknowledged finding disposable, warm, with a NAT gateway and HTTPS origin', () => {
+    expect(
+      validate(
+        {
+          profile: 'serverless',
+          peakConcurrentFlows: 50,
+          removalPolicy: 'destroy',
+          databaseMinAcu: 0.5,
+          natGateways: 1,
+          minWorkers: 0,
+          domainName: 'sluice.example.com',
+          certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+          originCertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/origin',
+          imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice:1.0.0',
+        },
+        false,
+      ),
+    ).toEqual([]);
+  });
+});

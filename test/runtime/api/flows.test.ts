@@ -103,6 +103,32 @@ describe('flows API', () => {
       { ...doubleFlow, steps: [{ id: 'each', type: 'loop', steps: [] }] },
       'steps[0].items',
     ],
+    [
+      'a retry with too many attempts',
+      {
+        ...doubleFlow,
+        steps: [
+          { id: 'calc', type: 'code', code: 'export default () => 1', retry: { attempts: 50 } },
+        ],
+      },
+      'steps[0].retry.attempts',
+    ],
+    [
+      'an unknown retry backoff',
+      {
+        ...doubleFlow,
+        steps: [
+          {
+            id: 'call',
+            type: 'http',
+            method: 'GET',
+            url: 'https://example.com',
+            retry: { attempts: 2, backoff: 'linear' },
+          },
+        ],
+      },
+      'steps[0].retry.backoff',
+    ],
     ['a missing name', { trigger: { type: 'webhook' }, steps: [] }, 'name'],
   ])('answers 400 naming the JSON path for %s', async (_case, definition, path) => {
     const res = await stack.call('POST', '/v1/flows', definition);
@@ -173,6 +199,9 @@ describe('flows API', () => {
         '/v1/flows/{id}/enable',
         '/v1/runs',
         '/v1/runs/{id}',
+        '/v1/runs/{id}/cancel',
+        '/v1/runs/{id}/replay',
+        '/v1/runs/replay',
         '/v1/files',
         '/v1/files/{id}',
       ]),

@@ -148,7 +148,8 @@ describe('parseFlowDefinition', () => {
     expect(issuesOf([{ id: 'r', type: 'respond', body: '{{trigger.bodyy.x}}' }])).toEqual([
       {
         path: 'steps[0].body',
-        message: 'template {{trigger.bodyy.x}}: the trigger has only body, headers and query',
+        message:
+          'template {{trigger.bodyy.x}}: the trigger has only body, headers and query (webhook) or type, scheduledAt and firedAt (schedule)',
       },
     ]);
   });

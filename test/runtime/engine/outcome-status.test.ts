@@ -18,11 +18,13 @@ describe('statusForError', () => {
 });
 
 describe('toEngineError', () => {
-  it('turns an unexpected error into a step failure that keeps its message and cause', () => {
+  it('turns an unexpected error into a step failure with a fixed message that keeps its cause', () => {
     const cause = new RangeError('weird');
     const error = toEngineError(cause, { stepId: 'a', path: 'a' });
     expect(error).toBeInstanceOf(StepFailedError);
-    expect(error.message).toBe('weird');
+    expect(error.message).toBe(
+      'the step failed on an internal error; the worker log has its details',
+    );
     expect(error.cause).toBe(cause);
     expect(error.step).toEqual({ stepId: 'a', path: 'a' });
   });

@@ -239,4 +239,41 @@ describe('running flows', () => {
     expect(outcome.status).toBe('failed');
     expect(outcome.failedStep).toBe('odd');
   });
+
+  describe('an error no step meant to throw', () => {
+    const internalText = "Cannot read properties of undefined (reading 'rows')";
+    const flow = flowOf([
+      { id: 'call', type: 'http', method: 'GET', url: 'http://example.invalid/' },
+    ] as unknown as FlowDefinition['steps']);
+    const throwInternally = async () => {
+      throw new TypeError(internalText);
+    };
+
+    it('records a fixed message, keeps the cause for the worker log only, and names the step', async () => {
+      const outcome = failure(
+        await runner.run(flow, triggerOf(null), { ...later(), beforeSideEffect: throwInternally }),
+      );
+      expect(outcome).toMatchObject({
+        status: 'failed',
+        error: 'the step failed on an internal error; the worker log has its details',
+        failedStep: 'call',
+      });
+      expect(outcome.internalCause).toBeInstanceOf(TypeError);
+      // Nothing a caller or the run log sees carries the internal text.
+      const { internalCause: _cause, ...seen } = outcome;
+      expect(JSON.stringify(seen)).not.toContain('reading');
+    });
+
+    it("still reports a flow author's template error in words", async () => {
+      // A stored definition that skipped today's validation (the API refuses this template).
+      const unvalidated = {
+        name: 'old',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'reply', type: 'respond', body: '{{trigger..body}}' }],
+      } as unknown as FlowDefinition;
+      const outcome = failure(await run(unvalidated));
+      expect(outcome.error).toMatch(/^invalid template \{\{trigger\.\.body\}\}/);
+      expect(outcome.internalCause).toBeUndefined();
+    });
+  });
 });

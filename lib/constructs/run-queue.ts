@@ -1,0 +1,117 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface RunQueueProps {
+  /**
+   * Receives of one message before SQS moves it to the dead-letter queue: a job whose worker
+   * died this many times is parked, not retried forever.
+   * @default 3
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Visibility timeout of a received message. The runtime extends it with a heartbeat while a
+   * run lasts (sqs:ChangeMessageVisibility), so it only bounds how soon a dead worker's job is
+   * seen again.
+   * @default 120
+   */
+  readonly visibilityTimeoutSeconds?: number;
+  /**
+   * What happens to both queues when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** SQS allows 1 to 1,000 receives before a redrive. */
+const MAX_RECEIVE_COUNT_LIMIT = 1000;
+/** SQS's own ceiling on a visibility timeout: 12 hours. */
+const MAX_VISIBILITY_TIMEOUT_S = 43_200;
+
+/**
+ * The flow-run queue of the SQS driver (SLUICE_QUEUE=sqs): a standard queue with SSE-SQS and
+ * TLS-only access, its dead-letter queue after `maxReceiveCount` receives (kept 14 days, the SQS
+ * maximum), and an alarm as soon as the dead-letter queue holds a message. The queue's own
+ * metrics in AWS/SQS drive worker scaling (QueueScaling), so scaling needs no APP task.
+ */
+export class RunQueue extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  /** In ALARM while the dead-letter queue holds a message; the Dashboard routes its actions. */
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+  readonly maxReceiveCount: number;
+
+  constructor(scope: Construct, id: string, props: RunQueueProps = {}) {
+    super(scope, id);
+    const maxReceiveCount = props.maxReceiveCount ?? 3;
+    const visibilityTimeoutSeconds = props.visibilityTimeoutSeconds ?? 120;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (
+      !Number.isInteger(maxReceiveCount) ||
+      maxReceiveCount < 1 ||
+      maxReceiveCount > MAX_RECEIVE_COUNT_LIMIT
+    ) {
+      throw new Error(
+        `maxReceiveCount must be an integer from 1 to ${MAX_RECEIVE_COUNT_LIMIT} (got ${maxReceiveCount})`,
+      );
+    }
+    if (
+      !Number.isInteger(visibilityTimeoutSeconds) ||
+      visibilityTimeoutSeconds < 10 ||
+      visibilityTimeoutSeconds > MAX_VISIBILITY_TIMEOUT_S
+    ) {
+      throw new Error(
+        `visibilityTimeoutSeconds must be an integer from 10 to ${MAX_VISIBILITY_TIMEOUT_S} (got ${visibilityTimeoutSeconds})`,
+      );
+    }
+    this.maxReceiveCount = maxReceiveCount;
+
+    // SSE-SQS rather than a customer KMS key: no key to pay for ($1/month) or to grant, and
+    // SQS's own metrics stay readable by Application Auto Scaling.
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(4),
+      // Workers long-poll: fewer empty receives, so fewer requests billed while idle.
+      receiveMessageWaitTime: Duration.seconds(20),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+      removalPolicy,
+    });
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      alarmDescription: `A run's job reached the dead-letter queue after ${maxReceiveCount} receives: its workers kept dying on it; inspect and redrive or delete it`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** The APP: sqs:SendMessage, GetQueueAttributes (depth) and ChangeMessageVisibility. */
+  grantEnqueue(grantee: iam.IGrantable): void {
+    this.queue.grantSendMessages(grantee);
+    this.queue.grant(grantee, 'sqs:ChangeMessageVisibility');
+  }
+
+  /** Workers: sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility, GetQueueAttributes. */
+  grantConsume(grantee: iam.IGrantable): void {
+    this.queue.grantConsumeMessages(grantee);
+  }
+
+  /** A metric of the run queue in AWS/SQS, published by SQS every minute. */
+  metric(metricName: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.queue.metric(metricName, { period: Duration.minutes(1), ...options });
+  }
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Database } from '../db/client';
+import { insertScheduledRun, type ScheduledFlow, scheduledFlows } from '../db/schedule-store';
+import { scheduleOf, triggerSchema } from '../engine/trigger-schema';
+import type { RunQueue } from '../queue/run-queue';
+import type { LeaderLease } from './leader-lease';
+
+/** How often the scheduler lease holder looks for due ticks: a tick fires at most this late. */
+export const SCHEDULE_PASS_MS = 500;
+
+export interface ScheduleTickerDeps {
+  db: Database;
+  queue: Pick<RunQueue, 'enqueue'>;
+  lease: LeaderLease;
+  logger: Logger;
+  /** How often the lease holder looks for due ticks; a tick fires at most this late. */
+  passIntervalMs: number;
+  /**
+   * A tick missed while no APP held the lease (an outage, a hand-over) fires only if it is the
+   * flow's most recent one and at most this old; older ones are skipped, never back-filled.
+   */
+  missedWindowMs: number;
+}
+
+export interface SchedulePass {
+  leader: boolean;
+  /** Runs this pass created (ticks another instance already fired are not counted). */
+  fired: number;
+}
+
+export interface ScheduleTicker {
+  /** Runs a pass now, then one every `passIntervalMs`. */
+  start(): void;
+  tickOnce(now?: Date): Promise<SchedulePass>;
+  close(): Promise<void>;
+}
+
+/** Ticks that a pass at `now` fires for one flow: see createScheduleTicker. */
+function dueTicks(
+  flow: ScheduledFlow,
+  now: Date,
+  checkedUpTo: Date | undefined,
+  missedWindowMs: number,
+): Date[] {
+  const parsed = triggerSchema.safeParse(flow.trigger);
+  if (!parsed.success || parsed.data.type !== 'schedule') return [];
+  const schedule = scheduleOf(parsed.data.cron, parsed.data.timezone);
+  try {
+    if (checkedUpTo === undefined) {
+      const [latest] = schedule.previousRuns(1, now);
+      const fresh =
+        latest !== undefined &&
+        now.getTime() - latest.getTime() <= missedWindowMs &&
+        latest.getTime() >= flow.since.getTime();
+      return fresh ? [latest] : [];
+    }
+    const ticks: Date[] = [];
+    let next = schedule.nextRun(checkedUpTo);
+    // Bounded: a pass that came very late fires at most this many ticks of one flow.
+    while (next !== null && next.getTime() <= now.getTime() && ticks.length < 100) {
+      if (next.getTime() >= flow.since.getTime()) ticks.push(next);
+      next = schedule.nextRun(next);
+    }
+    return ticks;
+  } finally {
+    schedule.stop();
+  }
+}
+
+/**
+ * Fires schedule triggers on the APP instance that holds the lease. Each pass reads the enabled
+ * schedule flows and inserts one run per due tick; the tick's time is part of the run
+ * (`scheduled_at`, unique per flow), so two instances firing the same tick (a lease hand-over,
+ * a rolling deploy, a slow leader) make one run, and the loser's insert does nothing.
+ *
+ * While it keeps the lease, the holder fires every tick since its previous pass. A new holder
+ * (after a start, a restart or a hand-over) fires only each flow's most recent tick, and only
+ * when it is at most `missedWindowMs` old: ticks missed while nothing fired are not
+ * back-filled. A tick older than the flow's last change (new version, enable) never fires.
+ */
+export function createScheduleTicker(deps: ScheduleTickerDeps): ScheduleTicker {
+  /** Per flow, the time up to which its ticks were fired while this instance held the lease. */
+  const checked = new Map<string, Date>();
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<unknown> = Promise.resolve();
+
+  async function fire(flow: ScheduledFlow, scheduledAt: Date): Promise<boolean> {
+    const id = randomUUID();
+    const created = await insertScheduledRun(deps.db, {
+      id,
+      flowId: flow.flowId,
+      versionId: flow.versionId,
+      scheduledAt,
+      firedAt: new Date(),
+    });
+    if (!created) return false;
+    // The row is committed (the outbox): a failed enqueue is the reconciler's to repeat.
+    await deps.queue.enqueue({ runId: id, replyTo: null }).catch((error: unknown) => {
+      deps.logger.warn({ err: error, runId: id }, 'scheduled run left to the reconciler');
+    });
+    return true;
+  }
+
+  async function tickOnce(now = new Date()): Promise<SchedulePass> {
+    if (!(await deps.lease.acquire())) {
+      // Another instance fires; should this one lead again, it starts as a new holder.
+      checked.clear();
+      return { leader: false, fired: 0 };
+    }
+    const flows = await scheduledFlows(deps.db);
+    const live = new Set(flows.map((flow) => flow.flowId));
+    for (const flowId of checked.keys()) if (!live.has(flowId)) checked.delete(flowId);
+    let fired = 0;
+    for (const flow of flows) {
+      try {
+        for (const tick of dueTicks(flow, now, checked.get(flow.flowId), deps.missedWindowMs)) {
+          if (await fire(flow, tick)) fired++;
+        }
+        checked.set(flow.flowId, now);
+      } catch (error) {
+        // This flow's ticks are tried again next pass; the unique tick makes that safe.
+        deps.logger.warn({ err: error, flowId: flow.flowId }, 'schedule tick failed');
+      }
+    }
+    return { leader: true, fired };
+  }
+
+  let running = false;
+  const runPass = () => {
+    // A slow pass is not overlapped by the next; the next interval tries again.
+    if (running) return;
+    running = true;
+    pass = tickOnce()
+      .catch((error: unknown) => {
+        deps.logger.warn({ err: error }, 'schedule pass failed');
+      })
+      .finally(() => {
+        running = false;
+      });
+  };
+
+  return {
+    start() {
+      runPass();
+      timer = setInterval(runPass, deps.passIntervalMs);
+      timer.unref();
+    },
+    tickOnce,
+    async close() {
+      clearInterval(timer);
+      await pass;
+      await deps.lease.release();
+    },
+  };
+}
