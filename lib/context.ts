@@ -14,6 +14,7 @@ export const NUMBER_KEYS = [
   'originResponseTimeoutSeconds',
   'logRetentionDays',
   'runLogRetentionDays',
+  'runRetentionDays',
   'minWorkers',
   'backlogPerWorkerTarget',
   'databaseMinAcu',

@@ -56,6 +56,8 @@ const oneOf = <const T extends readonly [string, ...string[]], F extends T[numbe
       return raw;
     });
 
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
 /** Only true/false/1/0: z.coerce.boolean would turn "false" into true. */
 const BoolEnv = (fallback: boolean) =>
   z
@@ -224,6 +226,13 @@ const envSchema = z
 
     /** How long a console sign-in lasts before the API key must be pasted again. */
     SLUICE_CONSOLE_SESSION_TTL_H: int(1, 720, 12),
+    SLUICE_RUN_RETENTION_DAYS: int(1, 36_500, 30),
+    SLUICE_FILE_RETENTION_DAYS: int(0, 36_500, 0),
+    SLUICE_SECRETS_KEY: text().refine(
+      (v) => v === undefined || (BASE64.test(v) && Buffer.from(v, 'base64').length >= 32),
+      { message: 'must be base64 of at least 32 bytes (openssl rand -base64 32)' },
+    ),
+    SLUICE_SECRETS_KMS_KEY_ID: text(),
 
     SLUICE_METRICS: oneOf(['off', 'cloudwatch', 'emf'], 'off'),
     SLUICE_METRICS_INTERVAL_S: int(1, 3600, DEFAULT_METRICS_INTERVAL_S),

@@ -33,6 +33,9 @@ import { createSqsClient } from './queue/sqs-client';
 import { createSqsDriver, WORKER_SESSION_NAME } from './queue/sqs-driver';
 import { createRedisLease, type LeaderLease, soleLease } from './reliability/leader-lease';
 import { createPgLease } from './reliability/pg-lease';
+import type { DataKeys } from './secrets/data-keys';
+import { createLocalDataKeys } from './secrets/local-data-keys';
+import { createSecretStore, type SecretStore } from './secrets/secret-store';
 import {
   createLocalFileStore,
   type FileStore,
@@ -324,10 +327,15 @@ export function createFileStore(env: Env): { store: FileStore; localStore?: Loca
 
 /** Local signed URLs must survive a restart, so a generated secret is kept in the data dir. */
 function persistentSigningSecret(dataDir: string): string {
-  const path = join(dataDir, 'signing-secret');
+  return persistentDataDirSecret(dataDir, 'signing-secret', () => randomBytes(32).toString('hex'));
+}
+
+/** Reads a generated secret from the data dir, creating it the first time. */
+function persistentDataDirSecret(dataDir: string, file: string, generate: () => string): string {
+  const path = join(dataDir, file);
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
   mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32).toString('hex');
+  const secret = generate();
   writeFileSync(path, secret, { mode: 0o600 });
   return secret;
 }
@@ -351,4 +359,31 @@ export function createLiveWorkers(env: Env, db: Database | undefined): LiveWorke
       };
     }
   }
+}
+
+/**
+ * The key-encryption key for secrets: the KMS key when SLUICE_SECRETS_KMS_KEY_ID is set, else
+ * SLUICE_SECRETS_KEY, else one generated once into the data dir (embedded installs).
+ */
+export async function createDataKeys(env: Env): Promise<DataKeys> {
+  if (env.SLUICE_SECRETS_KMS_KEY_ID !== undefined) {
+    const { createKmsDataKeys } = await import('./secrets/kms-data-keys');
+    return createKmsDataKeys({
+      keyId: env.SLUICE_SECRETS_KMS_KEY_ID,
+      client: env.AWS_REGION === undefined ? {} : { region: env.AWS_REGION },
+    });
+  }
+  const material =
+    env.SLUICE_SECRETS_KEY ??
+    persistentDataDirSecret(env.SLUICE_DATA_DIR, 'secrets-key', () =>
+      randomBytes(32).toString('base64'),
+    );
+  return createLocalDataKeys(Buffer.from(material, 'base64'));
+}
+
+/** The secrets store, refusing to start when its key does not open what is stored. */
+export async function openSecretStore(env: Env, database: DatabaseHandle): Promise<SecretStore> {
+  const store = createSecretStore(database.db, await createDataKeys(env));
+  await store.verifyKey();
+  return store;
 }

@@ -16,10 +16,13 @@ import {
   createReplyBus,
   createSchedulerLease,
   openDatabase,
+  openSecretStore,
 } from './parts';
+import { createRetentionPruner } from './reliability/retention-pruner';
 import { createRunReconciler } from './reliability/run-reconciler';
 import { createScheduleTicker, SCHEDULE_PASS_MS } from './reliability/schedule-ticker';
 import type { RunningWorker } from './roles/worker';
+import { SecretsKeyMismatchError } from './secrets/secrets-key-mismatch-error';
 import { endProcessNow } from './worker/end-process-now';
 import { startWorkerLiveness } from './worker/start-liveness';
 
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
     ? import('./roles/seed-api-key').then((seed) => seed.seedApiKey(env, database.db, logger))
     : null;
   const [appRole, workerRole] = await rolesLoading;
+  const secrets = await openSecretStore(env, database);
 
   const driver = createQueueDriver(env, logger, database.db);
   const { store, localStore } = createFileStore(env);
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
         replies,
         store,
         localStore,
+        secrets,
         logger,
         queueBoard: queueBoard?.app,
         runMetrics: metrics.runs,
@@ -88,6 +93,7 @@ async function main(): Promise<void> {
         db: database.db,
         driver,
         store,
+        secrets,
         replies,
         logger,
         runMetrics: metrics.runs,
@@ -112,6 +118,13 @@ async function main(): Promise<void> {
         afterS: env.SLUICE_RECONCILE_AFTER_S,
         maxAttempts: env.SLUICE_MAX_ATTEMPTS,
         firstPassIgnoresAge: driver.kind === 'in-process',
+        prune: createRetentionPruner({
+          db: database.db,
+          store,
+          logger,
+          runRetentionDays: env.SLUICE_RUN_RETENTION_DAYS,
+          fileRetentionDays: env.SLUICE_FILE_RETENTION_DAYS,
+        }),
       })
     : null;
   reconciler?.start();
@@ -172,7 +185,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof EnvError || error instanceof SchemaWaitTimeoutError) {
+  if (
+    error instanceof EnvError ||
+    error instanceof SchemaWaitTimeoutError ||
+    error instanceof SecretsKeyMismatchError
+  ) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(`sluice failed to start: ${safeError(error).stack ?? String(error)}\n`);

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -33,6 +34,13 @@ export interface SluiceTaskSettings {
    */
   readonly runQueue?: RunQueue;
   readonly fileStore: FileStore;
+  /** Wraps flow secrets' data keys; the task role may GenerateDataKey and Decrypt with it. */
+  readonly secretsKey: kms.IKey;
+  /**
+   * SLUICE_RUN_RETENTION_DAYS.
+   * @default 30
+   */
+  readonly runRetentionDays?: number;
   /** SLUICE_DB_POOL_SIZE, from sizing. */
   readonly dbPoolSize: number;
   /**
@@ -229,6 +237,8 @@ export class SluiceTaskDefinition extends Construct {
         SLUICE_WEBHOOK_TIMEOUT_S: String(webhookTimeoutSeconds),
         SLUICE_FLOW_TIMEOUT_S: String(flowTimeoutSeconds),
         SLUICE_PUBLIC_URL: props.publicUrl,
+        SLUICE_SECRETS_KMS_KEY_ID: props.secretsKey.keyArn,
+        SLUICE_RUN_RETENTION_DAYS: String(props.runRetentionDays ?? 30),
         ...environment,
       },
       secrets,
@@ -258,6 +268,7 @@ export class SluiceTaskDefinition extends Construct {
         : {}),
     });
     props.fileStore.grantReadWrite(this.taskDefinition.taskRole);
+    props.secretsKey.grant(this.taskDefinition.taskRole, 'kms:GenerateDataKey', 'kms:Decrypt');
     props.database.grantConnectAsApp(this.taskDefinition.taskRole);
 
     Validations.of(this.taskDefinition).acknowledge(

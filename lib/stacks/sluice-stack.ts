@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -188,6 +189,12 @@ export interface SluiceStackProps extends StackProps {
    */
   readonly runLogRetentionDays?: number;
   /**
+   * SLUICE_RUN_RETENTION_DAYS: days ended runs stay in the database. Must not exceed
+   * `runLogRetentionDays`, or the bucket would expire logs of runs that are still listed.
+   * @default 30
+   */
+  readonly runRetentionDays?: number;
+  /**
    * SLUICE_QUEUE_PREFIX for both tiers, a Redis `{hashtag}`. A deployment created before the
    * prefix named the deployment sets `{sluice}` to keep its queue across the upgrade.
    * @default - none: the runtime uses `{sluice:<stack name>}`, one queue per deployment
@@ -241,6 +248,7 @@ export class SluiceStack extends Stack {
     const cpuArchitecture = props.cpuArchitecture ?? (serverless ? 'arm64' : 'x86_64');
     const logRetentionDays = props.logRetentionDays ?? 30;
     const runLogRetentionDays = props.runLogRetentionDays ?? 30;
+    const runRetentionDays = props.runRetentionDays ?? 30;
 
     validateFargateTaskSize(
       { cpu: 'workerCpu', memoryMiB: 'workerMemoryMiB' },
@@ -272,6 +280,12 @@ export class SluiceStack extends Stack {
     }
     requireIntegerIn('webhookTimeoutSeconds', webhookTimeoutSeconds, 1, 900);
     requireIntegerIn('flowTimeoutSeconds', flowTimeoutSeconds, 1, 86_400);
+    requireIntegerIn('runRetentionDays', runRetentionDays, 1, 36_500);
+    if (runLogRetentionDays < runRetentionDays) {
+      throw new Error(
+        `runLogRetentionDays must not be shorter than runRetentionDays, or run logs expire while their runs are still listed (got ${runLogRetentionDays} < ${runRetentionDays})`,
+      );
+    }
     if (props.queuePrefix !== undefined && !/^\{[^{}]+\}$/.test(props.queuePrefix)) {
       throw new Error(
         `queuePrefix must be a Redis hashtag such as {sluice} (got ${props.queuePrefix})`,
@@ -360,6 +374,12 @@ export class SluiceStack extends Stack {
       removalPolicy,
       corsAllowedOrigins: props.corsOrigins ?? [],
     });
+    // The key-encryption key of flow secrets: only the task roles are granted its use.
+    const secretsKey = new kms.Key(this, 'SecretsKey', {
+      description: 'Sluice flow secrets: wraps each secret data key (SLUICE_SECRETS_KMS_KEY_ID)',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
     const apiKey = new secretsmanager.Secret(this, 'ApiKey', {
       description: 'Sluice first management API key (SLUICE_API_KEY)',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
@@ -408,6 +428,8 @@ export class SluiceStack extends Stack {
       ...(this.cache === undefined ? {} : { cache: this.cache }),
       ...(this.runQueue === undefined ? {} : { runQueue: this.runQueue }),
       fileStore: this.fileStore,
+      secretsKey,
+      runRetentionDays,
       dbPoolSize: shape.dbPoolSize,
       webhookTimeoutSeconds,
       flowTimeoutSeconds,

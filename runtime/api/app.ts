@@ -14,6 +14,7 @@ import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
 import { runControlRoutes } from './routes/run-control';
 import { runRoutes } from './routes/runs';
+import { secretRoutes } from './routes/secrets';
 import { webhookRoutes } from './routes/webhooks';
 import { validationHook } from './validation-hook';
 import { createWebhookTargets } from './webhook-targets';
@@ -31,7 +32,14 @@ export function createApi(deps: ApiDeps) {
   });
 
   const auth = bearerAuth({ db: deps.database.db });
-  for (const path of ['/v1/flows', '/v1/flows/*', '/v1/runs', '/v1/runs/*']) {
+  for (const path of [
+    '/v1/flows',
+    '/v1/flows/*',
+    '/v1/runs',
+    '/v1/runs/*',
+    '/v1/secrets',
+    '/v1/secrets/*',
+  ]) {
     app.use(path, bodyLimit({ maxBytes: MAX_MANAGEMENT_BODY_BYTES }), auth);
   }
   const { runMetrics } = deps;
@@ -55,6 +63,7 @@ export function createApi(deps: ApiDeps) {
   app.route('/', runRoutes(deps));
   app.route('/', runControlRoutes(deps));
   app.route('/', fileRoutes(deps));
+  app.route('/', secretRoutes(deps));
   if (deps.localStore !== undefined) {
     app.route(
       '/',

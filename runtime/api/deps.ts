@@ -6,6 +6,7 @@ import type { LiveWorkers } from '../metrics/live-workers';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
 import type { RunQueue } from '../queue/run-queue';
+import type { SecretStore } from '../secrets/secret-store';
 import type { FileStore, LocalFileStore } from '../storage';
 import type { WebhookTargets } from './webhook-targets';
 
@@ -16,6 +17,8 @@ export interface ApiDeps {
   queue: RunQueue;
   replies: ReplyBus;
   store: FileStore;
+  /** The project's secrets: written and listed by the API, read by flow validation. */
+  secrets: SecretStore;
   /** Set when SLUICE_STORAGE=local: the APP serves that driver's signed URLs. */
   localStore?: LocalFileStore | undefined;
   logger: Logger;

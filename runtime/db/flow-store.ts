@@ -13,6 +13,8 @@ export interface FlowSummary {
   currentVersionId: string | null;
   version: number | null;
   hasWebhookSecret: boolean;
+  /** Days its ended runs are kept; null: SLUICE_RUN_RETENTION_DAYS. */
+  runRetentionDays: number | null;
   /** Until when the secret a rotation replaced still signs webhooks; null when none does. */
   previousWebhookSecretExpiresAt: Date | null;
   createdAt: Date;
@@ -29,6 +31,7 @@ const summaryColumns = {
   currentVersionId: flows.currentVersionId,
   version: flowVersions.version,
   hasWebhookSecret: sql<boolean>`${flows.webhookSecret} is not null`,
+  runRetentionDays: flows.runRetentionDays,
   previousWebhookSecretExpiresAt:
     sql<Date | null>`case when ${previousSecretLive} then ${flows.previousWebhookSecretExpiresAt} end`.mapWith(
       flows.previousWebhookSecretExpiresAt,
@@ -39,7 +42,13 @@ const summaryColumns = {
 
 export async function createFlow(
   db: Database,
-  input: { projectId: string; name: string; definition: unknown; webhookSecret: string | null },
+  input: {
+    projectId: string;
+    name: string;
+    definition: unknown;
+    webhookSecret: string | null;
+    runRetentionDays?: number | null | undefined;
+  },
 ): Promise<{ id: string; versionId: string }> {
   const id = newFlowId();
   const versionId = randomUUID();
@@ -49,6 +58,7 @@ export async function createFlow(
       projectId: input.projectId,
       name: input.name,
       webhookSecret: input.webhookSecret,
+      runRetentionDays: input.runRetentionDays ?? null,
     });
     await tx
       .insert(flowVersions)
@@ -80,6 +90,8 @@ export async function addFlowVersion(
     name: string;
     definition: unknown;
     secret?: WebhookSecretChange;
+    /** Days this flow's ended runs are kept: null for the default, undefined leaves it. */
+    runRetentionDays?: number | null | undefined;
   },
 ): Promise<{ versionId: string; version: number } | null> {
   return db.transaction(async (tx) => {
@@ -105,6 +117,9 @@ export async function addFlowVersion(
         name: input.name,
         updatedAt: new Date(),
         ...secretColumns(flow.webhookSecret, input.secret),
+        ...(input.runRetentionDays === undefined
+          ? {}
+          : { runRetentionDays: input.runRetentionDays }),
       })
       .where(eq(flows.id, input.flowId));
     return { versionId, version };

@@ -5,6 +5,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   real,
   text,
   timestamp,
@@ -57,6 +58,8 @@ export const flows = pgTable(
     }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Days its ended runs are kept; null: SLUICE_RUN_RETENTION_DAYS. */
+    runRetentionDays: integer('run_retention_days'),
     /** Soft delete: the flow's runs stay readable after the flow is gone. */
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
@@ -140,6 +143,8 @@ export const runs = pgTable(
     index('runs_unfinished_idx')
       .on(t.status, t.createdAt)
       .where(sql`status in ('queued', 'running')`),
+    // The pruner's scan: ended runs, oldest first.
+    index('runs_ended_created_idx').on(t.createdAt).where(sql`status not in ('queued', 'running')`),
     uniqueIndex('runs_flow_idempotency_key_idx')
       .on(t.flowId, t.idempotencyKey)
       .where(sql`idempotency_key is not null`),
@@ -186,4 +191,25 @@ export const consoleSessions = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
+);
+
+/**
+ * A project's secrets, envelope-encrypted: `ciphertext` is AES-256-GCM under a data key of
+ * its own, and `wrapped_key` is that data key encrypted by the key-encryption key that
+ * `key_source` names (`local`: SLUICE_SECRETS_KEY; `kms`: the stack's KMS key).
+ */
+export const secrets = pgTable(
+  'secrets',
+  {
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id),
+    name: text('name').notNull(),
+    ciphertext: text('ciphertext').notNull(),
+    wrappedKey: text('wrapped_key').notNull(),
+    keySource: text('key_source', { enum: ['local', 'kms'] }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.name] })],
 );

@@ -1,4 +1,5 @@
 import { formatJsonPath } from './json-path';
+import { secretRefProblem } from './secret-ref';
 import type { Step } from './step-schemas';
 import { forEachTemplateRef, parseTemplate } from './template';
 import type { PathSegment } from './template-path';
@@ -19,6 +20,8 @@ export interface ReferenceIssue {
 
 // A webhook's trigger has body, headers and query; a schedule's type, scheduledAt and firedAt.
 const TRIGGER_FIELDS = new Set(['body', 'headers', 'query', 'type', 'scheduledAt', 'firedAt']);
+/** Template roots that are not steps: the trigger, and the project's secrets. */
+const RESERVED_ROOTS = new Set(['trigger', 'secrets']);
 
 export function checkStepReferences(steps: readonly Step[]): ReferenceIssue[] {
   const issues: ReferenceIssue[] = [];
@@ -36,8 +39,11 @@ function collectIds(
   steps.forEach((step, index) => {
     const stepPath = [...blockPath, index];
     const idPath = [...stepPath, 'id'];
-    if (step.id === 'trigger') {
-      issues.push({ path: idPath, message: 'step id "trigger" is reserved for the trigger' });
+    if (RESERVED_ROOTS.has(step.id)) {
+      issues.push({
+        path: idPath,
+        message: `step id "${step.id}" is reserved for the ${step.id === 'trigger' ? 'trigger' : "project's secrets"}`,
+      });
     } else if (firstSeen.has(step.id)) {
       issues.push({
         path: idPath,
@@ -103,6 +109,12 @@ function checkTemplatedFields(
           }
           return;
         }
+        if (root === 'secrets') {
+          const problem = secretRefProblem(ref.segments);
+          if (problem !== null)
+            issues.push({ path: [...fieldPath], message: `template ${ref.source}: ${problem}` });
+          return;
+        }
         const rootId = String(root);
         if (visible.has(rootId)) return;
         const message = allIds.has(rootId)
@@ -116,7 +128,7 @@ function checkTemplatedFields(
 }
 
 /** Fields whose strings are templates, as [field path, value]. Code is never templated. */
-function templatedFields(step: Step): [PathSegment[], unknown][] {
+export function templatedFields(step: Step): [PathSegment[], unknown][] {
   switch (step.type) {
     case 'code':
       return [];
@@ -142,7 +154,7 @@ function templatedFields(step: Step): [PathSegment[], unknown][] {
   }
 }
 
-function nestedBlocks(step: Step): [string, readonly Step[]][] {
+export function nestedBlocks(step: Step): [string, readonly Step[]][] {
   if (step.type === 'loop') return [['steps', step.steps]];
   if (step.type === 'branch') {
     return [

@@ -10,6 +10,7 @@ import type { FlowDefinition } from './flow-schema';
 import { statusForError } from './outcome-status';
 import { RunLog } from './run-log';
 import { RunScope, type StepOutput } from './run-scope';
+import { createRedactor, type Redactor } from './secret-redaction';
 import { runWithRetry } from './step-retry';
 import type { Step } from './step-schemas';
 import { executeBranchStep } from './steps/branch-step';
@@ -60,7 +61,10 @@ class FlowRun implements StepContext {
   readonly signal: AbortSignal | undefined;
   readonly #beforeSideEffect: (() => Promise<void>) | undefined;
   readonly #log: RunLog;
+  readonly #secrets: ReadonlyMap<string, string>;
+  readonly #redactor: Redactor;
   #response: FlowResponse | null = null;
+  #responded = false;
 
   constructor(
     readonly limits: EngineLimits,
@@ -71,12 +75,47 @@ class FlowRun implements StepContext {
     this.signal = opts.signal;
     this.#beforeSideEffect = opts.beforeSideEffect;
     this.#log = new RunLog(limits.maxRunLogBytes);
+    this.#secrets = opts.secrets ?? new Map();
+    this.#redactor = createRedactor(this.#secrets);
+  }
+
+  redact(text: string): string {
+    return this.#redactor.text(text);
   }
 
   async run(definition: FlowDefinition, trigger: TriggerInput): Promise<FlowOutcome> {
+    const outcome = await this.#runUnredacted(definition, trigger);
+    const redacted = this.#redactor.value(outcome);
+    // Only a respond step's response goes out unredacted, and only in the sync reply.
+    if (
+      this.#responded &&
+      outcome.status === 'succeeded' &&
+      redacted.status === 'succeeded' &&
+      JSON.stringify(redacted.response) !== JSON.stringify(outcome.response)
+    ) {
+      return { ...redacted, reply: outcome.response };
+    }
+    // The operators' error object keeps its class and stack, with its texts redacted.
+    if (
+      outcome.status !== 'succeeded' &&
+      redacted.status !== 'succeeded' &&
+      outcome.internalCause instanceof Error &&
+      redacted !== outcome
+    ) {
+      const cause = outcome.internalCause;
+      const copy = new Error(this.#redactor.text(cause.message));
+      copy.name = cause.name;
+      copy.stack = this.#redactor.text(cause.stack ?? '');
+      return { ...redacted, internalCause: copy };
+    }
+    return redacted;
+  }
+
+  async #runUnredacted(definition: FlowDefinition, trigger: TriggerInput): Promise<FlowOutcome> {
     const log = this.#log.entries;
     try {
-      const last = await this.runBlock(definition.steps, RunScope.forTrigger(trigger), '');
+      const scope = RunScope.forTrigger(trigger, this.#secrets);
+      const last = await this.runBlock(definition.steps, scope, '');
       const response = this.#response ?? { status: 200, body: last?.value ?? null };
       return { status: 'succeeded', response, log };
     } catch (error) {
@@ -114,7 +153,9 @@ class FlowRun implements StepContext {
   }
 
   recordResponse(response: FlowResponse): void {
-    this.#response ??= response;
+    if (this.#response !== null) return;
+    this.#response = response;
+    this.#responded = true;
   }
 
   async #runStep(step: Step, scope: RunScope, path: string): Promise<StepOutput> {

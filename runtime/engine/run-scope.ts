@@ -18,6 +18,7 @@ export function outputOf(value: unknown): StepOutput {
  */
 interface TriggerHolder {
   readonly input: TriggerInput;
+  readonly secrets: ReadonlyMap<string, string>;
   /** Serialised on first use and shared by all scopes of a run. */
   json: string | null;
 }
@@ -31,8 +32,11 @@ export class RunScope implements TemplateRoots {
     this.#outputs = outputs;
   }
 
-  static forTrigger(trigger: TriggerInput): RunScope {
-    return new RunScope({ input: trigger, json: null }, new Map());
+  static forTrigger(
+    trigger: TriggerInput,
+    secrets: ReadonlyMap<string, string> = new Map(),
+  ): RunScope {
+    return new RunScope({ input: trigger, secrets, json: null }, new Map());
   }
 
   /** A scope that starts with everything this one has; what it adds stays in it. */
@@ -45,17 +49,31 @@ export class RunScope implements TemplateRoots {
   }
 
   hasRoot(name: string): boolean {
-    return name === 'trigger' || this.#outputs.has(name);
+    return name === 'trigger' || name === 'secrets' || this.#outputs.has(name);
   }
 
   rootValue(name: string): unknown {
-    return name === 'trigger' ? this.#trigger.input : this.#outputs.get(name)?.value;
+    if (name === 'trigger') return this.#trigger.input;
+    if (name === 'secrets') return Object.fromEntries(this.#trigger.secrets);
+    return this.#outputs.get(name)?.value;
   }
 
-  /** `{ trigger, ...outputs }` as JSON, assembled from JSON already at hand. */
-  codeContextJson(): string {
+  /** Those of `names` this run has no value for: secrets deleted since the flow was saved. */
+  missingSecrets(names: readonly string[]): string[] {
+    return names.filter((name) => !this.#trigger.secrets.has(name));
+  }
+
+  /**
+   * `{ trigger, ...outputs }` as JSON, assembled from JSON already at hand, plus `secrets`
+   * holding only `secretNames` (what the code reads), so code never sees the others.
+   */
+  codeContextJson(secretNames: readonly string[] = []): string {
     this.#trigger.json ??= JSON.stringify(this.#trigger.input);
     let json = `{"trigger":${this.#trigger.json}`;
+    if (secretNames.length > 0) {
+      const secrets = secretNames.map((name) => [name, this.#trigger.secrets.get(name)]);
+      json += `,"secrets":${JSON.stringify(Object.fromEntries(secrets))}`;
+    }
     for (const [stepId, output] of this.#outputs) json += `,"${stepId}":${output.json}`;
     return `${json}}`;
   }

@@ -137,6 +137,11 @@ function lookup(ref: TemplateRef, roots: TemplateRoots, options: ResolveOptions)
   const found = roots.hasRoot(rootName) ? walkPath(roots.rootValue(rootName), rest) : undefined;
   if (found !== undefined && !isNotFound(found)) return found;
   if (options.missingAsUndefined) return undefined;
+  if (rootName === 'secrets') {
+    throw new StepFailedError(
+      `template ${ref.source}: secret "${String(rest[0])}" does not exist (deleted after this flow version was saved)`,
+    );
+  }
   const hint = roots.hasRoot(rootName) ? '' : ` (step ${rootName} has not run)`;
   throw new StepFailedError(`template ${ref.source}: path "${ref.pathText}" not found${hint}`);
 }

@@ -36,8 +36,18 @@ export interface FlowResponse {
   headers?: Record<string, string>;
 }
 
+/** Every text in an outcome has each secret's value replaced with `[secret:NAME]`. */
 export type FlowOutcome =
-  | { status: 'succeeded'; response: FlowResponse; log: StepLogEntry[] }
+  | {
+      status: 'succeeded';
+      response: FlowResponse;
+      log: StepLogEntry[];
+      /**
+       * The respond step's response before redaction: the one deliberate way out for a
+       * secret, into the sync webhook's reply. Set only when it differs from `response`.
+       */
+      reply?: FlowResponse;
+    }
   | {
       status: 'failed' | 'limit_exceeded' | 'timed_out';
       error: string;
@@ -62,6 +72,12 @@ export interface FlowRunOptions {
    * fails the step.
    */
   beforeSideEffect?: () => Promise<void>;
+  /**
+   * The project's secrets this run reads, by name, in clear. Templates read them as
+   * `{{secrets.NAME}}` and code as `secrets.NAME`; the outcome never carries their values.
+   * @default - none
+   */
+  secrets?: ReadonlyMap<string, string>;
 }
 
 export interface FlowRunner {

@@ -22,6 +22,12 @@ export interface RunReconcilerDeps {
   /** Take every unfinished run in the first pass, whatever its age (embedded restart). */
   firstPassIgnoresAge?: boolean;
   batchSize?: number;
+  /**
+   * Retention, run after each pass while this instance holds the lease; its errors are logged
+   * and never stop reconciling.
+   * @default - no pruning
+   */
+  prune?: () => Promise<unknown>;
 }
 
 export interface ReconcilePass {
@@ -87,6 +93,9 @@ export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
     if (pass.reenqueued + pass.retried + pass.failed > 0) {
       deps.logger.warn(pass, 'reconciler recovered runs');
     }
+    await deps.prune?.().catch((error: unknown) => {
+      deps.logger.warn({ err: error }, 'retention pass failed');
+    });
     return pass;
   }
 

@@ -6,6 +6,7 @@ import type { Env } from '../env';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
 import type { QueueDriver } from '../queue/run-queue';
+import type { SecretStore } from '../secrets/secret-store';
 import type { FileStore } from '../storage';
 import { createCancelWatch } from '../worker/cancel-watch';
 import { createRunProcessor } from '../worker/process-run';
@@ -18,6 +19,7 @@ export interface WorkerDeps {
   db: Database;
   driver: QueueDriver;
   store: FileStore;
+  secrets: SecretStore;
   replies: Pick<ReplyBus, 'publish'>;
   logger: Logger;
   runMetrics?: Pick<RunMetrics, 'recordRun' | 'recordMisroutedJob'> | undefined;
@@ -48,6 +50,7 @@ export function startWorker({
   db,
   driver,
   store,
+  secrets,
   replies,
   logger,
   runMetrics,
@@ -72,6 +75,7 @@ export function startWorker({
     db,
     logs,
     runner,
+    secrets,
     replies,
     flowTimeoutMs: env.SLUICE_FLOW_TIMEOUT_S * 1000,
     logger,

@@ -4,10 +4,13 @@ import { isDataRefusal } from '../db/database-refusal';
 import { CANCELED_ERROR, canceledAmong, recordCanceledRun } from '../db/run-control-store';
 import { finishRun, type RunResult, runExists, type StartedRun, startRun } from '../db/run-store';
 import type { FlowOutcome, FlowRunner, FlowRunOptions, TriggerInput } from '../engine';
+import { secretNames } from '../engine/secret-references';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus, RunReply } from '../queue/reply-bus';
 import { preciseNow, type RunJob, type RunProcessor } from '../queue/run-queue';
 import { UnknownRunError } from '../queue/unknown-run-error';
+import type { SecretStore } from '../secrets/secret-store';
+import { SecretsKeyMismatchError } from '../secrets/secrets-key-mismatch-error';
 import { storageKey } from '../storage';
 import type { CancelWatch } from './cancel-watch';
 import { createFlowVersionCache } from './flow-version-cache';
@@ -20,6 +23,8 @@ export interface RunProcessorDeps {
   db: Database;
   logs: RunLogWriter;
   runner: FlowRunner;
+  /** Read for each run whose flow names secrets, so a rotation applies from the next run. */
+  secrets: Pick<SecretStore, 'values'>;
   replies: Pick<ReplyBus, 'publish'>;
   flowTimeoutMs: number;
   logger: Logger;
@@ -61,22 +66,34 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     flowVersionId: string,
     trigger: unknown,
     deadline: number,
+    projectId: () => Promise<string>,
     early?: Pick<FlowRunOptions, 'signal' | 'beforeSideEffect'>,
   ): Promise<Executed> {
     let dispatchMs: number | null = null;
     const startedAt = performance.now();
     try {
       const definition = await loadFlowVersion(flowVersionId);
+      const names = secretNames(definition);
+      const secrets =
+        names.length === 0 ? undefined : await deps.secrets.values(await projectId(), names);
       if (job.enqueuedAt !== undefined) {
         dispatchMs = Math.max(0, Math.round((preciseNow() - job.enqueuedAt) * 1000) / 1000);
       }
       const outcome = await deps.runner.run(definition, trigger as TriggerInput, {
         deadline,
         ...early,
+        ...(secrets === undefined ? {} : { secrets }),
       });
       return { outcome, dispatchMs, flowMs: performance.now() - startedAt };
     } catch (error) {
-      if (!(error instanceof InvalidFlowVersionError)) throw error;
+      // A run that is not ours is discarded by the caller; the other two end the run failed.
+      if (
+        !(error instanceof InvalidFlowVersionError) &&
+        !(error instanceof SecretsKeyMismatchError) &&
+        !(error instanceof RunNotClaimedError)
+      ) {
+        throw error;
+      }
       const outcome: FlowOutcome = {
         status: 'failed',
         error: error.message,
@@ -119,11 +136,13 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
   ): Promise<Ran | null> {
     const started = await startRun(deps.db, job.runId);
     if (started === null) return notClaimed(job);
+    const projectId = async () => started.projectId;
     const ran = await execute(
       job,
       started.flowVersionId,
       started.trigger,
       deadline,
+      projectId,
       canceled === undefined ? undefined : { signal: canceled },
     );
     return { started, ...ran };
@@ -153,7 +172,13 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       },
     );
     claim.catch(() => undefined); // awaited below; this only marks the rejection handled
-    const ran = await execute(job, early.flowVersionId, early.trigger, deadline, {
+    // A flow that reads secrets waits for the claim to learn its project.
+    const projectId = async () => {
+      const row = await claim;
+      if (row === null || !isOurs(row)) throw new RunNotClaimedError(job.runId);
+      return row.projectId;
+    };
+    const ran = await execute(job, early.flowVersionId, early.trigger, deadline, projectId, {
       signal: canceled === undefined ? notOurs.signal : AbortSignal.any([notOurs.signal, canceled]),
       beforeSideEffect: async () => {
         if (!isOurs(await claim)) throw new RunNotClaimedError(job.runId);
@@ -165,10 +190,11 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     // Only a job not written by this version of the app can disagree with its row; the row is
     // the record, so the flow runs again from it.
     deps.logger.warn({ runId: job.runId }, 'job copy disagrees with the run row; rerun');
+    const fromRow = async () => started.projectId;
     const signal = canceled === undefined ? undefined : { signal: canceled };
     return {
       started,
-      ...(await execute(job, started.flowVersionId, started.trigger, deadline, signal)),
+      ...(await execute(job, started.flowVersionId, started.trigger, deadline, fromRow, signal)),
     };
   }
 
@@ -267,6 +293,8 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     if (job.replyTo !== null) await publishReply(job.replyTo, toReply(job.runId, outcome));
     await writeLog(job.runId, started.attempt, logKey, {
       ...withoutInternalCause(outcome),
+      // The unredacted reply went to the caller; the log keeps only the redacted response.
+      reply: undefined,
       log: ran.outcome.log,
     });
     deps.logger.debug(
@@ -331,12 +359,14 @@ function withoutInternalCause(outcome: FlowOutcome): FlowOutcome {
 
 function toReply(runId: string, outcome: FlowOutcome): RunReply {
   if (outcome.status === 'succeeded') {
+    // The respond step's reply is the one place a secret may leave (see FlowOutcome.reply).
+    const response = outcome.reply ?? outcome.response;
     return {
       runId,
       status: 'succeeded',
-      responseStatus: outcome.response.status,
-      body: outcome.response.body,
-      ...(outcome.response.headers ? { headers: outcome.response.headers } : {}),
+      responseStatus: response.status,
+      body: response.body,
+      ...(response.headers ? { headers: response.headers } : {}),
     };
   }
   return { runId, status: outcome.status, error: outcome.error, failedStep: outcome.failedStep };

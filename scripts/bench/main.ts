@@ -11,7 +11,9 @@
 // process; --baseline shows a bench-results file's figures beside this run's in
 // docs/benchmarks.md. `--scenarios sandbox-recovery` (not run by default) measures how a worker
 // recovers from hostile code steps; `--scenarios recovery` (not run by default) the latency
-// promises the tests bound only loosely, and writes its own section of docs/benchmarks.md.
+// promises the tests bound only loosely, and writes its own section of docs/benchmarks.md;
+// `--scenarios pruning` (not run by default) the retention pruner's rows/s and the accept p99
+// beside it, in its own section.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -27,6 +29,7 @@ import {
   engineFigures,
   startupFigures,
 } from './micro';
+import { pruningFigures, writePruningSection } from './pruning';
 import { writeSqsReport } from './queue-comparison';
 import { recoveryLatencies } from './recovery';
 import { writeRecoverySection } from './recovery-report';
@@ -42,7 +45,7 @@ const ALL_SCENARIOS = [
   'micro',
 ] as const;
 /** Scenarios that run only when named in --scenarios. */
-const OPT_IN_SCENARIOS = ['sandbox-recovery', 'recovery', 'console'] as const;
+const OPT_IN_SCENARIOS = ['sandbox-recovery', 'recovery', 'console', 'pruning'] as const;
 const KNOWN_SCENARIOS: readonly string[] = [...ALL_SCENARIOS, ...OPT_IN_SCENARIOS];
 
 const { values } = parseArgs({
@@ -296,6 +299,10 @@ try {
   if (scenarios.has('recovery')) {
     for (const figure of await recoveryLatencies(deployment)) emit(figure);
   }
+  if (scenarios.has('pruning')) {
+    const options = { oldRuns: smoke ? 5000 : 300_000, durationS, connections: 10 };
+    for (const figure of await pruningFigures(deployment, standard, options)) emit(figure);
+  }
 } finally {
   await deployment.close();
 }
@@ -307,3 +314,4 @@ if (!values['no-write'] && allScenarios) {
 } else if (!values['no-write'] && !smoke && scenarios.has('recovery')) {
   writeRecoverySection(figures);
 }
+if (!values['no-write'] && !smoke && scenarios.has('pruning')) writePruningSection(figures);

@@ -479,9 +479,47 @@ export function contractCases(deployment: Deployment): ContractCase[] {
       expect: { status: 404, code: 'not_found' },
     },
     ...fileUploads(),
+    ...secretCases(),
     ...queueBoard(deployment),
   ];
   return cases;
+}
+
+/** The secrets endpoints; each case writes a name of its own, so cases run in any order. */
+function secretCases(): ContractCase[] {
+  let n = 0;
+  const fresh = () => `CONTRACT_${Date.now()}_${n++}`;
+  const send = (f: Fixtures, method: string, path: string, body?: unknown): ApiRequest => ({
+    method,
+    path,
+    headers: { ...bearer(f), ...(body === undefined ? {} : JSON_TYPE) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const listing = { createdAt: expect.any(String), updatedAt: expect.any(String) };
+  return [
+    {
+      name: 'POST /v1/secrets with a JSON body',
+      request: (f) => send(f, 'POST', '/v1/secrets', { name: fresh(), value: 'contract-value' }),
+      expect: jsonOk(201, listing),
+    },
+    {
+      name: 'POST /v1/secrets with a name that is not an identifier',
+      request: (f) => send(f, 'POST', '/v1/secrets', { name: 'not-ok', value: 'v' }),
+      expect: { status: 400, code: 'invalid_request' },
+    },
+    ...readable('/v1/secrets', () => '/v1/secrets', jsonOk(200, {}), 'GET, HEAD, POST, OPTIONS'),
+    {
+      name: 'PUT /v1/secrets/:name of an unknown secret',
+      request: (f) => send(f, 'PUT', `/v1/secrets/${fresh()}`, { value: 'v2' }),
+      expect: { status: 404, code: 'not_found' },
+    },
+    {
+      name: 'DELETE /v1/secrets/:name of an unknown secret',
+      request: (f) => send(f, 'DELETE', `/v1/secrets/${fresh()}`),
+      expect: { status: 404, code: 'not_found' },
+    },
+    ...keyRefusals('POST /v1/secrets', 'POST', () => '/v1/secrets'),
+  ];
 }
 
 function fileUploads(): ContractCase[] {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { App, type AppProps, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Cache } from '../../lib/constructs/cache';
 import { Database } from '../../lib/constructs/database';
 import { FileStore } from '../../lib/constructs/file-store';
@@ -51,6 +52,7 @@ export function dataTier(stack: Stack) {
     database,
     cache,
     fileStore,
+    secretsKey: new kms.Key(stack, 'SecretsKey', { enableKeyRotation: true }),
     dbPoolSize: 4,
   };
   return { network, database, cache, fileStore, cluster, task };

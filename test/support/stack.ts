@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createApi } from '../../runtime/api/app';
 import { createProjectWithKey, generateApiKey } from '../../runtime/db/project-store';
 import { type Env, parseEnv } from '../../runtime/env';
@@ -11,6 +11,7 @@ import {
   createQueueBoardIfEnabled,
   createQueueDriver,
   createReplyBus,
+  openSecretStore,
 } from '../../runtime/parts';
 import { startWorker } from '../../runtime/roles/worker';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from './database';
@@ -37,7 +38,7 @@ export interface TestStack {
  */
 export async function startTestStack(
   overrides: Record<string, string> = {},
-  { worker = true } = {},
+  { worker = true, logger = pino({ level: 'silent' }) }: { worker?: boolean; logger?: Logger } = {},
 ): Promise<TestStack> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-test-'));
@@ -54,7 +55,6 @@ export async function startTestStack(
     SLUICE_PUBLIC_URL: 'http://sluice.test',
     ...overrides,
   });
-  const logger = pino({ level: 'silent' });
   const driver = createQueueDriver(env, logger, database.handle.db);
   const replies = await createReplyBus(env, `test-${Date.now()}`, {
     subscribe: true,
@@ -63,6 +63,7 @@ export async function startTestStack(
   const { store, localStore } = createFileStore(env);
   const queueBoard = await createQueueBoardIfEnabled(env);
   const liveWorkers = createLiveWorkers(env, database.handle.db);
+  const secrets = await openSecretStore(env, database.handle);
   const api = createApi({
     queueBoard: queueBoard?.app,
     liveWorkers,
@@ -72,10 +73,11 @@ export async function startTestStack(
     replies,
     store,
     localStore,
+    secrets,
     logger,
   });
   const running = worker
-    ? startWorker({ env, db: database.handle.db, driver, store, replies, logger })
+    ? startWorker({ env, db: database.handle.db, driver, store, secrets, replies, logger })
     : null;
   const apiKey = generateApiKey();
   const { projectId } = await createProjectWithKey(database.handle.db, { name: 'test', apiKey });

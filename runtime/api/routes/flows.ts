@@ -11,7 +11,8 @@ import {
 } from '../../db/flow-store';
 import type { FlowStatus } from '../../db/schema';
 import { findUnstorable } from '../../db/storable-text';
-import { parseFlowDefinition } from '../../engine';
+import { type FlowDefinition, parseFlowDefinition } from '../../engine';
+import { secretReferences } from '../../engine/secret-references';
 import { shortestIntervalMs } from '../../engine/trigger-schema';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
@@ -46,6 +47,10 @@ const flowBody = z
         description:
           'When set, webhooks must carry x-sluice-timestamp and x-sluice-signature. On PUT: a string sets or rotates it (the replaced secret keeps signing for SLUICE_WEBHOOK_SECRET_OVERLAP_S; only the one just replaced), null clears it (no signature needed from then on), absent leaves it as it is',
       }),
+    runRetentionDays: z.number().int().min(1).max(36_500).nullable().optional().openapi({
+      description:
+        "Days this flow's ended runs are kept before they are pruned; null (or absent on create) uses SLUICE_RUN_RETENTION_DAYS; absent on PUT leaves it as it is",
+    }),
   })
   .openapi('FlowInput');
 
@@ -69,6 +74,9 @@ const flowSummary = z
     currentVersionId: z.string().nullable(),
     version: z.number().nullable(),
     hasWebhookSecret: z.boolean(),
+    runRetentionDays: z.number().nullable().openapi({
+      description: 'Null: SLUICE_RUN_RETENTION_DAYS applies',
+    }),
     previousWebhookSecretExpiresAt: z.string().nullable().openapi({
       description: 'Until when the secret replaced by the last rotation still signs webhooks',
     }),
@@ -157,7 +165,7 @@ const routes = {
   }),
 };
 
-export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
+export function flowRoutes({ database, env, webhookTargets, secrets }: RouteDeps) {
   const db = database.db;
   const urls = (id: string) => ({
     webhookUrl: `${env.publicUrl}/v1/webhooks/${id}`,
@@ -171,7 +179,7 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
     updatedAt: flow.updatedAt.toISOString(),
   });
   const validDefinition = (body: z.infer<typeof flowBody>) => {
-    const { webhookSecret: _secret, ...definition } = body;
+    const { webhookSecret: _secret, runRetentionDays: _days, ...definition } = body;
     const parsed = parseFlowDefinition(definition);
     if (!parsed.ok) invalidRequest('flow definition', parsed.issues);
     const { trigger } = parsed.value;
@@ -189,6 +197,18 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
       invalidRequest('flow definition', [{ path: unstorable.path, message: unstorable.problem }]);
     }
     return parsed.value;
+  };
+  /** A flow may only name secrets the project has: 400 naming the first one missing. */
+  const secretsExist = async (projectId: string, definition: FlowDefinition) => {
+    const refs = secretReferences(definition);
+    const existing = await secrets.existing(projectId, [...new Set(refs.map((r) => r.name))]);
+    const missing = refs.filter((ref) => !existing.has(ref.name));
+    if (missing.length > 0) {
+      invalidRequest(
+        'flow definition',
+        missing.map((ref) => ({ path: ref.path, message: `secret "${ref.name}" does not exist` })),
+      );
+    }
   };
   const mustFind = async (projectId: string, id: string) => {
     const flow = await findFlow(db, projectId, id);
@@ -210,11 +230,13 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
     .openapi(routes.create, async (c) => {
       const body = c.req.valid('json');
       const definition = validDefinition(body);
+      await secretsExist(c.get('projectId'), definition);
       const created = await createFlow(db, {
         projectId: c.get('projectId'),
         name: definition.name,
         definition,
         webhookSecret: body.webhookSecret ?? null,
+        runRetentionDays: body.runRetentionDays,
       });
       return c.json({ ...created, version: 1, ...urls(created.id) }, 201);
     })
@@ -222,6 +244,7 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const definition = validDefinition(body);
+      await secretsExist(c.get('projectId'), definition);
       const added = await addFlowVersion(db, {
         projectId: c.get('projectId'),
         flowId: id,
@@ -231,6 +254,7 @@ export function flowRoutes({ database, env, webhookTargets }: RouteDeps) {
           webhookSecret: body.webhookSecret,
           overlapS: env.SLUICE_WEBHOOK_SECRET_OVERLAP_S,
         },
+        runRetentionDays: body.runRetentionDays,
       });
       if (added === null) throw notFound(`flow ${id}`);
       // This instance sees the change at once; others within their cache's lifetime.

@@ -3,6 +3,7 @@ import { abortedError, pastDeadlineError, stepTimeBudget } from '../deadline';
 import { LimitExceededError } from '../errors/limit-exceeded-error';
 import { StepFailedError } from '../errors/step-failed-error';
 import type { RunScope, StepOutput } from '../run-scope';
+import { codeSecretNames } from '../secret-ref';
 import type { CodeStep } from '../step-schemas';
 import type { StepContext } from './step-context';
 
@@ -12,8 +13,15 @@ export async function executeCodeStep(
   run: StepContext,
 ): Promise<StepOutput> {
   const { codeTimeoutMs, maxStepOutputBytes, codeMemoryMb } = run.limits;
+  const secretNames = codeSecretNames(step.code);
+  const missing = scope.missingSecrets(secretNames);
+  if (missing.length > 0) {
+    throw new StepFailedError(
+      `secret "${missing[0]}" does not exist (deleted after this flow version was saved)`,
+    );
+  }
   const budget = stepTimeBudget(codeTimeoutMs, run.deadline);
-  const result = await run.sandbox.run(step.code, scope.codeContextJson(), {
+  const result = await run.sandbox.run(step.code, scope.codeContextJson(secretNames), {
     timeoutMs: budget.timeoutMs,
     maxOutputLength: maxStepOutputBytes,
     signal: run.signal,

@@ -47,8 +47,9 @@ export async function executeHttpStep(
     if (response.status >= 400) {
       // 429 and 5xx may pass; any other 4xx is the request's fault and would repeat.
       const transient = response.status === 429 || response.status >= 500;
+      // Redacted before it is cut, so a cut cannot leave half a secret behind.
       throw new StepFailedError(
-        `${target} answered ${response.status}: ${preview(response.body)}`,
+        `${target} answered ${response.status}: ${preview(response.body, (text) => run.redact(text))}`,
         {
           ...(transient
             ? { retry: { afterMs: retryAfterMs(response.headers['retry-after']) } }
@@ -88,8 +89,8 @@ function withoutQuery(url: string): string {
   return URL.canParse(url) ? `${new URL(url).origin}${new URL(url).pathname}` : url;
 }
 
-function preview(body: unknown): string {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+function preview(body: unknown, redact: (text: string) => string): string {
+  const text = redact(typeof body === 'string' ? body : JSON.stringify(body));
   return text.length > ERROR_BODY_PREVIEW_CHARS
     ? `${previewText(text, ERROR_BODY_PREVIEW_CHARS)}…`
     : text;

@@ -11,6 +11,8 @@ export interface StepContext {
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
   readonly sandbox: CodeSandbox;
+  /** Replaces the run's secret values in a text that is cut short before it is recorded. */
+  redact(text: string): string;
   /** Resolves once the run may act outside itself (see FlowRunOptions.beforeSideEffect). */
   beforeSideEffect(): Promise<void>;
   /** Runs steps in order in `scope`; returns the last output, or null for no steps. */

@@ -159,6 +159,7 @@ describe('SluiceStack deletion policies', () => {
     ['AWS::ElastiCache::ReplicationGroup', 'CacheReplicationGroup', 'Snapshot', 'Delete'],
     ['AWS::SecretsManager::Secret', 'CacheAuthToken', 'Retain', 'Delete'],
     ['AWS::SecretsManager::Secret', 'ApiKey', 'Retain', 'Delete'],
+    ['AWS::KMS::Key', 'SecretsKey', 'Retain', 'Delete'],
     ['AWS::S3::Bucket', 'FileStoreBucket', 'Retain', 'Delete'],
     ['AWS::Logs::LogGroup', 'NetworkFlowLogGroup', 'Retain', 'Delete'],
     ['AWS::Logs::LogGroup', 'AppTaskLogs', 'Retain', 'Delete'],

@@ -306,6 +306,29 @@ describe('SluiceStack', () => {
     });
   });
 
+  it('creates a rotating KMS key for flow secrets, names it to both tiers, and lets only their task roles wrap and unwrap with it', () => {
+    const keyId = logicalIdOf('AWS::KMS::Key', 'SecretsKey');
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    for (const role of ['app', 'worker'] as const) {
+      expect(env(role, 'SLUICE_SECRETS_KMS_KEY_ID')).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+      expect(env(role, 'SLUICE_RUN_RETENTION_DAYS')).toBe('30');
+    }
+    const users = Object.values(resourcesOf('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes(`"${keyId}"`),
+    );
+    expect(users.map((policy) => JSON.stringify(policy.Properties.Roles)).sort()).toEqual(
+      [
+        expect.stringContaining('AppTaskTaskDefinitionTaskRole'),
+        expect.stringContaining('WorkerTaskTaskDefinitionTaskRole'),
+      ].sort(),
+    );
+    for (const policy of users) {
+      const statements = policy.Properties.PolicyDocument.Statement as { Action: unknown }[];
+      const onKey = statements.filter((st) => JSON.stringify(st).includes(`"${keyId}"`));
+      expect(onKey.map((st) => st.Action)).toEqual([['kms:Decrypt', 'kms:GenerateDataKey']]);
+    }
+  });
+
   it('declares the alarms and secrets that npm run size prices', () => {
     const trackingPolicies = Object.values(
       resourcesOf('AWS::ApplicationAutoScaling::ScalingPolicy'),
@@ -418,6 +441,12 @@ describe('SluiceStack props', () => {
       { logRetentionDays: 31 },
       'logRetentionDays must be a CloudWatch Logs retention such as 7, 14, 30, 90, 365 (got 31)',
     ],
+    [
+      'run logs expiring before their runs are pruned',
+      { runLogRetentionDays: 7, runRetentionDays: 30 },
+      'runLogRetentionDays must not be shorter than runRetentionDays, or run logs expire while their runs are still listed (got 7 < 30)',
+    ],
+    ['runRetentionDays 0', { runRetentionDays: 0 }, 'runRetentionDays must be'],
     [
       'a queue prefix that is not a hashtag',
       { queuePrefix: 'sluice' },

@@ -5,6 +5,7 @@ import { connectPostgres } from '../../../runtime/db/client';
 import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
 import { csrfTokenOf, signIn } from '../../support/console-session';
 import { type LoopbackServer, serveOnLoopback } from '../../support/loopback-server';
+import { testSecretStore } from '../../support/secrets';
 import { startTestStack, type TestStack } from '../../support/stack';
 
 let stack: TestStack;
@@ -31,6 +32,7 @@ async function startAnotherApp() {
   const { store, localStore } = createFileStore(stack.env);
   const api = createApi({
     env: stack.env,
+    secrets: testSecretStore(database.db),
     database,
     queue: driver.queue,
     replies,
@@ -169,7 +171,7 @@ describe('the Run page', () => {
             id: 'shout',
             type: 'code',
             // Over the run row's 4 KiB: only the run log holds this output.
-            code: 'export default ({ trigger }) => ({ said: `<b>${trigger.body.word}</b>`, pad: "x".repeat(5000) })',
+            code: 'export default ({ trigger }) => ({ said: "<b>" + trigger.body.word + "</b>", pad: "x".repeat(5000) })',
           },
           // The reply is this step's: the first step's output shows only in its timeline row.
           { id: 'done', type: 'code', code: 'export default () => "ok"' },

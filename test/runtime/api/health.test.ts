@@ -5,6 +5,7 @@ import { connectPostgres } from '../../../runtime/db/client';
 import { parseEnv } from '../../../runtime/env';
 import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../../support/database';
+import { testSecretStore } from '../../support/secrets';
 import { startSilentServer } from '../../support/silent-server';
 
 type Api = ReturnType<typeof createApi>;
@@ -21,7 +22,15 @@ async function apiWith(databaseUrl: string, redisUrl: string) {
   const driver = createQueueDriver(env, logger);
   const replies = await createReplyBus(env, 'health-test', { subscribe: false });
   const { store } = createFileStore(env);
-  const api = createApi({ env, database, queue: driver.queue, replies, store, logger });
+  const api = createApi({
+    env,
+    database,
+    queue: driver.queue,
+    replies,
+    store,
+    secrets: testSecretStore(database.db),
+    logger,
+  });
   return {
     api,
     close: async () => {

@@ -11,6 +11,7 @@ import { createFileStore, createQueueDriver, createReplyBus } from '../../../run
 import { randomQueuePrefix } from '../../support/database';
 import { doubleFlow } from '../../support/flows';
 import { serveOnLoopback } from '../../support/loopback-server';
+import { testSecretStore } from '../../support/secrets';
 import { startSilentServer } from '../../support/silent-server';
 import { querySql } from '../../support/sql';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../support/throwaway-postgres';
@@ -57,7 +58,15 @@ async function startApi(redisUrl: string, { subscribe = true, databaseUrl = pg.u
   const driver = createQueueDriver(env, logger);
   const replies = await createReplyBus(env, `outages-${Date.now()}`, { subscribe });
   const { store } = createFileStore(env);
-  const api = createApi({ env, database, queue: driver.queue, replies, store, logger });
+  const api = createApi({
+    env,
+    database,
+    queue: driver.queue,
+    replies,
+    store,
+    secrets: testSecretStore(database.db),
+    logger,
+  });
   // Served on a real socket: what a client sees over HTTP, headers and all.
   const server = await serveOnLoopback(api.fetch);
   const { base } = server;

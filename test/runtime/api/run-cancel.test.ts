@@ -8,6 +8,7 @@ import {
   type QueueBackendEnv,
   startQueueBackend,
 } from '../../support/queue-backends';
+import { testSecretStore } from '../../support/secrets';
 import { startSilentServer } from '../../support/silent-server';
 import { startTestStack, type TestStack } from '../../support/stack';
 
@@ -168,6 +169,7 @@ describe.each(QUEUE_BACKENDS)('when a queued run is canceled on the %s queue', (
         db: stack.database.handle.db,
         driver,
         store: createFileStore(stack.env).store,
+        secrets: testSecretStore(stack.database.handle.db),
         replies: { publish: async () => {} },
         logger,
       });

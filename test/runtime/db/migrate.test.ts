@@ -41,6 +41,7 @@ describe('migrate', () => {
       'flows',
       'projects',
       'runs',
+      'secrets',
     ]);
   });
 

@@ -21,6 +21,7 @@ import {
 import { codeFlow, doubleFlow } from '../../support/flows';
 import { type HttpStub, startHttpStub } from '../../support/http-stub';
 import { freePort } from '../../support/processes';
+import { testSecretStore } from '../../support/secrets';
 import { startSilentServer } from '../../support/silent-server';
 import { querySql } from '../../support/sql';
 import { startTestStack, type TestStack } from '../../support/stack';
@@ -127,6 +128,7 @@ function startDuplicatingWorker(stack: TestStack, queueUrl: string) {
     db: stack.database.handle.db,
     driver,
     store: {} as never,
+    secrets: testSecretStore(stack.database.handle.db),
     replies: { publish: async () => undefined },
     logger,
   });

@@ -204,6 +204,27 @@ describe.each([
       maxAttempts,
     });
 
+  it('runs retention after a pass only while it holds the lease', async () => {
+    let prunes = 0;
+    const withPrune = (acquired: boolean) =>
+      createRunReconciler({
+        db: db(),
+        queue: q.driver.queue,
+        lease: { acquire: async () => acquired, release: async () => {} },
+        logger,
+        intervalMs: 1000,
+        afterS: 30,
+        maxAttempts: 2,
+        prune: async () => {
+          prunes++;
+        },
+      });
+    await withPrune(false).reconcileOnce();
+    expect(prunes).toBe(0);
+    await withPrune(true).reconcileOnce();
+    expect(prunes).toBe(1);
+  });
+
   it('re-enqueues a queued run whose job the queue lost, exactly once', async () => {
     const runId = await queuedRun();
     await q.driver.queue.enqueue({ runId, replyTo: null });

@@ -14,6 +14,7 @@ import type { QueueDriver } from '../../../runtime/queue/run-queue';
 import { type RunningWorker, startWorker } from '../../../runtime/roles/worker';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../../support/database';
 import { replyFlowIn } from '../../support/queued-runs';
+import { testSecretStore } from '../../support/secrets';
 
 /**
  * Two deployments on one Redis with the same queue prefix, each with its own database: the
@@ -59,6 +60,7 @@ async function deployment(prefix: string): Promise<Deployment> {
       worker = startWorker({
         env,
         db: database.handle.db,
+        secrets: testSecretStore(database.handle.db),
         driver,
         store,
         replies,

@@ -19,6 +19,7 @@ import { createRunProcessor } from '../../../runtime/worker/process-run';
 import { createRunLogWriter } from '../../../runtime/worker/run-log-writer';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { type HttpStub, startHttpStub } from '../../support/http-stub';
+import { testSecretStore } from '../../support/secrets';
 
 let database: TestDatabase;
 let stub: HttpStub;
@@ -65,6 +66,7 @@ beforeAll(async () => {
   });
   processRun = createRunProcessor({
     db: database.handle.db,
+    secrets: testSecretStore(database.handle.db),
     logs: createRunLogWriter({ db: database.handle.db, store, logger }),
     runner,
     replies,
@@ -221,6 +223,7 @@ describe('an outcome PostgreSQL refuses to store', () => {
     const logger = pino({ level: 'silent' });
     const process = createRunProcessor({
       db: database.handle.db,
+      secrets: testSecretStore(database.handle.db),
       logs: { write: async () => undefined, drain: async () => undefined },
       runner: refusedRunner as unknown as ReturnType<typeof createFlowRunner>,
       replies,

@@ -13,6 +13,7 @@ import type { QueueDriver } from '../../../runtime/queue/run-queue';
 import { type RunningWorker, startWorker } from '../../../runtime/roles/worker';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../../support/database';
 import { replyFlowIn } from '../../support/queued-runs';
+import { testSecretStore } from '../../support/secrets';
 import { startThrowawayRedis, type ThrowawayRedis } from '../../support/throwaway-redis';
 
 /** README, Guarantees: "service resumes within 5 s without a restart ... workers reconnect". */
@@ -42,6 +43,7 @@ beforeAll(async () => {
   worker = startWorker({
     env,
     db: database.handle.db,
+    secrets: testSecretStore(database.handle.db),
     driver: workerDriver,
     store: createFileStore(env).store,
     replies,

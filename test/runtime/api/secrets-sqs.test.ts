@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningFauxqs, sqsEnv, startFauxqsServer } from '../../support/fauxqs';
+import { startTestStack, type TestStack } from '../../support/stack';
+
+/** The secrets path on the sqs driver (PostgreSQL replies, no Redis): the worker is driver-blind. */
+
+let fauxqs: RunningFauxqs;
+let stack: TestStack;
+beforeAll(async () => {
+  fauxqs = await startFauxqsServer();
+  stack = await startTestStack(sqsEnv(fauxqs.endpoint, fauxqs.createQueue()));
+});
+afterAll(async () => {
+  await stack?.close();
+  await fauxqs?.close();
+});
+
+describe('secrets with SLUICE_QUEUE=sqs', () => {
+  it('reads, rotates and redacts a secret as on bullmq', async () => {
+    await stack.call('POST', '/v1/secrets', { name: 'SQS_TOKEN', value: 'sqs-value-1' });
+    const created = await stack.call('POST', '/v1/flows', {
+      name: 'sqs-secret',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'code',
+          type: 'code',
+          code: 'export default ({ secrets }) => ({ t: secrets.SQS_TOKEN })',
+        },
+        { id: 'reply', type: 'respond', body: { t: '{{secrets.SQS_TOKEN}}' } },
+      ],
+    });
+    const { id } = (await created.json()) as { id: string };
+    const sync = async () =>
+      (
+        await stack.api.request(`/v1/webhooks/${id}/sync`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).json();
+    expect(await sync()).toEqual({ t: 'sqs-value-1' });
+    await stack.call('PUT', '/v1/secrets/SQS_TOKEN', { value: 'sqs-value-2' });
+    expect(await sync()).toEqual({ t: 'sqs-value-2' });
+
+    const list = (await (await stack.call('GET', `/v1/runs?flowId=${id}`)).json()) as {
+      runs: { id: string }[];
+    };
+    for (const run of list.runs) {
+      const text = await (await stack.call('GET', `/v1/runs/${run.id}`)).text();
+      expect(text).toContain('[secret:SQS_TOKEN]');
+      expect(text).not.toContain('sqs-value');
+    }
+  });
+});

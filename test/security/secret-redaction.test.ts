@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withPgClient } from '../support/database';
+import { type HttpStub, startHttpStub } from '../support/http-stub';
+import { type RunningS3rver, startS3rver } from '../support/s3rver';
+import { startTestStack, type TestStack } from '../support/stack';
+
+/**
+ * A secret's value leaves a run only through a respond step's sync reply. Everything else a
+ * run leaves behind is searched for it: every PostgreSQL row, every storage object, every
+ * application log line, and every API answer.
+ */
+
+const VALUE = `sk-live-${randomBytes(16).toString('hex')}`;
+const MARK = '[secret:TOKEN]';
+let stack: TestStack;
+let s3: RunningS3rver;
+let echo: HttpStub;
+const logLines: string[] = [];
+const answers: string[] = [];
+
+const runsOf = async (flowId = '') => {
+  const res = await stack.call('GET', `/v1/runs${flowId === '' ? '' : `?flowId=${flowId}`}`);
+  const text = await res.text();
+  answers.push(text);
+  return (JSON.parse(text) as { runs: { id: string }[] }).runs.map((run) => run.id);
+};
+
+const createFlow = async (definition: unknown) => {
+  const res = await stack.call('POST', '/v1/flows', definition);
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+};
+const sync = async (flowId: string) => {
+  const res = await stack.api.request(`/v1/webhooks/${flowId}/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"n":1}',
+  });
+  const text = await res.text();
+  const body = JSON.parse(text) as Record<string, unknown>;
+  return { status: res.status, text, body };
+};
+
+beforeAll(async () => {
+  s3 = await startS3rver();
+  // Echoes the request back, as a careless API does: the secret comes back in the response.
+  echo = await startHttpStub((request) => ({
+    status: request.path.startsWith('/deny') ? 401 : 200,
+    body: JSON.stringify({
+      path: request.path,
+      auth: request.headers.authorization,
+      body: request.body,
+    }),
+  }));
+  const logger = pino({ level: 'trace' }, { write: (line: string) => void logLines.push(line) });
+  stack = await startTestStack(
+    {
+      SLUICE_STORAGE: 's3',
+      SLUICE_S3_BUCKET: s3.bucket,
+      SLUICE_S3_ENDPOINT: s3.endpoint,
+      SLUICE_S3_REGION: s3.region,
+      SLUICE_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      SLUICE_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    },
+    { logger },
+  );
+  expect((await stack.call('POST', '/v1/secrets', { name: 'TOKEN', value: VALUE })).status).toBe(
+    201,
+  );
+}, 60_000);
+afterAll(async () => {
+  await stack.close();
+  await echo.close();
+  await s3.close();
+});
+
+describe('a secret used by a flow', () => {
+  it('reaches the http step in url, headers and body, and comes back redacted', async () => {
+    const flowId = await createFlow({
+      name: 'echoes',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          method: 'POST',
+          url: `${echo.url}/echo?key={{secrets.TOKEN}}`,
+          headers: { authorization: 'Bearer {{secrets.TOKEN}}' },
+          body: { token: '{{secrets.TOKEN}}' },
+        },
+      ],
+    });
+    const { status, text, body } = await sync(flowId);
+    answers.push(text);
+    expect(status).toBe(200);
+    const sent = echo.requests.at(-1);
+    expect(sent?.path).toBe(`/echo?key=${VALUE}`);
+    expect(sent?.headers.authorization).toBe(`Bearer ${VALUE}`);
+    expect(JSON.parse(sent?.body ?? '{}')).toEqual({ token: VALUE });
+    // No respond step: the last output is the reply, and it is redacted like the record.
+    expect(JSON.stringify(body)).toContain(`Bearer ${MARK}`);
+  });
+
+  it('is redacted when a code step returns it, and in a code step error', async () => {
+    const returns = await createFlow({
+      name: 'returns',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'leak',
+          type: 'code',
+          code: 'export default ({ secrets }) => ({ t: secrets.TOKEN, [secrets.TOKEN]: 1 })',
+        },
+      ],
+    });
+    const returned = await sync(returns);
+    answers.push(returned.text);
+    expect(returned.body).toEqual({ t: MARK, [MARK]: 1 });
+
+    const throws = await createFlow({
+      name: 'throws',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'boom',
+          type: 'code',
+          code: 'export default ({ secrets }) => { throw new Error("bad " + secrets.TOKEN); }',
+        },
+      ],
+    });
+    const thrown = await sync(throws);
+    answers.push(thrown.text);
+    expect(thrown.status).toBe(500);
+    expect(thrown.body.error).toContain(`bad ${MARK}`);
+  });
+
+  it('is redacted in an http step error that quotes the response', async () => {
+    const flowId = await createFlow({
+      name: 'denied',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          method: 'GET',
+          url: `${echo.url}/deny/{{secrets.TOKEN}}`,
+          headers: { authorization: '{{secrets.TOKEN}}' },
+        },
+      ],
+    });
+    const { status, text, body } = await sync(flowId);
+    answers.push(text);
+    expect(status).toBe(500);
+    expect(body.error).toContain('answered 401');
+    expect(body.error).toContain(MARK);
+  });
+
+  it('goes out in a respond step reply, the one deliberate exit, and stays redacted in its run', async () => {
+    const flowId = await createFlow({
+      name: 'responds',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'reply', type: 'respond', body: { token: '{{secrets.TOKEN}}' } }],
+    });
+    const { status, body } = await sync(flowId);
+    expect(status).toBe(200);
+    expect(body).toEqual({ token: VALUE });
+    const [runId] = await runsOf(flowId);
+    const run = await (await stack.call('GET', `/v1/runs/${runId}`)).text();
+    answers.push(run);
+    expect(run).toContain(MARK);
+  });
+
+  it('appears in no row, no stored object, no log line and no other API answer', async () => {
+    // Run logs are written after the reply: wait (with a deadline) until each run has one.
+    const s3Client = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: s3.credentials,
+    });
+    const deadline = Date.now() + 15_000;
+    let keys: string[] = [];
+    while (Date.now() < deadline) {
+      const listed = await s3Client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+      keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
+      if (keys.filter((k) => k.includes('/RUN_LOG/')).length >= 5) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(keys.filter((k) => k.includes('/RUN_LOG/'))).toHaveLength(5);
+    const objects = await Promise.all(
+      keys.map(async (Key) => {
+        const got = await s3Client.send(new GetObjectCommand({ Bucket: s3.bucket, Key }));
+        return got.Body?.transformToString() ?? '';
+      }),
+    );
+    expect(objects.join('\n')).toContain(MARK);
+    expect(objects.join('\n')).not.toContain(VALUE);
+
+    const rows = await withPgClient(stack.database.url, async (client) => {
+      const tables = await client.query<{ name: string }>(
+        "select table_name as name from information_schema.tables where table_schema = 'public'",
+      );
+      const dumped: string[] = [];
+      for (const { name } of tables.rows) {
+        const all = await client.query(`select t::text as row from "${name}" t`);
+        dumped.push(...all.rows.map((r: { row: string }) => r.row));
+      }
+      return dumped.join('\n');
+    });
+    expect(rows).toContain(MARK);
+    expect(rows).not.toContain(VALUE);
+
+    for (const path of ['/v1/secrets', '/v1/flows']) {
+      answers.push(await (await stack.call('GET', path)).text());
+    }
+    const runIds = await runsOf();
+    expect(runIds).toHaveLength(5);
+    for (const runId of runIds) {
+      answers.push(await (await stack.call('GET', `/v1/runs/${runId}`)).text());
+    }
+    expect(answers.join('\n')).not.toContain(VALUE);
+
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(logLines.join('\n')).not.toContain(VALUE);
+  });
+});
