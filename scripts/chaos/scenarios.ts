@@ -211,22 +211,32 @@ export function scenarios(counts: ScenarioCounts, queue: 'bullmq' | 'sqs' = 'bul
       name: 'worker-kill',
       runs: counts.workerKillRuns,
       ratePerS: counts.ratePerS * 2,
-      // Every 2 s until the backlog is gone: SIGKILL a random worker while every worker is
-      // inside a run's HTTP step (so the victim dies mid-flow), and start a replacement.
+      // From the first accepted run, and then every 2 s until the backlog is gone: SIGKILL a
+      // random worker while every worker is inside a run's HTTP step (so the victim dies
+      // mid-flow), and start a replacement. The first strike comes at once: a small run's
+      // backlog drains in a few seconds, and a strike that waited could find no flow to break.
       async fault(cluster, load) {
+        while (load.accepted.size === 0 && !load.done) await sleep(10);
+        let landed = false;
         for (;;) {
-          await sleep(2000);
+          // After a strike, the next in 2 s; after a miss, try again at once.
+          if (landed) await sleep(2000);
           const statuses = await cluster.runStatuses(load.flowId);
           const queued = [...statuses.values()].filter((s) => s === 'queued').length;
           if (load.done && queued === 0) return;
           const victim = Math.floor(Math.random() * cluster.workers.length);
           const [killed] = cluster.workers.splice(victim, 1);
           if (killed === undefined) continue;
-          await strikeWhen(
+          landed = await strikeWhen(
             () => cluster.stubInFlight() >= cluster.workers.length + 1,
             () => killed.child.kill('SIGKILL'),
             2000,
           );
+          if (!landed) {
+            // No moment with every worker mid-flow: spare this one rather than kill it idle.
+            cluster.workers.push(killed);
+            continue;
+          }
           await killed.stop('SIGKILL');
           cluster.workers.push(await cluster.startWorker());
         }
