@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { launchChromium } from '../support/console-browser';
 import { codeFlow, throwingFlow } from '../support/flows';
 import { freePort, type SluiceProcess, startSluice } from '../support/processes';
@@ -171,6 +171,42 @@ describe('the console', () => {
     expect(await page.locator('.field-errors').textContent()).toMatch(/at steps\[0\]/);
   });
 
+  it('sets, rotates and deletes a secret, and never shows its value', async () => {
+    const value = 'console-secret-value-5f1c';
+    await page.goto(`${base}/console/secrets`);
+    await page.getByText('No secrets yet').waitFor();
+    await page.getByLabel('Name').fill('API_TOKEN');
+    await page.getByLabel('Value').fill(value);
+    // Each form reloads the page once the API has answered.
+    await Promise.all([
+      page.waitForEvent('load'),
+      page.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    const row = page.getByRole('row', { name: /API_TOKEN/ });
+    await row.waitFor();
+    expect(await page.content()).not.toContain(value);
+
+    await row.getByLabel('New value for API_TOKEN').fill(`${value}-2`);
+    await Promise.all([
+      page.waitForEvent('load'),
+      row.getByRole('button', { name: 'Rotate API_TOKEN' }).click(),
+    ]);
+    await vi.waitFor(async () => {
+      const listed = (await api('GET', '/v1/secrets')).json.secrets as {
+        createdAt: string;
+        updatedAt: string;
+      }[];
+      expect(Date.parse(listed[0]?.updatedAt ?? '')).toBeGreaterThan(
+        Date.parse(listed[0]?.createdAt ?? ''),
+      );
+    });
+    expect(await page.content()).not.toContain(value);
+
+    await page.getByRole('button', { name: 'Delete API_TOKEN' }).click();
+    await page.getByText('No secrets yet').waitFor();
+    expect((await api('GET', '/v1/secrets')).json.secrets).toEqual([]);
+  });
+
   it('is usable from the keyboard and at phone width', async () => {
     await page.goto(`${base}/console/runs`);
     await page.keyboard.press('Tab');
@@ -181,7 +217,7 @@ describe('the console', () => {
     await page.getByRole('heading', { name: 'Flows' }).waitFor();
 
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of ['/console/flows', '/console/runs', '/console/system']) {
+    for (const path of ['/console/flows', '/console/runs', '/console/system', '/console/secrets']) {
       await page.goto(`${base}${path}`);
       // Wide tables scroll inside their own box; the page itself never scrolls sideways.
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);

@@ -10,6 +10,7 @@ import { FlowsPage } from '../../console/pages/flows-page';
 import { Layout, type Section } from '../../console/pages/layout';
 import { isSettled, RunDetail, RunPage } from '../../console/pages/run-timeline';
 import { RunsPage, RunsTable } from '../../console/pages/runs-page';
+import { SecretsPage } from '../../console/pages/secrets-page';
 import { SignInPage } from '../../console/pages/sign-in-page';
 import { SystemPage, SystemStatus } from '../../console/pages/system-page';
 import { readStepOutputs } from '../../console/step-outputs';
@@ -128,7 +129,7 @@ const sameSiteForm = (publicUrl: string) =>
  * The console at /console: server-rendered pages over the API's own stores, scoped to the
  * session's project exactly as the API scopes a key. Its buttons call the /v1 API.
  */
-export function consoleRoutes({ database, env, store, liveWorkers }: ApiDeps) {
+export function consoleRoutes({ database, env, store, liveWorkers, secrets }: ApiDeps) {
   const db = database.db;
   const assets = loadConsoleAssets();
   const ttlMs = env.SLUICE_CONSOLE_SESSION_TTL_H * 3_600_000;
@@ -334,6 +335,15 @@ export function consoleRoutes({ database, env, store, liveWorkers }: ApiDeps) {
       body: <RunPage run={run} flowName={flow?.name ?? null} logUrl={logUrl} outputs={outputs} />,
       live: <RunDetail run={run} logUrl={logUrl} outputs={outputs} />,
       settled: isSettled(run),
+    });
+  });
+
+  pages.get('/secrets', async (c) => {
+    const listed = await secrets.list(c.get('session').projectId);
+    return render(c, {
+      title: 'Secrets',
+      section: 'secrets',
+      body: <SecretsPage secrets={listed} />,
     });
   });
 

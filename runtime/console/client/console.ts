@@ -115,6 +115,25 @@ document.querySelectorAll<HTMLFormElement>('form[data-new-version]').forEach((fo
   });
 });
 
+// Secret forms: <form data-secret="POST /v1/secrets"> sets one by name and value, and
+// <form data-secret="PUT /v1/secrets/NAME"> rotates it; the value leaves only for the API.
+document.querySelectorAll<HTMLFormElement>('form[data-secret]').forEach((form) => {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const [method = 'POST', path = ''] = (form.dataset.secret ?? '').split(' ');
+    const fields = new FormData(form);
+    const value = String(fields.get('value') ?? '');
+    const body = method === 'POST' ? { name: String(fields.get('name') ?? ''), value } : { value };
+    try {
+      await callApi(method, path, body);
+      form.reset();
+      location.reload();
+    } catch (error) {
+      showMessage(describe(error));
+    }
+  });
+});
+
 // Live regions: re-fetch the page's live part until the server says it is settled.
 for (const region of document.querySelectorAll<HTMLElement>('[data-live="on"]')) {
   const refresh = async () => {

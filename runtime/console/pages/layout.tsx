@@ -1,7 +1,7 @@
 import type { Child } from 'hono/jsx';
 import type { ConsoleAssets } from '../assets';
 
-export type Section = 'flows' | 'runs' | 'system' | 'sign-in';
+export type Section = 'flows' | 'runs' | 'system' | 'secrets' | 'sign-in';
 
 export interface LayoutProps {
   title: string;
@@ -16,6 +16,7 @@ const NAV: { section: Section; href: string; label: string }[] = [
   { section: 'flows', href: '/console/flows', label: 'Flows' },
   { section: 'runs', href: '/console/runs', label: 'Runs' },
   { section: 'system', href: '/console/system', label: 'System' },
+  { section: 'secrets', href: '/console/secrets', label: 'Secrets' },
 ];
 
 /** The page shell: one hashed stylesheet, one hashed module script, no inline code. */
