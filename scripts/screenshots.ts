@@ -58,6 +58,8 @@ try {
     ],
   });
   const flakyFlow = await api('POST', '/v1/flows', flaky);
+  await api('POST', '/v1/secrets', { name: 'PAYMENTS_API_TOKEN', value: 'screenshot-only-value' });
+  await api('POST', '/v1/secrets', { name: 'SLACK_WEBHOOK_URL', value: 'screenshot-only-value' });
   for (let i = 1; i <= 6; i++) await fire(doubleFlow, { n: i });
   for (let i = 1; i <= 6; i++) await fire(flakyFlow, { id: i });
   const failed = (await api(
@@ -91,6 +93,7 @@ try {
   await shoot(page, '/console/runs', 'runs');
   await shoot(page, `/console/runs/${runId}`, 'run');
   await shoot(page, '/console/system', 'system');
+  await shoot(page, '/console/secrets', 'secrets');
   await shoot(page, '/console/runs', 'runs-phone', 390);
   await shoot(page, `/console/runs/${runId}`, 'run-phone', 390);
   const signInPage = await browser.newPage();
