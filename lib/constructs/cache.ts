@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { requireIntegerIn } from '../require-integer-in';
 
 export interface CacheProps {
   readonly vpc: ec2.IVpc;
@@ -69,15 +70,7 @@ export class Cache extends Construct {
         `nodeType must be an ElastiCache node type such as cache.t4g.micro (got ${nodeType})`,
       );
     }
-    if (
-      !Number.isInteger(snapshotRetentionDays) ||
-      snapshotRetentionDays < 0 ||
-      snapshotRetentionDays > 35
-    ) {
-      throw new Error(
-        `snapshotRetentionDays must be an integer from 0 to 35 (got ${snapshotRetentionDays})`,
-      );
-    }
+    requireIntegerIn('snapshotRetentionDays', snapshotRetentionDays, 0, 35);
     const nodes = multiAz ? 2 : 1;
     const retain = removalPolicy !== RemovalPolicy.DESTROY;
 

@@ -4,6 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { requireIntegerIn } from '../require-integer-in';
 import { acknowledgeDatabaseFindings, verifiedDatabaseUrl } from './database-access';
 
 export interface DatabaseProps {
@@ -95,15 +96,7 @@ export class Database extends Construct {
         `maxAllocatedStorageGiB must be at least allocatedStorageGiB ${allocatedStorageGiB} (got ${maxAllocatedStorageGiB})`,
       );
     }
-    if (
-      !Number.isInteger(backupRetentionDays) ||
-      backupRetentionDays < 1 ||
-      backupRetentionDays > 35
-    ) {
-      throw new Error(
-        `backupRetentionDays must be an integer from 1 to 35 (got ${backupRetentionDays})`,
-      );
-    }
+    requireIntegerIn('backupRetentionDays', backupRetentionDays, 1, 35);
     const retain = removalPolicy !== RemovalPolicy.DESTROY;
 
     const engine = rds.DatabaseInstanceEngine.postgres({

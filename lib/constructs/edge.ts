@@ -4,6 +4,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
+import { requireIntegerIn } from '../require-integer-in';
 
 export interface EdgeProps {
   /** The internal ALB in front of the APP tasks; CloudFront reaches it as a VPC origin. */
@@ -65,15 +66,12 @@ export class Edge extends Construct {
     super(scope, id);
     const originResponseTimeoutSeconds =
       props.originResponseTimeoutSeconds ?? ORIGIN_RESPONSE_TIMEOUT_S;
-    if (
-      !Number.isInteger(originResponseTimeoutSeconds) ||
-      originResponseTimeoutSeconds < 1 ||
-      originResponseTimeoutSeconds > MAX_ORIGIN_RESPONSE_TIMEOUT_S
-    ) {
-      throw new Error(
-        `originResponseTimeoutSeconds must be an integer from 1 to ${MAX_ORIGIN_RESPONSE_TIMEOUT_S} (got ${originResponseTimeoutSeconds})`,
-      );
-    }
+    requireIntegerIn(
+      'originResponseTimeoutSeconds',
+      originResponseTimeoutSeconds,
+      1,
+      MAX_ORIGIN_RESPONSE_TIMEOUT_S,
+    );
     if ((props.domainName === undefined) !== (props.certificateArn === undefined)) {
       throw new Error(
         `domainName and certificateArn go together (got domainName ${props.domainName ?? 'none'} and certificateArn ${props.certificateArn ?? 'none'})`,

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { requireIntegerIn } from '../require-integer-in';
 
 export interface RunQueueProps {
   /**
@@ -48,24 +49,13 @@ export class RunQueue extends Construct {
     const maxReceiveCount = props.maxReceiveCount ?? 3;
     const visibilityTimeoutSeconds = props.visibilityTimeoutSeconds ?? 120;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    if (
-      !Number.isInteger(maxReceiveCount) ||
-      maxReceiveCount < 1 ||
-      maxReceiveCount > MAX_RECEIVE_COUNT_LIMIT
-    ) {
-      throw new Error(
-        `maxReceiveCount must be an integer from 1 to ${MAX_RECEIVE_COUNT_LIMIT} (got ${maxReceiveCount})`,
-      );
-    }
-    if (
-      !Number.isInteger(visibilityTimeoutSeconds) ||
-      visibilityTimeoutSeconds < 10 ||
-      visibilityTimeoutSeconds > MAX_VISIBILITY_TIMEOUT_S
-    ) {
-      throw new Error(
-        `visibilityTimeoutSeconds must be an integer from 10 to ${MAX_VISIBILITY_TIMEOUT_S} (got ${visibilityTimeoutSeconds})`,
-      );
-    }
+    requireIntegerIn('maxReceiveCount', maxReceiveCount, 1, MAX_RECEIVE_COUNT_LIMIT);
+    requireIntegerIn(
+      'visibilityTimeoutSeconds',
+      visibilityTimeoutSeconds,
+      10,
+      MAX_VISIBILITY_TIMEOUT_S,
+    );
     this.maxReceiveCount = maxReceiveCount;
 
     // SSE-SQS rather than a customer KMS key: no key to pay for ($1/month) or to grant, and

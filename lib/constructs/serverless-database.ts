@@ -4,6 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { requireIntegerIn } from '../require-integer-in';
 import { DATABASE_APP_USERNAME, DATABASE_NAME, DATABASE_USERNAME } from './database';
 import {
   acknowledgeDatabaseFindings,
@@ -83,20 +84,8 @@ export class ServerlessDatabase extends Construct implements DatabaseAccess {
         `databaseMaxAcu must be a multiple of 0.5 from max(1, databaseMinAcu ${minAcu}) to ${MAX_ACU_LIMIT} (got ${props.maxAcu})`,
       );
     }
-    if (!Number.isInteger(pauseAfterMinutes) || pauseAfterMinutes < 5 || pauseAfterMinutes > 1440) {
-      throw new Error(
-        `databasePauseAfterMinutes must be an integer from 5 to 1440 (got ${pauseAfterMinutes})`,
-      );
-    }
-    if (
-      !Number.isInteger(backupRetentionDays) ||
-      backupRetentionDays < 1 ||
-      backupRetentionDays > 35
-    ) {
-      throw new Error(
-        `backupRetentionDays must be an integer from 1 to 35 (got ${backupRetentionDays})`,
-      );
-    }
+    requireIntegerIn('databasePauseAfterMinutes', pauseAfterMinutes, 5, 1440);
+    requireIntegerIn('backupRetentionDays', backupRetentionDays, 1, 35);
     const retain = removalPolicy !== RemovalPolicy.DESTROY;
     this.minAcu = minAcu;
     this.maxAcu = props.maxAcu;

@@ -19,6 +19,7 @@ import { ServerlessDatabase } from '../constructs/serverless-database';
 import { WorkerService } from '../constructs/worker-service';
 import { sluiceContainerImage } from '../container-image';
 import { validateFargateTaskSize } from '../fargate-task-size';
+import { requireIntegerIn } from '../require-integer-in';
 import {
   SERVERLESS_APP_CPU,
   SERVERLESS_APP_MEMORY_MIB,
@@ -543,11 +544,5 @@ export class SluiceStack extends Stack {
         'Jobs that failed maxReceiveCount receives; redrive them from the SQS console',
       );
     }
-  }
-}
-
-function requireIntegerIn(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max} (got ${value})`);
   }
 }
