@@ -161,6 +161,8 @@ const envSchema = z
     SLUICE_MAX_WEBHOOK_PAYLOAD_MB: int(1, 1024, 25),
     SLUICE_MAX_FILE_MB: int(1, 5120, 25),
     SLUICE_MAX_RUN_LOG_MB: int(1, 1024, 50),
+    // Logs up to this size stay in the run row (no S3 PUT); 1 MiB keeps rows reasonable.
+    SLUICE_INLINE_LOG_MAX_BYTES: int(0, MiB, 64 * 1024),
     SLUICE_MAX_STEP_OUTPUT_MB: int(1, 256, 1),
     SLUICE_MAX_LOOP_ITERATIONS: int(1, 1_000_000, 1000),
     SLUICE_CODE_TIMEOUT_MS: int(10, 600_000, 5000),

@@ -13,9 +13,11 @@ import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
 import { runControlRoutes } from './routes/run-control';
+import { runLogRoutes } from './routes/run-logs';
 import { runRoutes } from './routes/runs';
 import { secretRoutes } from './routes/secrets';
 import { webhookRoutes } from './routes/webhooks';
+import { createRunLogUrls } from './run-log-url';
 import { validationHook } from './validation-hook';
 import { createWebhookTargets } from './webhook-targets';
 
@@ -58,9 +60,15 @@ export function createApi(deps: ApiDeps) {
   const webhookTargets = createWebhookTargets(deps.database.db, {
     ttlMs: deps.env.SLUICE_RECONCILE_INTERVAL_S * 1000,
   });
-  app.route('/', webhookRoutes({ ...deps, webhookTargets }));
-  app.route('/', flowRoutes({ ...deps, webhookTargets }));
-  app.route('/', runRoutes(deps));
+  const runLogUrls = createRunLogUrls(deps.database.db, {
+    publicUrl: deps.env.publicUrl,
+    ttlSeconds: deps.env.SLUICE_SIGNED_URL_TTL_S,
+  });
+  const shared = { ...deps, webhookTargets, runLogUrls };
+  app.route('/', webhookRoutes(shared));
+  app.route('/', flowRoutes(shared));
+  app.route('/', runRoutes(shared));
+  app.route('/', runLogRoutes(shared));
   app.route('/', runControlRoutes(deps));
   app.route('/', fileRoutes(deps));
   app.route('/', secretRoutes(deps));
@@ -72,7 +80,7 @@ export function createApi(deps: ApiDeps) {
   }
 
   if (deps.queueBoard !== undefined) app.route('/', deps.queueBoard);
-  app.route('/', consoleRoutes(deps));
+  app.route('/', consoleRoutes(shared));
 
   app.doc31('/v1/openapi.json', {
     openapi: '3.1.0',

@@ -8,6 +8,7 @@ import type { ReplyBus } from '../queue/reply-bus';
 import type { RunQueue } from '../queue/run-queue';
 import type { SecretStore } from '../secrets/secret-store';
 import type { FileStore, LocalFileStore } from '../storage';
+import type { RunLogUrls } from './run-log-url';
 import type { WebhookTargets } from './webhook-targets';
 
 /** Everything the HTTP API talks to, passed in explicitly so tests build it from real parts. */
@@ -34,4 +35,6 @@ export interface ApiDeps {
 export interface RouteDeps extends ApiDeps {
   /** The one cache of webhook targets; the flows routes drop from it what they change. */
   webhookTargets: WebhookTargets;
+  /** Signed URLs for the run logs kept in their run row (the runs routes and the console). */
+  runLogUrls: RunLogUrls;
 }

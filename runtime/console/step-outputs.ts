@@ -1,21 +1,18 @@
-import type { FileStore } from '../storage';
-
 interface StoredLog {
   log?: { path?: unknown; stepId?: unknown; output?: unknown }[];
 }
 
 /**
- * Each step's output by its path (`each[3].double`), read from the run's log object, which
- * the worker writes just after the run ends. Null while there is no log yet, or when storage
- * cannot give it now: the page then links to the log instead of failing.
+ * Each step's output by its path (`each[3].double`), read from the run's log (in its row, or
+ * the object the worker writes just after the run ends). Null while there is no log yet, or
+ * when storage cannot give it now: the page then links to the log instead of failing.
  */
 export async function readStepOutputs(
-  store: FileStore,
-  logKey: string,
+  readLog: () => Promise<string>,
 ): Promise<Map<string, unknown> | null> {
   let stored: StoredLog;
   try {
-    stored = JSON.parse(Buffer.from(await store.get(logKey)).toString('utf8')) as StoredLog;
+    stored = JSON.parse(await readLog()) as StoredLog;
   } catch {
     return null;
   }

@@ -49,13 +49,15 @@ export async function canceledAmong(db: Database, runIds: readonly string[]): Pr
 }
 
 export interface CanceledRecord {
-  logKey: string;
+  logKey: string | null;
+  /** The log itself when small enough to keep in the row (see RunResult.logBody). */
+  logBody: string | null;
   steps: unknown;
   dispatchMs: number | null;
 }
 
 /**
- * Adds what the worker saw of a run canceled under it (its step summary and log key) to the
+ * Adds what the worker saw of a run canceled under it (its step summary and its log or log key) to the
  * row the cancel already ended, fenced by attempt like finishRun.
  */
 export async function recordCanceledRun(
@@ -68,6 +70,7 @@ export async function recordCanceledRun(
     .update(runs)
     .set({
       logKey: record.logKey,
+      logBody: record.logBody,
       steps:
         record.steps === null ? null : sql`${storableJson(JSON.stringify(record.steps))}::jsonb`,
       dispatchMs: record.dispatchMs,

@@ -1,10 +1,21 @@
-import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from './client';
 import { preparedPerDatabase } from './prepared';
 import { flows, type RunStatus, runs } from './schema';
 import { storableJson, storableText } from './storable-text';
 
-export type RunRow = typeof runs.$inferSelect;
+const { logBody: _readAlone, ...storedRunColumns } = getTableColumns(runs);
+
+/**
+ * A run as it is listed and shown: every column but the inline log (up to
+ * SLUICE_INLINE_LOG_MAX_BYTES per run, read alone by readInlineRunLog), and whether it has one.
+ */
+const runColumns = {
+  ...storedRunColumns,
+  hasInlineLog: sql<boolean>`${runs.logBody} is not null`.mapWith(Boolean),
+};
+
+export type RunRow = Omit<typeof runs.$inferSelect, 'logBody'> & { hasInlineLog: boolean };
 
 export interface NewRun {
   id: string;
@@ -76,7 +87,10 @@ export interface RunResult {
   status: Exclude<RunStatus, 'queued' | 'running'>;
   error: string | null;
   failedStep: string | null;
+  /** Set when the log went to storage; null with `logBody` (or when there is no log). */
   logKey: string | null;
+  /** The run log, kept in the row when it is small enough (SLUICE_INLINE_LOG_MAX_BYTES). */
+  logBody: string | null;
   responseStatus: number | null;
   response: unknown;
   steps: unknown;
@@ -96,6 +110,7 @@ const finishRunStatement = preparedPerDatabase((db) =>
       error: sql`${sql.placeholder('error')}::text`,
       failedStep: sql`${sql.placeholder('failedStep')}::text`,
       logKey: sql`${sql.placeholder('logKey')}::text`,
+      logBody: sql`${sql.placeholder('logBody')}::text`,
       responseStatus: sql`${sql.placeholder('responseStatus')}::integer`,
       response: jsonbParam('response'),
       steps: jsonbParam('steps'),
@@ -130,6 +145,7 @@ export async function finishRun(
     error: storableText(result.error),
     failedStep: storableText(result.failedStep),
     logKey: result.logKey,
+    logBody: result.logBody,
     responseStatus: result.responseStatus,
     response: toJsonb(result.response),
     steps: toJsonb(result.steps),
@@ -138,12 +154,25 @@ export async function finishRun(
   return updated.length > 0;
 }
 
-export async function findRun(db: Database, projectId: string, runId: string) {
+export async function findRun(
+  db: Database,
+  projectId: string,
+  runId: string,
+): Promise<RunRow | null> {
   const [row] = await db
-    .select()
+    .select(runColumns)
     .from(runs)
     .where(and(eq(runs.id, runId), eq(runs.projectId, projectId)));
   return row ?? null;
+}
+
+/**
+ * A run's inline log (the JSON document a log object would hold), or null if it has none.
+ * By id alone: its callers have checked the project, or hold a URL signed for this run.
+ */
+export async function readInlineRunLog(db: Database, runId: string): Promise<string | null> {
+  const [row] = await db.select({ body: runs.logBody }).from(runs).where(eq(runs.id, runId));
+  return row?.body ?? null;
 }
 
 export interface RunListFilter {
@@ -173,7 +202,7 @@ export async function listRuns(db: Database, filter: RunListFilter): Promise<Run
     if (older !== undefined) conditions.push(older);
   }
   return db
-    .select()
+    .select(runColumns)
     .from(runs)
     .where(and(...conditions))
     .orderBy(desc(runs.createdAt), desc(runs.id))

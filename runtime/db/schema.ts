@@ -123,7 +123,14 @@ export const runs = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     error: text('error'),
     failedStep: text('failed_step'),
+    /** The run log's object key, when the log is too large to keep inline (logBody). */
     logKey: text('log_key'),
+    /**
+     * The run log itself when it is at most SLUICE_INLINE_LOG_MAX_BYTES: written by the same
+     * statement that records the outcome, so a small run costs no S3 PUT. PostgreSQL compresses
+     * it (TOAST) past about 2 KB. Never selected with the run: see runColumns in run-store.ts.
+     */
+    logBody: text('log_body'),
     responseStatus: integer('response_status'),
     response: jsonb('response'),
     /** Enqueue to flow start (its first step starts within microseconds), as the worker saw it. */
@@ -213,3 +220,13 @@ export const secrets = pgTable(
   },
   (t) => [primaryKey({ columns: [t.projectId, t.name] })],
 );
+
+/**
+ * Keys the APP signs its own URLs with (an inline run log's `logUrl`), in PostgreSQL so that
+ * every APP instance signs and verifies alike. Made by the first APP that needs one.
+ */
+export const urlSigningKeys = pgTable('url_signing_keys', {
+  name: text('name').primaryKey(),
+  secret: text('secret').notNull(),
+  createdAt: createdAt(),
+});

@@ -81,6 +81,7 @@ export function startWorker({
     logger,
     queuePrefix: driver.kind === 'bullmq' ? env.SLUICE_QUEUE_PREFIX : driver.kind,
     cancelWatch,
+    inlineLogMaxBytes: env.SLUICE_INLINE_LOG_MAX_BYTES,
     ...(runMetrics === undefined ? {} : { runMetrics }),
   });
   const protection =

@@ -31,6 +31,10 @@ function mac(secret: string, claims: LocalUrlClaims): Buffer {
   return createHmac('sha256', secret).update(text).digest();
 }
 
+/** The hex signature of `claims`: what a signed URL carries in `sig`. */
+export const signLocalUrlClaims = (secret: string, claims: LocalUrlClaims): string =>
+  mac(secret, claims).toString('hex');
+
 export function buildLocalSignedUrl(
   publicBaseUrl: string,
   secret: string,
@@ -40,7 +44,7 @@ export function buildLocalSignedUrl(
   const query = new URLSearchParams({ expires: String(claims.expiresAt) });
   if (claims.downloadName !== undefined) query.set('filename', claims.downloadName);
   if (claims.contentType !== undefined) query.set('type', claims.contentType);
-  query.set('sig', mac(secret, claims).toString('hex'));
+  query.set('sig', signLocalUrlClaims(secret, claims));
   return `${publicBaseUrl.replace(/\/+$/, '')}${LOCAL_STORAGE_PATH}${path}?${query}`;
 }
 

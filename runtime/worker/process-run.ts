@@ -41,6 +41,18 @@ export interface RunProcessorDeps {
    * @default - a run is not stopped mid-flow; a cancel still keeps its outcome from being recorded
    */
   cancelWatch?: Pick<CancelWatch, 'watch'>;
+  /**
+   * A run log of at most this many bytes is kept in the run row, written with the outcome;
+   * a larger one goes to storage after the reply (SLUICE_INLINE_LOG_MAX_BYTES; 0: always storage).
+   * @default 0
+   */
+  inlineLogMaxBytes?: number;
+}
+
+/** Where a run's log is kept: in its row (`logBody`) or as an object in storage (`logKey`). */
+interface LogPlacement {
+  logKey: string | null;
+  logBody: string | null;
 }
 
 interface Executed {
@@ -209,33 +221,43 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
    * A run canceled under this worker: the cancel already ended its row, so this adds the steps
    * it got through and its log, and tells a sync caller. False when another attempt owns it.
    */
-  async function recordCanceled(job: RunJob, ran: Ran, logKey: string): Promise<boolean> {
+  async function recordCanceled(job: RunJob, ran: Ran): Promise<boolean> {
     const { started, outcome, dispatchMs } = ran;
     const steps = summariseSteps(outcome.log);
-    if (
-      !(await recordCanceledRun(deps.db, job.runId, started.attempt, { logKey, steps, dispatchMs }))
-    ) {
-      return false;
-    }
     const failedStep = outcome.status === 'succeeded' ? null : outcome.failedStep;
-    if (job.replyTo !== null) await publishReply(job.replyTo, canceledReply(job.runId, failedStep));
-    await writeLog(job.runId, started.attempt, logKey, {
+    const body = logDocument(job.runId, started.attempt, {
       status: 'canceled',
       error: CANCELED_ERROR,
       failedStep,
       log: outcome.log,
     });
+    const placement = placeLog(started.projectId, job.runId, body);
+    const record = { ...placement, steps, dispatchMs };
+    if (!(await recordCanceledRun(deps.db, job.runId, started.attempt, record))) return false;
+    if (job.replyTo !== null) await publishReply(job.replyTo, canceledReply(job.runId, failedStep));
+    await storeLargeLog(job.runId, started.attempt, placement, body);
     return true;
   }
 
-  /** Hands the run's log (the outcome and every step's output) to the background writer. */
-  async function writeLog(runId: string, attempt: number, key: string, outcome: object) {
-    await deps.logs.write({
-      runId,
-      attempt,
-      key,
-      body: JSON.stringify({ runId, attempt, ...outcome }),
-    });
+  /** In the row when small enough (no S3 PUT), else under its storage key. */
+  function placeLog(projectId: string, runId: string, body: string): LogPlacement {
+    const max = deps.inlineLogMaxBytes ?? 0;
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most logs are settled without counting.
+    if (body.length * 3 <= max || Buffer.byteLength(body) <= max) {
+      return { logKey: null, logBody: body };
+    }
+    return { logKey: storageKey(projectId, 'RUN_LOG', runId), logBody: null };
+  }
+
+  /** Hands a log too large for the row (the outcome and every step's output) to the background writer. */
+  async function storeLargeLog(
+    runId: string,
+    attempt: number,
+    placement: LogPlacement,
+    body: string,
+  ) {
+    if (placement.logKey === null) return;
+    await deps.logs.write({ runId, attempt, key: placement.logKey, body });
   }
 
   return async function processRun(job: RunJob): Promise<void> {
@@ -265,8 +287,13 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       );
     }
     const t1 = performance.now();
-    const logKey = storageKey(started.projectId, 'RUN_LOG', job.runId);
-    let result = { ...toRunResult(outcome, logKey), dispatchMs };
+    let body = logDocument(job.runId, started.attempt, {
+      ...withoutInternalCause(outcome),
+      // The unredacted reply goes to the caller; the log keeps only the redacted response.
+      reply: undefined,
+    });
+    let placement = placeLog(started.projectId, job.runId, body);
+    let result = { ...toRunResult(outcome, placement), dispatchMs };
     let recorded: boolean;
     try {
       recorded = await finishRun(deps.db, job.runId, started.attempt, result);
@@ -276,12 +303,15 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       if (!isDataRefusal(error)) throw error;
       deps.logger.error({ err: error, runId: job.runId }, 'run outcome refused by the database');
       outcome = unrecordableOutcome();
-      result = { ...toRunResult(outcome, logKey), dispatchMs };
+      // The refused log (if it was inline) goes to storage, with the steps the row could not hold.
+      body = logDocument(job.runId, started.attempt, { ...outcome, log: ran.outcome.log });
+      placement = { logKey: storageKey(started.projectId, 'RUN_LOG', job.runId), logBody: null };
+      result = { ...toRunResult(outcome, placement), dispatchMs };
       recorded = await finishRun(deps.db, job.runId, started.attempt, result);
     }
     const t2 = performance.now();
     // Not recorded: canceled (the cancel ended the row), or a newer attempt owns the run.
-    if (!recorded && (await recordCanceled(job, ran, logKey))) {
+    if (!recorded && (await recordCanceled(job, ran))) {
       deps.runMetrics?.recordRun('canceled', flowMs);
       return;
     }
@@ -291,12 +321,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     }
     deps.runMetrics?.recordRun(result.status, flowMs);
     if (job.replyTo !== null) await publishReply(job.replyTo, toReply(job.runId, outcome));
-    await writeLog(job.runId, started.attempt, logKey, {
-      ...withoutInternalCause(outcome),
-      // The unredacted reply went to the caller; the log keeps only the redacted response.
-      reply: undefined,
-      log: ran.outcome.log,
-    });
+    await storeLargeLog(job.runId, started.attempt, placement, body);
     deps.logger.debug(
       {
         runId: job.runId,
@@ -326,14 +351,18 @@ function unrecordableOutcome(): FlowOutcome {
   };
 }
 
-function toRunResult(outcome: FlowOutcome, logKey: string): Omit<RunResult, 'dispatchMs'> {
+/** The run log document: the run's outcome and every step's output. */
+const logDocument = (runId: string, attempt: number, outcome: object) =>
+  JSON.stringify({ runId, attempt, ...outcome });
+
+function toRunResult(outcome: FlowOutcome, log: LogPlacement): Omit<RunResult, 'dispatchMs'> {
   const steps = summariseSteps(outcome.log);
   if (outcome.status === 'succeeded') {
     return {
       status: 'succeeded',
       error: null,
       failedStep: null,
-      logKey,
+      ...log,
       responseStatus: outcome.response.status,
       response: outcome.response.body ?? null,
       steps,
@@ -343,7 +372,7 @@ function toRunResult(outcome: FlowOutcome, logKey: string): Omit<RunResult, 'dis
     status: outcome.status,
     error: outcome.error,
     failedStep: outcome.failedStep,
-    logKey,
+    ...log,
     responseStatus: null,
     response: null,
     steps,

@@ -4,7 +4,13 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { codeFlow, doubleFlow, endlessFlow, slowFlow, throwingFlow } from '../support/flows';
-import { fetchEventually, pollJson, type SluiceProcess, startSluice } from '../support/processes';
+import {
+  fetchEventually,
+  freePort,
+  pollJson,
+  type SluiceProcess,
+  startSluice,
+} from '../support/processes';
 import { QUEUE_BACKENDS, type QueueBackendEnv, startQueueBackend } from '../support/queue-backends';
 import { type RunningS3rver, startS3rver } from '../support/s3rver';
 
@@ -38,12 +44,15 @@ describe.each(QUEUE_BACKENDS)('split roles from the bundle on %s', (backend) => 
       SLUICE_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
       SLUICE_WEBHOOK_TIMEOUT_S: '1',
     };
+    // A known port, so that the URLs the app hands out (SLUICE_PUBLIC_URL) point at it.
+    const appPort = await freePort();
     // Two processes start together: the advisory lock serialises their migrations.
     [app, ...workers] = await Promise.all([
       startSluice({
         ...shared,
         SLUICE_ROLE: 'app',
-        PORT: '0',
+        PORT: String(appPort),
+        SLUICE_PUBLIC_URL: `http://127.0.0.1:${appPort}`,
         HOST: '127.0.0.1',
         SLUICE_API_KEY: API_KEY,
         SLUICE_MAX_WEBHOOK_PAYLOAD_MB: '1',
@@ -99,19 +108,44 @@ describe.each(QUEUE_BACKENDS)('split roles from the bundle on %s', (backend) => 
     expect(await res.json()).toEqual({ doubled: 42 });
   });
 
-  it('runs an async webhook to succeeded, with a log readable through its pre-signed URL', async () => {
+  it('runs an async webhook to succeeded, with its small log kept in the row and served through its signed URL', async () => {
     const flowId = await createFlow(doubleFlow);
     const res = await webhook(flowId, { n: 5 }, false);
+    expect(res.status).toBe(202);
+    const { runId } = (await res.json()) as { runId: string };
+    const run = await runUntil(runId, (r) => r.status === 'succeeded');
+    // Signed by the app for its own endpoint, fetched with no API key, as an S3 URL would be.
+    expect(run.logUrl).toMatch(new RegExp(`^${base}/v1/run-logs/${runId}\\?expires=\\d+&sig=`));
+    const served = await fetch(run.logUrl ?? '');
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toBe('application/json');
+    const log = (await served.json()) as { runId: string; status: string; log: unknown[] };
+    expect(log).toMatchObject({ runId, status: 'succeeded' });
+    expect(log.log).toHaveLength(2);
+    expect(await s3.objectKeys()).not.toContainEqual(expect.stringContaining(runId));
+
+    const tampered = run.logUrl?.replace(/sig=[0-9a-f]/, (m) =>
+      m.endsWith('0') ? 'sig=1' : 'sig=0',
+    );
+    const refused = await fetch(tampered ?? '');
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code: 'invalid_signature' } });
+  });
+
+  it('puts a log over SLUICE_INLINE_LOG_MAX_BYTES in S3, readable through its pre-signed URL', async () => {
+    // About 80 KB of output: over the 64 KiB default.
+    const flowId = await createFlow(codeFlow("export default () => 'x'.repeat(80000)", 'big-log'));
+    const res = await webhook(flowId, {}, false);
     expect(res.status).toBe(202);
     const { runId } = (await res.json()) as { runId: string };
     const run = await runUntil(runId, (r) => r.status === 'succeeded');
     expect(run.logUrl).toContain(s3.endpoint);
     const log = (await (await fetchEventually(run.logUrl ?? '')).json()) as {
       runId: string;
-      log: unknown[];
+      log: { output: string }[];
     };
     expect(log.runId).toBe(runId);
-    expect(log.log).toHaveLength(2);
+    expect(log.log[0]?.output).toHaveLength(80000);
   });
 
   it('answers 500 within 1 s when a code step fails', async () => {

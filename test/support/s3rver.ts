@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,8 @@ export interface RunningS3rver {
   /** Credentials s3rver accepts. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   region: string;
+  /** The paths of every file under the bucket, as s3rver stores them (each names its key). */
+  objectKeys(): Promise<string[]>;
   /** Stops the server, dropping open connections, and removes its directory. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -72,6 +74,7 @@ export async function startS3rver(): Promise<RunningS3rver> {
     bucket: BUCKET,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     region: 'us-east-1',
+    objectKeys: async () => readdir(join(directory, BUCKET), { recursive: true }),
     close,
   };
 }

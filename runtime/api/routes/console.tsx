@@ -23,14 +23,14 @@ import {
 import { flowRunCounts, systemSnapshot } from '../../db/console-stats-store';
 import { findFlow, listFlows, listFlowVersions, loadFlowDefinition } from '../../db/flow-store';
 import { findProjectIdByApiKey } from '../../db/project-store';
-import { findRun, listRuns } from '../../db/run-store';
+import { findRun, listRuns, readInlineRunLog } from '../../db/run-store';
 import { runStatuses } from '../../db/schema';
 import {
   clearSessionCookie,
   readSessionCookie,
   writeSessionCookie,
 } from '../console-session-cookie';
-import type { ApiDeps } from '../deps';
+import type { RouteDeps } from '../deps';
 import { ApiError } from '../errors';
 import { bodyLimit } from '../middleware/body-limit';
 import { decodeCursor, encodeCursor } from '../run-cursor';
@@ -129,7 +129,14 @@ const sameSiteForm = (publicUrl: string) =>
  * The console at /console: server-rendered pages over the API's own stores, scoped to the
  * session's project exactly as the API scopes a key. Its buttons call the /v1 API.
  */
-export function consoleRoutes({ database, env, store, liveWorkers, secrets }: ApiDeps) {
+export function consoleRoutes({
+  database,
+  env,
+  store,
+  liveWorkers,
+  secrets,
+  runLogUrls,
+}: RouteDeps) {
   const db = database.db;
   const assets = loadConsoleAssets();
   const ttlMs = env.SLUICE_CONSOLE_SESSION_TTL_H * 3_600_000;
@@ -324,10 +331,20 @@ export function consoleRoutes({ database, env, store, liveWorkers, secrets }: Ap
     const id = c.req.param('id');
     const run = await findRun(db, projectId, id);
     if (run === null) throw new ApiError(404, 'not_found', `run ${id} not found`);
+    const { logKey } = run;
+    const readLog = run.hasInlineLog
+      ? async () => (await readInlineRunLog(db, run.id)) ?? ''
+      : logKey === null
+        ? null
+        : async () => Buffer.from(await store.get(logKey)).toString('utf8');
     const [flow, logUrl, outputs] = await Promise.all([
       findFlow(db, projectId, run.flowId),
-      run.logKey === null ? null : store.signedGetUrl(run.logKey),
-      run.logKey === null || !isSettled(run) ? null : readStepOutputs(store, run.logKey),
+      run.hasInlineLog
+        ? runLogUrls.url(run.id)
+        : logKey === null
+          ? null
+          : store.signedGetUrl(logKey),
+      readLog === null || !isSettled(run) ? null : readStepOutputs(readLog),
     ]);
     return render(c, {
       title: `Run ${run.id.slice(0, 8)}`,

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { findRun, listRuns, type RunRow } from '../../db/run-store';
 import { runStatuses } from '../../db/schema';
-import type { ApiDeps } from '../deps';
+import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { decodeCursor, encodeCursor } from '../run-cursor';
@@ -34,7 +34,10 @@ const runDetail = run
   .extend({
     response: z.unknown(),
     steps: z.array(z.record(z.string(), z.unknown())),
-    logUrl: z.string().nullable().openapi({ description: 'pre-signed, short-lived' }),
+    logUrl: z.string().nullable().openapi({
+      description:
+        'pre-signed, short-lived: to S3 for a large log, to this API (/v1/run-logs/{id}) for one kept in the run row',
+    }),
   })
   .openapi('RunDetail');
 
@@ -92,7 +95,7 @@ const present = (row: RunRow) => ({
   replayOf: row.replayOf,
 });
 
-export function runRoutes({ database, store }: ApiDeps) {
+export function runRoutes({ database, store, runLogUrls }: RouteDeps) {
   const db = database.db;
   return new OpenAPIHono<{ Variables: AuthVariables }>({ defaultHook: validationHook })
     .openapi(listRoute, async (c) => {
@@ -112,7 +115,11 @@ export function runRoutes({ database, store }: ApiDeps) {
       const { id } = c.req.valid('param');
       const row = await findRun(db, c.get('projectId'), id);
       if (row === null) throw notFound(`run ${id}`);
-      const logUrl = row.logKey === null ? null : await store.signedGetUrl(row.logKey);
+      const logUrl = row.hasInlineLog
+        ? await runLogUrls.url(row.id)
+        : row.logKey === null
+          ? null
+          : await store.signedGetUrl(row.logKey);
       const steps = Array.isArray(row.steps) ? (row.steps as Record<string, unknown>[]) : [];
       return c.json({ ...present(row), response: row.response, steps, logUrl }, 200);
     });

@@ -48,6 +48,7 @@ describe('startRun', () => {
       error: null,
       failedStep: null,
       logKey: null,
+      logBody: null,
       responseStatus: 200,
       response: { ok: true },
       steps: [],

@@ -89,6 +89,7 @@ const succeeded: RunResult = {
   error: null,
   failedStep: null,
   logKey: null,
+  logBody: null,
   dispatchMs: null,
   responseStatus: 200,
   response: { by: 'newer attempt' },
