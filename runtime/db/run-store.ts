@@ -154,6 +154,74 @@ export async function finishRun(
   return updated.length > 0;
 }
 
+const finishQueuedRunStatement = preparedPerDatabase((db) =>
+  db
+    .update(runs)
+    .set({
+      status: sql`${sql.placeholder('status')}::text`,
+      attempt: sql`${sql.placeholder('attempt')}::integer + 1`,
+      startedAt: sql`now() - ${sql.placeholder('flowMs')}::double precision * interval '1 millisecond'`,
+      error: sql`${sql.placeholder('error')}::text`,
+      failedStep: sql`${sql.placeholder('failedStep')}::text`,
+      logKey: sql`${sql.placeholder('logKey')}::text`,
+      logBody: sql`${sql.placeholder('logBody')}::text`,
+      responseStatus: sql`${sql.placeholder('responseStatus')}::integer`,
+      response: jsonbParam('response'),
+      steps: jsonbParam('steps'),
+      dispatchMs: sql`${sql.placeholder('dispatchMs')}::real`,
+      finishedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(runs.id, sql.placeholder('runId')),
+        eq(runs.status, 'queued'),
+        eq(runs.attempt, sql.placeholder('attempt')),
+        eq(runs.projectId, sql.placeholder('projectId')),
+        eq(runs.flowVersionId, sql.placeholder('flowVersionId')),
+      ),
+    )
+    .returning({ id: runs.id })
+    .prepare('finish_queued_run'),
+);
+
+/** The run a job's copy says it is: still queued at `attempt` (0 for a run never started). */
+export interface QueuedRunCopy {
+  projectId: string;
+  flowVersionId: string;
+  attempt: number;
+}
+
+/**
+ * Claim and finish in one fenced statement, for a flow with no side effects that already ran
+ * from the job's copy: the run moves from `queued` (at the attempt the copy names) straight to
+ * its outcome, as attempt + 1. False when the row is anything else (claimed by another
+ * attempt, canceled, ended, or not what the copy says): the caller then claims as usual.
+ */
+export async function finishQueuedRun(
+  db: Database,
+  runId: string,
+  copy: QueuedRunCopy,
+  result: RunResult & { flowMs: number },
+): Promise<boolean> {
+  const updated = await finishQueuedRunStatement(db).execute({
+    runId,
+    projectId: copy.projectId,
+    flowVersionId: copy.flowVersionId,
+    attempt: copy.attempt,
+    flowMs: result.flowMs,
+    status: result.status,
+    error: storableText(result.error),
+    failedStep: storableText(result.failedStep),
+    logKey: result.logKey,
+    logBody: result.logBody,
+    responseStatus: result.responseStatus,
+    response: toJsonb(result.response),
+    steps: toJsonb(result.steps),
+    dispatchMs: result.dispatchMs,
+  });
+  return updated.length > 0;
+}
+
 export async function findRun(
   db: Database,
   projectId: string,

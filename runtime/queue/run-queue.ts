@@ -10,7 +10,15 @@ export interface RunJob {
    * is waiting): the worker starts the flow while its claim is in flight. The run row stays
    * the record; jobs made by the reconciler carry no copy and start after the claim.
    */
-  start?: { flowVersionId: string; trigger: unknown };
+  start?: {
+    flowVersionId: string;
+    trigger: unknown;
+    /**
+     * The run's project, so a flow with no side effects can run and be recorded in one fenced
+     * statement, with no claim first (see finishQueuedRun). Absent from older jobs.
+     */
+    projectId?: string;
+  };
 }
 
 /** Wall-clock time with the sub-millisecond digits Date.now() drops. */

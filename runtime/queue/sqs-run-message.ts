@@ -12,7 +12,13 @@ const runMessage = z.object({
   runId: z.string().min(1).max(200),
   replyTo: z.string().max(200).nullable(),
   enqueuedAt: z.number().optional(),
-  start: z.object({ flowVersionId: z.string().min(1), trigger: z.unknown() }).optional(),
+  start: z
+    .object({
+      flowVersionId: z.string().min(1),
+      trigger: z.unknown(),
+      projectId: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -48,3 +54,4 @@ export function decodeRunMessage(body: string | undefined): RunJob {
     ...(start === undefined ? {} : { start }),
   };
 }
+

@@ -2,9 +2,17 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import { isDataRefusal } from '../db/database-refusal';
 import { CANCELED_ERROR, canceledAmong, recordCanceledRun } from '../db/run-control-store';
-import { finishRun, type RunResult, runExists, type StartedRun, startRun } from '../db/run-store';
+import {
+  finishQueuedRun,
+  finishRun,
+  type RunResult,
+  runExists,
+  type StartedRun,
+  startRun,
+} from '../db/run-store';
 import type { FlowOutcome, FlowRunner, FlowRunOptions, TriggerInput } from '../engine';
 import { secretNames } from '../engine/secret-references';
+import { hasSideEffectSteps } from '../engine/side-effect-steps';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus, RunReply } from '../queue/reply-bus';
 import { preciseNow, type RunJob, type RunProcessor } from '../queue/run-queue';
@@ -64,6 +72,18 @@ interface Executed {
 
 type Ran = Executed & { started: StartedRun };
 
+/** A job's copy of a run that names its project: enough to record it with no claim. */
+type UnclaimedCopy = NonNullable<RunJob['start']> & { projectId: string };
+
+/**
+ * How long a flow with no side effects runs before it claims its run: most end sooner and are
+ * claimed and recorded in one statement; a longer one then shows as running, as any other.
+ */
+const UNCLAIMED_MS = 250;
+
+/** The run was claimed and recorded in one statement; nothing is left to do. */
+const RECORDED = Symbol('recorded');
+
 /**
  * Runs one job: claim the run row, execute the flow, record the outcome (fenced by attempt),
  * send the sync reply, then hand the log to the background writer. A flow's failure is a run status, never an
@@ -96,6 +116,12 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
         ...early,
         ...(secrets === undefined ? {} : { secrets }),
       });
+      if (outcome.status !== 'succeeded' && outcome.internalCause !== undefined) {
+        deps.logger.error(
+          { err: outcome.internalCause, runId: job.runId, failedStep: outcome.failedStep },
+          'a step failed on an internal error',
+        );
+      }
       return { outcome, dispatchMs, flowMs: performance.now() - startedAt };
     } catch (error) {
       // A run that is not ours is discarded by the caller; the other two end the run failed.
@@ -164,43 +190,73 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
    * Runs from the job's copy while the claim is in flight. Nothing leaves the sandbox before
    * the claim returns, and a run that is not ours (a duplicate delivery) is stopped and
    * discarded.
+   *
+   * With `claimAfterMs`, the claim waits: a flow with no side effects that ends sooner is
+   * claimed and recorded in one fenced statement (recordUnclaimed), a round trip and a commit
+   * fewer. A longer one is claimed then (so it shows as running, and counts its attempt), and
+   * a step with side effects claims before it acts, whatever the delay.
    */
   async function runWhileClaiming(
     job: RunJob,
     early: NonNullable<RunJob['start']>,
     deadline: number,
     canceled: AbortSignal | undefined,
-  ): Promise<Ran | null> {
+    claimAfterMs = 0,
+  ): Promise<Ran | null | typeof RECORDED> {
     const isOurs = (row: StartedRun | null) => row?.flowVersionId === early.flowVersionId;
     const notOurs = new AbortController();
-    const claim = startRun(deps.db, job.runId).then(
-      (row) => {
-        if (!isOurs(row)) notOurs.abort();
-        return row;
-      },
-      (error: unknown) => {
-        notOurs.abort();
-        throw error;
-      },
-    );
-    claim.catch(() => undefined); // awaited below; this only marks the rejection handled
-    // A flow that reads secrets waits for the claim to learn its project.
+    let claim: Promise<StartedRun | null> | null = null;
+    const claimNow = () => {
+      claim ??= startRun(deps.db, job.runId).then(
+        (row) => {
+          if (!isOurs(row)) notOurs.abort();
+          return row;
+        },
+        (error: unknown) => {
+          notOurs.abort();
+          throw error;
+        },
+      );
+      claim.catch(() => undefined); // awaited below; this only marks the rejection handled
+      return claim;
+    };
+    const claimTimer = claimAfterMs > 0 ? setTimeout(claimNow, claimAfterMs) : undefined;
+    if (claimTimer === undefined) claimNow();
+    // A flow that reads secrets learns its project from the copy, else waits for the claim.
     const projectId = async () => {
-      const row = await claim;
+      if (early.projectId !== undefined) return early.projectId;
+      const row = await claimNow();
       if (row === null || !isOurs(row)) throw new RunNotClaimedError(job.runId);
       return row.projectId;
     };
     const ran = await execute(job, early.flowVersionId, early.trigger, deadline, projectId, {
       signal: canceled === undefined ? notOurs.signal : AbortSignal.any([notOurs.signal, canceled]),
       beforeSideEffect: async () => {
-        if (!isOurs(await claim)) throw new RunNotClaimedError(job.runId);
+        if (!isOurs(await claimNow())) throw new RunNotClaimedError(job.runId);
       },
     });
-    const started = await claim;
+    clearTimeout(claimTimer);
+    // Not claimed yet: the flow ended within claimAfterMs with no side effect.
+    if ((claim as typeof claim | null) === null && early.projectId !== undefined) {
+      const copy = { ...early, projectId: early.projectId };
+      if (await recordUnclaimed(job, copy, ran)) return RECORDED;
+    }
+    const started = await claimNow();
     if (started === null) return notClaimed(job);
     if (isOurs(started)) return { started, ...ran };
-    // Only a job not written by this version of the app can disagree with its row; the row is
-    // the record, so the flow runs again from it.
+    return rerunFromRow(job, started, deadline, canceled);
+  }
+
+  /**
+   * Only a job not written by this version of the app can disagree with its row; the row is
+   * the record, so the flow runs again from it.
+   */
+  async function rerunFromRow(
+    job: RunJob,
+    started: StartedRun,
+    deadline: number,
+    canceled: AbortSignal | undefined,
+  ): Promise<Ran> {
     deps.logger.warn({ runId: job.runId }, 'job copy disagrees with the run row; rerun');
     const fromRow = async () => started.projectId;
     const signal = canceled === undefined ? undefined : { signal: canceled };
@@ -208,6 +264,58 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       started,
       ...(await execute(job, started.flowVersionId, started.trigger, deadline, fromRow, signal)),
     };
+  }
+
+  /** Whether the version's flow can run unclaimed: it loads, and no step acts outside the run. */
+  async function runsWithoutClaim(flowVersionId: string): Promise<boolean> {
+    try {
+      return !hasSideEffectSteps(await loadFlowVersion(flowVersionId));
+    } catch {
+      return false; // the usual path ends a broken version as a failed run
+    }
+  }
+
+  /** Claims and records in one statement; false when the row is not the queued run copied. */
+  async function recordUnclaimed(
+    job: RunJob,
+    early: UnclaimedCopy,
+    { outcome, dispatchMs, flowMs }: Executed,
+  ): Promise<boolean> {
+    // The statement moves the run from attempt 0 (the app's insert) to 1.
+    const attempt = 1;
+    const body = logDocument(job.runId, attempt, {
+      ...withoutInternalCause(outcome),
+      reply: undefined,
+    });
+    const placement = placeLog(early.projectId, job.runId, body);
+    const result = { ...toRunResult(outcome, placement), dispatchMs, flowMs };
+    const copy = { projectId: early.projectId, flowVersionId: early.flowVersionId, attempt: 0 };
+    try {
+      if (!(await finishQueuedRun(deps.db, job.runId, copy, result))) return false;
+    } catch (error) {
+      // Refused data: the claimed path records the run as failed, with a fixed error.
+      if (!isDataRefusal(error)) throw error;
+      return false;
+    }
+    await announce(job, attempt, { outcome, status: result.status, flowMs, placement, body });
+    return true;
+  }
+
+  /** After the record: counts the run, answers a sync caller, and stores a large log. */
+  async function announce(
+    job: RunJob,
+    attempt: number,
+    ended: {
+      outcome: FlowOutcome;
+      status: RunResult['status'];
+      flowMs: number;
+      placement: LogPlacement;
+      body: string;
+    },
+  ) {
+    deps.runMetrics?.recordRun(ended.status, ended.flowMs);
+    if (job.replyTo !== null) await publishReply(job.replyTo, toReply(job.runId, ended.outcome));
+    await storeLargeLog(job.runId, attempt, ended.placement, ended.body);
   }
 
   async function publishReply(replyTo: string, reply: RunReply) {
@@ -269,23 +377,27 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     }
   };
 
+  /** Runs the job's flow: claimed first, or from the job's copy while claiming (or before). */
+  async function runJob(
+    job: RunJob,
+    deadline: number,
+    canceled: AbortSignal | undefined,
+  ): Promise<Ran | null | typeof RECORDED> {
+    const early = job.start;
+    if (early === undefined) return claimThenRun(job, deadline, canceled);
+    const unclaimedFirst =
+      early.projectId !== undefined && (await runsWithoutClaim(early.flowVersionId));
+    return runWhileClaiming(job, early, deadline, canceled, unclaimedFirst ? UNCLAIMED_MS : 0);
+  }
+
   async function processWatchedRun(job: RunJob, canceled: AbortSignal | undefined) {
     const t0 = performance.now();
     const deadline = Date.now() + deps.flowTimeoutMs;
-    const ran =
-      job.start === undefined
-        ? await claimThenRun(job, deadline, canceled)
-        : await runWhileClaiming(job, job.start, deadline, canceled);
-    if (ran === null) return;
+    const ran = await runJob(job, deadline, canceled);
+    if (ran === null || ran === RECORDED) return;
     const { started, dispatchMs, flowMs } = ran;
     let { outcome } = ran;
 
-    if (outcome.status !== 'succeeded' && outcome.internalCause !== undefined) {
-      deps.logger.error(
-        { err: outcome.internalCause, runId: job.runId, failedStep: outcome.failedStep },
-        'a step failed on an internal error',
-      );
-    }
     const t1 = performance.now();
     let body = logDocument(job.runId, started.attempt, {
       ...withoutInternalCause(outcome),
@@ -319,9 +431,13 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       deps.logger.warn({ runId: job.runId, attempt: started.attempt }, 'newer attempt owns run');
       return;
     }
-    deps.runMetrics?.recordRun(result.status, flowMs);
-    if (job.replyTo !== null) await publishReply(job.replyTo, toReply(job.runId, outcome));
-    await storeLargeLog(job.runId, started.attempt, placement, body);
+    await announce(job, started.attempt, {
+      outcome,
+      status: result.status,
+      flowMs,
+      placement,
+      body,
+    });
     deps.logger.debug(
       {
         runId: job.runId,

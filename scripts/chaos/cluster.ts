@@ -118,6 +118,8 @@ export async function startChaosCluster(
     SLUICE_RECONCILE_INTERVAL_S: String(tuning.reconcileIntervalS),
     SLUICE_RECONCILE_AFTER_S: String(tuning.reconcileAfterS),
     SLUICE_DB_POOL_SIZE: '4',
+    // Logs with the 4 KiB pad (every other run) go to S3, the others stay in the run row.
+    SLUICE_INLINE_LOG_MAX_BYTES: '2048',
   };
   const stopDependencies = async () => {
     stub.server.close();
@@ -162,6 +164,11 @@ export async function startChaosCluster(
               method: 'POST',
               url: stub.url,
               body: { seq: '{{trigger.body.seq}}' },
+            },
+            {
+              id: 'pad',
+              type: 'code',
+              code: 'export default ({ trigger }) => trigger.body.pad ?? null',
             },
             { id: 'reply', type: 'respond', status: 200, body: { ok: true } },
           ],

@@ -18,6 +18,7 @@ describe('parseEnv', () => {
       SLUICE_MAX_WEBHOOK_PAYLOAD_MB: 25,
       SLUICE_MAX_FILE_MB: 25,
       SLUICE_MAX_RUN_LOG_MB: 50,
+      SLUICE_INLINE_LOG_MAX_BYTES: 65_536,
       SLUICE_STORAGE: 'local',
       SLUICE_SIGNED_URL_TTL_S: 900,
       SLUICE_CONSOLE_SESSION_TTL_H: 12,
@@ -45,6 +46,14 @@ describe('parseEnv', () => {
 
   it.each([
     [{ PORT: 'abc' }, 'PORT must be an integer from 0 to 65535 (got "abc")'],
+    [
+      { SLUICE_INLINE_LOG_MAX_BYTES: '2000000' },
+      'SLUICE_INLINE_LOG_MAX_BYTES must be an integer from 0 to 1048576 (got "2000000")',
+    ],
+    [
+      { SLUICE_INLINE_LOG_MAX_BYTES: '-1' },
+      'SLUICE_INLINE_LOG_MAX_BYTES must be an integer from 0 to 1048576 (got "-1")',
+    ],
     [{ SLUICE_ROLE: 'boss' }, 'SLUICE_ROLE must be one of app, worker, all (got "boss")'],
     [{ SLUICE_WORKER_CONCURRENCY: '0' }, 'SLUICE_WORKER_CONCURRENCY must be an integer from 1'],
     [{ SLUICE_HTTP_ALLOW_PRIVATE: 'yes' }, 'SLUICE_HTTP_ALLOW_PRIVATE must be true, false, 1 or 0'],

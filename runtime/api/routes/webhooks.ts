@@ -164,7 +164,11 @@ export function webhookRoutes(deps: RouteDeps) {
       if (inserted !== null) {
         const start =
           withJobCopy && triggerJson.length <= JOB_TRIGGER_COPY_MAX_CHARS
-            ? { flowVersionId: inserted.flowVersionId, trigger: inJsonbKeyOrder(trigger) }
+            ? {
+                flowVersionId: inserted.flowVersionId,
+                projectId: inserted.projectId,
+                trigger: inJsonbKeyOrder(trigger),
+              }
             : undefined;
         return { runId: id, created: true, projectId: inserted.projectId, start };
       }

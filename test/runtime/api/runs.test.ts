@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRunLogUrls } from '../../../runtime/api/run-log-url';
 import { doubleFlow, throwingFlow } from '../../support/flows';
 import { startTestStack, type TestStack } from '../../support/stack';
 
@@ -156,5 +157,69 @@ describe('GET /v1/runs/:id', () => {
   it('answers 404 for an unknown run', async () => {
     const res = await stack.call('GET', '/v1/runs/00000000-0000-0000-0000-000000000000');
     expect(res.status).toBe(404);
+  });
+});
+
+describe('GET /v1/run-logs/:id (a log kept in its run row)', () => {
+  const firstRun = async () => {
+    const list = (await (await stack.call('GET', `/v1/runs?flowId=${flowId}`)).json()) as RunList;
+    const runId = list.runs[0]?.id ?? '';
+    const run = (await (await stack.call('GET', `/v1/runs/${runId}`)).json()) as {
+      logUrl: string;
+    };
+    return { runId, url: new URL(run.logUrl) };
+  };
+  const fetchLog = (path: string) => stack.api.request(path);
+
+  it('hands out a URL to this API, served with no API key, and never lists the log', async () => {
+    const { runId, url } = await firstRun();
+    expect(url.pathname).toBe(`/v1/run-logs/${runId}`);
+    const served = await fetchLog(`${url.pathname}${url.search}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('cache-control')).toBe('private, no-store');
+    expect(served.headers.get('x-content-type-options')).toBe('nosniff');
+    const listed = await (await stack.call('GET', `/v1/runs?flowId=${flowId}`)).text();
+    expect(listed).not.toContain('"log"');
+    expect(listed).not.toMatch(/logBody|hasInlineLog/);
+  });
+
+  it.each([
+    ['no signature', (_: URL) => '', 'invalid_signature'],
+    [
+      'a pushed expiry',
+      (u: URL) => u.search.replace(/expires=(\d+)/, (_, n) => `expires=${Number(n) + 60}`),
+      'invalid_signature',
+    ],
+    ['another run id', (u: URL) => `${u.search}`, 'invalid_signature'],
+  ])('answers 403 for %s', async (name, query, code) => {
+    const { url } = await firstRun();
+    const path =
+      name === 'another run id'
+        ? `/v1/run-logs/00000000-0000-0000-0000-000000000000${query(url)}`
+        : `${url.pathname}${query(url)}`;
+    const refused = await fetchLog(path);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code } });
+  });
+
+  it('answers 403 url_expired for a URL past its expiry, and 404 for a run with no inline log', async () => {
+    const { runId } = await firstRun();
+    const expiredUrls = createRunLogUrls(stack.database.handle.db, {
+      publicUrl: 'http://sluice.test',
+      ttlSeconds: -5,
+    });
+    const expired = new URL(await expiredUrls.url(runId));
+    const refused = await fetchLog(`${expired.pathname}${expired.search}`);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code: 'url_expired' } });
+
+    const urls = createRunLogUrls(stack.database.handle.db, {
+      publicUrl: 'http://sluice.test',
+      ttlSeconds: 60,
+    });
+    const unknown = new URL(await urls.url('00000000-0000-0000-0000-000000000000'));
+    const missing = await fetchLog(`${unknown.pathname}${unknown.search}`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 });
