@@ -54,4 +54,3 @@ export function decodeRunMessage(body: string | undefined): RunJob {
     ...(start === undefined ? {} : { start }),
   };
 }
-
