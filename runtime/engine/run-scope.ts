@@ -70,7 +70,8 @@ export class RunScope implements TemplateRoots {
   codeContextJson(secretNames: readonly string[] = []): string {
     this.#trigger.json ??= JSON.stringify(this.#trigger.input);
     let json = `{"trigger":${this.#trigger.json}`;
-    if (secretNames.length > 0) json += `,"secrets":${JSON.stringify(this.#secretsOf(secretNames))}`;
+    if (secretNames.length > 0)
+      json += `,"secrets":${JSON.stringify(this.#secretsOf(secretNames))}`;
     for (const [stepId, output] of this.#outputs) json += `,"${stepId}":${output.json}`;
     return `${json}}`;
   }
