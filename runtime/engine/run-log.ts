@@ -68,14 +68,18 @@ export class RunLog {
       );
     }
     this.#bytes += bytes;
-    const kept = input === null ? null : this.#inputFields(input);
+    // A respond step's input is its output: its size is known already.
+    const kept =
+      input === null
+        ? null
+        : this.#inputFields(input, input === output ? outputBytes : Buffer.byteLength(input.json));
     this.#push({ ...entry, status: 'succeeded', ...kept?.fields, output: output.value }, kept);
   }
 
   /** Records a failure. Never throws: a failure must always be visible in the log. */
   failed(entry: EntryWithoutResult, error: string, input: StepInput | null): void {
     this.#bytes += metadataBytes({ ...entry, status: 'failed', error }) + 1;
-    const kept = input === null ? null : this.#inputFields(input);
+    const kept = input === null ? null : this.#inputFields(input, Buffer.byteLength(input.json));
     this.#push({ ...entry, status: 'failed', ...kept?.fields, error }, kept);
   }
 
@@ -87,8 +91,7 @@ export class RunLog {
   }
 
   /** The input whole when it is small and fits, else the largest marker that fits, else none. */
-  #inputFields(input: StepInput): { fields: InputFields; cost: number } | null {
-    const bytes = Buffer.byteLength(input.json);
+  #inputFields(input: StepInput, bytes: number): { fields: InputFields; cost: number } | null {
     const room = this.maxBytes - this.#bytes;
     const wholeCost = INPUT_FIELD_BYTES + bytes;
     if (bytes <= MAX_WHOLE_INPUT_BYTES && wholeCost <= room) {
