@@ -116,7 +116,7 @@ describe('processing a sync job that carries its trigger (early start)', () => {
     expect(stub.requests.map((request) => JSON.parse(request.body))).toEqual([{ n: 8 }]);
     // Inputs stay in the run log: the row keeps each step's summary and small output only.
     expect(row?.steps).toHaveLength(3);
-    for (const step of row?.steps as object[]) expect(step).not.toHaveProperty('input');
+    for (const step of (row?.steps ?? []) as object[]) expect(step).not.toHaveProperty('input');
   });
 
   it('never calls out, records or replies for a run that already ended (a duplicate delivery)', async () => {
