@@ -13,7 +13,7 @@ import { RunsPage, RunsTable } from '../../console/pages/runs-page';
 import { SecretsPage } from '../../console/pages/secrets-page';
 import { SignInPage } from '../../console/pages/sign-in-page';
 import { SystemPage, SystemStatus } from '../../console/pages/system-page';
-import { readStepOutputs } from '../../console/step-outputs';
+import { readStepDetails } from '../../console/step-details';
 import {
   type ConsoleSession,
   closeConsoleSession,
@@ -324,16 +324,16 @@ export function consoleRoutes({ database, env, store, liveWorkers, secrets }: Ap
     const id = c.req.param('id');
     const run = await findRun(db, projectId, id);
     if (run === null) throw new ApiError(404, 'not_found', `run ${id} not found`);
-    const [flow, logUrl, outputs] = await Promise.all([
+    const [flow, logUrl, details] = await Promise.all([
       findFlow(db, projectId, run.flowId),
       run.logKey === null ? null : store.signedGetUrl(run.logKey),
-      run.logKey === null || !isSettled(run) ? null : readStepOutputs(store, run.logKey),
+      run.logKey === null || !isSettled(run) ? null : readStepDetails(store, run.logKey),
     ]);
     return render(c, {
       title: `Run ${run.id.slice(0, 8)}`,
       section: 'runs',
-      body: <RunPage run={run} flowName={flow?.name ?? null} logUrl={logUrl} outputs={outputs} />,
-      live: <RunDetail run={run} logUrl={logUrl} outputs={outputs} />,
+      body: <RunPage run={run} flowName={flow?.name ?? null} logUrl={logUrl} details={details} />,
+      live: <RunDetail run={run} logUrl={logUrl} details={details} />,
       settled: isSettled(run),
     });
   });
