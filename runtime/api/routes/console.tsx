@@ -329,12 +329,23 @@ export function consoleRoutes({ database, env, store, liveWorkers, secrets }: Ap
       run.logKey === null ? null : store.signedGetUrl(run.logKey),
       run.logKey === null || !isSettled(run) ? null : readStepDetails(store, run.logKey),
     ]);
+    // The worker writes the log just after it ends the run: the page goes on refreshing until
+    // the steps' inputs and outputs are in.
+    const final = isSettled(run) && (run.logKey === null || details !== null);
     return render(c, {
       title: `Run ${run.id.slice(0, 8)}`,
       section: 'runs',
-      body: <RunPage run={run} flowName={flow?.name ?? null} logUrl={logUrl} details={details} />,
+      body: (
+        <RunPage
+          run={run}
+          flowName={flow?.name ?? null}
+          logUrl={logUrl}
+          details={details}
+          final={final}
+        />
+      ),
       live: <RunDetail run={run} logUrl={logUrl} details={details} />,
-      settled: isSettled(run),
+      settled: final,
     });
   });
 

@@ -125,7 +125,16 @@ function detailOf(
 export const isSettled = (run: RunRow) => finalRunStatuses.includes(run.status);
 
 /** One run: its timeline of steps, and the replay and cancel buttons (the run-control API). */
-export function RunPage({ run, flowName, logUrl, details }: RunPageProps) {
+export function RunPage({
+  run,
+  flowName,
+  logUrl,
+  details,
+  final,
+}: RunPageProps & {
+  /** Nothing more will change: the run is settled and its log read. */
+  final: boolean;
+}) {
   const id = encodeURIComponent(run.id);
   return (
     <>
@@ -158,7 +167,7 @@ export function RunPage({ run, flowName, logUrl, details }: RunPageProps) {
           </button>
         )}
       </p>
-      <div data-live={isSettled(run) ? 'off' : 'on'} aria-live="polite">
+      <div data-live={final ? 'off' : 'on'} aria-live="polite">
         <RunDetail run={run} logUrl={logUrl} details={details} />
       </div>
     </>
