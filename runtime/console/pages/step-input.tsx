@@ -24,7 +24,7 @@ export function StepInput({ detail }: { detail: StepDetail }) {
           </p>
           {truncated.preview !== undefined && (
             <details>
-              <summary>{`input: first ${count(truncated.preview.length)} characters (show)`}</summary>
+              <summary>input: the start of its JSON (show)</summary>
               <pre>{truncated.preview}</pre>
             </details>
           )}
