@@ -17,6 +17,8 @@ export interface HttpRequestSpec {
   headers: Record<string, string>;
   /** A string is sent as is; anything else as JSON. Undefined or null sends no body. */
   body?: unknown;
+  /** `body` as JSON when the caller made it already, so it is not serialised twice. */
+  bodyJson?: string;
 }
 
 export interface HttpRequestBounds {
@@ -60,7 +62,7 @@ export function sendHttpRequest(
   }
   if (bounds.signal?.aborted) return failed('aborted', 'request aborted');
 
-  const { body, contentType } = encodeBody(spec.body);
+  const { body, contentType } = encodeBody(spec.body, spec.bodyJson);
   const headers: Record<string, string> = { 'user-agent': 'sluice', ...spec.headers };
   if (body !== undefined) {
     headers['content-length'] = String(body.byteLength);
@@ -173,12 +175,15 @@ function readBody(
   );
 }
 
-function encodeBody(body: unknown): { body?: Buffer; contentType?: string } {
+function encodeBody(
+  body: unknown,
+  bodyJson: string | undefined,
+): { body?: Buffer; contentType?: string } {
   if (body === undefined || body === null) return {};
   if (typeof body === 'string') {
     return { body: Buffer.from(body), contentType: 'text/plain; charset=utf-8' };
   }
-  return { body: Buffer.from(JSON.stringify(body)), contentType: 'application/json' };
+  return { body: Buffer.from(bodyJson ?? JSON.stringify(body)), contentType: 'application/json' };
 }
 
 function decodeBody(bytes: Buffer, contentType: string | undefined): unknown {

@@ -6,6 +6,7 @@ export type {
   FlowOutcome,
   FlowRunner,
   FlowRunOptions,
+  InputTruncated,
   StepLogEntry,
   TriggerInput,
 } from './types';

@@ -18,7 +18,7 @@ import { executeCodeStep } from './steps/code-step';
 import { executeHttpStep } from './steps/http-step';
 import { executeLoopStep } from './steps/loop-step';
 import { executeRespondStep } from './steps/respond-step';
-import type { StepContext } from './steps/step-context';
+import type { StepContext, StepInputSlot } from './steps/step-context';
 import type {
   FlowOutcome,
   FlowResponse,
@@ -74,9 +74,9 @@ class FlowRun implements StepContext {
     this.deadline = opts.deadline;
     this.signal = opts.signal;
     this.#beforeSideEffect = opts.beforeSideEffect;
-    this.#log = new RunLog(limits.maxRunLogBytes);
     this.#secrets = opts.secrets ?? new Map();
     this.#redactor = createRedactor(this.#secrets);
+    this.#log = new RunLog(limits.maxRunLogBytes, this.#redactor.text);
   }
 
   redact(text: string): string {
@@ -160,6 +160,7 @@ class FlowRun implements StepContext {
 
   async #runStep(step: Step, scope: RunScope, path: string): Promise<StepOutput> {
     const attempts: StepAttempt[] = [];
+    const slot: StepInputSlot = { input: null };
     const entry = {
       stepId: step.id,
       path,
@@ -172,7 +173,7 @@ class FlowRun implements StepContext {
     const durationMs = () => Math.round((performance.now() - startedAt) * 1000) / 1000;
     try {
       throwIfOutOfTime(this.deadline, this.signal);
-      const output = await this.#execute(step, scope, path, attempts);
+      const output = await this.#execute(step, scope, path, attempts, slot);
       const outputBytes = Buffer.byteLength(output.json);
       const { maxStepOutputBytes } = this.limits;
       if (outputBytes > maxStepOutputBytes) {
@@ -188,11 +189,11 @@ class FlowRun implements StepContext {
           `output nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels, which cannot be stored`,
         );
       }
-      this.#log.succeeded({ ...entry, durationMs: durationMs() }, output, outputBytes);
+      this.#log.succeeded({ ...entry, durationMs: durationMs() }, output, outputBytes, slot.input);
       return output;
     } catch (error) {
       const engineError = toEngineError(error, { stepId: step.id, path });
-      this.#log.failed({ ...entry, durationMs: durationMs() }, engineError.message);
+      this.#log.failed({ ...entry, durationMs: durationMs() }, engineError.message, slot.input);
       throw engineError;
     }
   }
@@ -202,18 +203,23 @@ class FlowRun implements StepContext {
     scope: RunScope,
     path: string,
     attempts: StepAttempt[],
+    slot: StepInputSlot,
   ): Promise<StepOutput> | StepOutput {
     switch (step.type) {
       case 'code':
-        return runWithRetry(step.retry, this, attempts, () => executeCodeStep(step, scope, this));
+        return runWithRetry(step.retry, this, attempts, () =>
+          executeCodeStep(step, scope, this, slot),
+        );
       case 'http':
-        return runWithRetry(step.retry, this, attempts, () => executeHttpStep(step, scope, this));
+        return runWithRetry(step.retry, this, attempts, () =>
+          executeHttpStep(step, scope, this, slot),
+        );
       case 'branch':
-        return executeBranchStep(step, scope, path, this);
+        return executeBranchStep(step, scope, path, this, slot);
       case 'loop':
-        return executeLoopStep(step, scope, path, this);
+        return executeLoopStep(step, scope, path, this, slot);
       case 'respond':
-        return executeRespondStep(step, scope, this);
+        return executeRespondStep(step, scope, this, slot);
       default:
         return assertNever(step);
     }

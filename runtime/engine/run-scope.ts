@@ -70,11 +70,21 @@ export class RunScope implements TemplateRoots {
   codeContextJson(secretNames: readonly string[] = []): string {
     this.#trigger.json ??= JSON.stringify(this.#trigger.input);
     let json = `{"trigger":${this.#trigger.json}`;
-    if (secretNames.length > 0) {
-      const secrets = secretNames.map((name) => [name, this.#trigger.secrets.get(name)]);
-      json += `,"secrets":${JSON.stringify(Object.fromEntries(secrets))}`;
-    }
+    if (secretNames.length > 0)
+      json += `,"secrets":${JSON.stringify(this.#secretsOf(secretNames))}`;
     for (const [stepId, output] of this.#outputs) json += `,"${stepId}":${output.json}`;
     return `${json}}`;
+  }
+
+  /** The value `codeContextJson` serialises, built from the values at hand (nothing copied). */
+  codeContextValue(secretNames: readonly string[] = []): Record<string, unknown> {
+    const value: Record<string, unknown> = { trigger: this.#trigger.input };
+    if (secretNames.length > 0) value.secrets = this.#secretsOf(secretNames);
+    for (const [stepId, output] of this.#outputs) value[stepId] = output.value;
+    return value;
+  }
+
+  #secretsOf(names: readonly string[]): Record<string, string | undefined> {
+    return Object.fromEntries(names.map((name) => [name, this.#trigger.secrets.get(name)]));
   }
 }

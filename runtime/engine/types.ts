@@ -15,6 +15,18 @@ export interface StepAttempt {
   error?: string;
 }
 
+/**
+ * The marker of an input left out of the log: its JSON size, its item count when it is an
+ * array, and `preview` (its first characters, secrets already replaced) when the input was
+ * over the per-step size and the log still had room. Without `preview`, the input gave way so
+ * that the steps' outputs fit under maxRunLogBytes.
+ */
+export interface InputTruncated {
+  bytes: number;
+  items?: number;
+  preview?: string;
+}
+
 export interface StepLogEntry {
   stepId: string;
   /** Where the step ran, such as `each[3].double` or `big.then.notify`. */
@@ -24,6 +36,14 @@ export interface StepLogEntry {
   /** ISO timestamp. */
   startedAt: string;
   durationMs: number;
+  /**
+   * What the step was given, resolved (README, "The run log"): a code step's `ctx`, an http
+   * step's request, a branch's evaluated condition, a loop's items, a respond step's response.
+   * Absent when the step failed before it was resolved, or when `inputTruncated` is set.
+   */
+  input?: unknown;
+  /** Set instead of `input` when the input was too large to keep whole (see InputTruncated). */
+  inputTruncated?: InputTruncated;
   output?: unknown;
   error?: string;
   /** Each try, for a step with `retry`; `durationMs` above spans them all, waits included. */

@@ -21,6 +21,8 @@ let page: Page;
 const cspViolations: string[] = [];
 
 const LIVE_DEADLINE_MS = 15_000;
+/** A finished run whose timeline has a step's input and output, for the phone-width check. */
+let timelineRunId = '';
 
 async function api(method: string, path: string, body?: unknown) {
   const res = await fetch(`${base}${path}`, {
@@ -113,7 +115,28 @@ describe('the console', () => {
     await row.getByRole('link').click();
     await page.getByRole('heading', { name: `Run ${runId.slice(0, 8)}` }).waitFor();
     await page.getByText('main', { exact: true }).waitFor();
-    await page.getByText('"n": 21').waitFor();
+    // The step's input (its ctx: the fired webhook's body) beside its output.
+    const step = page.locator('li[data-step="main"]');
+    await step.locator('.step-input').getByText('"n": 21').waitFor();
+    await step.locator('.step-output').getByText('"n": 42').waitFor();
+    await step.locator('.step-input').getByText('"trigger"').waitFor();
+    timelineRunId = runId;
+  });
+
+  it("shows a step's too-large input folded, and opens it from the keyboard", async () => {
+    const flow = await createFlow(
+      codeFlow('export default ({ trigger }) => trigger.body.n', 'big-in'),
+    );
+    const runId = await fire(flow.webhookUrl, { n: 5, pad: 'p'.repeat(20_000) });
+    await page.goto(`${base}/console/runs/${runId}`);
+    const input = page.locator('li[data-step="main"] .step-input');
+    await input.getByText(/Too large to keep whole: [\d,]+ bytes of JSON/).waitFor({
+      timeout: LIVE_DEADLINE_MS,
+    });
+    const summary = input.locator('summary');
+    await summary.focus();
+    await page.keyboard.press('Enter');
+    await input.locator('pre').getByText('{"trigger":{"body":{"n":5,"pad":"ppp').waitFor();
   });
 
   it("shows a failed run's step and its error", async () => {
@@ -222,6 +245,12 @@ describe('the console', () => {
       // Wide tables scroll inside their own box; the page itself never scrolls sideways.
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     }
+    // A step's input and output stack at phone width: the output starts below the input.
+    await page.goto(`${base}/console/runs/${timelineRunId}`);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    const input = await page.locator('li[data-step="main"] .step-input').boundingBox();
+    const output = await page.locator('li[data-step="main"] .step-output').boundingBox();
+    expect(output?.y ?? 0).toBeGreaterThanOrEqual((input?.y ?? 0) + (input?.height ?? 0));
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 

@@ -214,6 +214,27 @@ describe('a secret used by a flow', () => {
     );
     expect(logs.join('\n')).toContain(MARK);
     expect([...logs, ...objects].join('\n')).not.toContain(VALUE);
+    // Each step's input is in its log, with the secret it was resolved with redacted.
+    const inputs = logs.flatMap(
+      (text) => (JSON.parse(text) as { log: { stepId: string; input?: unknown }[] }).log,
+    );
+    expect(inputs).toContainEqual(
+      expect.objectContaining({
+        stepId: 'call',
+        input: {
+          method: 'POST',
+          url: `${echo.url}/echo?key=${MARK}`,
+          headers: { authorization: `Bearer ${MARK}` },
+          body: { token: MARK },
+        },
+      }),
+    );
+    expect(inputs).toContainEqual(
+      expect.objectContaining({
+        stepId: 'leak',
+        input: expect.objectContaining({ secrets: { TOKEN: MARK } }),
+      }),
+    );
 
     const rows = await withPgClient(stack.database.url, async (client) => {
       const tables = await client.query<{ name: string }>(

@@ -13,7 +13,7 @@ import { RunsPage, RunsTable } from '../../console/pages/runs-page';
 import { SecretsPage } from '../../console/pages/secrets-page';
 import { SignInPage } from '../../console/pages/sign-in-page';
 import { SystemPage, SystemStatus } from '../../console/pages/system-page';
-import { readStepOutputs } from '../../console/step-outputs';
+import { readStepDetails } from '../../console/step-details';
 import {
   type ConsoleSession,
   closeConsoleSession,
@@ -337,21 +337,32 @@ export function consoleRoutes({
       : logKey === null
         ? null
         : async () => Buffer.from(await store.get(logKey)).toString('utf8');
-    const [flow, logUrl, outputs] = await Promise.all([
+    const [flow, logUrl, details] = await Promise.all([
       findFlow(db, projectId, run.flowId),
       run.hasInlineLog
         ? runLogUrls.url(run.id)
         : logKey === null
           ? null
           : store.signedGetUrl(logKey),
-      readLog === null || !isSettled(run) ? null : readStepOutputs(readLog),
+      readLog === null || !isSettled(run) ? null : readStepDetails(readLog),
     ]);
+    // The worker writes the log just after it ends the run: the page goes on refreshing until
+    // the steps' inputs and outputs are in.
+    const final = isSettled(run) && (readLog === null || details !== null);
     return render(c, {
       title: `Run ${run.id.slice(0, 8)}`,
       section: 'runs',
-      body: <RunPage run={run} flowName={flow?.name ?? null} logUrl={logUrl} outputs={outputs} />,
-      live: <RunDetail run={run} logUrl={logUrl} outputs={outputs} />,
-      settled: isSettled(run),
+      body: (
+        <RunPage
+          run={run}
+          flowName={flow?.name ?? null}
+          logUrl={logUrl}
+          details={details}
+          final={final}
+        />
+      ),
+      live: <RunDetail run={run} logUrl={logUrl} details={details} />,
+      settled: final,
     });
   });
 

@@ -1,14 +1,16 @@
 import type { RunRow } from '../../db/run-store';
 import { finalRunStatuses } from '../../db/schema';
+import type { StepDetail } from '../step-details';
 import { JsonView } from './json-view';
 import { formatDuration, formatTime, StatusBadge } from './status-badge';
+import { StepInput } from './step-input';
 
 export interface RunPageProps {
   run: RunRow;
   flowName: string | null;
   logUrl: string | null;
-  /** Each step's output by its path, from the run log; null until the log is written. */
-  outputs: ReadonlyMap<string, unknown> | null;
+  /** Each step's input and output by its path, from the run log; null until it is written. */
+  details: ReadonlyMap<string, StepDetail> | null;
 }
 
 type StepEntry = Record<string, unknown>;
@@ -19,20 +21,22 @@ const num = (value: unknown) => (typeof value === 'number' ? value : undefined);
 function StepRow({
   step,
   failedStep,
-  output,
+  detail,
 }: {
   step: StepEntry;
   failedStep: string | null;
-  output: { value: unknown } | undefined;
+  detail: StepDetail | undefined;
 }) {
   const id = text(step.path) ?? text(step.stepId) ?? '?';
   const failed = text(step.error) !== undefined || id === failedStep || step.stepId === failedStep;
   const { stepId, path, type, status, startedAt, durationMs, attempts, error, ...summary } = step;
   // The run row keeps outputs up to 4 KiB; the log has every one, so it wins when read.
   const { output: _inline, outputTruncated: _truncated, ...others } = summary;
+  const output = detail?.output;
   const rest = output === undefined ? summary : others;
+  const hasInput = detail?.input !== undefined || detail?.inputTruncated !== undefined;
   return (
-    <li class={failed ? 'failed-step' : undefined}>
+    <li class={failed ? 'failed-step' : undefined} data-step={id}>
       <strong>{id}</strong> <span class="muted">{text(type) ?? ''}</span>{' '}
       {text(status) !== undefined && <StatusBadge status={text(status) ?? ''} />}{' '}
       {failed && text(status) === undefined && <StatusBadge status="failed" />}
@@ -43,13 +47,23 @@ function StepRow({
       )}
       {text(error) !== undefined && <p class="message error">{text(error)}</p>}
       {Object.keys(rest).length > 0 && <JsonView value={rest} label="details" />}
-      {output !== undefined && <JsonView value={output.value} label="output" />}
+      {(hasInput || output !== undefined) && (
+        <div class="step-io">
+          {hasInput && detail !== undefined && <StepInput detail={detail} />}
+          {output !== undefined && (
+            <section class="step-output">
+              <h3>Output</h3>
+              <JsonView value={output.value} label="output" />
+            </section>
+          )}
+        </div>
+      )}
     </li>
   );
 }
 
 /** The live part of a run: status, error, the step timeline and the reply. */
-export function RunDetail({ run, logUrl, outputs }: Omit<RunPageProps, 'flowName'>) {
+export function RunDetail({ run, logUrl, details }: Omit<RunPageProps, 'flowName'>) {
   const steps = Array.isArray(run.steps) ? (run.steps as StepEntry[]) : [];
   const total =
     run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null;
@@ -71,7 +85,7 @@ export function RunDetail({ run, logUrl, outputs }: Omit<RunPageProps, 'flowName
       ) : (
         <ol>
           {steps.map((step) => (
-            <StepRow step={step} failedStep={run.failedStep} output={outputOf(outputs, step)} />
+            <StepRow step={step} failedStep={run.failedStep} detail={detailOf(details, step)} />
           ))}
         </ol>
       )}
@@ -100,19 +114,27 @@ export function RunDetail({ run, logUrl, outputs }: Omit<RunPageProps, 'flowName
   );
 }
 
-function outputOf(
-  outputs: ReadonlyMap<string, unknown> | null,
+function detailOf(
+  details: ReadonlyMap<string, StepDetail> | null,
   step: StepEntry,
-): { value: unknown } | undefined {
+): StepDetail | undefined {
   const key = text(step.path) ?? text(step.stepId);
-  if (outputs === null || key === undefined || !outputs.has(key)) return undefined;
-  return { value: outputs.get(key) };
+  return details === null || key === undefined ? undefined : details.get(key);
 }
 
 export const isSettled = (run: RunRow) => finalRunStatuses.includes(run.status);
 
 /** One run: its timeline of steps, and the replay and cancel buttons (the run-control API). */
-export function RunPage({ run, flowName, logUrl, outputs }: RunPageProps) {
+export function RunPage({
+  run,
+  flowName,
+  logUrl,
+  details,
+  final,
+}: RunPageProps & {
+  /** Nothing more will change: the run is settled and its log read. */
+  final: boolean;
+}) {
   const id = encodeURIComponent(run.id);
   return (
     <>
@@ -145,8 +167,8 @@ export function RunPage({ run, flowName, logUrl, outputs }: RunPageProps) {
           </button>
         )}
       </p>
-      <div data-live={isSettled(run) ? 'off' : 'on'} aria-live="polite">
-        <RunDetail run={run} logUrl={logUrl} outputs={outputs} />
+      <div data-live={final ? 'off' : 'on'} aria-live="polite">
+        <RunDetail run={run} logUrl={logUrl} details={details} />
       </div>
     </>
   );

@@ -5,12 +5,13 @@ import { StepFailedError } from '../errors/step-failed-error';
 import type { RunScope, StepOutput } from '../run-scope';
 import { codeSecretNames } from '../secret-ref';
 import type { CodeStep } from '../step-schemas';
-import type { StepContext } from './step-context';
+import type { StepContext, StepInputSlot } from './step-context';
 
 export async function executeCodeStep(
   step: CodeStep,
   scope: RunScope,
   run: StepContext,
+  slot: StepInputSlot,
 ): Promise<StepOutput> {
   const { codeTimeoutMs, maxStepOutputBytes, codeMemoryMb } = run.limits;
   const secretNames = codeSecretNames(step.code);
@@ -21,7 +22,11 @@ export async function executeCodeStep(
     );
   }
   const budget = stepTimeBudget(codeTimeoutMs, run.deadline);
-  const result = await run.sandbox.run(step.code, scope.codeContextJson(secretNames), {
+  // The JSON handed to the isolate is the logged input's JSON too; the value only points at
+  // values the run holds already.
+  const json = scope.codeContextJson(secretNames);
+  slot.input = { value: scope.codeContextValue(secretNames), json };
+  const result = await run.sandbox.run(step.code, json, {
     timeoutMs: budget.timeoutMs,
     maxOutputLength: maxStepOutputBytes,
     signal: run.signal,

@@ -8,7 +8,7 @@ import { retryAfterMs } from '../retry-after';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { HttpStep } from '../step-schemas';
 import { resolveTemplates } from '../template';
-import type { StepContext } from './step-context';
+import type { StepContext, StepInputSlot } from './step-context';
 
 const ERROR_BODY_PREVIEW_CHARS = 200;
 
@@ -16,14 +16,25 @@ export async function executeHttpStep(
   step: HttpStep,
   scope: RunScope,
   run: StepContext,
+  slot: StepInputSlot,
 ): Promise<StepOutput> {
+  const { method } = step;
   const url = resolveTemplates(step.url, scope);
-  if (typeof url !== 'string')
+  if (typeof url !== 'string') {
+    slot.input = outputOf({ method, url });
     throw new StepFailedError(`url must resolve to a string (got ${typeof url})`);
+  }
   const headers = stringValues(resolveTemplates(step.headers ?? {}, scope));
   const body = resolveTemplates(step.body, scope);
+  // Serialised once: the logged input's JSON, and the bytes sent for a JSON body.
+  const bodyJson = body === undefined ? undefined : JSON.stringify(body);
+  const head = `{"method":"${method}","url":${JSON.stringify(url)},"headers":${JSON.stringify(headers)}`;
+  slot.input =
+    bodyJson === undefined
+      ? { value: { method, url, headers }, json: `${head}}` }
+      : { value: { method, url, headers, body }, json: `${head},"body":${bodyJson}}` };
   // Error messages leave out the query string, which often carries credentials.
-  const target = `${step.method} ${withoutQuery(url)}`;
+  const target = `${method} ${withoutQuery(url)}`;
 
   const { httpTimeoutMs, httpMaxResponseBytes, allowPrivateNetwork } = run.limits;
   await run.beforeSideEffect();
@@ -34,7 +45,7 @@ export async function executeHttpStep(
     run.deadline,
   );
   const result = await sendHttpRequest(
-    { method: step.method, url, headers, body },
+    { method, url, headers, body, ...(bodyJson === undefined ? {} : { bodyJson }) },
     {
       timeoutMs: budget.timeoutMs,
       maxResponseBytes: httpMaxResponseBytes,

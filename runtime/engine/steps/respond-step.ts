@@ -4,33 +4,47 @@ import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { RespondStep } from '../step-schemas';
 import { resolveTemplates } from '../template';
 import type { FlowResponse } from '../types';
-import type { StepContext } from './step-context';
+import type { StepContext, StepInputSlot } from './step-context';
 
-/** Records the flow's response; the run goes on after it. */
+/**
+ * Records the flow's response; the run goes on after it. The step's input is the resolved
+ * status, body and headers: the output itself (same JSON) when they are valid.
+ */
 export function executeRespondStep(
   step: RespondStep,
   scope: RunScope,
   run: StepContext,
+  slot: StepInputSlot,
 ): StepOutput {
   const status = resolveTemplates(step.status ?? 200, scope);
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+    slot.input = outputOf({ status });
     throw new StepFailedError(
       `status must be an integer from 200 to 599 (got ${JSON.stringify(status)})`,
     );
   }
-  const response: FlowResponse = { status, body: resolveTemplates(step.body ?? null, scope) };
-  if (step.headers) {
+  const body = resolveTemplates(step.body ?? null, scope);
+  const resolvedHeaders = step.headers
+    ? (resolveTemplates(step.headers, scope) as Record<string, unknown>)
+    : undefined;
+  const refuse = (problem: string) => {
+    slot.input = outputOf({ status, body, headers: resolvedHeaders });
+    return new StepFailedError(problem);
+  };
+  const response: FlowResponse = { status, body };
+  if (resolvedHeaders) {
     const headers: Record<string, string> = {};
-    const resolved = resolveTemplates(step.headers, scope) as Record<string, unknown>;
-    for (const [name, value] of Object.entries(resolved)) {
+    for (const [name, value] of Object.entries(resolvedHeaders)) {
       const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
       // The definition was checked when it was saved; a resolved template can still be bad.
       const problem = responseHeaderNameProblem(name) ?? responseHeaderValueProblem(name, text);
-      if (problem !== null) throw new StepFailedError(problem);
+      if (problem !== null) throw refuse(problem);
       headers[name] = text;
     }
     response.headers = headers;
   }
   run.recordResponse(response);
-  return outputOf(response);
+  const output = outputOf(response);
+  slot.input = output;
+  return output;
 }

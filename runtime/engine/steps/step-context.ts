@@ -1,5 +1,6 @@
 import type { CodeSandbox } from '../code-sandbox';
 import type { EngineLimits } from '../engine-limits';
+import type { StepInput } from '../run-log';
 import type { RunScope, StepOutput } from '../run-scope';
 import type { Step } from '../step-schemas';
 import type { FlowResponse } from '../types';
@@ -19,4 +20,12 @@ export interface StepContext {
   runBlock(steps: readonly Step[], scope: RunScope, pathPrefix: string): Promise<StepOutput | null>;
   /** Records the flow's response; the first respond step to run wins. */
   recordResponse(response: FlowResponse): void;
+}
+
+/**
+ * Where an executor leaves its step's resolved input (with the JSON it made anyway) as soon as
+ * it has it, so that a step failing afterwards still shows what it was given.
+ */
+export interface StepInputSlot {
+  input: StepInput | null;
 }

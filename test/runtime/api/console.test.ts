@@ -159,7 +159,7 @@ describe('the System page', () => {
 });
 
 describe('the Run page', () => {
-  it("shows each step's output from the run log, even one too big for the run row, markup in it as text", async () => {
+  it("shows each step's input and output from the run log, even one too big for the run row, markup in it as text", async () => {
     const ran = await startTestStack({});
     const server = await serveOnLoopback(ran.api.fetch);
     try {
@@ -193,6 +193,12 @@ describe('the Run page', () => {
           ).text();
           expect(html).toContain('&lt;b&gt;hi&lt;/b&gt;');
           expect(html).not.toContain('<b>hi</b>');
+          // Each step's input beside its output: `done` was given the trigger and shout's output.
+          const done = html.slice(html.indexOf('data-step="done"'));
+          expect(done).toContain('<h3>Input</h3>');
+          expect(done.slice(0, done.indexOf('<h3>Output</h3>'))).toContain(
+            '<span class="j-key">&quot;shout&quot;</span>',
+          );
         },
         { timeout: 10_000, interval: 100 },
       );

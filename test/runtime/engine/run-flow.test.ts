@@ -207,11 +207,13 @@ describe('running flows', () => {
           status: 'succeeded',
           startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
           durationMs: expect.any(Number),
+          input: { trigger: { body: null, headers: {}, query: {} } },
           output: 7,
         },
         expect.objectContaining({
           stepId: 'reply',
           type: 'respond',
+          input: { status: 200, body: 7 },
           output: { status: 200, body: 7 },
         }),
       ]);

@@ -111,8 +111,12 @@ describe('processing a sync job that carries its trigger (early start)', () => {
       start: { flowVersionId: flow.versionId, trigger },
     });
     expect(await reply.reply).toMatchObject({ status: 'succeeded', body: { doubled: 8 } });
-    expect(await rowOf(runId)).toMatchObject({ status: 'succeeded', attempt: 1 });
+    const row = await rowOf(runId);
+    expect(row).toMatchObject({ status: 'succeeded', attempt: 1 });
     expect(stub.requests.map((request) => JSON.parse(request.body))).toEqual([{ n: 8 }]);
+    // Inputs stay in the run log: the row keeps each step's summary and small output only.
+    expect(row?.steps).toHaveLength(3);
+    for (const step of (row?.steps ?? []) as object[]) expect(step).not.toHaveProperty('input');
   });
 
   it('never calls out, records or replies for a run that already ended (a duplicate delivery)', async () => {
