@@ -6,7 +6,7 @@ import { STORAGE_KIND_TAG } from '../../runtime/limits';
 
 export interface FileStoreProps {
   /**
-   * Days after which RUN_LOG objects expire.
+   * Days after which RUN_LOG objects (the run logs too large to keep in their run row) expire.
    * @default 30
    */
   readonly runLogRetentionDays?: number;

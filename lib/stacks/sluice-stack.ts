@@ -185,7 +185,9 @@ export interface SluiceStackProps extends StackProps {
    */
   readonly backlogPerWorkerTarget?: number;
   /**
-   * Days after which RUN_LOG objects expire from the bucket.
+   * Days after which RUN_LOG objects expire from the bucket. Only logs over
+   * SLUICE_INLINE_LOG_MAX_BYTES (64 KiB) are objects; smaller ones live in their run row and
+   * are pruned with it (SLUICE_RUN_RETENTION_DAYS).
    * @default 30
    */
   readonly runLogRetentionDays?: number;
