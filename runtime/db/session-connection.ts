@@ -20,6 +20,11 @@ export interface SessionConnection {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   /** Counts sessions opened so far: a change means locks taken in an earlier one are gone. */
   readonly generation: number;
+  /**
+   * Ends the current connection, and the session state with it (locks, LISTEN), but stays
+   * usable: the next query opens a new session. For resting while idle (see idle-watch).
+   */
+  rest(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -81,6 +86,13 @@ export function createSessionConnection(options: SessionOptions): SessionConnect
     },
     get generation() {
       return generation;
+    },
+    async rest() {
+      const session = await client?.catch(() => undefined);
+      if (current !== session) return; // replaced meanwhile: the new session is in use
+      client = undefined;
+      current = undefined;
+      await session?.end().catch(() => undefined);
     },
     async close() {
       closed = true;
