@@ -42,6 +42,7 @@ describe('migrate', () => {
       'projects',
       'runs',
       'secrets',
+      'worker_sightings',
     ]);
   });
 
