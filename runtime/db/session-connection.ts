@@ -29,6 +29,12 @@ export interface SessionConnection {
 }
 
 const CONNECT_TIMEOUT_MS = 2000;
+/**
+ * The connect bound of the first connection after a rest: the database may have paused
+ * meanwhile (Aurora Serverless v2 at 0 ACU), and Aurora holds a connection to a paused
+ * instance until it has resumed, about 15 s. Work waits for it rather than failing.
+ */
+export const RESUME_CONNECT_TIMEOUT_MS = 30_000;
 /** Bounds a statement on the session, so a hung server cannot hold its caller forever. */
 const STATEMENT_TIMEOUT_MS = 5000;
 
@@ -36,13 +42,16 @@ export function createSessionConnection(options: SessionOptions): SessionConnect
   let client: Promise<pg.Client> | undefined;
   let generation = 0;
   let closed = false;
+  let rested = false;
   let current: pg.Client | undefined;
 
   const open = async (): Promise<pg.Client> => {
+    const connectionTimeoutMillis = rested ? RESUME_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS;
+    rested = false;
     const fresh = new pg.Client({
       ...connectionConfig(await options.access),
       application_name: options.applicationName,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis,
       query_timeout: STATEMENT_TIMEOUT_MS,
       keepAlive: true,
     });
@@ -90,6 +99,7 @@ export function createSessionConnection(options: SessionOptions): SessionConnect
     async rest() {
       const session = await client?.catch(() => undefined);
       if (current !== session) return; // replaced meanwhile: the new session is in use
+      rested = true;
       client = undefined;
       current = undefined;
       await session?.end().catch(() => undefined);

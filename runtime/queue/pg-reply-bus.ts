@@ -83,11 +83,19 @@ export async function createPgReplyBus(
   };
   if (session) {
     startProbe(session);
+    // Requests that come while LISTEN is coming back (a paused Aurora resuming) all wait for it.
+    let waking: Promise<void> | undefined;
     idle?.onBegin(() => {
-      if (!resting || closed) return undefined;
+      if (waking !== undefined || !resting || closed) return waking;
       resting = false;
       startProbe(session);
-      return session.query('select 1').then(() => undefined);
+      waking = session
+        .query('select 1')
+        .then(() => undefined)
+        .finally(() => {
+          waking = undefined;
+        });
+      return waking;
     });
   }
   return {
