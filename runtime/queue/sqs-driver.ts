@@ -323,9 +323,12 @@ function consumeRuns(
     async close() {
       stopping.abort();
       await Promise.all(loops);
+      // Probing means the session is open. A resting worker leaves its sighting to age out
+      // rather than wake a paused database to delete it.
+      const awake = probe !== undefined;
       clearInterval(probe);
       probe = undefined;
-      await forgetSighting(session, options.workerId).catch(() => undefined);
+      if (awake) await forgetSighting(session, options.workerId).catch(() => undefined);
       await runHolds.close();
     },
     async handOver() {
