@@ -97,11 +97,12 @@ export function createSessionConnection(options: SessionOptions): SessionConnect
       return generation;
     },
     async rest() {
-      const session = await client?.catch(() => undefined);
-      if (current !== session) return; // replaced meanwhile: the new session is in use
-      rested = true;
+      // Forgotten at once, so that a query from now on opens a new session.
+      const pending = client;
       client = undefined;
-      current = undefined;
+      rested = true;
+      const session = await pending?.catch(() => undefined);
+      if (session !== undefined && current === session) current = undefined;
       await session?.end().catch(() => undefined);
     },
     async close() {
