@@ -5,6 +5,7 @@ import {
   DEFAULT_DB_POOL_SIZE,
   DEFAULT_DRAIN_TIMEOUT_S,
   DEFAULT_FLOW_TIMEOUT_S,
+  DEFAULT_IDLE_RELEASE_S,
   DEFAULT_METRICS_INTERVAL_S,
   DEFAULT_SIGNED_URL_TTL_S,
   DEFAULT_WEBHOOK_TIMEOUT_S,
@@ -214,6 +215,7 @@ const envSchema = z
     SLUICE_CANCEL_POLL_MS: int(50, 5000, 250),
     SLUICE_SCHEDULE_MIN_INTERVAL_S: int(1, 86_400, 10),
     SLUICE_SCHEDULE_MISSED_WINDOW_S: int(0, 86_400, 60),
+    SLUICE_IDLE_RELEASE_S: int(0, 3600, DEFAULT_IDLE_RELEASE_S),
 
     SLUICE_STORAGE: oneOf(['local', 's3'], 'local'),
     SLUICE_S3_BUCKET: text(),
@@ -267,6 +269,18 @@ const envSchema = z
     if (queue === 'sqs' && env.DATABASE_URL === undefined) {
       // Sync replies and leases travel through PostgreSQL when there is no Redis.
       need('DATABASE_URL', 'is required when SLUICE_QUEUE is sqs');
+    }
+    if (
+      queue === 'sqs' &&
+      env.SLUICE_IDLE_RELEASE_S > 0 &&
+      (env.SLUICE_DB_IDLE_TIMEOUT_MS === 0 ||
+        env.SLUICE_DB_IDLE_TIMEOUT_MS > env.SLUICE_IDLE_RELEASE_S * 1000)
+    ) {
+      // An idle pool connection that never closes would keep a serverless Aurora awake.
+      need(
+        'SLUICE_DB_IDLE_TIMEOUT_MS',
+        `must be from 1 to SLUICE_IDLE_RELEASE_S × 1000 (${env.SLUICE_IDLE_RELEASE_S * 1000}) when SLUICE_QUEUE is sqs, so that idle pool connections close too, or set SLUICE_IDLE_RELEASE_S=0 (got ${env.SLUICE_DB_IDLE_TIMEOUT_MS})`,
+      );
     }
     if (
       (env.SLUICE_SQS_ACCESS_KEY_ID === undefined) !==

@@ -14,6 +14,12 @@ export const HAND_OVER_BUDGET_S = 5;
 export const MAX_DRAIN_TIMEOUT_S = WORKER_STOP_TIMEOUT_S - HAND_OVER_BUDGET_S - 1;
 export const DEFAULT_SIGNED_URL_TTL_S = 900;
 export const DEFAULT_DB_POOL_SIZE = 10;
+/**
+ * SLUICE_IDLE_RELEASE_S default: quiet seconds before an sqs-mode process closes its
+ * PostgreSQL sessions. With the pool's 10 s idle timeout it leaves Aurora most of its
+ * shortest auto-pause window (5 minutes) with no connection open.
+ */
+export const DEFAULT_IDLE_RELEASE_S = 60;
 export const HEALTH_PATH = '/v1/health';
 /** S3 object tag naming the key's KIND; the bucket's lifecycle rule expires RUN_LOG by it. */
 export const STORAGE_KIND_TAG = 'sluice-kind';

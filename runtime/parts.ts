@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,10 +15,11 @@ import {
 import { cachedAuthToken } from './db/iam-auth-token';
 import { createSessionConnection, type SessionOptions } from './db/session-connection';
 import { rdsCaBundle, verifyFull } from './db/tls';
+import { WORKERS_SEEN_WINDOW_S } from './db/worker-sightings-store';
 import type { Env } from './env';
 import { createBullmqQueueDepth } from './metrics/bullmq-queue-depth';
 import type { DepthSource } from './metrics/create-metrics';
-import { type LiveWorkers, pgSessionWorkers, uncountedWorkers } from './metrics/live-workers';
+import { type LiveWorkers, sightedWorkers, uncountedWorkers } from './metrics/live-workers';
 import { createRedisPublisherLock } from './metrics/publisher-lock';
 import { createSqsQueueDepth } from './metrics/sqs-queue-depth';
 import { createBullmqDriver } from './queue/bullmq-driver';
@@ -30,7 +31,8 @@ import { createRedisReplyBus } from './queue/redis-reply-bus';
 import type { ReplyBus } from './queue/reply-bus';
 import type { QueueDriver } from './queue/run-queue';
 import { createSqsClient } from './queue/sqs-client';
-import { createSqsDriver, WORKER_SESSION_NAME } from './queue/sqs-driver';
+import { createSqsDriver } from './queue/sqs-driver';
+import { createIdleWatch, type IdleWatch } from './reliability/idle-watch';
 import { createRedisLease, type LeaderLease, soleLease } from './reliability/leader-lease';
 import { createPgLease } from './reliability/pg-lease';
 import type { DataKeys } from './secrets/data-keys';
@@ -143,8 +145,23 @@ function requireDatabase(db: Database | undefined): Database {
   return db;
 }
 
+/**
+ * Where this process counts its work, so that its PostgreSQL sessions and periodic queries
+ * rest while it is idle (SLUICE_IDLE_RELEASE_S): with the sqs queue only, the serverless
+ * profile's, whose Aurora pauses when no connection is open. Undefined: nothing rests.
+ */
+export function createIdleRelease(env: Env, logger: Logger): IdleWatch | undefined {
+  if (env.SLUICE_QUEUE !== 'sqs' || env.SLUICE_IDLE_RELEASE_S === 0) return undefined;
+  return createIdleWatch({ quietMs: env.SLUICE_IDLE_RELEASE_S * 1000, logger });
+}
+
 /** SLUICE_QUEUE: the run queue's driver. `db` is required for sqs. */
-export function createQueueDriver(env: Env, logger: Logger, db?: Database): QueueDriver {
+export function createQueueDriver(
+  env: Env,
+  logger: Logger,
+  db?: Database,
+  instanceId: string = randomUUID(),
+): QueueDriver {
   switch (env.SLUICE_QUEUE) {
     case 'memory':
       return createInProcessDriver((error) =>
@@ -158,6 +175,9 @@ export function createQueueDriver(env: Env, logger: Logger, db?: Database): Queu
         openSession: openSession(env),
         stalledAfterS: env.SLUICE_STALLED_AFTER_S,
         reconcileAfterS: env.SLUICE_RECONCILE_AFTER_S,
+        workerId: instanceId,
+        idleReleaseMs:
+          env.SLUICE_IDLE_RELEASE_S === 0 ? undefined : env.SLUICE_IDLE_RELEASE_S * 1000,
         logger,
       });
     case 'bullmq':
@@ -200,6 +220,10 @@ function createLeaderLease(
         await lease.release().catch(() => {});
         await session.close();
       },
+      async rest() {
+        await lease.release().catch(() => {});
+        await session.rest();
+      },
     };
   }
   const redis = new Redis(redisOptions(redisConfig(env), 'request'));
@@ -227,6 +251,7 @@ export function createDepthSource(
   env: Env,
   instanceId: string,
   db: Database | undefined,
+  idle?: IdleWatch,
 ): DepthSource | undefined {
   const intervalMs = env.SLUICE_METRICS_INTERVAL_S * 1000;
   switch (env.SLUICE_QUEUE) {
@@ -241,9 +266,20 @@ export function createDepthSource(
           client,
           env.SLUICE_SQS_QUEUE_URL ?? '',
           requireDatabase(db),
-          WORKER_SESSION_NAME,
+          WORKERS_SEEN_WINDOW_S,
         ),
         lock: { hold: lease.acquire, release: lease.release },
+        ...(idle === undefined
+          ? {}
+          : {
+              resting: {
+                isQuiet: idle.isQuiet,
+                async rest() {
+                  await lease.release().catch(() => undefined);
+                  await session.rest();
+                },
+              },
+            }),
         async close() {
           await session.close();
           client.destroy();
@@ -282,13 +318,18 @@ export async function createQueueBoardIfEnabled(env: Env) {
 export async function createReplyBus(
   env: Env,
   instanceId: string,
-  { subscribe, db }: { subscribe: boolean; db?: Database },
+  { subscribe, db, idle }: { subscribe: boolean; db?: Database; idle?: IdleWatch | undefined },
 ): Promise<ReplyBus> {
   switch (env.SLUICE_QUEUE) {
     case 'memory':
       return createInProcessReplyBus(instanceId);
     case 'sqs':
-      return createPgReplyBus(requireDatabase(db), instanceId, subscribe ? openSession(env) : null);
+      return createPgReplyBus(
+        requireDatabase(db),
+        instanceId,
+        subscribe ? openSession(env) : null,
+        idle,
+      );
     case 'bullmq':
       return createRedisReplyBus(redisConfig(env), instanceId, { subscribe });
   }
@@ -340,13 +381,13 @@ function persistentDataDirSecret(dataDir: string, file: string, generate: () => 
   return secret;
 }
 
-/** Who counts the live workers for the console: BullMQ's worker list, or PostgreSQL's sessions. */
+/** Who counts the live workers for the console: BullMQ's worker list, or the workers' sightings. */
 export function createLiveWorkers(env: Env, db: Database | undefined): LiveWorkers {
   switch (env.SLUICE_QUEUE) {
     case 'memory':
       return uncountedWorkers;
     case 'sqs':
-      return pgSessionWorkers(requireDatabase(db), WORKER_SESSION_NAME);
+      return sightedWorkers(requireDatabase(db), WORKERS_SEEN_WINDOW_S);
     case 'bullmq': {
       // Opened on first use: most APPs never serve the System page.
       let depth: ReturnType<typeof createBullmqQueueDepth> | undefined;

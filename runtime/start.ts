@@ -9,6 +9,7 @@ import { createProcessMetrics } from './metrics/create-metrics';
 import {
   createDepthSource,
   createFileStore,
+  createIdleRelease,
   createLiveWorkers,
   createQueueBoardIfEnabled,
   createQueueDriver,
@@ -59,12 +60,14 @@ async function main(): Promise<void> {
   const [appRole, workerRole] = await rolesLoading;
   const secrets = await openSecretStore(env, database);
 
-  const driver = createQueueDriver(env, logger, database.db);
+  const driver = createQueueDriver(env, logger, database.db, instanceId);
+  // What rests while this process is idle, so that a serverless Aurora can pause (sqs only).
+  const idle = createIdleRelease(env, logger);
   const { store, localStore } = createFileStore(env);
   const [replies, metrics] = await Promise.all([
-    createReplyBus(env, instanceId, { subscribe: runsApp, db: database.db }),
+    createReplyBus(env, instanceId, { subscribe: runsApp, db: database.db, idle }),
     createProcessMetrics(env, {
-      depth: runsApp ? () => createDepthSource(env, instanceId, database.db) : undefined,
+      depth: runsApp ? () => createDepthSource(env, instanceId, database.db, idle) : undefined,
       logger,
     }),
     seeding,
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
         queueBoard: queueBoard?.app,
         runMetrics: metrics.runs,
         liveWorkers,
+        idle,
       })
     : null;
   worker = runsWorker
@@ -125,6 +129,7 @@ async function main(): Promise<void> {
           runRetentionDays: env.SLUICE_RUN_RETENTION_DAYS,
           fileRetentionDays: env.SLUICE_FILE_RETENTION_DAYS,
         }),
+        idle,
       })
     : null;
   reconciler?.start();
@@ -136,6 +141,7 @@ async function main(): Promise<void> {
         logger,
         passIntervalMs: SCHEDULE_PASS_MS,
         missedWindowMs: env.SLUICE_SCHEDULE_MISSED_WINDOW_S * 1000,
+        idle,
       })
     : null;
   scheduler?.start();

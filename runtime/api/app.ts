@@ -6,6 +6,7 @@ import { ApiError } from './errors';
 import { allowedMethods } from './middleware/allowed-methods';
 import { bearerAuth } from './middleware/bearer-auth';
 import { bodyLimit } from './middleware/body-limit';
+import { countsAsWork } from './middleware/counts-as-work';
 import { refuseNulInUrl } from './middleware/refuse-nul-in-url';
 import { errorHandler } from './on-error';
 import { consoleRoutes } from './routes/console';
@@ -29,6 +30,7 @@ export function createApi(deps: ApiDeps) {
   const app = new OpenAPIHono({ defaultHook: validationHook, strict: false });
   app.onError(errorHandler(deps.logger));
   app.use(requestId(), refuseNulInUrl(), allowedMethods({ routes: () => app.routes }));
+  if (deps.idle !== undefined) app.use(countsAsWork({ idle: deps.idle }));
   app.notFound(() => {
     throw new ApiError(404, 'not_found', 'no such endpoint');
   });

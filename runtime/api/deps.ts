@@ -6,6 +6,7 @@ import type { LiveWorkers } from '../metrics/live-workers';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
 import type { RunQueue } from '../queue/run-queue';
+import type { IdleWatch } from '../reliability/idle-watch';
 import type { SecretStore } from '../secrets/secret-store';
 import type { FileStore, LocalFileStore } from '../storage';
 import type { RunLogUrls } from './run-log-url';
@@ -29,6 +30,11 @@ export interface ApiDeps {
   queueBoard?: Hono | undefined;
   /** The live workers the queue sees, for the console's System page. */
   liveWorkers?: LiveWorkers | undefined;
+  /**
+   * Counts requests as work, so that what rests while the APP is idle wakes (sqs queue).
+   * @default - nothing rests
+   */
+  idle?: IdleWatch | undefined;
 }
 
 /** What createApi hands its routes: the deps plus the state several routes share. */

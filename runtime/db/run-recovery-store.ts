@@ -35,6 +35,16 @@ export async function overdueRuns(
     .limit(limit);
 }
 
+/** Whether any run is queued or running, whatever its age: the reconciler rests only when none is. */
+export async function hasUnfinishedRuns(db: Database): Promise<boolean> {
+  const [row] = await db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(sql`${runs.status} in ('queued', 'running')`)
+    .limit(1);
+  return row !== undefined;
+}
+
 /** `running` at `attempt` → `queued`, so a new attempt can claim it. False if it moved on. */
 export async function requeueLostRun(db: Database, run: OverdueRun): Promise<boolean> {
   const updated = await db

@@ -230,3 +230,18 @@ export const urlSigningKeys = pgTable('url_signing_keys', {
   secret: text('secret').notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * The sqs queue's workers, as last seen: each upserts its row while it holds its PostgreSQL
+ * session (on connect, then at most once a minute) and deletes it when it stops. A worker
+ * resting while idle holds no connection (SLUICE_IDLE_RELEASE_S), so it cannot be seen in
+ * pg_stat_activity; the live workers are the ones seen within WORKERS_SEEN_WINDOW_S.
+ */
+export const workerSightings = pgTable(
+  'worker_sightings',
+  {
+    workerId: text('worker_id').primaryKey(),
+    seenAt: timestamp('seen_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('worker_sightings_seen_idx').on(t.seenAt)],
+);

@@ -20,10 +20,21 @@ export interface SessionConnection {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   /** Counts sessions opened so far: a change means locks taken in an earlier one are gone. */
   readonly generation: number;
+  /**
+   * Ends the current connection, and the session state with it (locks, LISTEN), but stays
+   * usable: the next query opens a new session. For resting while idle (see idle-watch).
+   */
+  rest(): Promise<void>;
   close(): Promise<void>;
 }
 
 const CONNECT_TIMEOUT_MS = 2000;
+/**
+ * The connect bound of the first connection after a rest: the database may have paused
+ * meanwhile (Aurora Serverless v2 at 0 ACU), and Aurora holds a connection to a paused
+ * instance until it has resumed, about 15 s. Work waits for it rather than failing.
+ */
+export const RESUME_CONNECT_TIMEOUT_MS = 30_000;
 /** Bounds a statement on the session, so a hung server cannot hold its caller forever. */
 const STATEMENT_TIMEOUT_MS = 5000;
 
@@ -31,13 +42,16 @@ export function createSessionConnection(options: SessionOptions): SessionConnect
   let client: Promise<pg.Client> | undefined;
   let generation = 0;
   let closed = false;
+  let rested = false;
   let current: pg.Client | undefined;
 
   const open = async (): Promise<pg.Client> => {
+    const connectionTimeoutMillis = rested ? RESUME_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS;
+    rested = false;
     const fresh = new pg.Client({
       ...connectionConfig(await options.access),
       application_name: options.applicationName,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis,
       query_timeout: STATEMENT_TIMEOUT_MS,
       keepAlive: true,
     });
@@ -81,6 +95,15 @@ export function createSessionConnection(options: SessionOptions): SessionConnect
     },
     get generation() {
       return generation;
+    },
+    async rest() {
+      // Forgotten at once, so that a query from now on opens a new session.
+      const pending = client;
+      client = undefined;
+      rested = true;
+      const session = await pending?.catch(() => undefined);
+      if (session !== undefined && current === session) current = undefined;
+      await session?.end().catch(() => undefined);
     },
     async close() {
       closed = true;

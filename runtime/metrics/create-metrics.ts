@@ -3,6 +3,7 @@ import type { Env } from '../env';
 import { METRICS_DIMENSION, METRICS_NAMESPACE } from '../limits';
 import { createEmfSink } from './emf-sink';
 import type { MetricSink } from './metric-sink';
+import type { DepthResting } from './metrics-loop';
 import { startMetricsLoop } from './metrics-loop';
 import type { PublisherLock } from './publisher-lock';
 import type { ReadQueueDepth } from './queue-depth';
@@ -18,6 +19,12 @@ export interface ProcessMetrics {
 export interface DepthSource {
   read: ReadQueueDepth;
   lock: PublisherLock;
+  /**
+   * While the process is quiet, depth is neither read nor published, and `rest` gives up the
+   * lock and its connection (the sqs queue, whose scaling reads AWS's own SQS metrics).
+   * @default - depth is always published
+   */
+  resting?: DepthResting;
   close(): Promise<void>;
 }
 
@@ -48,7 +55,7 @@ export async function createProcessMetrics(
     sink,
     intervalMs: env.SLUICE_METRICS_INTERVAL_S * 1000,
     drainRunMetrics: runs.drain,
-    depth: source && { read: source.read, lock: source.lock },
+    depth: source && { read: source.read, lock: source.lock, resting: source.resting },
     logger,
   });
   return {

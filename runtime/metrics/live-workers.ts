@@ -1,25 +1,25 @@
-import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { workersSeen } from '../db/worker-sightings-store';
 
 /**
- * How many workers are alive right now, as the queue sees them: for the console's System page.
- * Null when nobody counts them (embedded mode runs its worker inside the APP's process).
+ * How many workers are alive, as the queue sees them: for the console's System page. Null
+ * when nobody counts them (embedded mode runs its worker inside the APP's process).
  */
 export interface LiveWorkers {
   count(): Promise<number | null>;
+  /**
+   * Set when the count is of workers seen within this many seconds rather than connected
+   * now (sqs: a worker resting while idle holds no connection to be seen by).
+   */
+  readonly seenWithinS?: number;
   close(): Promise<void>;
 }
 
-/** With sqs, each worker holds a PostgreSQL session named `sessionName` while it is alive. */
-export function pgSessionWorkers(db: Database, sessionName: string): LiveWorkers {
+/** With sqs, each worker records a sighting while it holds its PostgreSQL session. */
+export function sightedWorkers(db: Database, windowS: number): LiveWorkers {
   return {
-    async count() {
-      const result = (await db.execute(
-        sql`select count(*)::int as workers from pg_stat_activity
-            where datname = current_database() and application_name = ${sessionName}`,
-      )) as unknown as { rows: { workers: number }[] };
-      return Number(result.rows[0]?.workers ?? 0);
-    },
+    count: () => workersSeen(db, windowS),
+    seenWithinS: windowS,
     close: async () => undefined,
   };
 }

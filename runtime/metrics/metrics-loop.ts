@@ -3,13 +3,22 @@ import type { MetricDatum, MetricSink } from './metric-sink';
 import type { PublisherLock } from './publisher-lock';
 import { depthMetrics, type ReadQueueDepth } from './queue-depth';
 
+/** Lets depth publishing rest while the process is quiet (see DepthSource). */
+export interface DepthResting {
+  isQuiet(): boolean;
+  /** Gives up the publisher lock and whatever connection held it. */
+  rest(): Promise<void>;
+}
+
 export interface MetricsLoopOptions {
   sink: MetricSink;
   intervalMs: number;
   /** Run metrics recorded in memory since the last tick. */
   drainRunMetrics: () => MetricDatum[];
   /** APP instances only: queue depth, published by the lock holder alone. */
-  depth?: { read: ReadQueueDepth; lock: PublisherLock } | undefined;
+  depth?:
+    | { read: ReadQueueDepth; lock: PublisherLock; resting?: DepthResting | undefined }
+    | undefined;
   logger: Logger;
 }
 
@@ -48,9 +57,20 @@ export function startMetricsLoop(options: MetricsLoopOptions): MetricsLoop {
     failures = 0;
   };
 
+  let rested = false;
   const tick = async () => {
     const now = Date.now();
     try {
+      const resting = options.depth?.resting;
+      if (resting?.isQuiet() === true) {
+        // Quiet: no depth read, no lock held, so the database is left alone.
+        if (!rested) await resting.rest();
+        rested = true;
+        holding = false;
+        if (now - lastPublish >= intervalMs) await publish(now, false);
+        return;
+      }
+      rested = false;
       const wasHolding = holding;
       holding = options.depth ? await options.depth.lock.hold() : false;
       if ((holding && !wasHolding) || now - lastPublish >= intervalMs) {

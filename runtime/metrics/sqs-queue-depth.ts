@@ -10,15 +10,15 @@ import type { QueueDepth } from './queue-depth';
 
 /**
  * Depth of the SQS run queue, for the elected APP to publish. SQS gives the counts
- * (approximate, as AWS's own metrics are). Live workers are the worker sessions PostgreSQL
- * sees (application_name, see WORKER_SESSION_NAME): a worker that dies drops out at once,
- * with no heartbeat row to expire. The oldest waiting run comes from the run rows.
+ * (approximate, as AWS's own metrics are). Workers are those seen within `workersSeenWithinS`
+ * (worker_sightings): a worker resting while idle holds no session, so PostgreSQL's own
+ * session list cannot count it. The oldest waiting run comes from the run rows.
  */
 export function createSqsQueueDepth(
   client: SQSClient,
   queueUrl: string,
   db: Database,
-  workerSessionName: string,
+  workersSeenWithinS: number,
 ): () => Promise<QueueDepth> {
   return async () => {
     const [attributes, presence] = await Promise.all([
@@ -35,8 +35,8 @@ export function createSqsQueueDepth(
       ),
       db.execute(sql`
         select
-          (select count(*)::int from pg_stat_activity
-            where datname = current_database() and application_name = ${workerSessionName}) as workers,
+          (select count(*)::int from worker_sightings
+            where seen_at > now() - make_interval(secs => ${workersSeenWithinS})) as workers,
           coalesce((select extract(epoch from now() - min(created_at))::float8
             from runs where status = 'queued'), 0) as oldest`) as Promise<{
         rows: { workers: number; oldest: number }[];

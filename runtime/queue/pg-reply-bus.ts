@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import type { SessionConnection, SessionOptions } from '../db/session-connection';
+import type { IdleWatch } from '../reliability/idle-watch';
 import { type ReplyBus, type RunReply, replyChannel } from './reply-bus';
 import { createReplyWaiters } from './reply-waiters';
 
@@ -9,6 +10,8 @@ import { createReplyWaiters } from './reply-waiters';
 const MAX_NOTIFY_BYTES = 7900;
 /** PostgreSQL truncates identifiers, LISTEN channel names included, past 63 bytes. */
 const MAX_CHANNEL_BYTES = 63;
+/** How often the listening session is probed (and, with idle release, checked for quiet). */
+const LISTEN_PROBE_MS = 2000;
 
 /** A reply too large for NOTIFY: the waiter reads the run row, which is already committed. */
 interface ReadRowNotice {
@@ -28,11 +31,16 @@ export function pgReplyChannel(instanceId: string): string {
  * on its own channel over a session connection (re-LISTENed after a reconnect); workers
  * publish with pg_notify through the pool. A reply over NOTIFY's limit travels as "read the
  * run row", which the worker has committed before it publishes.
+ *
+ * With `idle`, the listening session closes once the process is quiet (no request, so no
+ * waiter), and work reopens it: `idle.begin()` resolves only once LISTEN is back, so a request
+ * that waits for a sync reply is listening before it enqueues the job.
  */
 export async function createPgReplyBus(
   db: Database,
   instanceId: string,
   openSession: ((options: Omit<SessionOptions, 'access'>) => SessionConnection) | null,
+  idle?: IdleWatch,
 ): Promise<ReplyBus> {
   const channel = pgReplyChannel(instanceId);
   const waiters = createReplyWaiters();
@@ -56,9 +64,40 @@ export async function createPgReplyBus(
   await session?.query('select 1');
   // A dropped session is only reopened by a query: probe it, so LISTEN is back within seconds
   // of a PostgreSQL restart. A reply sent meanwhile is missed, and the waiter reads the row.
-  const probe =
-    session && setInterval(() => session.query('select 1').catch(() => undefined), 2000);
-  probe?.unref();
+  let probe: NodeJS.Timeout | undefined;
+  let resting = false;
+  let closed = false;
+  const probeSession = (listening: SessionConnection) => {
+    if (idle?.isQuiet() === true && waiters.size === 0) {
+      clearInterval(probe);
+      probe = undefined;
+      resting = true;
+      void listening.rest();
+      return;
+    }
+    listening.query('select 1').catch(() => undefined);
+  };
+  const startProbe = (listening: SessionConnection) => {
+    probe = setInterval(() => probeSession(listening), LISTEN_PROBE_MS);
+    probe.unref();
+  };
+  if (session) {
+    startProbe(session);
+    // Requests that come while LISTEN is coming back (a paused Aurora resuming) all wait for it.
+    let waking: Promise<void> | undefined;
+    idle?.onBegin(() => {
+      if (waking !== undefined || !resting || closed) return waking;
+      resting = false;
+      startProbe(session);
+      waking = session
+        .query('select 1')
+        .then(() => undefined)
+        .finally(() => {
+          waking = undefined;
+        });
+      return waking;
+    });
+  }
   return {
     channel,
     async publish(to, reply) {
@@ -70,6 +109,7 @@ export async function createPgReplyBus(
     },
     waitFor: waiters.waitFor,
     async close() {
+      closed = true;
       clearInterval(probe);
       waiters.cancelAll();
       await session?.close();

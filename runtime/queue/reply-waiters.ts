@@ -4,6 +4,10 @@ import type { ReplyBus, RunReply } from './reply-bus';
 export function createReplyWaiters() {
   const waiting = new Map<string, (reply: RunReply | null) => void>();
   return {
+    /** Waits pending now. */
+    get size() {
+      return waiting.size;
+    },
     waitFor(runId: string, timeoutMs: number): ReturnType<ReplyBus['waitFor']> {
       let settle: (reply: RunReply | null) => void = () => {};
       const reply = new Promise<RunReply | null>((resolve) => {

@@ -9,6 +9,7 @@ import {
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import type { SessionConnection, SessionOptions } from '../db/session-connection';
+import { forgetSighting, recordSighting, SIGHTING_EVERY_MS } from '../db/worker-sightings-store';
 import { withTimeout } from '../timeout';
 import { MalformedRunMessageError } from './malformed-run-message-error';
 import { createResendLimiter } from './resend-limiter';
@@ -34,10 +35,18 @@ export interface SqsDriverOptions {
   stalledAfterS: number;
   /** SLUICE_RECONCILE_AFTER_S: a queued run is re-sent at most once per ten of these. */
   reconcileAfterS: number;
+  /** This worker's id in worker_sightings, which counts the live workers. */
+  workerId: string;
+  /**
+   * SLUICE_IDLE_RELEASE_S in ms: with no run in hand for this long, the worker closes its
+   * session (a serverless Aurora can pause) and opens it again with the next message.
+   * @default - the session stays open
+   */
+  idleReleaseMs?: number | undefined;
   logger: Logger;
 }
 
-/** pg_stat_activity's application_name of a worker's session: the live worker count reads it. */
+/** pg_stat_activity's application_name of a worker's session. */
 export const WORKER_SESSION_NAME = 'sluice-worker';
 
 /** Bounds an enqueue on the request path; past it the caller gets 503 and the run is canceled. */
@@ -138,18 +147,52 @@ function consumeRuns(
 ): RunConsumer {
   const { client, queueUrl, logger } = options;
   let holds: ReturnType<typeof createRunHolds> | undefined;
+  let sightedAt = 0;
   const session = options.openSession({
     applicationName: WORKER_SESSION_NAME,
-    // After a lost session, take back the holds of the runs still in hand.
-    onConnect: async (fresh) => holds?.relock(fresh),
+    // After a lost session, take back the holds of the runs still in hand; a new session is
+    // also this worker showing itself.
+    onConnect: async (fresh) => {
+      await holds?.relock(fresh);
+      await recordSighting(fresh, options.workerId);
+      sightedAt = Date.now();
+    },
   });
   holds = createRunHolds(session);
   const runHolds = holds;
-  const probe = setInterval(
-    () => session.query('select 1').catch(() => undefined),
-    SESSION_PROBE_MS,
-  );
-  probe.unref();
+  /** Messages being handled now, and when the last one began or ended. */
+  let handling = 0;
+  let lastWorkAt = Date.now();
+  let probe: NodeJS.Timeout | undefined;
+  const probeSession = () => {
+    const { idleReleaseMs } = options;
+    if (
+      idleReleaseMs !== undefined &&
+      handling === 0 &&
+      runHolds.inHand.size === 0 &&
+      Date.now() - lastWorkAt >= idleReleaseMs
+    ) {
+      // Resting: no connection and no query until the next message.
+      clearInterval(probe);
+      probe = undefined;
+      void session.rest();
+      return;
+    }
+    const query =
+      Date.now() - sightedAt >= SIGHTING_EVERY_MS
+        ? recordSighting(session, options.workerId).then(() => {
+            sightedAt = Date.now();
+          })
+        : session.query('select 1');
+    query.catch(() => undefined);
+  };
+  const keepProbing = () => {
+    if (probe !== undefined) return;
+    probe = setInterval(probeSession, SESSION_PROBE_MS);
+    probe.unref();
+  };
+  keepProbing();
+  // Seen at start, so a worker that has not taken a run yet counts too.
   session.query('select 1').catch(() => undefined);
 
   const inHand = new Map<string, InHand>();
@@ -167,6 +210,18 @@ function consumeRuns(
   };
 
   async function handle(message: Message): Promise<void> {
+    handling++;
+    lastWorkAt = Date.now();
+    keepProbing();
+    try {
+      await handleHeld(message);
+    } finally {
+      handling--;
+      lastWorkAt = Date.now();
+    }
+  }
+
+  async function handleHeld(message: Message): Promise<void> {
     let job: RunJob;
     try {
       job = decodeRunMessage(message.Body);
@@ -268,7 +323,12 @@ function consumeRuns(
     async close() {
       stopping.abort();
       await Promise.all(loops);
+      // Probing means the session is open. A resting worker leaves its sighting to age out
+      // rather than wake a paused database to delete it.
+      const awake = probe !== undefined;
       clearInterval(probe);
+      probe = undefined;
+      if (awake) await forgetSighting(session, options.workerId).catch(() => undefined);
       await runHolds.close();
     },
     async handOver() {

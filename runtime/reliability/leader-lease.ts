@@ -5,6 +5,11 @@ export interface LeaderLease {
   /** Takes the lease, or extends it when this holder already has it. False: someone else has it. */
   acquire(): Promise<boolean>;
   release(): Promise<void>;
+  /**
+   * Gives the lease up and closes the connection that held it, while the holder rests (see
+   * idle-watch); the next `acquire` opens it again. Absent where a lease holds nothing open.
+   */
+  rest?(): Promise<void>;
 }
 
 /**

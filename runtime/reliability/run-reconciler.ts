@@ -2,12 +2,20 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import {
   failLostRun,
+  hasUnfinishedRuns,
   type OverdueRun,
   overdueRuns,
   requeueLostRun,
 } from '../db/run-recovery-store';
 import type { RunQueue } from '../queue/run-queue';
+import type { IdleWatch } from './idle-watch';
 import type { LeaderLease } from './leader-lease';
+
+/**
+ * A resting reconciler still takes one pass a day, so retention keeps pruning an install that
+ * sees no traffic for weeks (it wakes the database for a few minutes).
+ */
+export const RESTING_PASS_MS = 24 * 3600 * 1000;
 
 export interface RunReconcilerDeps {
   db: Database;
@@ -28,6 +36,12 @@ export interface RunReconcilerDeps {
    * @default - no pruning
    */
   prune?: () => Promise<unknown>;
+  /**
+   * Lets the reconciler rest (lease and session given up, no passes but a daily one) after a
+   * pass that found no queued or running run while this process was quiet; work wakes it.
+   * @default - never rests
+   */
+  idle?: IdleWatch | undefined;
 }
 
 export interface ReconcilePass {
@@ -45,6 +59,8 @@ export interface RunReconciler {
   /** Runs the first pass now, then one every `intervalMs`. */
   start(): void;
   reconcileOnce(options?: { ignoreAge?: boolean }): Promise<ReconcilePass>;
+  /** True while it rests (see `idle`). */
+  readonly resting: boolean;
   close(): Promise<void>;
 }
 
@@ -102,17 +118,52 @@ export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
+  let passing = false;
+  let resting = false;
+  let wokenDuringPass = false;
+
+  /** After a pass: rest when nothing is unfinished and nothing happened meanwhile. */
+  async function restIfIdle(): Promise<void> {
+    const { idle } = deps;
+    if (idle === undefined || !idle.isQuiet() || (await hasUnfinishedRuns(deps.db))) return;
+    await deps.lease.rest?.();
+    // Work that began while the lease was given up finds it awake.
+    resting = idle.isQuiet();
+    if (resting) deps.logger.debug('reconciler resting: nothing unfinished, nothing happening');
+  }
+
   const tick = (options?: { ignoreAge?: boolean }) => {
+    passing = true;
+    resting = false;
+    wokenDuringPass = false;
     running = reconcileOnce(options)
+      .then(restIfIdle)
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'reconciler pass failed'))
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, deps.intervalMs);
+        passing = false;
+        if (stopped) return;
+        if (wokenDuringPass) resting = false;
+        const delay = resting ? RESTING_PASS_MS : wokenDuringPass ? 0 : deps.intervalMs;
+        timer = setTimeout(tick, delay);
+        if (resting) timer.unref();
       });
   };
+
+  deps.idle?.onBegin(() => {
+    if (passing) wokenDuringPass = true;
+    else if (resting && !stopped) {
+      clearTimeout(timer);
+      tick();
+    }
+    return undefined;
+  });
 
   return {
     start: () => tick({ ignoreAge: deps.firstPassIgnoresAge ?? false }),
     reconcileOnce,
+    get resting() {
+      return resting;
+    },
     async close() {
       stopped = true;
       clearTimeout(timer);

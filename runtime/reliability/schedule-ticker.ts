@@ -4,10 +4,20 @@ import type { Database } from '../db/client';
 import { insertScheduledRun, type ScheduledFlow, scheduledFlows } from '../db/schedule-store';
 import { scheduleOf, triggerSchema } from '../engine/trigger-schema';
 import type { RunQueue } from '../queue/run-queue';
+import type { IdleWatch } from './idle-watch';
 import type { LeaderLease } from './leader-lease';
+import { nextScheduleTick } from './next-schedule-tick';
 
 /** How often the scheduler lease holder looks for due ticks: a tick fires at most this late. */
 export const SCHEDULE_PASS_MS = 500;
+
+/**
+ * A resting scheduler wakes this long before the next tick: time for a paused Aurora to
+ * resume (about 15 s) and for the lease to be taken, so the tick still fires on time.
+ */
+export const SCHEDULE_WAKE_LEAD_MS = 30_000;
+/** setTimeout's longest delay; a longer rest wakes, looks again and rests again. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ScheduleTickerDeps {
   db: Database;
@@ -21,6 +31,13 @@ export interface ScheduleTickerDeps {
    * flow's most recent one and at most this old; older ones are skipped, never back-filled.
    */
   missedWindowMs: number;
+  /**
+   * Lets the scheduler rest while this process is quiet: lease and session given up until
+   * SCHEDULE_WAKE_LEAD_MS before the next tick of the flows it knows, or, with no scheduled
+   * flow, until work wakes it. Every tick it fires is work, so the rest of the APP wakes too.
+   * @default - never rests
+   */
+  idle?: IdleWatch | undefined;
 }
 
 export interface SchedulePass {
@@ -33,6 +50,8 @@ export interface ScheduleTicker {
   /** Runs a pass now, then one every `passIntervalMs`. */
   start(): void;
   tickOnce(now?: Date): Promise<SchedulePass>;
+  /** True while it rests (see `idle`). */
+  readonly resting: boolean;
   close(): Promise<void>;
 }
 
@@ -82,10 +101,21 @@ function dueTicks(
 export function createScheduleTicker(deps: ScheduleTickerDeps): ScheduleTicker {
   /** Per flow, the time up to which its ticks were fired while this instance held the lease. */
   const checked = new Map<string, Date>();
+  /** The scheduled flows the last pass read, for the next tick a rest must end before. */
+  let knownFlows: ScheduledFlow[] | undefined;
   let timer: NodeJS.Timeout | undefined;
   let pass: Promise<unknown> = Promise.resolve();
 
   async function fire(flow: ScheduledFlow, scheduledAt: Date): Promise<boolean> {
+    const work = await deps.idle?.begin();
+    try {
+      return await insertAndEnqueue(flow, scheduledAt);
+    } finally {
+      work?.end();
+    }
+  }
+
+  async function insertAndEnqueue(flow: ScheduledFlow, scheduledAt: Date): Promise<boolean> {
     const id = randomUUID();
     const created = await insertScheduledRun(deps.db, {
       id,
@@ -109,6 +139,7 @@ export function createScheduleTicker(deps: ScheduleTickerDeps): ScheduleTicker {
       return { leader: false, fired: 0 };
     }
     const flows = await scheduledFlows(deps.db);
+    knownFlows = flows;
     const live = new Set(flows.map((flow) => flow.flowId));
     for (const flowId of checked.keys()) if (!live.has(flowId)) checked.delete(flowId);
     let fired = 0;
@@ -127,11 +158,44 @@ export function createScheduleTicker(deps: ScheduleTickerDeps): ScheduleTicker {
   }
 
   let running = false;
+  let resting = false;
+  let stopped = false;
+  let wakeTimer: NodeJS.Timeout | undefined;
+
+  /** After a pass on a quiet process: rest until shortly before the next tick, if it is far. */
+  async function restIfIdle(): Promise<void> {
+    const { idle } = deps;
+    if (idle === undefined || !idle.isQuiet()) return;
+    const now = Date.now();
+    const next = nextScheduleTick(knownFlows ?? (await scheduledFlows(deps.db)), new Date(now));
+    const restMs =
+      next === null ? Number.POSITIVE_INFINITY : next.getTime() - now - SCHEDULE_WAKE_LEAD_MS;
+    if (restMs < deps.passIntervalMs * 4) return;
+    clearInterval(timer);
+    timer = undefined;
+    resting = true;
+    // Whoever fires next starts as a new holder: no back-fill across the rest.
+    checked.clear();
+    knownFlows = undefined;
+    await deps.lease.rest?.();
+    if (!idle.isQuiet() || stopped) {
+      wake();
+      return;
+    }
+    deps.logger.debug({ next }, 'scheduler resting until shortly before the next tick');
+    if (Number.isFinite(restMs)) {
+      wakeTimer = setTimeout(wake, Math.min(restMs, MAX_TIMER_MS));
+      wakeTimer.unref();
+    }
+  }
+
   const runPass = () => {
     // A slow pass is not overlapped by the next; the next interval tries again.
-    if (running) return;
+    if (running || resting) return;
     running = true;
+    knownFlows = undefined;
     pass = tickOnce()
+      .then(restIfIdle)
       .catch((error: unknown) => {
         deps.logger.warn({ err: error }, 'schedule pass failed');
       })
@@ -140,15 +204,34 @@ export function createScheduleTicker(deps: ScheduleTickerDeps): ScheduleTicker {
       });
   };
 
+  const startPasses = () => {
+    runPass();
+    timer = setInterval(runPass, deps.passIntervalMs);
+    timer.unref();
+  };
+
+  function wake() {
+    if (!resting || stopped) return;
+    clearTimeout(wakeTimer);
+    resting = false;
+    startPasses();
+  }
+
+  deps.idle?.onBegin(() => {
+    wake();
+    return undefined;
+  });
+
   return {
-    start() {
-      runPass();
-      timer = setInterval(runPass, deps.passIntervalMs);
-      timer.unref();
-    },
+    start: startPasses,
     tickOnce,
+    get resting() {
+      return resting;
+    },
     async close() {
+      stopped = true;
       clearInterval(timer);
+      clearTimeout(wakeTimer);
       await pass;
       await deps.lease.release();
     },

@@ -6,6 +6,24 @@ const sqsUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/sluice-runs';
 const split = { DATABASE_URL: 'postgres://u@db:5432/sluice', REDIS_URL: 'redis://cache:6379' };
 
 describe('parseEnv', () => {
+  it('releases idle PostgreSQL sessions after 60 s by default, and never with SLUICE_IDLE_RELEASE_S=0', () => {
+    const sqs = {
+      SLUICE_QUEUE: 'sqs',
+      SLUICE_SQS_QUEUE_URL: sqsUrl,
+      DATABASE_URL: split.DATABASE_URL,
+    };
+    expect(parseEnv(sqs).SLUICE_IDLE_RELEASE_S).toBe(60);
+    // Off: idle pool connections may then stay open for good.
+    expect(
+      parseEnv({ ...sqs, SLUICE_IDLE_RELEASE_S: '0', SLUICE_DB_IDLE_TIMEOUT_MS: '0' })
+        .SLUICE_IDLE_RELEASE_S,
+    ).toBe(0);
+    // The other queues keep nothing open on the database's behalf: no rule applies.
+    expect(parseEnv({ ...split, SLUICE_DB_IDLE_TIMEOUT_MS: '0' }).SLUICE_DB_IDLE_TIMEOUT_MS).toBe(
+      0,
+    );
+  });
+
   it('applies the documented defaults to an empty environment', () => {
     const env = parseEnv({});
     expect(env).toMatchObject({
@@ -133,6 +151,26 @@ describe('parseEnv', () => {
       },
       'SLUICE_QUEUE_UI is a BullMQ board and cannot be used when SLUICE_QUEUE is sqs',
     ],
+    [
+      {
+        SLUICE_QUEUE: 'sqs',
+        SLUICE_SQS_QUEUE_URL: sqsUrl,
+        DATABASE_URL: split.DATABASE_URL,
+        SLUICE_DB_IDLE_TIMEOUT_MS: '0',
+      },
+      'SLUICE_DB_IDLE_TIMEOUT_MS must be from 1 to SLUICE_IDLE_RELEASE_S × 1000 (60000) when SLUICE_QUEUE is sqs',
+    ],
+    [
+      {
+        SLUICE_QUEUE: 'sqs',
+        SLUICE_SQS_QUEUE_URL: sqsUrl,
+        DATABASE_URL: split.DATABASE_URL,
+        SLUICE_IDLE_RELEASE_S: '5',
+        SLUICE_DB_IDLE_TIMEOUT_MS: '10000',
+      },
+      'SLUICE_DB_IDLE_TIMEOUT_MS must be from 1 to SLUICE_IDLE_RELEASE_S × 1000 (5000) when SLUICE_QUEUE is sqs',
+    ],
+    [{ SLUICE_IDLE_RELEASE_S: '3601' }, 'SLUICE_IDLE_RELEASE_S must be an integer from 0 to 3600'],
     [
       { SLUICE_SQS_ACCESS_KEY_ID: 'AKIA' },
       'SLUICE_SQS_SECRET_ACCESS_KEY and SLUICE_SQS_ACCESS_KEY_ID must be set together',

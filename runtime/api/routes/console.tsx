@@ -382,11 +382,16 @@ export function consoleRoutes({
       liveWorkers?.count().catch(() => undefined) ?? null,
     ]);
     const now = new Date();
+    const seenWithinS = liveWorkers?.seenWithinS;
     return render(c, {
       title: 'System',
       section: 'system',
-      body: <SystemPage snapshot={snapshot} workers={workers} now={now} />,
-      live: <SystemStatus snapshot={snapshot} workers={workers} now={now} />,
+      body: (
+        <SystemPage snapshot={snapshot} workers={workers} seenWithinS={seenWithinS} now={now} />
+      ),
+      live: (
+        <SystemStatus snapshot={snapshot} workers={workers} seenWithinS={seenWithinS} now={now} />
+      ),
     });
   });
 

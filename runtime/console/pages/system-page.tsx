@@ -10,6 +10,11 @@ interface SystemProps {
   snapshot: SystemSnapshot;
   /** Live workers the queue sees; null in embedded mode, undefined when the queue did not say. */
   workers: number | null | undefined;
+  /**
+   * Set when workers are counted as seen within this many seconds (sqs: a worker resting
+   * while idle holds no database connection, so only its recent sightings can be counted).
+   */
+  seenWithinS?: number | undefined;
   now: Date;
 }
 
@@ -17,28 +22,41 @@ const workersText = (workers: number | null | undefined) =>
   workers === null ? 'in this process' : workers === undefined ? 'unknown' : String(workers);
 
 /** "Is anything wrong right now": workers, the waiting work, its age, the recent failure rate. */
-export function SystemStatus({ snapshot, workers, now }: SystemProps) {
+export function SystemStatus({ snapshot, workers, seenWithinS, now }: SystemProps) {
   const waitedMs =
     snapshot.oldestWaitingAt === null ? null : now.getTime() - snapshot.oldestWaitingAt.getTime();
   const { runs, failed } = snapshot.lastHour;
   const rate = runs === 0 ? 0 : failed / runs;
   const stale = waitedMs !== null && waitedMs > STALE_WAIT_MS;
   const failing = rate > HIGH_FAILURE_RATE;
-  const noWorkers = workers === 0;
+  const window =
+    seenWithinS === undefined
+      ? null
+      : seenWithinS % 60 === 0
+        ? `${seenWithinS / 60} min`
+        : `${seenWithinS} s`;
+  // Counted by sightings, no worker seen is only alarming while runs wait: idle workers rest.
+  const noWorkers = workers === 0 && (window === null || snapshot.waiting > 0);
+  const restingWorkers = workers === 0 && !noWorkers;
   return (
     <>
       <p class={noWorkers || stale || failing ? 'message error' : 'message info'}>
         {noWorkers
-          ? 'No worker is running: runs wait until one starts.'
+          ? window === null
+            ? 'No worker is running: runs wait until one starts.'
+            : `No worker has been seen in the last ${window} and runs are waiting. Check that workers are running.`
           : stale
             ? `Runs are waiting: the oldest has waited ${formatDuration(waitedMs)}. Check that workers are running.`
             : failing
               ? `${(rate * 100).toFixed(1)} % of the last hour's runs failed. Open the failed runs.`
-              : 'Nothing looks wrong right now.'}
+              : restingWorkers
+                ? `Nothing looks wrong right now. No worker has taken a run in the last ${window}: idle workers close their database connection and are counted again with their next run.`
+                : 'Nothing looks wrong right now.'}
       </p>
       <div class="tile-row">
         <div class={noWorkers ? 'tile alert' : 'tile'}>
-          Workers seen<strong>{workersText(workers)}</strong>
+          {window === null ? 'Workers seen' : `Workers seen, last ${window}`}
+          <strong>{workersText(workers)}</strong>
         </div>
         <div class="tile">
           Waiting runs (queue depth)<strong>{snapshot.waiting.toLocaleString('en')}</strong>

@@ -43,6 +43,7 @@ describe('migrate', () => {
       'runs',
       'secrets',
       'url_signing_keys',
+      'worker_sightings',
     ]);
   });
 

@@ -5,8 +5,12 @@ import { createFlow } from '../../../runtime/db/flow-store';
 import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
 import { insertQueuedRun } from '../../../runtime/db/run-store';
 import { createSessionConnection } from '../../../runtime/db/session-connection';
+import {
+  forgetSighting,
+  recordSighting,
+  WORKERS_SEEN_WINDOW_S,
+} from '../../../runtime/db/worker-sightings-store';
 import { createSqsQueueDepth } from '../../../runtime/metrics/sqs-queue-depth';
-import { WORKER_SESSION_NAME } from '../../../runtime/queue/sqs-driver';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import {
   FAUXQS_CREDENTIALS,
@@ -36,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('queue depth on SQS', () => {
-  it('reads waiting and in-flight messages from SQS, live workers from their PostgreSQL sessions, and the oldest queued run', async () => {
+  it('reads waiting and in-flight messages from SQS, live workers from their recent sightings, and the oldest queued run', async () => {
     const queueUrl = fauxqs.createQueue();
     for (const n of [1, 2, 3]) {
       await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `m${n}` }));
@@ -59,24 +63,28 @@ describe('queue depth on SQS', () => {
       flowVersionId: flow.versionId,
       trigger: {},
     });
-    const workers = [1, 2].map(() =>
-      createSessionConnection({
-        access: { url: database.url },
-        applicationName: WORKER_SESSION_NAME,
-      }),
-    );
-    await Promise.all(workers.map((session) => session.query('select 1')));
-    const read = createSqsQueueDepth(client, queueUrl, database.handle.db, WORKER_SESSION_NAME);
+    const session = createSessionConnection({
+      access: { url: database.url },
+      applicationName: 'depth-test',
+    });
+    await recordSighting(session, 'worker-a');
+    await recordSighting(session, 'worker-b');
+    const read = createSqsQueueDepth(client, queueUrl, database.handle.db, WORKERS_SEEN_WINDOW_S);
 
     const depth = await read();
     expect(depth).toMatchObject({ waiting: 2, active: 1, workers: 2 });
     expect(depth.oldestWaitingAgeSeconds).toBeGreaterThanOrEqual(0);
     expect(depth.oldestWaitingAgeSeconds).toBeLessThan(60);
 
-    // A worker that dies drops out of the count at once.
-    await workers[0]?.close();
+    // A worker not seen within the window drops out; one that stops takes its sighting along.
+    await session.query(
+      `update worker_sightings set seen_at = now() - make_interval(secs => $1) where worker_id = 'worker-a'`,
+      [WORKERS_SEEN_WINDOW_S + 1],
+    );
     expect((await read()).workers).toBe(1);
-    await workers[1]?.close();
+    await forgetSighting(session, 'worker-b');
+    expect((await read()).workers).toBe(0);
+    await session.close();
   });
 
   it('is published by an APP on the sqs queue, with no Redis', async () => {

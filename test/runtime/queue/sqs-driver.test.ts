@@ -121,6 +121,7 @@ function startDuplicatingWorker(stack: TestStack, queueUrl: string) {
       createSessionConnection({ access: { url: stack.database.url }, ...options }),
     stalledAfterS: 30,
     reconcileAfterS: 30,
+    workerId: 'sqs-driver-test',
     logger,
   });
   const worker = startWorker({
@@ -400,6 +401,7 @@ describe('an SQS permission error', () => {
       openSession: () => ({}) as never,
       stalledAfterS: 30,
       reconcileAfterS: 30,
+      workerId: 'denied',
       logger: pino({ level: 'silent' }),
     });
     cleanups.push(() => driver.queue.close());
