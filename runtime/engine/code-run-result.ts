@@ -1,3 +1,5 @@
+import { RETIRE_MARK } from './code-step-harness';
+
 /** What one code step came to, as the sandbox reports it. */
 export type CodeRunResult =
   | { ok: true; outputJson: string }
@@ -23,17 +25,33 @@ export const overMemory = (memoryMb: number): CodeRunFailure => ({
 
 export const aborted: CodeRunFailure = { ok: false, reason: 'aborted', message: 'flow aborted' };
 
-/** An outcome whose isolate must be disposed: its code may still be running, or never finish. */
-export type DecodedOutcome = { result: CodeRunResult; disposeIsolate: boolean };
+/**
+ * `disposeIsolate`: the step's code may still be running, or never finish. `retireContext`: the
+ * step made Intl objects, which count per context, so the run's next step gets a new context.
+ */
+export type DecodedOutcome = {
+  result: CodeRunResult;
+  disposeIsolate: boolean;
+  retireContext: boolean;
+};
 
 /**
- * Reads the outcome text the step's guard left in its carrier (code-step-harness.ts): a
- * one-letter code, then its text.
+ * Reads the outcome text the guard left in the step's carrier (code-step-harness.ts): a
+ * one-letter code, then its text, after RETIRE_MARK when the context must not be reused.
  */
 export function decodeOutcome(
-  text: string,
+  marked: string,
   limits: { timeoutMs: number; memoryMb: number; maxOutputLength: number },
 ): DecodedOutcome {
+  const retireContext = marked.startsWith(RETIRE_MARK);
+  const text = retireContext ? marked.slice(RETIRE_MARK.length) : marked;
+  return { ...decodeCode(text, limits), retireContext };
+}
+
+function decodeCode(
+  text: string,
+  limits: { timeoutMs: number; memoryMb: number; maxOutputLength: number },
+): Omit<DecodedOutcome, 'retireContext'> {
   const payload = text.slice(1);
   const failed = (message: string): CodeRunFailure => ({ ok: false, reason: 'error', message });
   switch (text[0]) {

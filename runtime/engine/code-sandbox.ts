@@ -14,17 +14,21 @@ import {
   GUARD_SOURCE,
   GUARD_SPECIFIER,
   OUTCOME_NAME,
+  START_SOURCE,
+  START_SPECIFIER,
   STEP_INPUT_GLOBAL,
 } from './code-step-harness';
 import { disposeAndConfirm } from './isolate-disposal';
 import { IsolateTurns } from './isolate-turns';
+import { RunContext } from './run-context';
 import { SandboxIsolate } from './sandbox-isolate';
 
 /**
  * Runs code steps (`export default (ctx) => value`, sync or async) in isolated-vm. One isolate
- * is reused across runs and every step gets a fresh context, so steps cannot see each other's
- * globals. Steps take turns on the isolate, and each runs inside the harness
- * (code-step-harness.ts), so what reaches the host is a string made inside the isolate.
+ * is reused across runs; each run gets a context of its own, which its code steps share (one
+ * flow author wrote them all) and which no other run ever sees. Steps take turns on the
+ * isolate, and each runs inside the harness (code-step-harness.ts), so what reaches the host is
+ * a string made inside the isolate.
  *
  * Every wait on the isolate is bounded by the step's time left plus SETTLE_MARGIN_MS. An isolate
  * whose step timed out, hit the memory cap, never settled or outlived a wait is disposed, and the
@@ -49,7 +53,20 @@ export const DISPOSAL_CONFIRM_MS = 10_000;
 const MAX_CACHED_COMPILATIONS = 500;
 const CODE_FILE = 'file:///code-step.js';
 const GUARD_FILE = 'file:///sluice-guard.js';
+const START_FILE = 'file:///sluice-start.js';
 const ENTRY_FILE = 'file:///sluice-entry.js';
+
+/** One run's code steps, in the context they share. */
+export interface CodeSandboxRun {
+  run(code: string, inputJson: string, bounds: CodeRunBounds): Promise<CodeRunResult>;
+  /** Releases the run's context. Call once the run has ended, however it ended. */
+  end(): void;
+}
+
+interface ContextHolder {
+  context: RunContext | null;
+  ended: boolean;
+}
 
 export class CodeSandbox {
   readonly #memoryMb: number;
@@ -61,6 +78,7 @@ export class CodeSandbox {
   readonly #disposals = new Set<Promise<void>>();
   #current: SandboxIsolate | null = null;
   #isolatesCreated = 0;
+  #contextsCreated = 0;
   #lost = false;
 
   /**
@@ -73,7 +91,39 @@ export class CodeSandbox {
     this.#onIsolateLost = onIsolateLost;
   }
 
+  /**
+   * Starts a run's use of the sandbox: its code steps share one context, made at its first step
+   * and released by `end()`. A context is never given to another run.
+   */
+  openRun(): CodeSandboxRun {
+    const holder: ContextHolder = { context: null, ended: false };
+    return {
+      run: (code, inputJson, bounds) => this.#run(holder, code, inputJson, bounds),
+      end: () => {
+        holder.ended = true;
+        holder.context?.release();
+        holder.context = null;
+      },
+    };
+  }
+
+  /** Runs one step as a run of its own, in a context of its own. */
   async run(code: string, inputJson: string, bounds: CodeRunBounds): Promise<CodeRunResult> {
+    const run = this.openRun();
+    try {
+      return await run.run(code, inputJson, bounds);
+    } finally {
+      run.end();
+    }
+  }
+
+  async #run(
+    holder: ContextHolder,
+    code: string,
+    inputJson: string,
+    bounds: CodeRunBounds,
+  ): Promise<CodeRunResult> {
+    if (holder.ended) throw new Error('a code step was run after its run ended');
     const { signal } = bounds;
     if (signal?.aborted) return aborted;
     const startedAt = performance.now();
@@ -81,7 +131,7 @@ export class CodeSandbox {
     const endTurn = await this.#turns.take(timeLeft(), signal);
     if (endTurn === null) return signal?.aborted ? aborted : timedOut(bounds.timeoutMs);
     try {
-      return await this.#runInTurn(code, inputJson, bounds, timeLeft);
+      return await this.#runInTurn(holder, code, inputJson, bounds, timeLeft);
     } finally {
       endTurn();
     }
@@ -110,6 +160,11 @@ export class CodeSandbox {
     return this.#isolatesCreated;
   }
 
+  /** How many contexts runs have taken: one per run that ran code, plus one per replacement. */
+  get contextsCreated(): number {
+    return this.#contextsCreated;
+  }
+
   /**
    * Disposes the isolate (the next run creates a new one). Resolves once every isolate this
    * sandbox disposed has let go of its thread, or has been reported lost.
@@ -120,6 +175,7 @@ export class CodeSandbox {
   }
 
   async #runInTurn(
+    holder: ContextHolder,
     code: string,
     inputJson: string,
     bounds: CodeRunBounds,
@@ -131,47 +187,71 @@ export class CodeSandbox {
     const onAbort = () => this.#discard(slot);
     signal?.addEventListener('abort', onAbort, { once: true });
     const modules: ivm.Module[] = [];
-    let context: ivm.Context | null = null;
     try {
-      const making = slot.takeContext();
-      const made = await settleWithin(making, timeLeft() + SETTLE_MARGIN_MS);
-      if (made.status !== 'fulfilled') return this.#conclude(slot, made, making, bounds);
-      context = made.value;
+      // A context left in an isolate that has since been disposed (this run's step or another
+      // run's misbehaved) is gone with it: the run goes on in a new context.
+      if (holder.context !== null && holder.context.slot !== slot) holder.context = null;
+      if (holder.context === null) {
+        const making = slot.takeContext();
+        const made = await settleWithin(making, timeLeft() + SETTLE_MARGIN_MS);
+        if (made.status !== 'fulfilled') return this.#conclude(slot, made, making, bounds);
+        holder.context = new RunContext(slot, made.value);
+        this.#contextsCreated += 1;
+      }
+      const runContext = holder.context;
       const timeoutMs = Math.floor(timeLeft());
       if (timeoutMs < 1) return timedOut(bounds.timeoutMs);
 
       // The isolate is idle (this step holds the turn and its context is made), so these
-      // synchronous calls do not wait; they run none of the step's code.
-      context.global.setSync(STEP_INPUT_GLOBAL, [inputJson, bounds.maxOutputLength], {
-        copy: true,
-      });
-      const guard = this.#compile(slot.isolate, GUARD_SOURCE, GUARD_FILE);
-      modules.push(guard);
+      // synchronous calls do not wait; they run none of the steps' code.
       const user = this.#compile(slot.isolate, code, CODE_FILE);
       modules.push(user);
+      const start = this.#compile(slot.isolate, START_SOURCE, START_FILE);
+      modules.push(start);
       const entry = this.#compile(slot.isolate, ENTRY_SOURCE, ENTRY_FILE);
       modules.push(entry);
-      entry.instantiateSync(context, (specifier, referrer) => {
-        if (referrer === entry && specifier === GUARD_SPECIFIER) return guard;
+      // GUARD is the context's, once a step's evaluation has run it; until then each try
+      // brings its own (released with the step's modules if it never gets that far).
+      const adopted = runContext.guard;
+      const guard = adopted ?? this.#compile(slot.isolate, GUARD_SOURCE, GUARD_FILE);
+      if (adopted === null) {
+        modules.push(guard);
+        // Linked on its own first: isolated-vm binds a module to its context (which its
+        // namespace needs, later) only when it is instantiated directly.
+        guard.instantiateSync(runContext.context, refuseImport);
+      }
+      entry.instantiateSync(runContext.context, (specifier, referrer) => {
+        if (referrer === entry && specifier === START_SPECIFIER) return start;
         if (referrer === entry && specifier === CODE_SPECIFIER) return user;
-        throw new Error(`imports are not available in code steps (got "${specifier}")`);
+        if ((referrer === entry || referrer === start) && specifier === GUARD_SPECIFIER) {
+          return guard;
+        }
+        return refuseImport(specifier);
       });
+      if (adopted === null) {
+        // No step's code has run in this context yet: GUARD takes this input from a global.
+        runContext.context.global.setSync(STEP_INPUT_GLOBAL, [inputJson, bounds.maxOutputLength], {
+          copy: true,
+        });
+        modules.splice(modules.indexOf(guard), 1);
+        runContext.adoptGuard(guard);
+      } else {
+        runContext.prepareStep(guard, inputJson, bounds.maxOutputLength, timeoutMs);
+      }
 
       const evaluating = entry.evaluate({ timeout: timeoutMs });
       const evaluated = await settleWithin(evaluating, timeoutMs + SETTLE_MARGIN_MS);
-      return this.#conclude(slot, evaluated, evaluating, bounds);
+      return this.#conclude(slot, evaluated, evaluating, bounds, holder);
     } catch (error) {
-      // Compiling, linking or setting the input: a syntax error or a refused import, unless
-      // the isolate went away meanwhile.
+      // Compiling, linking or handing over the input: a syntax error or a refused import,
+      // unless the isolate went away meanwhile.
       if (slot.isDisposed)
         return this.#conclude(slot, { status: 'rejected', reason: error }, null, bounds);
       return { ok: false, reason: 'error', message: describeHostError(error) };
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!slot.isDisposed) {
-        for (const module of modules) module.release();
-        context?.release();
-      }
+      if (!slot.isDisposed) for (const module of modules) module.release();
+      // The next run's context, made while the host does other work.
       if (this.#current === slot) slot.prepareSpareContext();
     }
   }
@@ -185,14 +265,19 @@ export class CodeSandbox {
     settled: Settled<unknown>,
     call: Promise<unknown> | null,
     bounds: CodeRunBounds,
+    holder?: ContextHolder,
   ): CodeRunResult {
     if (settled.status === 'rejected' && isOutcome(settled.reason)) {
-      const { result, disposeIsolate } = decodeOutcome(settled.reason.message, {
+      const { result, disposeIsolate, retireContext } = decodeOutcome(settled.reason.message, {
         timeoutMs: bounds.timeoutMs,
         memoryMb: this.#memoryMb,
         maxOutputLength: bounds.maxOutputLength,
       });
       if (disposeIsolate) this.#discard(slot);
+      else if (retireContext && holder?.context) {
+        holder.context.release();
+        holder.context = null;
+      }
       return result;
     }
     const killedForMemory = slot.isDisposed && !slot.disposedByOwner;
@@ -262,6 +347,10 @@ export class CodeSandbox {
     }
     return module;
   }
+}
+
+function refuseImport(specifier: string): never {
+  throw new Error(`imports are not available in code steps (got "${specifier}")`);
 }
 
 /** isolated-vm's host-side copy of the carrier (code-step-harness.ts). */

@@ -1,6 +1,6 @@
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth';
 import { assertNever } from './assert-never';
-import { CodeSandbox } from './code-sandbox';
+import { CodeSandbox, type CodeSandboxRun } from './code-sandbox';
 import { throwIfOutOfTime } from './deadline';
 import { type EngineLimits, resolveEngineLimits } from './engine-limits';
 import { InternalStepError, toEngineError } from './errors/engine-error';
@@ -66,11 +66,15 @@ class FlowRun implements StepContext {
   #response: FlowResponse | null = null;
   #responded = false;
 
+  /** The run's code steps share one context, which ends with the run. */
+  readonly sandbox: CodeSandboxRun;
+
   constructor(
     readonly limits: EngineLimits,
-    readonly sandbox: CodeSandbox,
+    sandbox: CodeSandbox,
     opts: FlowRunOptions,
   ) {
+    this.sandbox = sandbox.openRun();
     this.deadline = opts.deadline;
     this.signal = opts.signal;
     this.#beforeSideEffect = opts.beforeSideEffect;
@@ -84,7 +88,12 @@ class FlowRun implements StepContext {
   }
 
   async run(definition: FlowDefinition, trigger: TriggerInput): Promise<FlowOutcome> {
-    const outcome = await this.#runUnredacted(definition, trigger);
+    let outcome: FlowOutcome;
+    try {
+      outcome = await this.#runUnredacted(definition, trigger);
+    } finally {
+      this.sandbox.end();
+    }
     const redacted = this.#redactor.value(outcome);
     // Only a respond step's response goes out unredacted, and only in the sync reply.
     if (

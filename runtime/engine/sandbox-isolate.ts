@@ -1,6 +1,6 @@
 import ivm from 'isolated-vm';
 
-/** One isolate of the code sandbox, with a context made ahead of time for the next step. */
+/** One isolate of the code sandbox, with a context made ahead of time for the next run that needs one. */
 export class SandboxIsolate {
   readonly isolate: ivm.Isolate;
   /** Set when the sandbox disposes the isolate; a disposal it did not ask for is the memory limit. */
@@ -26,7 +26,7 @@ export class SandboxIsolate {
     return spare ?? this.isolate.createContext();
   }
 
-  /** Starts making the next step's context while the host does other work. */
+  /** Starts making the next context while the host does other work. */
   prepareSpareContext(): void {
     if (this.#spare !== null || this.isolate.isDisposed) return;
     const spare = this.isolate.createContext();

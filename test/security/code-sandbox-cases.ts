@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect } from 'vitest';
 import type { CodeRunResult } from '../../runtime/engine/code-run-result';
-import { CodeSandbox } from '../../runtime/engine/code-sandbox';
+import { type CodeRunBounds, CodeSandbox } from '../../runtime/engine/code-sandbox';
 
 /** A small time cap, so that code which never returns costs each test little. */
 export const CAP_MS = 200;
@@ -47,32 +47,64 @@ export function useHostileSandbox(memoryMb = 16): ReturnType<typeof hostileSandb
 /**
  * Runs the hostile `code`, then a benign step on the same sandbox, and returns what the hostile
  * step came to. Fails unless the hostile step was reported within its cap and a second, the
- * benign one succeeded with its own output within RECOVERY_MS, and no isolate was lost.
+ * benign one succeeded with its own output within RECOVERY_MS, and no isolate was lost. The pair
+ * runs twice: as two runs (each in its own context), then as two steps of one run (sharing the
+ * run's context, whatever the hostile step left in it); both must come to the same.
  */
 export async function runThenRecover(
-  { sandbox, lost }: ReturnType<typeof hostileSandbox>,
+  hostile: ReturnType<typeof hostileSandbox>,
   code: string,
   capMs = CAP_MS,
 ): Promise<CodeRunResult> {
+  const { sandbox } = hostile;
+  const apart = await hostileThenBenign(hostile, code, capMs, (step, input, bounds) =>
+    sandbox.run(step, input, bounds),
+  );
+  const run = sandbox.openRun();
+  try {
+    const together = await hostileThenBenign(hostile, code, capMs, (step, input, bounds) =>
+      run.run(step, input, bounds),
+    );
+    expect(together, `in one run: ${code}`).toEqual(apart);
+  } finally {
+    run.end();
+  }
+  return apart;
+}
+
+async function hostileThenBenign(
+  { lost }: ReturnType<typeof hostileSandbox>,
+  code: string,
+  capMs: number,
+  runStep: (code: string, inputJson: string, bounds: CodeRunBounds) => Promise<CodeRunResult>,
+): Promise<CodeRunResult> {
   const bounds = { timeoutMs: capMs, maxOutputLength: 100_000 };
   const started = performance.now();
-  const result = await sandbox.run(code, '{"trigger":{"body":null}}', bounds);
+  const result = await runStep(code, '{"trigger":{"body":null}}', bounds);
   expect(performance.now() - started, code).toBeLessThan(capMs + REPORT_SLACK_MS);
+  await expectBenignStep(runStep, bounds, `the step after: ${code}`);
+  expect(lost).toEqual([]);
+  return result;
+}
 
-  const n = Math.floor(Math.random() * 1000);
+/**
+ * Runs a benign step that must come back with its own output (from an input the host chose at
+ * random, so that nothing made earlier can match it) within RECOVERY_MS.
+ */
+export async function expectBenignStep(
+  runStep: (code: string, inputJson: string, bounds: CodeRunBounds) => Promise<CodeRunResult>,
+  bounds: CodeRunBounds,
+  label: string,
+): Promise<void> {
+  const n = Math.floor(Math.random() * 1_000_000);
   const recoveryStarted = performance.now();
-  const next = await sandbox.run(
+  const next = await runStep(
     'export default ({ n }) => ({ doubled: n * 2 })',
     JSON.stringify({ n }),
     bounds,
   );
-  expect(next, `the step after: ${code}`).toEqual({
-    ok: true,
-    outputJson: JSON.stringify({ doubled: n * 2 }),
-  });
-  expect(performance.now() - recoveryStarted, `the step after: ${code}`).toBeLessThan(RECOVERY_MS);
-  expect(lost).toEqual([]);
-  return result;
+  expect(next, label).toEqual({ ok: true, outputJson: JSON.stringify({ doubled: n * 2 }) });
+  expect(performance.now() - recoveryStarted, label).toBeLessThan(RECOVERY_MS);
 }
 
 /** Runs each variant through runThenRecover and checks its result with `expectation`. */

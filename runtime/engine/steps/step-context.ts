@@ -1,4 +1,4 @@
-import type { CodeSandbox } from '../code-sandbox';
+import type { CodeSandboxRun } from '../code-sandbox';
 import type { EngineLimits } from '../engine-limits';
 import type { StepInput } from '../run-log';
 import type { RunScope, StepOutput } from '../run-scope';
@@ -11,7 +11,8 @@ export interface StepContext {
   /** Epoch ms by which the run must end. */
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
-  readonly sandbox: CodeSandbox;
+  /** The code sandbox, in this run's own context. */
+  readonly sandbox: CodeSandboxRun;
   /** Replaces the run's secret values in a text that is cut short before it is recorded. */
   redact(text: string): string;
   /** Resolves once the run may act outside itself (see FlowRunOptions.beforeSideEffect). */

@@ -105,4 +105,102 @@ describe('CodeSandbox', () => {
       Array.from({ length: 20 }, (_, i) => String(i)),
     );
   });
+
+  it("makes one context for all of a run's steps, however many, and releases it at the end", async () => {
+    sandbox = new CodeSandbox(16);
+    const run = sandbox.openRun();
+    for (let i = 0; i < 100; i++) {
+      expect(
+        await run.run(
+          'export default () => (globalThis.count = (globalThis.count ?? 0) + 1)',
+          input,
+          bounds,
+        ),
+      ).toEqual({ ok: true, outputJson: String(i + 1) });
+    }
+    run.end();
+    expect(sandbox.contextsCreated).toBe(1);
+    await expect(run.run('export default () => 1', input, bounds)).rejects.toThrow(/ended/);
+  });
+
+  it('never shows one run what another left, even with their steps interleaved', async () => {
+    sandbox = new CodeSandbox(16);
+    const runs = [sandbox.openRun(), sandbox.openRun()];
+    const note = (run: number) =>
+      `export default () => { (globalThis.notes ??= []).push(${run}); return globalThis.notes }`;
+    for (let round = 1; round <= 3; round++) {
+      for (const [index, run] of runs.entries()) {
+        expect(await run.run(note(index), input, bounds)).toEqual({
+          ok: true,
+          outputJson: JSON.stringify(Array(round).fill(index)),
+        });
+      }
+    }
+    for (const run of runs) run.end();
+    expect(sandbox.contextsCreated).toBe(2);
+  });
+
+  it("goes on in a new context when a step (its own or another run's) had the isolate replaced", async () => {
+    sandbox = new CodeSandbox(16);
+    const capped = { ...bounds, timeoutMs: 100 };
+    const run = sandbox.openRun();
+    const keep = 'export default () => (globalThis.kept = (globalThis.kept ?? 0) + 1)';
+    expect(await run.run(keep, input, capped)).toEqual({ ok: true, outputJson: '1' });
+    expect(await run.run('export default () => { for (;;) {} }', input, capped)).toMatchObject({
+      ok: false,
+      reason: 'timeout',
+    });
+    expect(await run.run(keep, input, capped)).toEqual({ ok: true, outputJson: '1' });
+    expect(await sandbox.run('export default () => { for (;;) {} }', input, capped)).toMatchObject({
+      ok: false,
+      reason: 'timeout',
+    });
+    expect(await run.run(keep, input, capped)).toEqual({ ok: true, outputJson: '1' });
+    run.end();
+    expect(sandbox.isolatesCreated).toBe(3);
+  });
+
+  it('keeps the context after a step that threw or failed to compile', async () => {
+    sandbox = new CodeSandbox(16);
+    const run = sandbox.openRun();
+    const keep = 'export default () => (globalThis.kept = (globalThis.kept ?? 0) + 1)';
+    expect(await run.run(keep, input, bounds)).toEqual({ ok: true, outputJson: '1' });
+    expect(await run.run("export default () => { throw new Error('no') }", input, bounds)).toEqual({
+      ok: false,
+      reason: 'error',
+      message: 'no',
+    });
+    expect(await run.run("import fs from 'fs';\nexport default () => 1", input, bounds)).toEqual({
+      ok: false,
+      reason: 'error',
+      message: 'imports are not available in code steps (got "fs")',
+    });
+    expect(await run.run('export default () => {', input, bounds)).toMatchObject({
+      ok: false,
+      reason: 'error',
+    });
+    expect(await run.run(keep, input, bounds)).toEqual({ ok: true, outputJson: '2' });
+    run.end();
+    expect(sandbox.contextsCreated).toBe(1);
+  });
+
+  it('links a first step again after its imports were refused, in the same pristine context', async () => {
+    sandbox = new CodeSandbox(16);
+    const run = sandbox.openRun();
+    expect(await run.run("import 'sluice:guard';\nexport default () => 1", input, bounds)).toEqual({
+      ok: false,
+      reason: 'error',
+      message: 'imports are not available in code steps (got "sluice:guard")',
+    });
+    expect(await run.run('export default (ctx) => ctx.trigger.body * 3', input, bounds)).toEqual({
+      ok: true,
+      outputJson: '6',
+    });
+    expect(await run.run('export default (ctx) => ctx.trigger.body * 4', input, bounds)).toEqual({
+      ok: true,
+      outputJson: '8',
+    });
+    run.end();
+    expect(sandbox.contextsCreated).toBe(1);
+  });
 });

@@ -43,18 +43,37 @@ describe('code steps', () => {
     expect(responseBody(await runCode('export default () => {}'))).toBeNull();
   });
 
-  it('gives every step a fresh context', async () => {
+  it("shares one context between a run's steps, and none between runs", async () => {
     const flow = flowOf([
       codeStep(
         'setter',
-        'export default () => { globalThis.leak = 1; Array.prototype.evil = 1; return 1 }',
+        'export default () => { globalThis.leak = (globalThis.leak ?? 0) + 1; Array.prototype.evil = 1; return 1 }',
       ),
-      codeStep('reader', 'export default () => [typeof globalThis.leak, typeof [].evil]'),
+      codeStep('reader', 'export default () => [globalThis.leak, typeof [].evil]'),
     ]);
-    expect(responseBody(await runner.run(flow, triggerOf(null), later()))).toEqual([
-      'undefined',
-      'undefined',
+    // Each run sees only what its own earlier steps left.
+    for (let i = 0; i < 2; i++) {
+      expect(responseBody(await runner.run(flow, triggerOf(null), later()))).toEqual([1, 'number']);
+    }
+  });
+
+  it("runs every iteration of a loop of code steps in the run's one context", async () => {
+    const flow = flowOf([
+      {
+        id: 'each',
+        type: 'loop',
+        items: '{{trigger.body}}',
+        steps: [
+          codeStep(
+            'count',
+            'export default ({ each }) => { globalThis.seen = [...(globalThis.seen ?? []), each.item]; return globalThis.seen.length }',
+          ),
+        ],
+      },
+      codeStep('total', 'export default () => globalThis.seen'),
     ]);
+    const items = Array.from({ length: 50 }, (_, i) => i);
+    expect(responseBody(await runner.run(flow, triggerOf(items), later()))).toEqual(items);
   });
 
   it('cannot change the host copy of an earlier output', async () => {
