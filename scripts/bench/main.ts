@@ -277,7 +277,13 @@ if (scenarios.has('console')) {
 }
 // Redis commands per run are counted on a redis-server and a deployment of their own.
 if (scenarios.has('redis-commands')) {
-  const options = { workers, runs: smoke ? 50 : 1000, connections, idleSeconds: smoke ? 2 : 10 };
+  const options = {
+    workers,
+    runs: smoke ? 50 : 1000,
+    connections,
+    idleSeconds: smoke ? 2 : 10,
+    backlog: smoke ? 2000 : 20_000,
+  };
   for (const figure of await redisCommandFigures(options)) emit(figure);
   if (scenarios.size === 1) process.exit(0);
 }

@@ -2,6 +2,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { createBullmqDriver } from '../../runtime/queue/bullmq-driver';
+import { randomQueuePrefix } from '../../test/support/database';
 import { startDeployment, waitForDrain } from './deployment';
 import { runLoad } from './load';
 import { cpuSeconds } from './proc-stats';
@@ -116,6 +118,52 @@ export interface RedisCommandOptions {
   runs: number;
   connections: number[];
   idleSeconds: number;
+  /** Waiting jobs behind the 1,000 the reconciler's liveness check asks about. */
+  backlog: number;
+}
+
+/**
+ * The reconciler's `liveJobIds` for a full batch (1,000 overdue runs) while `backlog` jobs
+ * wait: the check a deployment makes every pass while a burst is queued.
+ */
+async function liveJobCheck(port: number, admin: Redis, backlog: number) {
+  const driver = createBullmqDriver({
+    redis: { url: `redis://127.0.0.1:${port}` },
+    prefix: randomQueuePrefix(),
+    failedJobRetentionDays: 7,
+    failedJobRetentionCount: 1000,
+    stalledAfterMs: 30_000,
+  });
+  try {
+    const ids = Array.from({ length: backlog }, (_, i) => `run-${i}`);
+    for (let i = 0; i < ids.length; i += 500) {
+      await Promise.all(
+        ids.slice(i, i + 500).map((runId) => driver.queue.enqueue({ runId, replyTo: null })),
+      );
+    }
+    // The oldest runs sit at the far end of the wait list from where LPUSH adds.
+    const asked = ids.slice(0, 1000);
+    await admin.config('RESETSTAT');
+    const watched = await monitor(port);
+    const started = performance.now();
+    const live = await driver.queue.liveJobIds(asked);
+    const ms = performance.now() - started;
+    await watched.stop(new Map());
+    const stats = await commandStats(admin);
+    return {
+      scenario: 'redis-commands',
+      phase: 'live-job-check',
+      backlog,
+      asked: asked.length,
+      live: live.size,
+      commands: sum(stats, 'calls'),
+      client_commands: clientCalls(watched.counts),
+      redis_usec: round(clientUsec(stats, watched.counts)),
+      wall_ms: round(ms, 1),
+    };
+  } finally {
+    await driver.queue.close();
+  }
 }
 
 export async function redisCommandFigures(
@@ -123,11 +171,12 @@ export async function redisCommandFigures(
 ): Promise<Record<string, unknown>[]> {
   const redisServer = await startRedisServer();
   const { port } = redisServer;
+  const admin = new Redis({ port });
+  // Before the deployment starts, so that its processes send nothing meanwhile.
+  const figures: Record<string, unknown>[] = [await liveJobCheck(port, admin, options.backlog)];
   const deployment = await startDeployment(options.workers, {
     redisUrl: `redis://127.0.0.1:${port}`,
   });
-  const admin = new Redis({ port });
-  const figures: Record<string, unknown>[] = [];
   try {
     const roleOfPid = new Map<number, string>([[deployment.app.child.pid ?? 0, 'app']]);
     for (const worker of deployment.workers) roleOfPid.set(worker.child.pid ?? 0, 'worker');
