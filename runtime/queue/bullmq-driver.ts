@@ -41,7 +41,13 @@ const MISROUTED_MAX_DELIVERIES = 12;
 
 /** Bounds an enqueue on the request path, including BullMQ waiting for a first connection. */
 const ENQUEUE_TIMEOUT_MS = 700;
-const DEAD_STATES = new Set(['completed', 'failed', 'unknown']);
+/**
+ * Seconds an idle worker's BZPOPMIN waits before it polls again (BullMQ's ceiling; its default
+ * is 5). A new job wakes a waiting worker at once through the queue's marker, and a delayed job
+ * sets the wait to its due time, so a longer wait only halves what idle workers send; closing
+ * disconnects the blocking connection rather than waiting it out.
+ */
+const IDLE_POLL_S = 10;
 
 export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
   const connection = new Redis(redisOptions(options.redis, 'request'));
@@ -76,10 +82,7 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
           'redis',
         );
       },
-      async liveJobIds(runIds) {
-        const states = await Promise.all(runIds.map((id) => queue.getJobState(id)));
-        return new Set(runIds.filter((_, i) => !DEAD_STATES.has(states[i] ?? 'unknown')));
-      },
+      liveJobIds: (runIds) => liveJobIds(connection, queue, runIds),
       async requeue(job) {
         const state = await queue.getJobState(job.runId);
         // A dead job keeps its id, and add() with that id would be a silent no-op.
@@ -126,6 +129,7 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
         connection: workerConnection,
         prefix: options.prefix,
         concurrency,
+        drainDelay: IDLE_POLL_S,
         // A stalled job (its worker died) fails at once; the reaper decides whether to retry.
         maxStalledCount: 0,
         lockDuration: options.stalledAfterMs,
@@ -156,4 +160,31 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
       };
     },
   };
+}
+
+/**
+ * One HMGET per id, pipelined, instead of BullMQ's getState: that script looks for the id with
+ * LPOS along the whole wait list, so the reconciler's batch cost O(ids × backlog) while a burst
+ * was queued. A job's hash is written and deleted by the same scripts that put it in and take
+ * it out of its state lists; completed jobs are removed (removeOnComplete), and a failed one
+ * keeps its hash with `finishedOn` set. So: no hash, or `finishedOn` set, is dead (what getState
+ * calls completed, failed or unknown); any other hash is waiting, delayed, prioritized or active.
+ */
+async function liveJobIds(
+  connection: Redis,
+  queue: Queue<RunJob>,
+  runIds: readonly string[],
+): Promise<Set<string>> {
+  if (runIds.length === 0) return new Set();
+  const pipeline = connection.pipeline();
+  for (const id of runIds) pipeline.hmget(queue.toKey(id), 'timestamp', 'finishedOn');
+  const replies = (await pipeline.exec()) ?? [];
+  const live = new Set<string>();
+  runIds.forEach((id, i) => {
+    const [error, fields] = replies[i] ?? [new Error('no reply')];
+    if (error) throw error;
+    const [timestamp, finishedOn] = fields as [string | null, string | null];
+    if (timestamp !== null && finishedOn === null) live.add(id);
+  });
+  return live;
 }
