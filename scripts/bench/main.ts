@@ -281,7 +281,8 @@ if (scenarios.has('redis-commands')) {
     workers,
     runs: smoke ? 50 : 1000,
     connections,
-    idleSeconds: smoke ? 2 : 10,
+    // One stalled-check interval (SLUICE_STALLED_AFTER_S's default), so every timer shows.
+    idleSeconds: smoke ? 2 : 30,
     backlog: smoke ? 2000 : 20_000,
   };
   for (const figure of await redisCommandFigures(options)) emit(figure);
