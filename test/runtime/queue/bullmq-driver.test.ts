@@ -17,7 +17,7 @@ function driverOn(prefix: string) {
   });
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -100,8 +100,9 @@ describe('the bullmq driver', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const enqueuedAt = Date.now();
     await driver.queue.enqueue({ runId: 'late', replyTo: null });
-    await until(async () => started.length === 1);
-    expect((started[0] ?? Infinity) - enqueuedAt).toBeLessThan(500);
+    await until(async () => started.length === 1, 15_000);
+    // Waiting out the poll would take the 8.5 s left of it; a loaded box still wakes in ms.
+    expect((started[0] ?? Infinity) - enqueuedAt).toBeLessThan(3000);
   });
 
   it('closes an idle worker without waiting out its poll', async () => {
@@ -110,6 +111,7 @@ describe('the bullmq driver', () => {
     const closing = Date.now();
     await consumer.close();
     consumer = undefined;
-    expect(Date.now() - closing).toBeLessThan(2000);
+    // Waiting out the poll would take the 9.5 s left of it.
+    expect(Date.now() - closing).toBeLessThan(5000);
   });
 });
