@@ -1,7 +1,7 @@
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withTimeout } from '../timeout';
-import { liveJobIds } from './bullmq-live-job-ids';
+import { holdsEndedJob, liveJobIds } from './bullmq-job-liveness';
 import { type RedisConfig, redisOptions } from './redis-options';
 import {
   type QueueDriver,
@@ -85,9 +85,8 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
       },
       liveJobIds: (runIds) => liveJobIds(connection, queue, runIds),
       async requeue(job) {
-        const state = await queue.getJobState(job.runId);
         // A dead job keeps its id, and add() with that id would be a silent no-op.
-        if (state === 'completed' || state === 'failed') await queue.remove(job.runId);
+        if (await holdsEndedJob(connection, queue, job.runId)) await queue.remove(job.runId);
         await queue.add('run', stampedForEnqueue(job), { jobId: job.runId });
       },
       dependency: 'redis',

@@ -28,3 +28,12 @@ export async function liveJobIds(
   });
   return live;
 }
+
+/** Whether the run's job has ended but still holds its id (a failed job kept for inspection). */
+export async function holdsEndedJob(
+  connection: Redis,
+  queue: Queue<RunJob>,
+  runId: string,
+): Promise<boolean> {
+  return (await connection.hget(queue.toKey(runId), 'finishedOn')) !== null;
+}
