@@ -1,6 +1,7 @@
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withTimeout } from '../timeout';
+import { holdsEndedJob, liveJobIds } from './bullmq-job-liveness';
 import { type RedisConfig, redisOptions } from './redis-options';
 import {
   type QueueDriver,
@@ -41,7 +42,13 @@ const MISROUTED_MAX_DELIVERIES = 12;
 
 /** Bounds an enqueue on the request path, including BullMQ waiting for a first connection. */
 const ENQUEUE_TIMEOUT_MS = 700;
-const DEAD_STATES = new Set(['completed', 'failed', 'unknown']);
+/**
+ * Seconds an idle worker's BZPOPMIN waits before it polls again (BullMQ's ceiling; its default
+ * is 5). A new job wakes a waiting worker at once through the queue's marker, and a delayed job
+ * sets the wait to its due time, so a longer wait only halves what idle workers send; closing
+ * disconnects the blocking connection rather than waiting it out.
+ */
+const IDLE_POLL_S = 10;
 
 export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
   const connection = new Redis(redisOptions(options.redis, 'request'));
@@ -76,14 +83,10 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
           'redis',
         );
       },
-      async liveJobIds(runIds) {
-        const states = await Promise.all(runIds.map((id) => queue.getJobState(id)));
-        return new Set(runIds.filter((_, i) => !DEAD_STATES.has(states[i] ?? 'unknown')));
-      },
+      liveJobIds: (runIds) => liveJobIds(connection, queue, runIds),
       async requeue(job) {
-        const state = await queue.getJobState(job.runId);
         // A dead job keeps its id, and add() with that id would be a silent no-op.
-        if (state === 'completed' || state === 'failed') await queue.remove(job.runId);
+        if (await holdsEndedJob(connection, queue, job.runId)) await queue.remove(job.runId);
         await queue.add('run', stampedForEnqueue(job), { jobId: job.runId });
       },
       dependency: 'redis',
@@ -126,6 +129,7 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
         connection: workerConnection,
         prefix: options.prefix,
         concurrency,
+        drainDelay: IDLE_POLL_S,
         // A stalled job (its worker died) fails at once; the reaper decides whether to retry.
         maxStalledCount: 0,
         lockDuration: options.stalledAfterMs,

@@ -68,6 +68,12 @@ export interface DeploymentOptions {
   profileDir?: string | undefined;
   /** @default 'bullmq' */
   queue?: 'bullmq' | 'sqs';
+  /**
+   * The bullmq queue's Redis: a server of the benchmark's own keeps its counters free of other
+   * users' commands.
+   * @default 'redis://127.0.0.1:6379'
+   */
+  redisUrl?: string;
 }
 
 /**
@@ -83,9 +89,10 @@ export async function startDeployment(
   const fauxqs = options.queue === 'sqs' ? await startFauxqsChild() : undefined;
   const stub = await startStub();
   const prefix = randomQueuePrefix();
+  const redisUrl = new URL(options.redisUrl ?? 'redis://127.0.0.1:6379');
   const queueEnv: Record<string, string> =
     fauxqs === undefined
-      ? { REDIS_URL: 'redis://127.0.0.1:6379', SLUICE_QUEUE_PREFIX: prefix }
+      ? { REDIS_URL: redisUrl.href, SLUICE_QUEUE_PREFIX: prefix }
       : {
           SLUICE_QUEUE: 'sqs',
           SLUICE_SQS_QUEUE_URL: fauxqs.queueUrl,
@@ -126,7 +133,10 @@ export async function startDeployment(
   await sql.connect();
   const queue =
     fauxqs === undefined
-      ? new Queue(RUN_QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379 }, prefix })
+      ? new Queue(RUN_QUEUE_NAME, {
+          connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) },
+          prefix,
+        })
       : undefined;
   const sqs =
     fauxqs === undefined

@@ -13,7 +13,8 @@
 // recovers from hostile code steps; `--scenarios recovery` (not run by default) the latency
 // promises the tests bound only loosely, and writes its own section of docs/benchmarks.md;
 // `--scenarios pruning` (not run by default) the retention pruner's rows/s and the accept p99
-// beside it, in its own section.
+// beside it, in its own section; `--scenarios redis-commands` (not run by default) Redis
+// commands, scripts and Redis CPU per sync run and per idle second (bullmq, counted).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -33,6 +34,7 @@ import { pruningFigures, writePruningSection } from './pruning';
 import { writeSqsReport } from './queue-comparison';
 import { recoveryLatencies } from './recovery';
 import { writeRecoverySection } from './recovery-report';
+import { redisCommandFigures } from './redis-commands';
 import { writeReports } from './report';
 import { sandboxRecovery } from './sandbox-recovery';
 
@@ -45,7 +47,13 @@ const ALL_SCENARIOS = [
   'micro',
 ] as const;
 /** Scenarios that run only when named in --scenarios. */
-const OPT_IN_SCENARIOS = ['sandbox-recovery', 'recovery', 'console', 'pruning'] as const;
+const OPT_IN_SCENARIOS = [
+  'sandbox-recovery',
+  'recovery',
+  'console',
+  'pruning',
+  'redis-commands',
+] as const;
 const KNOWN_SCENARIOS: readonly string[] = [...ALL_SCENARIOS, ...OPT_IN_SCENARIOS];
 
 const { values } = parseArgs({
@@ -265,6 +273,19 @@ if (scenarios.has('console')) {
     emit(figure);
   }
   if (!values['no-write'] && !smoke) writeConsoleSection(figures);
+  if (scenarios.size === 1) process.exit(0);
+}
+// Redis commands per run are counted on a redis-server and a deployment of their own.
+if (scenarios.has('redis-commands')) {
+  const options = {
+    workers,
+    runs: smoke ? 50 : 1000,
+    connections,
+    // One stalled-check interval (SLUICE_STALLED_AFTER_S's default), so every timer shows.
+    idleSeconds: smoke ? 2 : 30,
+    backlog: smoke ? 2000 : 20_000,
+  };
+  for (const figure of await redisCommandFigures(options)) emit(figure);
   if (scenarios.size === 1) process.exit(0);
 }
 const deployment = await startDeployment(workers, { profileDir: values.profile, queue });
