@@ -19,10 +19,15 @@ import { preciseNow, type RunJob, type RunProcessor } from '../queue/run-queue';
 import { UnknownRunError } from '../queue/unknown-run-error';
 import type { SecretStore } from '../secrets/secret-store';
 import { SecretsKeyMismatchError } from '../secrets/secrets-key-mismatch-error';
-import { storageKey } from '../storage';
 import type { CancelWatch } from './cancel-watch';
 import { createFlowVersionCache } from './flow-version-cache';
 import { InvalidFlowVersionError } from './invalid-flow-version-error';
+import {
+  inStorage,
+  type LogPlacement,
+  logDocument,
+  placeLog as placeRunLog,
+} from './run-log-placement';
 import type { RunLogWriter } from './run-log-writer';
 import { RunNotClaimedError } from './run-not-claimed-error';
 import { summariseSteps } from './step-summary';
@@ -55,12 +60,6 @@ export interface RunProcessorDeps {
    * @default 0
    */
   inlineLogMaxBytes?: number;
-}
-
-/** Where a run's log is kept: in its row (`logBody`) or as an object in storage (`logKey`). */
-interface LogPlacement {
-  logKey: string | null;
-  logBody: string | null;
 }
 
 interface Executed {
@@ -347,15 +346,8 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     return true;
   }
 
-  /** In the row when small enough (no S3 PUT), else under its storage key. */
-  function placeLog(projectId: string, runId: string, body: string): LogPlacement {
-    const max = deps.inlineLogMaxBytes ?? 0;
-    // A UTF-16 unit is at most 3 bytes of UTF-8: most logs are settled without counting.
-    if (body.length * 3 <= max || Buffer.byteLength(body) <= max) {
-      return { logKey: null, logBody: body };
-    }
-    return { logKey: storageKey(projectId, 'RUN_LOG', runId), logBody: null };
-  }
+  const placeLog = (projectId: string, runId: string, body: string) =>
+    placeRunLog(deps.inlineLogMaxBytes ?? 0, projectId, runId, body);
 
   /** Hands a log too large for the row (the outcome and every step's output) to the background writer. */
   async function storeLargeLog(
@@ -417,7 +409,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
       outcome = unrecordableOutcome();
       // The refused log (if it was inline) goes to storage, with the steps the row could not hold.
       body = logDocument(job.runId, started.attempt, { ...outcome, log: ran.outcome.log });
-      placement = { logKey: storageKey(started.projectId, 'RUN_LOG', job.runId), logBody: null };
+      placement = inStorage(started.projectId, job.runId);
       result = { ...toRunResult(outcome, placement), dispatchMs };
       recorded = await finishRun(deps.db, job.runId, started.attempt, result);
     }
@@ -466,10 +458,6 @@ function unrecordableOutcome(): FlowOutcome {
     log: [],
   };
 }
-
-/** The run log document: the run's outcome and every step's output. */
-const logDocument = (runId: string, attempt: number, outcome: object) =>
-  JSON.stringify({ runId, attempt, ...outcome });
 
 function toRunResult(outcome: FlowOutcome, log: LogPlacement): Omit<RunResult, 'dispatchMs'> {
   const steps = summariseSteps(outcome.log);

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { docSection } from './doc-section';
 import { recoverySection } from './recovery-report';
 import { sandboxRecoverySection } from './sandbox-report';
 import { sqsSectionOf } from './sqs-section';
@@ -148,16 +149,28 @@ target needs ${round((cores * 1000) / 1000)} ms per run for everything. PostgreS
 alone take ${round(services)} ms per run: even if the app and the workers cost nothing, they would
 cap this box at about ${Math.round((cores * 1000) / services)} runs/s. The run's path is fixed by
 the design's guarantees: the app commits the run row (the outbox) and enqueues the job; the
-worker takes it from BullMQ, claims the row (fencing), runs the flow in a fresh V8 context,
-records the outcome, publishes the reply and stores the log in S3. Of the worker's
-${round(worker)} ms, the engine alone (measured in process: fresh context, cached compile,
+worker takes it from BullMQ, runs the flow in a V8 context of the run's own, and (the bench
+flow has no http step) claims and records it in one fenced statement, with its small log in the
+row; then it publishes the reply (a log over 64 KiB would go to S3 after it). Of the worker's
+${round(worker)} ms, the engine alone (measured in process: the run's context, cached compile,
 call) is ${cell(micro.engine_cpu_ms_per_run)} ms, ${round((engine / worker) * 100, 0)}%; the kernel's
-share (socket I/O to PostgreSQL, Redis and S3) is ${round(kernel, 0)}%; the rest is the
-BullMQ, node-postgres and HTTP client work around each of those round trips. PostgreSQL,
+share (socket I/O to PostgreSQL and Redis) is ${round(kernel, 0)}%; the rest is the
+BullMQ and node-postgres work around each of those round trips. PostgreSQL,
 Redis and s3rver are test stand-ins running on the same two cores: on AWS their share
 is not on the app's or the workers' CPUs, so one worker at 0.25 vCPU is bounded by its own
 ${round(worker)} ms per run, about ${Math.round(250 / worker)} runs/s.`;
 }
+
+/**
+ * Sections a bullmq run does not write, kept from the previous doc: the opt-in console and
+ * pruning scenarios', the Redis command counts, and the CPU-per-run history.
+ */
+const CARRIED_SECTIONS = [
+  '## CPU per sync run, before and after',
+  '## Console page times',
+  '## Retention pruning',
+  '## Redis commands per sync run',
+];
 
 const nodeOf = (box: string) => /Node (v[\d.]+)/.exec(box)?.[1] ?? 'unknown Node';
 
@@ -354,6 +367,8 @@ app and worker process.
     recoverySection(figures, previousDoc),
     // The sqs run's comparison is written by `--queue sqs` and kept across bullmq runs.
     sqsSectionOf(previousDoc),
+    // Sections other scenarios and runs write, carried over as they are.
+    ...CARRIED_SECTIONS.map((heading) => docSection(previousDoc, heading)),
   ].filter((section) => section !== '');
   return [doc, ...sections].join('\n');
 }
