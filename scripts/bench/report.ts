@@ -242,7 +242,12 @@ function comparisonSection(record: BenchRecord, baseline: BenchRecord | undefine
     loadAverage === undefined
       ? 'load not recorded'
       : `1-minute load average ${loadAverage.start} at the start, ${loadAverage.end} at the end`;
-  return `## ${nodeOf(record.machine)} beside ${nodeOf(baseline.machine)}
+  // Named by Node versions when they differ, else by the baseline's file (a before/after run).
+  const sameNode = nodeOf(record.machine) === nodeOf(baseline.machine);
+  const title = sameNode
+    ? `This run beside ${record.baseline}`
+    : `${nodeOf(record.machine)} beside ${nodeOf(baseline.machine)}`;
+  return `## ${title}
 
 This run (${load(record)}) beside \`${record.baseline}\` (${baseline.date.slice(0, 10)},
 ${nodeOf(baseline.machine)}, ${baseline.settings.workers} workers, ${baseline.settings.durationS} s per run, ${load(baseline)}), on the same
@@ -251,7 +256,7 @@ run alone takes it to about 4 or 5), so it shows only whether others were busy t
 work shares the two cores, so throughput and latency move with it: a figure that moves by less
 than about 15% between two runs has not moved, and the CPU per run is the steadier comparison.
 
-| figure | ${nodeOf(baseline.machine)} | ${nodeOf(record.machine)} |
+| figure | ${sameNode ? 'baseline' : nodeOf(baseline.machine)} | ${sameNode ? 'this run' : nodeOf(record.machine)} |
 |---|---|---|
 ${rows.map(([name, value]) => `| ${name} | ${value(baseline.figures)} | ${value(record.figures)} |`).join('\n')}
 
