@@ -102,21 +102,37 @@ const jsonbParam = (name: string) => sql`${sql.placeholder(name)}::jsonb`;
 const toJsonb = (value: unknown) =>
   value === null || value === undefined ? null : storableJson(JSON.stringify(value));
 
+/** The outcome's columns, from the placeholders finishRun and finishQueuedRun both fill. */
+const outcomeColumns = () => ({
+  status: sql`${sql.placeholder('status')}::text`,
+  error: sql`${sql.placeholder('error')}::text`,
+  failedStep: sql`${sql.placeholder('failedStep')}::text`,
+  logKey: sql`${sql.placeholder('logKey')}::text`,
+  logBody: sql`${sql.placeholder('logBody')}::text`,
+  responseStatus: sql`${sql.placeholder('responseStatus')}::integer`,
+  response: jsonbParam('response'),
+  steps: jsonbParam('steps'),
+  dispatchMs: sql`${sql.placeholder('dispatchMs')}::real`,
+  finishedAt: sql`now()`,
+});
+
+/** The outcome's parameters, as outcomeColumns names them. */
+const outcomeParams = (result: RunResult) => ({
+  status: result.status,
+  error: storableText(result.error),
+  failedStep: storableText(result.failedStep),
+  logKey: result.logKey,
+  logBody: result.logBody,
+  responseStatus: result.responseStatus,
+  response: toJsonb(result.response),
+  steps: toJsonb(result.steps),
+  dispatchMs: result.dispatchMs,
+});
+
 const finishRunStatement = preparedPerDatabase((db) =>
   db
     .update(runs)
-    .set({
-      status: sql`${sql.placeholder('status')}::text`,
-      error: sql`${sql.placeholder('error')}::text`,
-      failedStep: sql`${sql.placeholder('failedStep')}::text`,
-      logKey: sql`${sql.placeholder('logKey')}::text`,
-      logBody: sql`${sql.placeholder('logBody')}::text`,
-      responseStatus: sql`${sql.placeholder('responseStatus')}::integer`,
-      response: jsonbParam('response'),
-      steps: jsonbParam('steps'),
-      dispatchMs: sql`${sql.placeholder('dispatchMs')}::real`,
-      finishedAt: sql`now()`,
-    })
+    .set(outcomeColumns())
     .where(
       and(
         eq(runs.id, sql.placeholder('runId')),
@@ -141,15 +157,7 @@ export async function finishRun(
   const updated = await finishRunStatement(db).execute({
     runId,
     attempt,
-    status: result.status,
-    error: storableText(result.error),
-    failedStep: storableText(result.failedStep),
-    logKey: result.logKey,
-    logBody: result.logBody,
-    responseStatus: result.responseStatus,
-    response: toJsonb(result.response),
-    steps: toJsonb(result.steps),
-    dispatchMs: result.dispatchMs,
+    ...outcomeParams(result),
   });
   return updated.length > 0;
 }
@@ -158,18 +166,9 @@ const finishQueuedRunStatement = preparedPerDatabase((db) =>
   db
     .update(runs)
     .set({
-      status: sql`${sql.placeholder('status')}::text`,
+      ...outcomeColumns(),
       attempt: sql`${sql.placeholder('attempt')}::integer + 1`,
       startedAt: sql`now() - ${sql.placeholder('flowMs')}::double precision * interval '1 millisecond'`,
-      error: sql`${sql.placeholder('error')}::text`,
-      failedStep: sql`${sql.placeholder('failedStep')}::text`,
-      logKey: sql`${sql.placeholder('logKey')}::text`,
-      logBody: sql`${sql.placeholder('logBody')}::text`,
-      responseStatus: sql`${sql.placeholder('responseStatus')}::integer`,
-      response: jsonbParam('response'),
-      steps: jsonbParam('steps'),
-      dispatchMs: sql`${sql.placeholder('dispatchMs')}::real`,
-      finishedAt: sql`now()`,
     })
     .where(
       and(
@@ -209,15 +208,7 @@ export async function finishQueuedRun(
     flowVersionId: copy.flowVersionId,
     attempt: copy.attempt,
     flowMs: result.flowMs,
-    status: result.status,
-    error: storableText(result.error),
-    failedStep: storableText(result.failedStep),
-    logKey: result.logKey,
-    logBody: result.logBody,
-    responseStatus: result.responseStatus,
-    response: toJsonb(result.response),
-    steps: toJsonb(result.steps),
-    dispatchMs: result.dispatchMs,
+    ...outcomeParams(result),
   });
   return updated.length > 0;
 }
