@@ -1,5 +1,7 @@
 import type { Database } from '../db/client';
+import type { RunRow } from '../db/run-store';
 import { urlSigningKey } from '../db/url-signing-key-store';
+import type { FileStore } from '../storage';
 import {
   type LocalUrlCheck,
   type LocalUrlClaims,
@@ -50,4 +52,14 @@ export function createRunLogUrls(
       return verifyLocalSignedUrl(await signingSecret(), claims, signatureHex, Date.now() / 1000);
     },
   };
+}
+
+/** A run's `logUrl`: signed by the APP for a log in the row, pre-signed for one in storage. */
+export async function logUrlOf(
+  run: Pick<RunRow, 'id' | 'hasInlineLog' | 'logKey'>,
+  urls: RunLogUrls,
+  store: Pick<FileStore, 'signedGetUrl'>,
+): Promise<string | null> {
+  if (run.hasInlineLog) return urls.url(run.id);
+  return run.logKey === null ? null : store.signedGetUrl(run.logKey);
 }

@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { ApiError, notFound } from '../api/errors';
+import { refuseUnlessValid, signedUrlQuery, unsignedUrl } from '../api/signed-url-checks';
 import { attachmentDisposition } from './content-disposition';
 import type { StoredObjectInfo } from './file-store';
 import { InvalidStorageKeyError } from './invalid-storage-key-error';
@@ -15,9 +16,7 @@ interface LocalStorageRoutesOptions {
   maxUploadBytes: number;
 }
 
-const signedUrlQuery = z.object({
-  expires: z.string().regex(/^\d{1,12}$/),
-  sig: z.string().regex(/^[0-9a-f]{64}$/),
+const localUrlQuery = signedUrlQuery.extend({
   filename: z.string().optional(),
   type: z.string().optional(),
 });
@@ -63,10 +62,8 @@ function keyFromPath(c: Context): string {
 }
 
 function authorize(c: Context, store: LocalFileStore, method: SignedUrlMethod, key: string) {
-  const query = signedUrlQuery.safeParse(c.req.query());
-  if (!query.success) {
-    throw new ApiError(403, 'invalid_signature', 'the URL has no valid signature');
-  }
+  const query = localUrlQuery.safeParse(c.req.query());
+  if (!query.success) throw unsignedUrl();
   const { expires, sig, filename, type } = query.data;
   const claims = {
     method,
@@ -75,12 +72,7 @@ function authorize(c: Context, store: LocalFileStore, method: SignedUrlMethod, k
     downloadName: filename,
     contentType: type,
   };
-  const check = store.verifySignedUrl(claims, sig);
-  if (!check.ok) {
-    throw check.code === 'url_expired'
-      ? new ApiError(403, 'url_expired', 'the signed URL has expired')
-      : new ApiError(403, 'invalid_signature', 'the URL signature does not match');
-  }
+  refuseUnlessValid(store.verifySignedUrl(claims, sig));
   return claims;
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import type { BenchRecord } from './report';
+import { type BenchRecord, COMPARED_LOADS } from './report';
 import { SQS_SECTION_END as END, SQS_SECTION_START as START, sqsSectionOf } from './sqs-section';
 
 type Figure = Record<string, unknown>;
@@ -31,13 +31,7 @@ const perRunMs = (f: Figure, key: string) => {
 /** One row per figure: the bullmq run's value beside the sqs run's. */
 function rows(bullmq: Figure[], sqs: Figure[]): string[] {
   const lines: [string, (figures: Figure[]) => string][] = [];
-  for (const [scenario, c] of [
-    ['sync', 10],
-    ['sync', 50],
-    ['async-accept', 10],
-    ['async-accept', 50],
-    ['sync-http-loop', 50],
-  ] as const) {
+  for (const [scenario, c] of COMPARED_LOADS) {
     lines.push([
       `${scenario}, c=${c}: req/s, p99 ms, errors`,
       (figures) => {

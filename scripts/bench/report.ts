@@ -161,6 +161,15 @@ is not on the app's or the workers' CPUs, so one worker at 0.25 vCPU is bounded 
 ${round(worker)} ms per run, about ${Math.round(250 / worker)} runs/s.`;
 }
 
+/** The load runs a comparison table shows, one row each: scenario and connections. */
+export const COMPARED_LOADS = [
+  ['sync', 10],
+  ['sync', 50],
+  ['async-accept', 10],
+  ['async-accept', 50],
+  ['sync-http-loop', 50],
+] as const;
+
 /**
  * Sections a bullmq run does not write, kept from the previous doc: the opt-in console and
  * pruning scenarios', the Redis command counts, and the CPU-per-run history.
@@ -183,13 +192,7 @@ function comparisonSection(record: BenchRecord, baseline: BenchRecord | undefine
         f.scenario === scenario && (connections === undefined || f.connections === connections),
     ) ?? {};
   const rows: [string, (figures: Figure[]) => string][] = [];
-  for (const [scenario, c] of [
-    ['sync', 10],
-    ['sync', 50],
-    ['async-accept', 10],
-    ['async-accept', 50],
-    ['sync-http-loop', 50],
-  ] as const) {
+  for (const [scenario, c] of COMPARED_LOADS) {
     rows.push([
       `${scenario}, c=${c}: req/s, p99 ms`,
       (figures) => {

@@ -34,6 +34,7 @@ import type { RouteDeps } from '../deps';
 import { ApiError } from '../errors';
 import { bodyLimit } from '../middleware/body-limit';
 import { decodeCursor, encodeCursor } from '../run-cursor';
+import { logUrlOf } from '../run-log-url';
 import { formatPath, invalidRequest } from '../validation-hook';
 
 type ConsoleEnv = { Variables: { session: ConsoleSession } };
@@ -339,11 +340,7 @@ export function consoleRoutes({
         : async () => Buffer.from(await store.get(logKey)).toString('utf8');
     const [flow, logUrl, details] = await Promise.all([
       findFlow(db, projectId, run.flowId),
-      run.hasInlineLog
-        ? runLogUrls.url(run.id)
-        : logKey === null
-          ? null
-          : store.signedGetUrl(logKey),
+      logUrlOf(run, runLogUrls, store),
       readLog === null || !isSettled(run) ? null : readStepDetails(readLog),
     ]);
     // The worker writes the log just after it ends the run: the page goes on refreshing until

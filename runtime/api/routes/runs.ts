@@ -5,6 +5,7 @@ import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { decodeCursor, encodeCursor } from '../run-cursor';
+import { logUrlOf } from '../run-log-url';
 import { validationHook } from '../validation-hook';
 
 const run = z
@@ -115,11 +116,7 @@ export function runRoutes({ database, store, runLogUrls }: RouteDeps) {
       const { id } = c.req.valid('param');
       const row = await findRun(db, c.get('projectId'), id);
       if (row === null) throw notFound(`run ${id}`);
-      const logUrl = row.hasInlineLog
-        ? await runLogUrls.url(row.id)
-        : row.logKey === null
-          ? null
-          : await store.signedGetUrl(row.logKey);
+      const logUrl = await logUrlOf(row, runLogUrls, store);
       const steps = Array.isArray(row.steps) ? (row.steps as Record<string, unknown>[]) : [];
       return c.json({ ...present(row), response: row.response, steps, logUrl }, 200);
     });
