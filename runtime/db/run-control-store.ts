@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from './client';
+import { keyedRunOfProject, keyedRunStatusIn } from './keyed-run-conditions';
 import { type RunStatus, runs } from './schema';
 import { storableJson } from './storable-text';
 
@@ -25,8 +26,8 @@ export async function cancelRun(
     .where(
       and(
         eq(runs.id, runId),
-        eq(runs.projectId, projectId),
-        inArray(runs.status, ['queued', 'running']),
+        keyedRunOfProject(projectId),
+        keyedRunStatusIn(['queued', 'running']),
       ),
     )
     .returning({ id: runs.id });
@@ -34,7 +35,7 @@ export async function cancelRun(
   const [row] = await db
     .select({ status: runs.status })
     .from(runs)
-    .where(and(eq(runs.id, runId), eq(runs.projectId, projectId)));
+    .where(and(eq(runs.id, runId), keyedRunOfProject(projectId)));
   return row === undefined ? null : { canceled: false, status: row.status };
 }
 

@@ -1,5 +1,6 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, inArray, sql } from 'drizzle-orm';
 import type { Database } from './client';
+import { keyedRunStatusIn } from './keyed-run-conditions';
 import { runs } from './schema';
 
 /**
@@ -15,7 +16,7 @@ export async function markRunsInterrupted(
   const rows = await db
     .update(runs)
     .set({ status: 'queued', interruptions: sql`${runs.interruptions} + 1` })
-    .where(and(inArray(runs.id, [...runIds]), eq(runs.status, 'running')))
+    .where(and(inArray(runs.id, [...runIds]), keyedRunStatusIn(['running'])))
     .returning({ id: runs.id });
   return rows.map((row) => row.id);
 }

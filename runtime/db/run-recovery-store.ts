@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from './client';
+import { keyedRunStatusIn } from './keyed-run-conditions';
 import { runs } from './schema';
 
 /** Reason recorded on a run whose worker died on its last allowed attempt. */
@@ -50,7 +51,7 @@ export async function requeueLostRun(db: Database, run: OverdueRun): Promise<boo
   const updated = await db
     .update(runs)
     .set({ status: 'queued' })
-    .where(and(eq(runs.id, run.id), eq(runs.status, 'running'), eq(runs.attempt, run.attempt)))
+    .where(and(eq(runs.id, run.id), keyedRunStatusIn(['running']), eq(runs.attempt, run.attempt)))
     .returning({ id: runs.id });
   return updated.length > 0;
 }
@@ -60,7 +61,7 @@ export async function failLostRun(db: Database, run: OverdueRun): Promise<boolea
   const updated = await db
     .update(runs)
     .set({ status: 'failed', error: WORKER_LOST, failedStep: null, finishedAt: new Date() })
-    .where(and(eq(runs.id, run.id), eq(runs.status, 'running'), eq(runs.attempt, run.attempt)))
+    .where(and(eq(runs.id, run.id), keyedRunStatusIn(['running']), eq(runs.attempt, run.attempt)))
     .returning({ id: runs.id });
   return updated.length > 0;
 }
@@ -73,7 +74,7 @@ export async function cancelUnclaimedRun(db: Database, runId: string): Promise<b
   const updated = await db
     .update(runs)
     .set({ status: 'canceled', error: ENQUEUE_FAILED, finishedAt: new Date() })
-    .where(and(eq(runs.id, runId), eq(runs.status, 'queued'), eq(runs.attempt, 0)))
+    .where(and(eq(runs.id, runId), keyedRunStatusIn(['queued']), eq(runs.attempt, 0)))
     .returning({ id: runs.id });
   return updated.length > 0;
 }

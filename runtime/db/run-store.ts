@@ -1,5 +1,6 @@
-import { and, desc, eq, getTableColumns, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from './client';
+import { keyedRunOfProject, keyedRunStatusIn } from './keyed-run-conditions';
 import { preparedPerDatabase } from './prepared';
 import { flows, type RunStatus, runs } from './schema';
 import { storableJson, storableText } from './storable-text';
@@ -44,7 +45,7 @@ const startRunStatement = preparedPerDatabase((db) =>
     .where(
       and(
         eq(runs.id, sql.placeholder('runId')),
-        inArray(runs.status, ['queued', 'running']),
+        keyedRunStatusIn(['queued', 'running']),
         // This one commit skips the WAL flush wait: see startRun.
         sql`set_config('synchronous_commit', 'off', true) is not null`,
       ),
@@ -137,7 +138,7 @@ const finishRunStatement = preparedPerDatabase((db) =>
       and(
         eq(runs.id, sql.placeholder('runId')),
         eq(runs.attempt, sql.placeholder('attempt')),
-        eq(runs.status, 'running'),
+        keyedRunStatusIn(['running']),
       ),
     )
     .returning({ id: runs.id })
@@ -173,9 +174,9 @@ const finishQueuedRunStatement = preparedPerDatabase((db) =>
     .where(
       and(
         eq(runs.id, sql.placeholder('runId')),
-        eq(runs.status, 'queued'),
+        keyedRunStatusIn(['queued']),
         eq(runs.attempt, sql.placeholder('attempt')),
-        eq(runs.projectId, sql.placeholder('projectId')),
+        keyedRunOfProject(sql.placeholder('projectId')),
         eq(runs.flowVersionId, sql.placeholder('flowVersionId')),
       ),
     )
@@ -221,7 +222,7 @@ export async function findRun(
   const [row] = await db
     .select(runColumns)
     .from(runs)
-    .where(and(eq(runs.id, runId), eq(runs.projectId, projectId)));
+    .where(and(eq(runs.id, runId), keyedRunOfProject(projectId)));
   return row ?? null;
 }
 
