@@ -295,6 +295,32 @@ export interface InsertedWebhookRun {
 }
 
 /**
+ * The webhook's insert, prepared once per connection: the runs arrive as four arrays, so one
+ * statement (parsed and planned once) serves a batch of any size.
+ */
+const insertWebhookRunsStatement = preparedPerDatabase((db) => {
+  const inserted = db
+    .$with('inserted', {
+      id: sql<string>`id`.as('id'),
+      projectId: sql<string>`project_id`.as('project_id'),
+      flowVersionId: sql<string>`flow_version_id`.as('flow_version_id'),
+    })
+    .as(sql`
+      insert into ${runs} (id, project_id, flow_id, flow_version_id, status, trigger)
+      select v.id, f.project_id, f.id, f.current_version_id, 'queued', v.trigger::jsonb
+        from unnest(${sql.placeholder('ids')}::text[], ${sql.placeholder('flowIds')}::text[],
+                    ${sql.placeholder('triggers')}::text[], ${sql.placeholder('secrets')}::text[])
+             as v (id, flow_id, trigger, secret)
+        join ${flows} f on f.id = v.flow_id
+       where f.status = 'enabled'
+         and f.current_version_id is not null
+         and f.deleted_at is null
+         and ${acceptsWebhookSecret(sql`v.secret`)}
+      returning id, project_id, flow_version_id`);
+  return db.with(inserted).select().from(inserted).prepare('insert_webhook_runs');
+});
+
+/**
  * The webhook's one statement, for one or many runs: each run is inserted as `queued` only
  * while its flow is enabled, has a current version and still accepts the webhook secret the
  * caller's signature was checked with (see acceptsWebhookSecret). Answers per run, in order;
@@ -305,31 +331,17 @@ export async function insertWebhookRuns(
   db: Database,
   batch: readonly WebhookRun[],
 ): Promise<(InsertedWebhookRun | null)[]> {
-  const values = sql.join(
-    batch.map(
-      (run) =>
-        sql`(${run.id}::text, ${run.flowId}::text, ${run.triggerJson}::text, ${run.webhookSecret}::text)`,
-    ),
-    sql`, `,
-  );
-  // Both drivers (node-postgres and PGlite) answer execute() with `{ rows }`.
-  const result = (await db.execute(sql`
-    insert into ${runs} (id, project_id, flow_id, flow_version_id, status, trigger)
-    select v.id, f.project_id, f.id, f.current_version_id, 'queued', v.trigger::jsonb
-      from (values ${values}) as v (id, flow_id, trigger, secret)
-      join ${flows} f on f.id = v.flow_id
-     where f.status = 'enabled'
-       and f.current_version_id is not null
-       and f.deleted_at is null
-       and ${acceptsWebhookSecret(sql`v.secret`)}
-    returning id, project_id, flow_version_id`)) as {
-    rows: { id: string; project_id: string; flow_version_id: string }[];
-  };
-  const inserted = new Map(result.rows.map((row) => [row.id, row]));
+  const rows = await insertWebhookRunsStatement(db).execute({
+    ids: batch.map((run) => run.id),
+    flowIds: batch.map((run) => run.flowId),
+    triggers: batch.map((run) => run.triggerJson),
+    secrets: batch.map((run) => run.webhookSecret),
+  });
+  const inserted = new Map(rows.map((row) => [row.id, row]));
   return batch.map((run) => {
     const row = inserted.get(run.id);
     return row === undefined
       ? null
-      : { projectId: row.project_id, flowVersionId: row.flow_version_id };
+      : { projectId: row.projectId, flowVersionId: row.flowVersionId };
   });
 }
