@@ -45,7 +45,7 @@ export async function canceledAmong(db: Database, runIds: readonly string[]): Pr
   const rows = await db
     .select({ id: runs.id })
     .from(runs)
-    .where(and(inArray(runs.id, [...runIds]), eq(runs.status, 'canceled')));
+    .where(and(inArray(runs.id, [...runIds]), keyedRunStatusIn(['canceled'])));
   return rows.map((row) => row.id);
 }
 
@@ -76,7 +76,7 @@ export async function recordCanceledRun(
         record.steps === null ? null : sql`${storableJson(JSON.stringify(record.steps))}::jsonb`,
       dispatchMs: record.dispatchMs,
     })
-    .where(and(eq(runs.id, runId), eq(runs.attempt, attempt), eq(runs.status, 'canceled')))
+    .where(and(eq(runs.id, runId), eq(runs.attempt, attempt), keyedRunStatusIn(['canceled'])))
     .returning({ id: runs.id });
   return updated.length > 0;
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres, type DatabaseHandle } from '../../../runtime/db/client';
 import { createFlow } from '../../../runtime/db/flow-store';
 import { createProjectWithKey } from '../../../runtime/db/project-store';
-import { cancelRun } from '../../../runtime/db/run-control-store';
+import { canceledAmong, cancelRun, recordCanceledRun } from '../../../runtime/db/run-control-store';
 import {
   findRun,
   finishQueuedRun,
@@ -93,8 +93,11 @@ async function runKeyedStatements({ db }: DatabaseHandle): Promise<number> {
     const copy = { projectId, flowVersionId: versionId, attempt: 0 };
     expect(await finishQueuedRun(db, unclaimed, copy, { ...outcome, flowMs: 1 })).toBe(true);
     expect(await cancelRun(db, projectId, canceled)).toEqual({ canceled: true });
+    expect(await canceledAmong(db, [canceled])).toEqual([canceled]);
+    const record = { logKey: null, logBody: '{}', steps: [], dispatchMs: null };
+    expect(await recordCanceledRun(db, canceled, 0, record)).toBe(true);
     expect((await findRun(db, projectId, claimed))?.status).toBe('succeeded');
-    keyed += 5;
+    keyed += 7;
   }
   return keyed;
 }
