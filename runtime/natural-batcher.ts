@@ -13,6 +13,11 @@ export interface NaturalBatcherOptions<I> {
    * fails every item in it (right for an outage, when each alone would fail too).
    */
   retryAlone?(error: unknown): boolean;
+  /**
+   * Whether a failed batch also fails the items waiting for a batch to come back: an outage,
+   * which each would otherwise meet only after a full wait of its own behind the batches out.
+   */
+  failsWaiting?(error: unknown): boolean;
 }
 
 interface Waiting<I> {
@@ -25,7 +30,8 @@ interface Waiting<I> {
  * Natural batching (group commit): an item is sent at once while fewer than `maxInFlight`
  * batches are out, so an idle system adds no delay; under load, items that arrive while the
  * batches are out are sent together, one round trip and one commit for many requests.
- * A failed batch fails every item in it, unless `retryAlone` says to send each item again alone.
+ * A failed batch fails every item in it, unless `retryAlone` says to send each item again alone,
+ * and with `failsWaiting` the items still waiting too.
  */
 export function naturalBatcher<I, O>(options: NaturalBatcherOptions<I>): (item: I) => Promise<O> {
   const waiting: Waiting<I>[] = [];
@@ -71,6 +77,9 @@ export function naturalBatcher<I, O>(options: NaturalBatcherOptions<I>): (item: 
           (error: unknown) => {
             if (batch.length > 1 && options.retryAlone?.(error)) return sendEachAlone(batch);
             for (const entry of batch) entry.reject(error);
+            if (options.failsWaiting?.(error)) {
+              for (const entry of waiting.splice(0)) entry.reject(error);
+            }
           },
         )
         .finally(() => {

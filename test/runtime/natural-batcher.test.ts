@@ -102,4 +102,50 @@ describe('naturalBatcher', () => {
     for (const item of all) await expect(item).rejects.toThrow('connection lost');
     expect(sends).toBe(2); // [1], then [2, 3]: never one by one
   });
+
+  it('fails the items waiting behind a batch that failed on an outage, with it', async () => {
+    const releases: ((error: Error) => void)[] = [];
+    const batches: number[][] = [];
+    const submit = naturalBatcher<number, number>({
+      send: (items) => {
+        batches.push(items);
+        return new Promise((_, reject) => releases.push(reject));
+      },
+      maxInFlight: 1,
+      maxItems: 10,
+      retryAlone: (error) => (error as Error).message.startsWith('refused'),
+      failsWaiting: (error) => !(error as Error).message.startsWith('refused'),
+    });
+    const first = submit(1);
+    const waiting = [submit(2), submit(3)];
+    releases.shift()?.(new Error('query timed out'));
+    await expect(first).rejects.toThrow('query timed out');
+    for (const item of waiting) await expect(item).rejects.toThrow('query timed out');
+    expect(batches).toEqual([[1]]); // the waiting items were never sent to wait a bound of their own
+  });
+
+  it('keeps the waiting items when a batch fails on a refusal of its own', async () => {
+    const { batches, send, releaseNext } = controlledSend();
+    let refuse = true;
+    const submit = naturalBatcher<number, number>({
+      send: (items) => {
+        if (refuse) {
+          refuse = false;
+          batches.push(items);
+          return Promise.reject(new Error('refused: bad row'));
+        }
+        return send(items);
+      },
+      maxInFlight: 1,
+      maxItems: 10,
+      retryAlone: (error) => (error as Error).message.startsWith('refused'),
+      failsWaiting: (error) => !(error as Error).message.startsWith('refused'),
+    });
+    const first = submit(1);
+    const later = submit(2);
+    await expect(first).rejects.toThrow('refused');
+    releaseNext();
+    expect(await later).toBe(20);
+    expect(batches).toEqual([[1], [2]]);
+  });
 });

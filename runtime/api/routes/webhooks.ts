@@ -27,7 +27,8 @@ import { readWebhookRequest } from '../webhook-trigger';
  * Two, not more: webhooks that arrive while both are out wait for the next batch, so batches
  * grow and each run costs PostgreSQL a smaller share of a statement and a commit (sync bench,
  * c=50: 0.64 ms of PostgreSQL CPU per run with four out, 0.54 with two, 0.50 with one); and
- * one slow batch (a trigger of a MiB) still does not hold up every webhook behind it.
+ * one slow batch (a trigger of a MiB) still does not hold up every webhook behind it. When a
+ * batch fails on an outage, the webhooks still waiting fail with it (failsWaiting).
  */
 const INSERT_BATCHES_IN_FLIGHT = 2;
 const INSERT_BATCH_MAX_RUNS = 64;
@@ -113,6 +114,9 @@ export function webhookRoutes(deps: RouteDeps) {
     weight: (run) => run.triggerJson.length,
     // A row PostgreSQL refuses must fail only its own request, never its batch-mates'.
     retryAlone: isDataRefusal,
+    // Anything else is PostgreSQL failing or too slow: the webhooks waiting behind the batch
+    // get their 503 with it, within the query bound, not after a bound of their own as well.
+    failsWaiting: (error) => !isDataRefusal(error),
   });
 
   /** The flow's target, or the 404/409 a webhook to it gets. */
