@@ -111,6 +111,8 @@ export function startWorker({
     sandboxAnswers: (timeoutMs) => runner.sandboxAnswers(timeoutMs),
     async close() {
       await consumer.close();
+      // Before the reply bus closes: a sync caller is answered, not left to its timeout.
+      await processor.drainReplies();
       cancelWatch.close();
       await logs.drain();
       await runner.dispose();
@@ -126,6 +128,7 @@ export function startWorker({
       // onSandboxLost has ended the process). Their late writes are fenced, since the runs are
       // no longer `running` at this attempt.
       await runner.dispose();
+      await processor.drainReplies();
       return runIds;
     },
   };

@@ -83,13 +83,21 @@ const UNCLAIMED_MS = 250;
 /** The run was claimed and recorded in one statement; nothing is left to do. */
 const RECORDED = Symbol('recorded');
 
+/** A run processor, and the sync replies it has sent that may still be on their way. */
+export type RunProcessorWithReplies = RunProcessor & {
+  /** Resolves once every reply sent so far has been delivered or given up on. */
+  drainReplies(): Promise<void>;
+};
+
 /**
  * Runs one job: claim the run row, execute the flow, record the outcome (fenced by attempt),
  * send the sync reply, then hand the log to the background writer. A flow's failure is a run status, never an
  * exception; only infrastructure errors throw, so BullMQ keeps the job.
  */
-export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
+export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithReplies {
   const loadFlowVersion = createFlowVersionCache(deps.db);
+  /** Replies sent after their run's record and not yet delivered (see announce). */
+  const repliesOnTheirWay = new Set<Promise<void>>();
 
   /** Loads the version and runs the flow; a broken version is a failed run, not a crash. */
   async function execute(
@@ -313,7 +321,14 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     },
   ) {
     deps.runMetrics?.recordRun(ended.status, ended.flowMs);
-    if (job.replyTo !== null) await publishReply(job.replyTo, toReply(job.runId, ended.outcome));
+    // The job is done once its run is recorded: the reply goes out with the job's completion
+    // rather than before it (one round trip fewer on the run's path, about 5% of a sync run's
+    // CPU in the bench), and a stopping worker waits for it (drainReplies).
+    if (job.replyTo !== null) {
+      const sending = publishReply(job.replyTo, toReply(job.runId, ended.outcome));
+      repliesOnTheirWay.add(sending);
+      void sending.finally(() => repliesOnTheirWay.delete(sending));
+    }
     await storeLargeLog(job.runId, attempt, ended.placement, ended.body);
   }
 
@@ -360,14 +375,19 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessor {
     await deps.logs.write({ runId, attempt, key: placement.logKey, body });
   }
 
-  return async function processRun(job: RunJob): Promise<void> {
+  async function processRun(job: RunJob): Promise<void> {
     const cancel = deps.cancelWatch?.watch(job.runId);
     try {
       await processWatchedRun(job, cancel?.signal);
     } finally {
       cancel?.stop();
     }
-  };
+  }
+  return Object.assign(processRun, {
+    async drainReplies() {
+      await Promise.all(repliesOnTheirWay);
+    },
+  });
 
   /** Runs the job's flow: claimed first, or from the job's copy while claiming (or before). */
   async function runJob(

@@ -245,3 +245,50 @@ describe('an outcome PostgreSQL refuses to store', () => {
     expect(await reply.reply).toMatchObject({ status: 'failed' });
   });
 });
+
+describe('the sync reply', () => {
+  it('does not hold up the job, and a stopping worker waits until it is delivered', async () => {
+    // The real reply bus, behind a gate that stands for a slow delivery.
+    let openGate = () => {};
+    const gate = new Promise<void>((open) => {
+      openGate = open;
+    });
+    const logger = pino({ level: 'silent' });
+    const processor = createRunProcessor({
+      db: database.handle.db,
+      secrets: testSecretStore(database.handle.db),
+      logs: createRunLogWriter({
+        db: database.handle.db,
+        store: createLocalFileStore({
+          dir: logsDir,
+          publicBaseUrl: 'http://127.0.0.1:1',
+          signingSecret: 'a-signing-secret-for-tests-only-0123',
+        }),
+        logger,
+      }),
+      runner,
+      replies: {
+        publish: async (channel, reply) => {
+          await gate;
+          await replies.publish(channel, reply);
+        },
+      },
+      flowTimeoutMs: 10_000,
+      logger,
+    });
+    const runId = await queuedRun();
+    const reply = replies.waitFor(runId, 5_000);
+    await processor({ runId, replyTo: replies.channel });
+    // The job is done: its run is recorded, while its reply is still on its way.
+    expect(await rowOf(runId)).toMatchObject({ status: 'succeeded', attempt: 1 });
+    const pending = Symbol('pending');
+    const soon = (promise: Promise<unknown>) =>
+      Promise.race([promise, new Promise((done) => setTimeout(() => done(pending), 200))]);
+    expect(await soon(reply.reply)).toBe(pending);
+    const draining = processor.drainReplies();
+    expect(await soon(draining)).toBe(pending);
+    openGate();
+    await draining;
+    expect(await reply.reply).toMatchObject({ status: 'succeeded', body: { doubled: 8 } });
+  });
+});
