@@ -4,9 +4,10 @@ import { insertQueuedRun } from '../../runtime/db/run-store';
 import { signIn } from '../support/console-session';
 import { admin, createTestDatabase, type TestDatabase, withPgClient } from '../support/database';
 import { doubleFlow } from '../support/flows';
+import { createFlowOverHttp } from '../support/flows-over-http';
 import { pollJson, type SluiceProcess, startSluice } from '../support/processes';
 import { type QueueBackendEnv, startQueueBackend } from '../support/queue-backends';
-import { type RunningS3rver, startS3rver } from '../support/s3rver';
+import { type RunningS3rver, s3StorageEnv, startS3rver } from '../support/s3rver';
 
 /**
  * The serverless profile's promise: on the sqs queue, an APP and a worker that have been idle
@@ -39,12 +40,7 @@ describe('idle release on the sqs queue', () => {
     const shared = {
       DATABASE_URL: database.url,
       ...queue.env,
-      SLUICE_STORAGE: 's3',
-      SLUICE_S3_BUCKET: s3.bucket,
-      SLUICE_S3_ENDPOINT: s3.endpoint,
-      SLUICE_S3_REGION: s3.region,
-      SLUICE_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      SLUICE_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      ...s3StorageEnv(s3),
       SLUICE_IDLE_RELEASE_S: String(QUIET_S),
       SLUICE_DB_IDLE_TIMEOUT_MS: '1000',
       // Long enough that a sync reply missed for want of LISTEN shows as a slow answer.
@@ -111,15 +107,7 @@ describe('idle release on the sqs queue', () => {
   const query = <R>(text: string, values: unknown[] = []) =>
     withPgClient(database.url, async (client) => (await client.query(text, values)).rows as R[]);
 
-  async function createFlow(definition: unknown): Promise<string> {
-    const res = await fetch(`${base}/v1/flows`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify(definition),
-    });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as { id: string }).id;
-  }
+  const createFlow = (definition: unknown) => createFlowOverHttp(base, auth, definition);
 
   /** Polls the run row directly: an API call would be work, and wake what should rest. */
   async function runRowUntil(

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { codeFlow, doubleFlow, endlessFlow, slowFlow, throwingFlow } from '../support/flows';
+import { createFlowOverHttp } from '../support/flows-over-http';
 import {
   fetchEventually,
   freePort,
@@ -12,7 +13,7 @@ import {
   startSluice,
 } from '../support/processes';
 import { QUEUE_BACKENDS, type QueueBackendEnv, startQueueBackend } from '../support/queue-backends';
-import { type RunningS3rver, startS3rver } from '../support/s3rver';
+import { type RunningS3rver, s3StorageEnv, startS3rver } from '../support/s3rver';
 
 /**
  * One app and two workers from the built bundle, on PostgreSQL, s3rver and each queue: BullMQ
@@ -36,12 +37,7 @@ describe.each(QUEUE_BACKENDS)('split roles from the bundle on %s', (backend) => 
     const shared = {
       DATABASE_URL: database.url,
       ...queue.env,
-      SLUICE_STORAGE: 's3',
-      SLUICE_S3_BUCKET: s3.bucket,
-      SLUICE_S3_ENDPOINT: s3.endpoint,
-      SLUICE_S3_REGION: s3.region,
-      SLUICE_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      SLUICE_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      ...s3StorageEnv(s3),
       SLUICE_WEBHOOK_TIMEOUT_S: '1',
     };
     // A known port, so that the URLs the app hands out (SLUICE_PUBLIC_URL) point at it.
@@ -80,15 +76,7 @@ describe.each(QUEUE_BACKENDS)('split roles from the bundle on %s', (backend) => 
     await database?.drop();
   });
 
-  async function createFlow(definition: unknown): Promise<string> {
-    const res = await fetch(`${base}/v1/flows`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify(definition),
-    });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as { id: string }).id;
-  }
+  const createFlow = (definition: unknown) => createFlowOverHttp(base, auth, definition);
 
   const webhook = (flowId: string, body: unknown, sync = true) =>
     fetch(`${base}/v1/webhooks/${flowId}${sync ? '/sync' : ''}`, {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { slowFlow } from '../support/flows';
+import { createFlowOverHttp } from '../support/flows-over-http';
 import { type HttpStub, startHttpStub } from '../support/http-stub';
 import { pollJson, type SluiceProcess, startSluice } from '../support/processes';
 import { QUEUE_BACKENDS, type QueueBackendEnv, startQueueBackend } from '../support/queue-backends';
@@ -38,15 +39,7 @@ describe.each(QUEUE_BACKENDS)('on the %s queue', (backend) => {
     return worker;
   };
 
-  async function createFlow(definition: unknown): Promise<string> {
-    const res = await fetch(`${base}/v1/flows`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify(definition),
-    });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as { id: string }).id;
-  }
+  const createFlow = (definition: unknown) => createFlowOverHttp(base, auth, definition);
 
   async function trigger(flowId: string): Promise<string> {
     const res = await fetch(`${base}/v1/webhooks/${flowId}`, {

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPgClient } from '../support/database';
 import { type HttpStub, startHttpStub } from '../support/http-stub';
-import { type RunningS3rver, startS3rver } from '../support/s3rver';
+import { type RunningS3rver, s3StorageEnv, startS3rver } from '../support/s3rver';
 import { startTestStack, type TestStack } from '../support/stack';
 
 /**
@@ -58,12 +58,7 @@ beforeAll(async () => {
   const logger = pino({ level: 'trace' }, { write: (line: string) => void logLines.push(line) });
   stack = await startTestStack(
     {
-      SLUICE_STORAGE: 's3',
-      SLUICE_S3_BUCKET: s3.bucket,
-      SLUICE_S3_ENDPOINT: s3.endpoint,
-      SLUICE_S3_REGION: s3.region,
-      SLUICE_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      SLUICE_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      ...s3StorageEnv(s3),
     },
     { logger },
   );

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runs } from '../../runtime/db/schema';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../support/database';
 import { codeFlow } from '../support/flows';
+import { createFlowOverHttp } from '../support/flows-over-http';
 import { type HttpStub, startHttpStub } from '../support/http-stub';
 import { type SluiceProcess, startSluice } from '../support/processes';
 
@@ -48,15 +49,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function createFlow(definition: unknown): Promise<string> {
-  const res = await fetch(`${base}/v1/flows`, {
-    method: 'POST',
-    headers: auth,
-    body: JSON.stringify(definition),
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { id: string }).id;
-}
+const createFlow = (definition: unknown) => createFlowOverHttp(base, auth, definition);
 
 async function callSync(flowId: string) {
   const res = await fetch(`${base}/v1/webhooks/${flowId}/sync`, {

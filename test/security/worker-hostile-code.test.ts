@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rssMb } from '../../scripts/bench/proc-stats';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../support/database';
 import { codeFlow } from '../support/flows';
+import { createFlowOverHttp } from '../support/flows-over-http';
 import { pollJson, type SluiceProcess, startSluice } from '../support/processes';
 import { querySql } from '../support/sql';
 
@@ -34,15 +35,7 @@ const startWorker = async (env: Record<string, string> = {}) => {
   return worker;
 };
 
-async function createFlow(definition: unknown): Promise<string> {
-  const res = await fetch(`${base}/v1/flows`, {
-    method: 'POST',
-    headers: auth,
-    body: JSON.stringify(definition),
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { id: string }).id;
-}
+const createFlow = (definition: unknown) => createFlowOverHttp(base, auth, definition);
 
 async function runSync(code: string, body: unknown = {}): Promise<SyncAnswer> {
   const flowId = await createFlow(codeFlow(code));

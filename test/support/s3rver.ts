@@ -35,6 +35,18 @@ type S3rverClass = new (options: {
 
 const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
 
+/** The environment that points a Sluice process's storage at `s3`. */
+export function s3StorageEnv(s3: RunningS3rver): Record<string, string> {
+  return {
+    SLUICE_STORAGE: 's3',
+    SLUICE_S3_BUCKET: s3.bucket,
+    SLUICE_S3_ENDPOINT: s3.endpoint,
+    SLUICE_S3_REGION: s3.region,
+    SLUICE_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    SLUICE_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+  };
+}
+
 const BUCKET = 'sluice-test';
 
 /** An in-process S3 stand-in on a free loopback port, with one empty bucket. */

@@ -58,22 +58,27 @@ beforeAll(async () => {
     },
     webhookSecret: null,
   });
+  processRun = processorReplyingThrough(replies);
+});
+
+/** A run processor on the test database and runner, whose sync replies go through `bus`. */
+function processorReplyingThrough(bus: Pick<ReplyBus, 'publish'>) {
   const logger = pino({ level: 'silent' });
   const store = createLocalFileStore({
     dir: logsDir,
     publicBaseUrl: 'http://127.0.0.1:1',
     signingSecret: 'a-signing-secret-for-tests-only-0123',
   });
-  processRun = createRunProcessor({
+  return createRunProcessor({
     db: database.handle.db,
     secrets: testSecretStore(database.handle.db),
     logs: createRunLogWriter({ db: database.handle.db, store, logger }),
     runner,
-    replies,
+    replies: bus,
     flowTimeoutMs: 10_000,
     logger,
   });
-});
+}
 afterEach(() => {
   stub.requests.length = 0;
 });
@@ -253,28 +258,11 @@ describe('the sync reply', () => {
     const gate = new Promise<void>((open) => {
       openGate = open;
     });
-    const logger = pino({ level: 'silent' });
-    const processor = createRunProcessor({
-      db: database.handle.db,
-      secrets: testSecretStore(database.handle.db),
-      logs: createRunLogWriter({
-        db: database.handle.db,
-        store: createLocalFileStore({
-          dir: logsDir,
-          publicBaseUrl: 'http://127.0.0.1:1',
-          signingSecret: 'a-signing-secret-for-tests-only-0123',
-        }),
-        logger,
-      }),
-      runner,
-      replies: {
-        publish: async (channel, reply) => {
-          await gate;
-          await replies.publish(channel, reply);
-        },
+    const processor = processorReplyingThrough({
+      publish: async (channel, reply) => {
+        await gate;
+        await replies.publish(channel, reply);
       },
-      flowTimeoutMs: 10_000,
-      logger,
     });
     const runId = await queuedRun();
     const reply = replies.waitFor(runId, 5_000);
