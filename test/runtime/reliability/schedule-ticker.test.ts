@@ -132,22 +132,24 @@ describe('the schedule ticker', () => {
   it('stops at disable and delete, and takes a new cron at the next tick', async () => {
     const flowId = await createFlow(scheduleFlow('* * * * * *'));
     const instance = ticker();
-    await instance.tickOnce(at(1, 100));
+    // Its first tick at least a second after the test's start, so it falls after the flow's
+    // creation even when creating it is slow (a loaded CI box): an earlier tick never fires.
+    await instance.tickOnce(at(2, 100));
     await stack.call('POST', `/v1/flows/${flowId}/disable`);
-    await instance.tickOnce(at(3, 100));
+    await instance.tickOnce(at(4, 100));
     expect(await ticksOf(flowId)).toHaveLength(1);
     await stack.call('POST', `/v1/flows/${flowId}/enable`);
     // Every 2 s (even seconds) in UTC from now on.
     const put = await stack.call('PUT', `/v1/flows/${flowId}`, scheduleFlow('*/2 * * * * *'));
     expect(put.status).toBe(200);
-    await instance.tickOnce(at(8, 100));
+    await instance.tickOnce(at(9, 100));
     const ticks = await ticksOf(flowId);
     const after = ticks.slice(1).map((iso) => new Date(iso).getUTCSeconds());
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((second) => second % 2 === 0)).toBe(true);
     await stack.call('DELETE', `/v1/flows/${flowId}`);
     const count = (await ticksOf(flowId)).length;
-    await instance.tickOnce(at(12, 100));
+    await instance.tickOnce(at(13, 100));
     expect(await ticksOf(flowId)).toHaveLength(count);
   });
 
