@@ -251,8 +251,8 @@ export class CodeSandbox {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (!slot.isDisposed) for (const module of modules) module.release();
-      // The next run's context, made while the host does other work.
-      if (this.#current === slot) slot.prepareSpareContext();
+      // The next run's context, made once the host has sent what this step led to.
+      if (this.#current === slot) slot.prepareSpareContext(() => this.#turns.isFree());
     }
   }
 

@@ -9,6 +9,11 @@ export class IsolateTurns {
   /** When the step holding the turn took it (performance.now()), or null while none does. */
   #heldSince: number | null = null;
 
+  /** True while no step holds a turn: nothing of ours is running on the isolate. */
+  isFree(): boolean {
+    return this.#heldSince === null;
+  }
+
   /** How long the current turn has been held: 0 while the isolate is free. */
   heldForMs(): number {
     return this.#heldSince === null ? 0 : performance.now() - this.#heldSince;
