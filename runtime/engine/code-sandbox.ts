@@ -11,6 +11,7 @@ import {
 import {
   CODE_SPECIFIER,
   ENTRY_SOURCE,
+  FIRST_ENTRY_SOURCE,
   GUARD_SOURCE,
   GUARD_SPECIFIER,
   OUTCOME_NAME,
@@ -55,6 +56,7 @@ const CODE_FILE = 'file:///code-step.js';
 const GUARD_FILE = 'file:///sluice-guard.js';
 const START_FILE = 'file:///sluice-start.js';
 const ENTRY_FILE = 'file:///sluice-entry.js';
+const FIRST_ENTRY_FILE = 'file:///sluice-first-entry.js';
 
 /** One run's code steps, in the context they share. */
 export interface CodeSandboxRun {
@@ -206,13 +208,18 @@ export class CodeSandbox {
       // synchronous calls do not wait; they run none of the steps' code.
       const user = this.#compile(slot.isolate, code, CODE_FILE);
       modules.push(user);
-      const start = this.#compile(slot.isolate, START_SOURCE, START_FILE);
-      modules.push(start);
-      const entry = this.#compile(slot.isolate, ENTRY_SOURCE, ENTRY_FILE);
-      modules.push(entry);
       // GUARD is the context's, once a step's evaluation has run it; until then each try
-      // brings its own (released with the step's modules if it never gets that far).
+      // brings its own (released with the step's modules if it never gets that far), which
+      // does START's work itself (FIRST_ENTRY).
       const adopted = runContext.guard;
+      const start =
+        adopted === null ? null : this.#compile(slot.isolate, START_SOURCE, START_FILE);
+      if (start !== null) modules.push(start);
+      const entry =
+        adopted === null
+          ? this.#compile(slot.isolate, FIRST_ENTRY_SOURCE, FIRST_ENTRY_FILE)
+          : this.#compile(slot.isolate, ENTRY_SOURCE, ENTRY_FILE);
+      modules.push(entry);
       const guard = adopted ?? this.#compile(slot.isolate, GUARD_SOURCE, GUARD_FILE);
       if (adopted === null) {
         modules.push(guard);
@@ -221,7 +228,7 @@ export class CodeSandbox {
         guard.instantiateSync(runContext.context, refuseImport);
       }
       entry.instantiateSync(runContext.context, (specifier, referrer) => {
-        if (referrer === entry && specifier === START_SPECIFIER) return start;
+        if (referrer === entry && specifier === START_SPECIFIER && start !== null) return start;
         if (referrer === entry && specifier === CODE_SPECIFIER) return user;
         if ((referrer === entry || referrer === start) && specifier === GUARD_SPECIFIER) {
           return guard;

@@ -2,7 +2,9 @@
  * The modules that run around code steps inside a run's context (code-sandbox.ts makes one
  * context per run and shares it between the run's steps). GUARD runs once per context; each
  * step then evaluates its own ENTRY, which imports START, then the step's own module, then
- * hands the step's namespace to GUARD:
+ * hands the step's namespace to GUARD. The context's first step evaluates FIRST_ENTRY instead,
+ * which imports GUARD itself before the step's module: GUARD's body ends by doing START's
+ * work, so that step compiles and links one module fewer.
  *
  *   1. GUARD runs before any code of the run, as part of the context's first step. It takes the
  *      first step's input from a global the sandbox set, deletes that global and
@@ -12,7 +14,8 @@
  *      once a step's code has run reads them. Later steps' inputs reach it through `prepare`,
  *      which the sandbox calls through a reference: never through a global, whose setter a
  *      step could have defined (and which would then run outside any time cap).
- *   2. START runs first in each step's evaluation, before anything a step's code could have
+ *   2. START runs first in each later step's evaluation (as GUARD's last line in the first
+ *      step's), before anything a step's code could have
  *      hooked: it makes that step's carrier, one promise rejected with no handler. When a task
  *      on the isolate ends, isolated-vm reads the first such rejection of that task (its
  *      `message`, `stack` and `name`) and rejects the host's call with a copy. With the carrier
@@ -68,6 +71,12 @@ start();
 export const ENTRY_SOURCE = `import '${START_SPECIFIER}';
 import * as namespace from '${CODE_SPECIFIER}';
 import { loaded } from '${GUARD_SPECIFIER}';
+loaded(namespace);
+`;
+
+/** A module's imports are evaluated in the order written: GUARD (ending in start()) first. */
+export const FIRST_ENTRY_SOURCE = `import { loaded } from '${GUARD_SPECIFIER}';
+import * as namespace from '${CODE_SPECIFIER}';
 loaded(namespace);
 `;
 
@@ -197,4 +206,6 @@ export function loaded(namespace) {
   }
   finish(carrier, result, stepMax);
 }
+// START's work for the context's first step, whose FIRST_ENTRY has no START.
+start();
 `;
