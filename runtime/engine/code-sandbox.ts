@@ -212,8 +212,7 @@ export class CodeSandbox {
       // brings its own (released with the step's modules if it never gets that far), which
       // does START's work itself (FIRST_ENTRY).
       const adopted = runContext.guard;
-      const start =
-        adopted === null ? null : this.#compile(slot.isolate, START_SOURCE, START_FILE);
+      const start = adopted === null ? null : this.#compile(slot.isolate, START_SOURCE, START_FILE);
       if (start !== null) modules.push(start);
       const entry =
         adopted === null
