@@ -19,6 +19,9 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
+      // Already up: a second redis-server would fail to bind, and take the first one's place
+      // here, so that stop() killed the wrong one and the first outlived the test run.
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) return;
       child = spawn(
         'redis-server',
         [
