@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { withTimeout } from '../timeout';
@@ -49,6 +50,11 @@ const ENQUEUE_TIMEOUT_MS = 700;
  * disconnects the blocking connection rather than waiting it out.
  */
 const IDLE_POLL_S = 10;
+/**
+ * Bounds a sync reply published on the worker's connection, which waits for Redis forever (as
+ * BullMQ needs): a stopping worker waits for its replies, never for an outage.
+ */
+const REPLY_PUBLISH_TIMEOUT_MS = 1000;
 
 export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
   const connection = new Redis(redisOptions(options.redis, 'request'));
@@ -142,6 +148,27 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
       });
       worker.on('error', (error) => options.onWorkerError?.(error));
       return {
+        /**
+         * The reply goes out on the connection BullMQ completes the job on, corked until the end
+         * of this turn of the event loop: the job ends in the same turn (the processor sends
+         * the reply once the run is recorded, then returns), so the reply and BullMQ's
+         * moveToFinished reach Redis in one write and their answers come back in one read
+         * (sync bench, c=50: the worker's system calls per run 21.4 -> 19.8, Redis's 7.7 ->
+         * 5.7). Redis answers a connection's commands in order, so a reply is delivered before
+         * its job's completion is acknowledged, and so before close() returns.
+         */
+        async publishReply(channel, message) {
+          const socket = socketOf(workerConnection);
+          if (workerConnection.status === 'ready' && socket?.writableCorked === 0) {
+            socket.cork();
+            process.nextTick(() => socket.uncork());
+          }
+          await withTimeout(
+            workerConnection.publish(channel, message),
+            REPLY_PUBLISH_TIMEOUT_MS,
+            'redis',
+          );
+        },
         async close() {
           await worker.close();
           workerConnection.disconnect();
@@ -160,4 +187,9 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
       };
     },
   };
+}
+
+/** ioredis's socket to Redis while it has one (its `stream`, not in its typings). */
+function socketOf(connection: Redis): Socket | undefined {
+  return (connection as Redis & { stream?: Socket }).stream;
 }

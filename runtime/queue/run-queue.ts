@@ -63,6 +63,12 @@ export interface RunConsumer {
    * process exits, which the caller does next.
    */
   handOver(): Promise<string[]>;
+  /**
+   * Publishes a sync reply over the consumer's own connection, for a driver whose replies and
+   * jobs share a server (BullMQ: Redis), so that the reply and the job's completion go out
+   * together. Drivers without one leave it out, and replies take the reply bus.
+   */
+  publishReply?(channel: string, message: string): Promise<void>;
 }
 
 export interface QueueDriver {

@@ -5,7 +5,7 @@ import { createFlowRunner } from '../engine';
 import type { Env } from '../env';
 import type { RunMetrics } from '../metrics/run-metrics';
 import type { ReplyBus } from '../queue/reply-bus';
-import type { QueueDriver } from '../queue/run-queue';
+import type { QueueDriver, RunConsumer } from '../queue/run-queue';
 import type { SecretStore } from '../secrets/secret-store';
 import type { FileStore } from '../storage';
 import { createCancelWatch } from '../worker/cancel-watch';
@@ -71,12 +71,19 @@ export function startWorker({
   );
   const logs = createRunLogWriter({ db, store, logger });
   const cancelWatch = createCancelWatch(db, { intervalMs: env.SLUICE_CANCEL_POLL_MS, logger });
+  // The consumer is made from the processor: replies take its publishReply once it exists.
+  let publishOnConsumer: RunConsumer['publishReply'];
   const processor = createRunProcessor({
     db,
     logs,
     runner,
     secrets,
-    replies,
+    replies: {
+      publish: (to, reply) =>
+        publishOnConsumer === undefined
+          ? replies.publish(to, reply)
+          : publishOnConsumer(to, JSON.stringify(reply)),
+    },
     flowTimeoutMs: env.SLUICE_FLOW_TIMEOUT_S * 1000,
     logger,
     queuePrefix: driver.kind === 'bullmq' ? env.SLUICE_QUEUE_PREFIX : driver.kind,
@@ -106,6 +113,7 @@ export function startWorker({
     ),
     env.SLUICE_WORKER_CONCURRENCY,
   );
+  publishOnConsumer = consumer.publishReply?.bind(consumer);
   return {
     sandboxBusyForMs: () => runner.sandboxBusyForMs(),
     sandboxAnswers: (timeoutMs) => runner.sandboxAnswers(timeoutMs),
