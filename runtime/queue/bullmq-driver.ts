@@ -153,8 +153,8 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
          * of this turn of the event loop: the job ends in the same turn (the processor sends
          * the reply once the run is recorded, then returns), so the reply and BullMQ's
          * moveToFinished reach Redis in one write and their answers come back in one read
-         * (sync bench, c=50: the worker's system calls per run 21.4 -> 19.8, Redis's 7.7 ->
-         * 5.7). Redis answers a connection's commands in order, so a reply is delivered before
+         * (sync bench, c=50: the worker's system calls per run 21.4 -> 18.0, Redis's 7.7 ->
+         * 5.2). Redis answers a connection's commands in order, so a reply is delivered before
          * its job's completion is acknowledged, and so before close() returns.
          */
         async publishReply(channel, message) {
