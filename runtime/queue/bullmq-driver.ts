@@ -83,6 +83,8 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
     kind: 'bullmq',
     queue: {
       async enqueue(job) {
+        // The jobs of one run-INSERT batch are enqueued in the same turn: one write for all.
+        corkForThisTurn(connection);
         await withTimeout(
           queue.add('run', stampedForEnqueue(job), { jobId: job.runId }),
           ENQUEUE_TIMEOUT_MS,
@@ -158,11 +160,7 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
          * its job's completion is acknowledged, and so before close() returns.
          */
         async publishReply(channel, message) {
-          const socket = socketOf(workerConnection);
-          if (workerConnection.status === 'ready' && socket?.writableCorked === 0) {
-            socket.cork();
-            process.nextTick(() => socket.uncork());
-          }
+          corkForThisTurn(workerConnection);
           await withTimeout(
             workerConnection.publish(channel, message),
             REPLY_PUBLISH_TIMEOUT_MS,
@@ -187,6 +185,21 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
       };
     },
   };
+}
+
+/**
+ * Holds the connection's writes until the microtasks of this turn of the event loop have run,
+ * so that the commands they send reach Redis in one write and their answers come back in one
+ * read. Called from a microtask (an async function after its first await), the uncork runs
+ * once every promise continuation queued so far has run; BullMQ reaches its write through
+ * promise continuations only, without waiting on I/O. A command sent later (a connection still
+ * being set up queues it in ioredis) is written as usual.
+ */
+function corkForThisTurn(connection: Redis): void {
+  const socket = socketOf(connection);
+  if (connection.status !== 'ready' || socket === undefined || socket.writableCorked !== 0) return;
+  socket.cork();
+  process.nextTick(() => socket.uncork());
 }
 
 /** ioredis's socket to Redis while it has one (its `stream`, not in its typings). */
