@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
 import { TrieRouter } from 'hono/router/trie-router';
 import type { RouterRoute } from 'hono/types';
 import { ApiError } from '../errors';
@@ -28,6 +29,9 @@ function allowIndex(routes: readonly RouterRoute[]): (path: string) => string[] 
 export const allowedMethods = ({ routes }: { routes: () => readonly RouterRoute[] }) => {
   let allowed: ((path: string) => string[]) | undefined;
   return async function allowedMethods(c, next) {
+    // The router has matched the request already: a route of the method's own (not a
+    // middleware's `ALL`) means it is allowed, without matching the path a second time.
+    if (matchedRoutes(c).some(({ method }) => method !== 'ALL')) return next();
     allowed ??= allowIndex(routes());
     // Routing ignores a trailing slash (strict: false); so does this.
     const path = c.req.path.length > 1 ? c.req.path.replace(/\/+$/, '') : c.req.path;
