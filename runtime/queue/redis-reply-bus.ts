@@ -15,8 +15,16 @@ export async function createRedisReplyBus(
 ): Promise<ReplyBus> {
   const channel = replyChannel(instanceId);
   const waiters = createReplyWaiters();
-  const publisher = new Redis(redisOptions(config, 'request'));
-  publisher.on('error', () => undefined);
+  // Opened at the first publish: with BullMQ a worker sends its replies on its queue
+  // connection (RunConsumer.publishReply), and an APP only listens, so most never publish here.
+  let publisher: Redis | undefined;
+  const publisherConnection = () => {
+    if (publisher === undefined) {
+      publisher = new Redis(redisOptions(config, 'request'));
+      publisher.on('error', () => undefined);
+    }
+    return publisher;
+  };
   let subscriber: Redis | undefined;
   if (subscribe) {
     subscriber = new Redis(redisOptions(config, 'blocking'));
@@ -34,13 +42,13 @@ export async function createRedisReplyBus(
   return {
     channel,
     async publish(to, reply) {
-      await publisher.publish(to, JSON.stringify(reply));
+      await publisherConnection().publish(to, JSON.stringify(reply));
     },
     waitFor: waiters.waitFor,
     async close() {
       waiters.cancelAll();
       subscriber?.disconnect();
-      publisher.disconnect();
+      publisher?.disconnect();
     },
   };
 }

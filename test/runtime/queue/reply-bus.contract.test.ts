@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionConnection } from '../../../runtime/db/session-connection';
 import { createPgReplyBus } from '../../../runtime/queue/pg-reply-bus';
@@ -5,6 +6,7 @@ import { createRedisReplyBus } from '../../../runtime/queue/redis-reply-bus';
 import type { ReplyBus, RunReply } from '../../../runtime/queue/reply-bus';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { querySql } from '../../support/sql';
+import { startThrowawayRedis } from '../../support/throwaway-redis';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -81,6 +83,33 @@ describe.each(Object.entries(buses))('the %s reply bus', (kind, open) => {
       await worker.publish(app.channel, reply('run-after'));
       if ((await waited.reply) !== null) break;
       if (Date.now() > deadline) throw new Error('the bus did not listen again within 8 s');
+    }
+  });
+});
+
+describe('the redis reply bus', () => {
+  it('opens its publishing connection at the first publish, not before', async () => {
+    const redis = await startThrowawayRedis();
+    const admin = new Redis(redis.url);
+    // Clients other than `admin`, as Redis counts them.
+    const clients = async () =>
+      Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))?.[1]) - 1;
+    const app = await createRedisReplyBus({ url: redis.url }, 'app-lazy', { subscribe: true });
+    const worker = await createRedisReplyBus({ url: redis.url }, 'worker-lazy', {
+      subscribe: false,
+    });
+    try {
+      // The APP's subscriber only; the worker has opened nothing yet.
+      expect(await clients()).toBe(1);
+      const waited = app.waitFor('run-lazy', 5000);
+      await worker.publish(app.channel, reply('run-lazy'));
+      expect(await waited.reply).toEqual(reply('run-lazy'));
+      expect(await clients()).toBe(2);
+    } finally {
+      await app.close();
+      await worker.close();
+      admin.disconnect();
+      await redis.stop();
     }
   });
 });
