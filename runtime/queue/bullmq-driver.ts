@@ -83,8 +83,6 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
     kind: 'bullmq',
     queue: {
       async enqueue(job) {
-        // The jobs of one run-INSERT batch are enqueued in the same turn: one write for all.
-        corkForThisTurn(connection);
         await withTimeout(
           queue.add('run', stampedForEnqueue(job), { jobId: job.runId }),
           ENQUEUE_TIMEOUT_MS,

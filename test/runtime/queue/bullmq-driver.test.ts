@@ -149,33 +149,6 @@ describe('the bullmq driver', () => {
     }
   });
 
-  it('sends the jobs enqueued in one turn to Redis in one write', async () => {
-    const batches: string[] = [];
-    const writev = Socket.prototype._writev;
-    Socket.prototype._writev = function (this: Socket, chunks, callback) {
-      batches.push(chunks.map(({ chunk }) => String(chunk)).join(''));
-      writev?.call(this, chunks, callback);
-    };
-    try {
-      // The connection is set up by the first enqueue; until then commands wait in ioredis.
-      await driver.queue.enqueue({ runId: 'first', replyTo: null });
-      batches.length = 0;
-      // As a run-INSERT batch's requests do: each continues in a microtask and enqueues.
-      await Promise.resolve();
-      await Promise.all(
-        ['a', 'b', 'c'].map((runId) => driver.queue.enqueue({ runId, replyTo: null })),
-      );
-      const jobs = await Promise.all(['a', 'b', 'c'].map((id) => inspect.getJob(id)));
-      expect(jobs.map((job) => job?.data.runId)).toEqual(['a', 'b', 'c']);
-      // Each add is one script call (BullMQ packs the job id into its arguments): all three
-      // went out in one write.
-      const scriptCalls = (batch: string) => batch.match(/\r\neval(sha)?\r\n/gi)?.length ?? 0;
-      expect(batches.map(scriptCalls)).toEqual([3]);
-    } finally {
-      Socket.prototype._writev = writev;
-    }
-  });
-
   it('gives up on a reply after a second when Redis does not answer', async () => {
     const redis = await startThrowawayRedis();
     const own = driverOn(randomQueuePrefix(), redis.url);
