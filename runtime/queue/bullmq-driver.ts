@@ -187,11 +187,8 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
 
 /**
  * Holds the connection's writes until the microtasks of this turn of the event loop have run,
- * so that the commands they send reach Redis in one write and their answers come back in one
- * read. Called from a microtask (an async function after its first await), the uncork runs
- * once every promise continuation queued so far has run; BullMQ reaches its write through
- * promise continuations only, without waiting on I/O. A command sent later (a connection still
- * being set up queues it in ioredis) is written as usual.
+ * so that the commands sent meanwhile reach Redis in one write and their answers come back in
+ * one read. A connection that is not ready (ioredis queues its commands) is left alone.
  */
 function corkForThisTurn(connection: Redis): void {
   const socket = socketOf(connection);
