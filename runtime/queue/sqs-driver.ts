@@ -1,11 +1,4 @@
-import {
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import type { SessionConnection, SessionOptions } from '../db/session-connection';
@@ -23,6 +16,7 @@ import {
 } from './run-queue';
 import { sqsAction } from './sqs-action-error';
 import { decodeRunMessage, encodeRunMessage } from './sqs-run-message';
+import { createSqsWire, type SqsWire } from './sqs-wire';
 import { VisibilityHeartbeat } from './visibility-heartbeat';
 
 export interface SqsDriverOptions {
@@ -44,6 +38,11 @@ export interface SqsDriverOptions {
    */
   idleReleaseMs?: number | undefined;
   logger: Logger;
+  /**
+   * The calls every run makes (tests wrap it to deliver messages twice).
+   * @default - createSqsWire(client, queueUrl)
+   */
+  wire?: SqsWire | undefined;
 }
 
 /** pg_stat_activity's application_name of a worker's session. */
@@ -67,26 +66,18 @@ const SESSION_PROBE_MS = 5000;
  */
 export function createSqsDriver(options: SqsDriverOptions): QueueDriver {
   const { client, queueUrl } = options;
+  // The calls every run makes; the rare ones below stay on the SDK's client.
+  const wire = options.wire ?? createSqsWire(client, queueUrl);
   const resends = createResendLimiter({
     everyMs: options.reconcileAfterS * 10_000,
     perCall: RESENDS_PER_CALL,
   });
   const send = (job: RunJob, abortSignal?: AbortSignal) =>
     sqsAction('SendMessage', () =>
-      client.send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl,
-          MessageBody: encodeRunMessage(stampedForEnqueue(job)),
-        }),
-        abortSignal === undefined ? {} : { abortSignal },
-      ),
+      wire.sendMessage(encodeRunMessage(stampedForEnqueue(job)), abortSignal),
     );
   const deleteMessage = (message: Message) =>
-    sqsAction('DeleteMessage', () =>
-      client.send(
-        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
-      ),
-    );
+    sqsAction('DeleteMessage', () => wire.deleteMessage(message.ReceiptHandle ?? ''));
 
   return {
     kind: 'sqs',
@@ -125,11 +116,12 @@ export function createSqsDriver(options: SqsDriverOptions): QueueDriver {
         }
       },
       async close() {
+        wire.close();
         client.destroy();
       },
     },
     consume: (processor, concurrency) =>
-      consumeRuns(options, processor, concurrency, deleteMessage),
+      consumeRuns(options, wire, processor, concurrency, deleteMessage),
   };
 }
 
@@ -141,6 +133,7 @@ interface InHand {
 
 function consumeRuns(
   options: SqsDriverOptions,
+  wire: SqsWire,
   processor: RunProcessor,
   concurrency: number,
   deleteMessage: (message: Message) => Promise<unknown>,
@@ -290,18 +283,12 @@ function consumeRuns(
     while (!stopping.signal.aborted) {
       let messages: Message[];
       try {
-        const received = await sqsAction('ReceiveMessage', () =>
-          client.send(
-            new ReceiveMessageCommand({
-              QueueUrl: queueUrl,
-              MaxNumberOfMessages: 1,
-              WaitTimeSeconds: LONG_POLL_S,
-              VisibilityTimeout: options.stalledAfterS,
-            }),
-            { abortSignal: stopping.signal },
+        messages = await sqsAction('ReceiveMessage', () =>
+          wire.receiveMessage(
+            { waitTimeS: LONG_POLL_S, visibilityTimeoutS: options.stalledAfterS },
+            stopping.signal,
           ),
         );
-        messages = received.Messages ?? [];
         failures = 0;
       } catch (error) {
         if (stopping.signal.aborted) return;

@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENQUEUE_FAILED } from '../../../runtime/db/run-recovery-store';
@@ -11,6 +11,7 @@ import {
   encodeRunMessage,
   MAX_RUN_MESSAGE_BYTES,
 } from '../../../runtime/queue/sqs-run-message';
+import { createSqsWire } from '../../../runtime/queue/sqs-wire';
 import { startWorker } from '../../../runtime/roles/worker';
 import {
   FAUXQS_CREDENTIALS,
@@ -94,27 +95,24 @@ function startDuplicatingWorker(stack: TestStack, queueUrl: string) {
     credentials: FAUXQS_CREDENTIALS,
   });
   const seen = new Set<string>();
-  const send = client.send.bind(client) as (
-    command: unknown,
-    options?: unknown,
-  ) => Promise<unknown>;
-  client.send = (async (command: unknown, options?: unknown) => {
-    const result = (await send(command, options)) as { Messages?: { Body?: string }[] };
-    if (command instanceof ReceiveMessageCommand) {
-      for (const { Body } of result.Messages ?? []) {
-        if (Body === undefined || seen.has(Body)) continue;
-        seen.add(Body);
-        await send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: Body }));
-        await send(
-          new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: Body, DelaySeconds: 1 }),
-        );
-      }
+  const wire = createSqsWire(client, queueUrl);
+  const receive = wire.receiveMessage.bind(wire);
+  wire.receiveMessage = async (options, signal) => {
+    const messages = await receive(options, signal);
+    for (const { Body } of messages) {
+      if (Body === undefined || seen.has(Body)) continue;
+      seen.add(Body);
+      await wire.sendMessage(Body);
+      await client.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: Body, DelaySeconds: 1 }),
+      );
     }
-    return result;
-  }) as typeof client.send;
+    return messages;
+  };
   const logger = pino({ level: 'silent' });
   const driver = createSqsDriver({
     client,
+    wire,
     queueUrl,
     db: stack.database.handle.db,
     openSession: (options) =>
