@@ -103,10 +103,12 @@ so the sqs drain figure includes starting ${sqs.settings.workers} workers again.
 
 Throughput and latency move with the box's load (the load averages above: others' test runs
 share the two cores), so compare CPU per run first. The app's extra CPU per sync run over
-BullMQ's is its one SendMessage through the AWS SDK (middleware, SigV4 signing, JSON), and
-most of the workers' extra is their ReceiveMessage and DeleteMessage: the SDK costs about a
-millisecond of CPU per call where ioredis costs a fraction of one, and that cost is the same
-against real SQS. fauxqs itself served about 250 to 270 SendMessage calls per second here
+BullMQ's is its one SendMessage, and most of the workers' extra is their ReceiveMessage and
+DeleteMessage, the hold's two PostgreSQL round trips and the reply's NOTIFY. Each SQS call is an
+HTTP/1.1 request signed with SigV4 (\`runtime/queue/sqs-wire.ts\`), about 0.4 ms of CPU here
+where a Redis command through ioredis costs a fraction of that (through the SDK's client it
+cost about 1 ms: see "CPU per sync run, before and after"); that cost is the same against real
+SQS, plus TLS. fauxqs itself served about 250 to 270 SendMessage calls per second here
 when sent 200 at once (measured in one process with the SDK, while this benchmark ran), which
 also bounds the sqs throughput on this box.
 ${END}`;
