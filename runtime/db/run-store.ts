@@ -117,6 +117,25 @@ const outcomeColumns = () => ({
   finishedAt: sql`now()`,
 });
 
+/**
+ * A NOTIFY the outcome's statement sends (a sync reply, with the PostgreSQL reply bus):
+ * PostgreSQL delivers it at that commit, and only if the fenced update matched.
+ */
+export interface OutcomeNotify {
+  channel: string;
+  payload: string;
+}
+
+/** RETURNING's notify column: pg_notify when a channel is given, else nothing. */
+const notifyColumn = () =>
+  sql`case when ${sql.placeholder('notifyChannel')}::text is not null
+    then pg_notify(${sql.placeholder('notifyChannel')}::text, ${sql.placeholder('notifyPayload')}::text) end`;
+
+const notifyParams = (notify: OutcomeNotify | undefined) => ({
+  notifyChannel: notify?.channel ?? null,
+  notifyPayload: notify?.payload ?? null,
+});
+
 /** The outcome's parameters, as outcomeColumns names them. */
 const outcomeParams = (result: RunResult) => ({
   status: result.status,
@@ -141,24 +160,27 @@ const finishRunStatement = preparedPerDatabase((db) =>
         keyedRunStatusIn(['running']),
       ),
     )
-    .returning({ id: runs.id })
+    .returning({ id: runs.id, notified: notifyColumn() })
     .prepare('finish_run'),
 );
 
 /**
  * Writes the outcome only if this attempt still owns the run (fencing): no newer attempt has
  * claimed it, and the reaper has not given it back to the queue or failed it as worker_lost.
+ * `notify` is sent with the outcome, or not at all.
  */
 export async function finishRun(
   db: Database,
   runId: string,
   attempt: number,
   result: RunResult,
+  notify?: OutcomeNotify,
 ): Promise<boolean> {
   const updated = await finishRunStatement(db).execute({
     runId,
     attempt,
     ...outcomeParams(result),
+    ...notifyParams(notify),
   });
   return updated.length > 0;
 }
@@ -180,7 +202,7 @@ const finishQueuedRunStatement = preparedPerDatabase((db) =>
         eq(runs.flowVersionId, sql.placeholder('flowVersionId')),
       ),
     )
-    .returning({ id: runs.id })
+    .returning({ id: runs.id, notified: notifyColumn() })
     .prepare('finish_queued_run'),
 );
 
@@ -202,6 +224,7 @@ export async function finishQueuedRun(
   runId: string,
   copy: QueuedRunCopy,
   result: RunResult & { flowMs: number },
+  notify?: OutcomeNotify,
 ): Promise<boolean> {
   const updated = await finishQueuedRunStatement(db).execute({
     runId,
@@ -210,6 +233,7 @@ export async function finishQueuedRun(
     attempt: copy.attempt,
     flowMs: result.flowMs,
     ...outcomeParams(result),
+    ...notifyParams(notify),
   });
   return updated.length > 0;
 }

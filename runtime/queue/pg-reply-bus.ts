@@ -19,6 +19,13 @@ interface ReadRowNotice {
   readRow: true;
 }
 
+/** The reply, or "read the run row" when it is over NOTIFY's limit. */
+function noticePayload(reply: RunReply): string {
+  const payload = JSON.stringify(reply);
+  if (Buffer.byteLength(payload) <= MAX_NOTIFY_BYTES) return payload;
+  return JSON.stringify({ runId: reply.runId, readRow: true } satisfies ReadRowNotice);
+}
+
 /** This instance's channel, hashed when a long SLUICE_INSTANCE_ID would be truncated. */
 export function pgReplyChannel(instanceId: string): string {
   const channel = replyChannel(instanceId);
@@ -101,12 +108,9 @@ export async function createPgReplyBus(
   return {
     channel,
     async publish(to, reply) {
-      let payload = JSON.stringify(reply);
-      if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) {
-        payload = JSON.stringify({ runId: reply.runId, readRow: true } satisfies ReadRowNotice);
-      }
-      await db.execute(sql`select pg_notify(${to}, ${payload})`);
+      await db.execute(sql`select pg_notify(${to}, ${noticePayload(reply)})`);
     },
+    notice: (to, reply) => ({ channel: to, payload: noticePayload(reply) }),
     waitFor: waiters.waitFor,
     async close() {
       closed = true;

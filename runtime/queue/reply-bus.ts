@@ -11,10 +11,22 @@ export interface RunReply {
   failedStep?: string | null;
 }
 
+/** A reply as a PostgreSQL NOTIFY: sent by whichever statement commits the run's outcome. */
+export interface ReplyNotice {
+  channel: string;
+  payload: string;
+}
+
 export interface ReplyBus {
   /** This instance's channel; jobs carry it as `replyTo`. */
   readonly channel: string;
   publish(channel: string, reply: RunReply): Promise<void>;
+  /**
+   * The reply as a NOTIFY for the statement that records the run's outcome to send (the
+   * PostgreSQL bus): it then leaves with that commit, with no round trip or commit of its own.
+   * Absent, or undefined, where replies travel another way: then `publish` after the record.
+   */
+  notice?(channel: string, reply: RunReply): ReplyNotice | undefined;
   /** Resolves with the reply for `runId`, or null after `timeoutMs`. Register before enqueueing. */
   waitFor(runId: string, timeoutMs: number): { reply: Promise<RunReply | null>; cancel(): void };
   close(): Promise<void>;

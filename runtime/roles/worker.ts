@@ -20,7 +20,7 @@ export interface WorkerDeps {
   driver: QueueDriver;
   store: FileStore;
   secrets: SecretStore;
-  replies: Pick<ReplyBus, 'publish'>;
+  replies: Pick<ReplyBus, 'publish' | 'notice'>;
   logger: Logger;
   runMetrics?: Pick<RunMetrics, 'recordRun' | 'recordMisroutedJob'> | undefined;
   /**
@@ -83,6 +83,9 @@ export function startWorker({
         publishOnConsumer === undefined
           ? replies.publish(to, reply)
           : publishOnConsumer(to, JSON.stringify(reply)),
+      // The bus's NOTIFY rides with the outcome's statement, unless replies take the consumer's way.
+      notice: (to, reply) =>
+        publishOnConsumer === undefined ? replies.notice?.(to, reply) : undefined,
     },
     flowTimeoutMs: env.SLUICE_FLOW_TIMEOUT_S * 1000,
     logger,

@@ -38,7 +38,7 @@ export interface RunProcessorDeps {
   runner: FlowRunner;
   /** Read for each run whose flow names secrets, so a rotation applies from the next run. */
   secrets: Pick<SecretStore, 'values'>;
-  replies: Pick<ReplyBus, 'publish'>;
+  replies: Pick<ReplyBus, 'publish' | 'notice'>;
   flowTimeoutMs: number;
   logger: Logger;
   /** In-memory run counters and durations, flushed by the metrics loop. */
@@ -297,18 +297,38 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
     const placement = placeLog(early.projectId, job.runId, body);
     const result = { ...toRunResult(outcome, placement), dispatchMs, flowMs };
     const copy = { projectId: early.projectId, flowVersionId: early.flowVersionId, attempt: 0 };
+    const notice = replyNotice(job, outcome);
     try {
-      if (!(await finishQueuedRun(deps.db, job.runId, copy, result))) return false;
+      if (!(await finishQueuedRun(deps.db, job.runId, copy, result, notice))) return false;
     } catch (error) {
       // Refused data: the claimed path records the run as failed, with a fixed error.
       if (!isDataRefusal(error)) throw error;
       return false;
     }
-    await announce(job, attempt, { outcome, status: result.status, flowMs, placement, body });
+    await announce(job, attempt, {
+      outcome,
+      status: result.status,
+      flowMs,
+      placement,
+      body,
+      replied: notice !== undefined,
+    });
     return true;
   }
 
-  /** After the record: counts the run, answers a sync caller, and stores a large log. */
+  /**
+   * The sync reply as a NOTIFY for the outcome's statement to send, where the reply bus is
+   * PostgreSQL's: no round trip and no commit of its own.
+   */
+  function replyNotice(job: RunJob, outcome: FlowOutcome) {
+    if (job.replyTo === null || deps.replies.notice === undefined) return undefined;
+    return deps.replies.notice(job.replyTo, toReply(job.runId, outcome));
+  }
+
+  /**
+   * After the record: counts the run, answers a sync caller (unless the record `replied`), and
+   * stores a large log.
+   */
   async function announce(
     job: RunJob,
     attempt: number,
@@ -318,13 +338,14 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       flowMs: number;
       placement: LogPlacement;
       body: string;
+      replied: boolean;
     },
   ) {
     deps.runMetrics?.recordRun(ended.status, ended.flowMs);
     // The job is done once its run is recorded: the reply goes out with the job's completion
     // rather than before it (one round trip fewer on the run's path, about 5% of a sync run's
     // CPU in the bench), and a stopping worker waits for it (drainReplies).
-    if (job.replyTo !== null) {
+    if (job.replyTo !== null && !ended.replied) {
       const sending = publishReply(job.replyTo, toReply(job.runId, ended.outcome));
       repliesOnTheirWay.add(sending);
       void sending.finally(() => repliesOnTheirWay.delete(sending));
@@ -418,9 +439,10 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
     });
     let placement = placeLog(started.projectId, job.runId, body);
     let result = { ...toRunResult(outcome, placement), dispatchMs };
+    let notice = replyNotice(job, outcome);
     let recorded: boolean;
     try {
-      recorded = await finishRun(deps.db, job.runId, started.attempt, result);
+      recorded = await finishRun(deps.db, job.runId, started.attempt, result, notice);
     } catch (error) {
       // Outputs are made storable before this; should PostgreSQL still refuse them, the run
       // ends failed with a fixed error rather than running again and again.
@@ -431,7 +453,8 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       body = logDocument(job.runId, started.attempt, { ...outcome, log: ran.outcome.log });
       placement = inStorage(started.projectId, job.runId);
       result = { ...toRunResult(outcome, placement), dispatchMs };
-      recorded = await finishRun(deps.db, job.runId, started.attempt, result);
+      notice = replyNotice(job, outcome);
+      recorded = await finishRun(deps.db, job.runId, started.attempt, result, notice);
     }
     const t2 = performance.now();
     // Not recorded: canceled (the cancel ended the row), or a newer attempt owns the run.
@@ -449,6 +472,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       flowMs,
       placement,
       body,
+      replied: notice !== undefined,
     });
     deps.logger.debug(
       {

@@ -70,6 +70,36 @@ describe.each(Object.entries(buses))('the %s reply bus', (kind, open) => {
     else expect(got).toBeNull();
   });
 
+  it.runIf(kind === 'postgres')(
+    'wakes the waiter from the notice a statement sends, as from a publish',
+    async () => {
+      const app = await bus(`app-${crypto.randomUUID()}`, true);
+      const worker = await bus(`worker-${crypto.randomUUID()}`, false);
+      // What the run's finishing statement does with the notice (outcome-notify.test.ts).
+      const send = async (runId: string, body: unknown) => {
+        const notice = worker.notice?.(app.channel, reply(runId, body));
+        expect(notice?.channel).toBe(app.channel);
+        await querySql(database.url, 'select pg_notify($1, $2)', [
+          notice?.channel,
+          notice?.payload,
+        ]);
+      };
+      const small = app.waitFor('run-small', 5000);
+      await send('run-small', { ok: true });
+      expect(await small.reply).toEqual(reply('run-small'));
+      const started = Date.now();
+      const big = app.waitFor('run-big', 5000);
+      await send('run-big', 'z'.repeat(20_000));
+      expect(await big.reply).toBeNull();
+      expect(Date.now() - started).toBeLessThan(2000);
+    },
+  );
+
+  it.runIf(kind === 'redis')('has no notice: its replies are published', async () => {
+    const worker = await bus(`worker-${crypto.randomUUID()}`, false);
+    expect(worker.notice).toBeUndefined();
+  });
+
   it.runIf(kind === 'postgres')('listens again after its session is cut', async () => {
     const app = await bus('app-relisten', true);
     const worker = await bus('worker-relisten', false);
