@@ -2,17 +2,18 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { type SdkSigning, signingDate } from '../sdk-signing';
 
 /**
  * The SQS calls every run makes (SendMessage on the APP, ReceiveMessage and DeleteMessage on a
  * worker), sent in SQS's JSON protocol over kept-alive connections and signed with the SDK's
- * own SigV4 signer. Through the SDK's client each of these cost about 1 ms of CPU on the bench
- * box (its middleware stack, endpoint rules, schema serde and retry strategy, per call), three
- * times what the request itself costs; at three calls per run that was a fifth of a sync run's
- * CPU with the `sqs` driver. The rare calls (GetQueueAttributes, ChangeMessageVisibility) stay
- * on the SDK, and so do region, endpoint and credentials: the wire reads them from the SDK
- * client's resolved configuration (the ECS task role, refreshed before it expires).
+ * own SigV4 signer, as storage/s3-direct-put.ts sends small S3 PUTs. Through the SDK's client
+ * each of these cost about 1 ms of CPU on the bench box (its middleware stack, endpoint rules,
+ * schema serde and retry strategy, per call), three times what the request itself costs; at
+ * three calls per run that was a fifth of a sync run's CPU with the `sqs` driver. The SDK
+ * client still decides what matters: the endpoint, the region, the credentials (the ECS task
+ * role, refreshed before it expires), the signature (its signer) and the clock skew it
+ * measured. The rare calls (GetQueueAttributes, ChangeMessageVisibility) stay on the SDK.
  */
 export interface SqsWire {
   sendMessage(body: string, signal?: AbortSignal): Promise<void>;
@@ -50,63 +51,57 @@ const THROTTLING = new Set([
   'AWS.SimpleQueueService.RequestThrottled',
 ]);
 
-type Credentials = SQSClient['config']['credentials'];
-
-interface Target {
-  url: URL;
-  region: string;
-  credentials: Credentials;
-  sha256: SQSClient['config']['sha256'];
+/** The slice of the SDK client's resolved configuration that the wire reads. */
+interface ResolvedSqsConfig extends SdkSigning {
+  isCustomEndpoint: boolean;
+  endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;
+  region(): Promise<string>;
 }
 
 export function createSqsWire(client: SQSClient, queueUrl: string): SqsWire {
-  const target = resolveTarget(client, queueUrl);
+  const config = client.config as unknown as ResolvedSqsConfig;
   const agents = {
     http: new http.Agent({ keepAlive: true }),
     https: new https.Agent({ keepAlive: true }),
   };
-  let signer: Promise<{ signer: SignatureV4; url: URL }> | undefined;
-  const signing = () => {
-    signer ??= target.then((resolved) => ({
-      url: resolved.url,
-      signer: new SignatureV4({
-        service: 'sqs',
-        region: resolved.region,
-        credentials: resolved.credentials,
-        sha256: resolved.sha256,
-        uriEscapePath: true,
-      }),
-    }));
-    // A failed resolution (a bad region) is tried again by the next call.
-    signer.catch(() => {
-      signer = undefined;
-    });
-    return signer;
+  let resolved: ReturnType<typeof resolveTarget> | undefined;
+  const target = () => {
+    if (resolved === undefined) {
+      resolved = resolveTarget(config, queueUrl);
+      // A failed resolution (credentials not there yet) is tried again by the next call.
+      resolved.catch(() => {
+        resolved = undefined;
+      });
+    }
+    return resolved;
   };
 
   const call = async (action: string, input: object, signal?: AbortSignal) => {
-    const { signer: sigv4, url } = await signing();
+    const { signer, url } = await target();
     const body = JSON.stringify(input);
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
       try {
-        const signed = await sigv4.sign({
-          method: 'POST',
-          protocol: url.protocol,
-          hostname: url.hostname,
-          port: url.port === '' ? undefined : Number(url.port),
-          path: url.pathname,
-          query: {},
-          headers: {
-            host: url.host,
-            'content-type': 'application/x-amz-json-1.0',
-            'x-amz-target': `AmazonSQS.${action}`,
-            // Error codes as the Query protocol named them (x-amzn-query-error), as the SDK asks.
-            'x-amzn-query-mode': 'true',
-            'content-length': String(Buffer.byteLength(body)),
+        const signed = await signer.sign(
+          {
+            method: 'POST',
+            protocol: url.protocol,
+            hostname: url.hostname,
+            port: url.port === '' ? undefined : Number(url.port),
+            path: url.pathname,
+            query: {},
+            headers: {
+              host: url.host,
+              'content-type': 'application/x-amz-json-1.0',
+              'x-amz-target': `AmazonSQS.${action}`,
+              // Error codes as the Query protocol named them (x-amzn-query-error), as the SDK asks.
+              'x-amzn-query-mode': 'true',
+              'content-length': String(Buffer.byteLength(body)),
+            },
+            body,
           },
-          body,
-        });
+          { signingDate: signingDate(config) },
+        );
         return await post(url, signed.headers, body, agents, signal);
       } catch (error) {
         if (signal?.aborted || attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
@@ -145,11 +140,11 @@ export function createSqsWire(client: SQSClient, queueUrl: string): SqsWire {
 }
 
 /**
- * Where the SDK client would send the call: its custom endpoint when it has one (tests,
- * emulators), else the queue URL's own origin (as the SDK's `useQueueUrlAsEndpoint` does).
+ * Where and how the SDK client would send the call: its custom endpoint when it has one
+ * (tests, emulators), else the queue URL's own origin (as the SDK's `useQueueUrlAsEndpoint`
+ * does), signed by its own SigV4 signer for `sqs` in its region.
  */
-async function resolveTarget(client: SQSClient, queueUrl: string): Promise<Target> {
-  const { config } = client;
+async function resolveTarget(config: ResolvedSqsConfig, queueUrl: string) {
   const endpoint = config.isCustomEndpoint ? await config.endpoint?.() : undefined;
   const url =
     endpoint === undefined
@@ -157,12 +152,9 @@ async function resolveTarget(client: SQSClient, queueUrl: string): Promise<Targe
       : new URL(
           `${endpoint.protocol}//${endpoint.hostname}${endpoint.port === undefined ? '' : `:${endpoint.port}`}${endpoint.path}`,
         );
-  return {
-    url,
-    region: await config.region(),
-    credentials: config.credentials,
-    sha256: config.sha256,
-  };
+  const region = await config.region();
+  const signer = await config.signer({ name: 'sigv4', signingName: 'sqs', signingRegion: region });
+  return { url, signer };
 }
 
 function post(

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { type SdkSigning, signingDate } from '../sdk-signing';
 import { S3PutError } from './s3-put-error';
 
 export interface S3DirectPutOptions {
@@ -33,29 +34,13 @@ const MAX_SOCKETS = 50;
 const RETRYABLE_CODES = new Set(['RequestTimeout']);
 
 /** Minimal slice of the SDK's resolved config that this module reads. */
-interface ResolvedS3Config {
+interface ResolvedS3Config extends SdkSigning {
   endpointProvider(params: Record<string, unknown>): {
     url: URL;
     properties?: { authSchemes?: { name: string; signingName?: string; signingRegion?: string }[] };
   };
-  signer(authScheme: { name: string; signingName: string; signingRegion: string }): Promise<{
-    sign(request: SignableRequest, options?: { signingDate?: Date }): Promise<SignableRequest>;
-  }>;
   useFipsEndpoint(): Promise<boolean>;
   useDualstackEndpoint(): Promise<boolean>;
-  /** Kept up to date by the SDK's own calls when S3 reports clock skew. */
-  systemClockOffset?: number;
-}
-
-interface SignableRequest {
-  method: string;
-  protocol: string;
-  hostname: string;
-  port?: number;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  body: string | Uint8Array;
 }
 
 /** RFC 3986 encoding of one key segment, as S3 canonicalises it. */
@@ -133,7 +118,7 @@ export function createS3DirectPut(options: S3DirectPutOptions) {
         headers,
         body,
       },
-      { signingDate: new Date(Date.now() + (config.systemClockOffset ?? 0)) },
+      { signingDate: signingDate(config) },
     );
     await send(url, path, signed.headers, body, put.timeoutMs);
   }

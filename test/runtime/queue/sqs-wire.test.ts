@@ -19,8 +19,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function wireTo(endpoint: string, queueUrl: string) {
+function wireTo(endpoint: string, queueUrl: string, clockOffsetMs = 0) {
   const client = new SQSClient({ region: 'us-east-1', endpoint, credentials: FAUXQS_CREDENTIALS });
+  // What the SDK's own calls set when SQS answers that the signature's time is off.
+  Object.assign(client.config, { systemClockOffset: clockOffsetMs });
   const wire = createSqsWire(client, queueUrl);
   cleanups.push(() => {
     wire.close();
@@ -92,6 +94,17 @@ describe('the SQS wire, against a stub', () => {
       QueueUrl: `${stub.url}/000000000000/runs`,
       ReceiptHandle: 'handle-1',
     });
+  });
+
+  it("signs with the SDK client's clock-skew correction", async () => {
+    const stub = await stubbed(() => ({ status: 200, body: '{}' }));
+    const hourAhead = 3600_000;
+    await wireTo(stub.url, `${stub.url}/000000000000/runs`, hourAhead).deleteMessage('h');
+    const stamp = String(stub.requests[0]?.headers['x-amz-date']);
+    const signedAt = Date.parse(
+      stamp.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    );
+    expect(Math.abs(signedAt - (Date.now() + hourAhead))).toBeLessThan(60_000);
   });
 
   it('retries a 500 and a throttled answer, then succeeds', async () => {
