@@ -20,6 +20,7 @@ import { UnknownRunError } from '../queue/unknown-run-error';
 import type { SecretStore } from '../secrets/secret-store';
 import { SecretsKeyMismatchError } from '../secrets/secrets-key-mismatch-error';
 import type { CancelWatch } from './cancel-watch';
+import { finishWithNotice, type NoticedFinish } from './finish-with-notice';
 import { createFlowVersionCache } from './flow-version-cache';
 import { InvalidFlowVersionError } from './invalid-flow-version-error';
 import {
@@ -297,21 +298,25 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
     const placement = placeLog(early.projectId, job.runId, body);
     const result = { ...toRunResult(outcome, placement), dispatchMs, flowMs };
     const copy = { projectId: early.projectId, flowVersionId: early.flowVersionId, attempt: 0 };
-    const notice = replyNotice(job, outcome);
+    let finished: NoticedFinish;
     try {
-      if (!(await finishQueuedRun(deps.db, job.runId, copy, result, notice))) return false;
+      finished = await finishWithNotice(
+        (notice) => finishQueuedRun(deps.db, job.runId, copy, result, notice),
+        replyNotice(job, outcome),
+      );
     } catch (error) {
       // Refused data: the claimed path records the run as failed, with a fixed error.
       if (!isDataRefusal(error)) throw error;
       return false;
     }
+    if (!finished.recorded) return false;
     await announce(job, attempt, {
       outcome,
       status: result.status,
       flowMs,
       placement,
       body,
-      replied: notice !== undefined,
+      replied: finished.replied,
     });
     return true;
   }
@@ -439,10 +444,14 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
     });
     let placement = placeLog(started.projectId, job.runId, body);
     let result = { ...toRunResult(outcome, placement), dispatchMs };
-    let notice = replyNotice(job, outcome);
-    let recorded: boolean;
+    const finish = (ended: FlowOutcome, record: RunResult) =>
+      finishWithNotice(
+        (notice) => finishRun(deps.db, job.runId, started.attempt, record, notice),
+        replyNotice(job, ended),
+      );
+    let finished: NoticedFinish;
     try {
-      recorded = await finishRun(deps.db, job.runId, started.attempt, result, notice);
+      finished = await finish(outcome, result);
     } catch (error) {
       // Outputs are made storable before this; should PostgreSQL still refuse them, the run
       // ends failed with a fixed error rather than running again and again.
@@ -453,9 +462,9 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       body = logDocument(job.runId, started.attempt, { ...outcome, log: ran.outcome.log });
       placement = inStorage(started.projectId, job.runId);
       result = { ...toRunResult(outcome, placement), dispatchMs };
-      notice = replyNotice(job, outcome);
-      recorded = await finishRun(deps.db, job.runId, started.attempt, result, notice);
+      finished = await finish(outcome, result);
     }
+    const { recorded } = finished;
     const t2 = performance.now();
     // Not recorded: canceled (the cancel ended the row), or a newer attempt owns the run.
     if (!recorded && (await recordCanceled(job, ran))) {
@@ -472,7 +481,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       flowMs,
       placement,
       body,
-      replied: notice !== undefined,
+      replied: finished.replied,
     });
     deps.logger.debug(
       {

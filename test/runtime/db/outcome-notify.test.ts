@@ -10,7 +10,9 @@ import {
   type RunResult,
   startRun,
 } from '../../../runtime/db/run-store';
+import { finishWithNotice } from '../../../runtime/worker/finish-with-notice';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { querySql } from '../../support/sql';
 
 const CHANNEL = 'sluice:reply:outcome-notify-test';
 
@@ -112,5 +114,49 @@ describe("a run outcome's notify", () => {
     await startRun(handle.db, barrier);
     await finishRun(handle.db, barrier, 1, result, { channel: CHANNEL, payload: 'after' });
     expect(await receivedThrough('after')).toEqual(['after']);
+  });
+});
+
+describe('finishWithNotice', () => {
+  it('records the outcome without the notice when PostgreSQL refuses the notice', async () => {
+    const id = await newRun();
+    await startRun(handle.db, id);
+    // NOTIFY refuses a payload of 8000 bytes or more, as it refuses any NOTIFY while its queue
+    // is full: either way the outcome must still be recorded.
+    const refused = { channel: CHANNEL, payload: 'x'.repeat(9000) };
+    const finished = await finishWithNotice(
+      (notice) => finishRun(handle.db, id, 1, result, notice),
+      refused,
+    );
+    expect(finished).toEqual({ recorded: true, replied: false });
+    const [row] = await querySql<{ status: string }>(
+      database.url,
+      'select status from runs where id = $1',
+      [id],
+    );
+    expect(row?.status).toBe('succeeded');
+
+    const sent = await newRun();
+    await startRun(handle.db, sent);
+    const notice = { channel: CHANNEL, payload: 'sent with the outcome' };
+    expect(await finishWithNotice((n) => finishRun(handle.db, sent, 1, result, n), notice)).toEqual(
+      { recorded: true, replied: true },
+    );
+    expect(await receivedThrough(notice.payload)).toEqual([notice.payload]);
+  });
+
+  it('passes on an error that is not a refusal, without a second try', async () => {
+    let tries = 0;
+    const lost = new Error('Connection terminated unexpectedly');
+    await expect(
+      finishWithNotice(
+        async () => {
+          tries++;
+          throw lost;
+        },
+        { channel: CHANNEL, payload: 'p' },
+      ),
+    ).rejects.toBe(lost);
+    expect(tries).toBe(1);
   });
 });
