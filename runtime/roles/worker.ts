@@ -4,7 +4,7 @@ import { markRunsInterrupted } from '../db/run-interruption-store';
 import { createFlowRunner } from '../engine';
 import type { Env } from '../env';
 import type { RunMetrics } from '../metrics/run-metrics';
-import type { ReplyBus } from '../queue/reply-bus';
+import type { ReplyBus, RunReply } from '../queue/reply-bus';
 import type { QueueDriver, RunConsumer } from '../queue/run-queue';
 import type { SecretStore } from '../secrets/secret-store';
 import type { FileStore } from '../storage';
@@ -84,8 +84,12 @@ export function startWorker({
           ? replies.publish(to, reply)
           : publishOnConsumer(to, JSON.stringify(reply)),
       // The bus's NOTIFY rides with the outcome's statement, unless replies take the consumer's way.
-      notice: (to, reply) =>
-        publishOnConsumer === undefined ? replies.notice?.(to, reply) : undefined,
+      ...(replies.notice === undefined
+        ? {}
+        : {
+            notice: (to: string, reply: RunReply) =>
+              publishOnConsumer === undefined ? replies.notice?.(to, reply) : undefined,
+          }),
     },
     flowTimeoutMs: env.SLUICE_FLOW_TIMEOUT_S * 1000,
     logger,

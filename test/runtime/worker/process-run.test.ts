@@ -9,7 +9,9 @@ import { addFlowVersion, createFlow } from '../../../runtime/db/flow-store';
 import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
 import { insertQueuedRun } from '../../../runtime/db/run-store';
 import { runs } from '../../../runtime/db/schema';
+import { createSessionConnection } from '../../../runtime/db/session-connection';
 import { createFlowRunner } from '../../../runtime/engine';
+import { createPgReplyBus } from '../../../runtime/queue/pg-reply-bus';
 import { createRedisReplyBus } from '../../../runtime/queue/redis-reply-bus';
 import type { ReplyBus } from '../../../runtime/queue/reply-bus';
 import { preciseNow, type RunProcessor } from '../../../runtime/queue/run-queue';
@@ -62,7 +64,7 @@ beforeAll(async () => {
 });
 
 /** A run processor on the test database and runner, whose sync replies go through `bus`. */
-function processorReplyingThrough(bus: Pick<ReplyBus, 'publish'>) {
+function processorReplyingThrough(bus: Pick<ReplyBus, 'publish' | 'notice'>) {
   const logger = pino({ level: 'silent' });
   const store = createLocalFileStore({
     dir: logsDir,
@@ -252,6 +254,50 @@ describe('an outcome PostgreSQL refuses to store', () => {
 });
 
 describe('the sync reply', () => {
+  it("leaves with the outcome's statement where the bus is PostgreSQL's, and is not published", async () => {
+    const bus = await createPgReplyBus(database.handle.db, randomUUID(), (options) =>
+      createSessionConnection({ access: { url: database.url }, ...options }),
+    );
+    try {
+      const published: string[] = [];
+      const processor = processorReplyingThrough({
+        publish: async (channel, reply) => {
+          published.push(reply.runId);
+          await bus.publish(channel, reply);
+        },
+        notice: bus.notice,
+      });
+      // Both ways of recording: claim then finish (this flow calls out) ...
+      const claimed = await queuedRun();
+      const claimedReply = bus.waitFor(claimed, 5_000);
+      await processor({ runId: claimed, replyTo: bus.channel });
+      expect(await claimedReply.reply).toMatchObject({ status: 'succeeded', body: { doubled: 8 } });
+      // ... and claim-and-finish in one statement (no side effects, the job carries its copy).
+      const pure = await createFlow(database.handle.db, {
+        projectId,
+        name: 'pure',
+        definition: {
+          name: 'pure',
+          trigger: { type: 'webhook' },
+          steps: [{ id: 'reply', type: 'respond', status: 200, body: { n: '{{trigger.body.n}}' } }],
+        },
+        webhookSecret: null,
+      });
+      const unclaimed = await queuedRun(pure);
+      const unclaimedReply = bus.waitFor(unclaimed, 5_000);
+      await processor({
+        runId: unclaimed,
+        replyTo: bus.channel,
+        start: { flowVersionId: pure.versionId, projectId, trigger },
+      });
+      expect(await unclaimedReply.reply).toMatchObject({ status: 'succeeded', body: { n: 4 } });
+      expect(await rowOf(unclaimed)).toMatchObject({ status: 'succeeded', attempt: 1 });
+      expect(published).toEqual([]);
+    } finally {
+      await bus.close();
+    }
+  });
+
   it('does not hold up the job, and a stopping worker waits until it is delivered', async () => {
     // The real reply bus, behind a gate that stands for a slow delivery.
     let openGate = () => {};
