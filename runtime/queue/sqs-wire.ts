@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { type SdkSigning, signingDate } from '../sdk-signing';
 
@@ -260,16 +261,9 @@ function checkBodyDigest(message: Message): void {
   }
 }
 
+/** Waits `ms`; an abort ends the wait with the signal's reason, as it ends a request. */
 function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return sleep(ms, undefined, signal === undefined ? {} : { signal }).catch(() => {
+    throw signal?.reason;
   });
 }
