@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import { type SdkSigning, signingDate } from '../sdk-signing';
+import { correctClockSkew, type SdkSigning, signingDate } from '../sdk-signing';
 
 /**
  * The SQS calls every run makes (SendMessage on the APP, ReceiveMessage and DeleteMessage on a
@@ -13,8 +13,10 @@ import { type SdkSigning, signingDate } from '../sdk-signing';
  * schema serde and retry strategy, per call), three times what the request itself costs; at
  * three calls per run that was a fifth of a sync run's CPU with the `sqs` driver. The SDK
  * client still decides what matters: the endpoint, the region, the credentials (the ECS task
- * role, refreshed before it expires), the signature (its signer) and the clock skew it
- * measured. The rare calls (GetQueueAttributes, ChangeMessageVisibility) stay on the SDK.
+ * role, refreshed before it expires), the signature (its signer) and the clock skew, which
+ * each answer's Date header corrects as the SDK's own calls do (a call refused because this
+ * machine's clock is off is signed again once). The rare calls (GetQueueAttributes,
+ * ChangeMessageVisibility) stay on the SDK.
  */
 export interface SqsWire {
   sendMessage(body: string, signal?: AbortSignal): Promise<void>;
@@ -30,10 +32,13 @@ export interface SqsWire {
 /** An SQS error answer: `name` is SQS's error code, such as `AccessDenied`. */
 export class SqsWireError extends Error {
   readonly status: number;
-  constructor(code: string, message: string, status: number) {
+  /** The answer's `Date` header: SQS's clock. */
+  readonly serviceDate: string | undefined;
+  constructor(code: string, message: string, status: number, serviceDate?: string) {
     super(message);
     this.name = code;
     this.status = status;
+    this.serviceDate = serviceDate;
   }
 }
 
@@ -103,10 +108,18 @@ export function createSqsWire(client: SQSClient, queueUrl: string): SqsWire {
           },
           { signingDate: signingDate(config) },
         );
-        return await post(url, signed.headers, body, agents, signal);
+        const answer = await post(url, signed.headers, body, agents, signal);
+        correctClockSkew(config, answer.serviceDate);
+        return answer.value;
       } catch (error) {
-        if (signal?.aborted || attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
-        await backoff(Math.random() * BACKOFF_MS * 2 ** attempt, signal);
+        // Refused for the signature's time (SignatureDoesNotMatch, RequestExpired, …): signed
+        // again at once with SQS's clock, as the SDK retries a call whose skew it corrected.
+        const skewCorrected =
+          error instanceof SqsWireError && correctClockSkew(config, error.serviceDate);
+        if (signal?.aborted || attempt >= MAX_ATTEMPTS || !(skewCorrected || isRetryable(error))) {
+          throw error;
+        }
+        if (!skewCorrected) await backoff(Math.random() * BACKOFF_MS * 2 ** attempt, signal);
       }
     }
   };
@@ -164,7 +177,7 @@ function post(
   body: string,
   agents: { http: http.Agent; https: https.Agent },
   signal: AbortSignal | undefined,
-): Promise<unknown> {
+): Promise<{ value: unknown; serviceDate: string | undefined }> {
   const secure = url.protocol === 'https:';
   const request = (secure ? https : http).request;
   return new Promise((resolve, reject) => {
@@ -198,8 +211,11 @@ function post(
         const text = Buffer.concat(chunks).toString('utf8');
         const status = response.statusCode ?? 0;
         const parsed = parseJson(text);
-        if (status >= 200 && status < 300 && parsed.ok) resolve(parsed.value);
-        else reject(answerError(status, response.headers['x-amzn-query-error'], parsed));
+        const serviceDate = response.headers.date;
+        if (status >= 200 && status < 300 && parsed.ok)
+          resolve({ value: parsed.value, serviceDate });
+        else
+          reject(answerError(status, response.headers['x-amzn-query-error'], parsed, serviceDate));
       });
     });
     outgoing.end(body);
@@ -232,7 +248,12 @@ function parseJson(text: string): Parsed {
 }
 
 /** SQS's error: its Query-protocol code from the header, else the JSON body's `__type`. */
-function answerError(status: number, queryError: string | string[] | undefined, parsed: Parsed) {
+function answerError(
+  status: number,
+  queryError: string | string[] | undefined,
+  parsed: Parsed,
+  serviceDate: string | undefined,
+) {
   const body = (parsed.ok && typeof parsed.value === 'object' && parsed.value) || {};
   const { __type: type, message, Message: capitalMessage } = body as Record<string, unknown>;
   const header = Array.isArray(queryError) ? queryError[0] : queryError;
@@ -245,6 +266,7 @@ function answerError(status: number, queryError: string | string[] | undefined, 
     code,
     typeof text === 'string' ? text : parsed.ok ? 'no message' : 'an answer that is not JSON',
     status,
+    serviceDate,
   );
 }
 

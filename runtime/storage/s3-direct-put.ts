@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type SdkSigning, signingDate } from '../sdk-signing';
+import { correctClockSkew, type SdkSigning, signingDate } from '../sdk-signing';
 import { S3PutError } from './s3-put-error';
 
 export interface S3DirectPutOptions {
@@ -55,9 +55,11 @@ const encodeSegment = (segment: string) =>
  * 2 ms of CPU per call on this runtime's hardware, more than a whole small flow, and every
  * run stores its log. The SDK still decides everything that matters: the endpoint and
  * signing region (its endpoint rules), the credentials (its provider chain, refreshed as they
- * expire) and the SigV4 signature (its own signer). Only the HTTP exchange is ours: one
- * keep-alive connection pool, bounded attempts, and retries on network errors, 429, 5xx and
- * S3's transient 4xx codes, each attempt signed afresh (a PUT is idempotent).
+ * expire) and the SigV4 signature (its own signer), with its clock skew, which each answer's
+ * Date header corrects as the SDK's own calls do. Only the HTTP exchange is ours: one
+ * keep-alive connection pool, bounded attempts, and retries on network errors, 429, 5xx,
+ * S3's transient 4xx codes and a refusal after which the skew was corrected, each attempt
+ * signed afresh (a PUT is idempotent).
  */
 export function createS3DirectPut(options: S3DirectPutOptions) {
   const config = options.client.config as unknown as ResolvedS3Config;
@@ -155,7 +157,18 @@ export function createS3DirectPut(options: S3DirectPutOptions) {
           agent: agents[isHttps ? 'https:' : 'http:'],
         },
         (res) => {
-          readAnswer(res).then(() => settle(), settle);
+          const skewCorrected = correctClockSkew(config, res.headers.date);
+          readAnswer(res).then(
+            () => settle(),
+            (error: unknown) =>
+              // Refused for the signature's time (RequestTimeTooSkewed, …): the next attempt
+              // signs with S3's clock, as the SDK retries a call whose skew it corrected.
+              settle(
+                skewCorrected && error instanceof S3PutError && !error.retryable
+                  ? new S3PutError(error.message, true)
+                  : error,
+              ),
+          );
         },
       );
       // A pooled socket is already connected; a new one gets connectionTimeoutMs to connect.

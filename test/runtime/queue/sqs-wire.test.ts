@@ -3,7 +3,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsWire, SqsWireError } from '../../../runtime/queue/sqs-wire';
 import { FAUXQS_CREDENTIALS, type RunningFauxqs, startFauxqsServer } from '../../support/fauxqs';
-import { type HttpStub, type StubResponse, startHttpStub } from '../../support/http-stub';
+import {
+  type HttpStub,
+  type StubRequest,
+  type StubResponse,
+  startHttpStub,
+} from '../../support/http-stub';
 import { startSilentServer } from '../../support/silent-server';
 
 let fauxqs: RunningFauxqs;
@@ -19,7 +24,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function wireTo(endpoint: string, queueUrl: string, clockOffsetMs = 0) {
+function clientAndWire(endpoint: string, queueUrl: string, clockOffsetMs = 0) {
   const client = new SQSClient({ region: 'us-east-1', endpoint, credentials: FAUXQS_CREDENTIALS });
   // What the SDK's own calls set when SQS answers that the signature's time is off.
   Object.assign(client.config, { systemClockOffset: clockOffsetMs });
@@ -28,7 +33,43 @@ function wireTo(endpoint: string, queueUrl: string, clockOffsetMs = 0) {
     wire.close();
     client.destroy();
   });
-  return wire;
+  return { client, wire };
+}
+
+const wireTo = (endpoint: string, queueUrl: string, clockOffsetMs = 0) =>
+  clientAndWire(endpoint, queueUrl, clockOffsetMs).wire;
+
+/** The time a request was signed at, from its x-amz-date (20261203T120000Z). */
+const signedAt = (request: StubRequest | undefined) =>
+  Date.parse(
+    String(request?.headers['x-amz-date']).replace(
+      /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
+      '$1-$2-$3T$4:$5:$6Z',
+    ),
+  );
+
+const hourAhead = 3600_000;
+const clientOffset = (client: SQSClient) =>
+  (client.config as unknown as { systemClockOffset: number }).systemClockOffset;
+
+/**
+ * SQS with its clock an hour ahead of this machine's (`driftPerAnswerMs` moves it further at
+ * each answer): a request signed more than five minutes off its clock is refused, as AWS does,
+ * and every answer carries its clock in the Date header.
+ */
+async function serviceAhead(driftPerAnswerMs = 0, code = 'SignatureDoesNotMatch') {
+  let answers = 0;
+  const stub = await startHttpStub((request) => {
+    const serviceNow = Date.now() + hourAhead + driftPerAnswerMs * answers++;
+    const date = new Date(serviceNow).toUTCString();
+    if (Math.abs(signedAt(request) - serviceNow) > 300_000) {
+      const refusal = sqsError(400, code, 'Signature expired: the request time is too skewed');
+      return { ...refusal, headers: { ...refusal.headers, date } };
+    }
+    return { status: 200, headers: { date }, body: '{"MessageId":"m"}' };
+  });
+  cleanups.push(stub.close);
+  return stub;
 }
 
 async function stubbed(answer: (call: number) => StubResponse): Promise<HttpStub> {
@@ -98,13 +139,53 @@ describe('the SQS wire, against a stub', () => {
 
   it("signs with the SDK client's clock-skew correction", async () => {
     const stub = await stubbed(() => ({ status: 200, body: '{}' }));
-    const hourAhead = 3600_000;
     await wireTo(stub.url, `${stub.url}/000000000000/runs`, hourAhead).deleteMessage('h');
-    const stamp = String(stub.requests[0]?.headers['x-amz-date']);
-    const signedAt = Date.parse(
-      stamp.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
-    );
-    expect(Math.abs(signedAt - (Date.now() + hourAhead))).toBeLessThan(60_000);
+    expect(Math.abs(signedAt(stub.requests[0]) - (Date.now() + hourAhead))).toBeLessThan(60_000);
+  });
+
+  it("signs a call refused for its time again with SQS's clock, and the client keeps it", async () => {
+    const stub = await serviceAhead();
+    const { client, wire } = clientAndWire(stub.url, `${stub.url}/000000000000/runs`);
+    await wire.sendMessage('x');
+    expect(stub.requests).toHaveLength(2);
+    expect(Math.abs(signedAt(stub.requests[1]) - (Date.now() + hourAhead))).toBeLessThan(60_000);
+    // The SDK client's own calls (GetQueueAttributes, …) sign with the same correction.
+    expect(Math.abs(clientOffset(client) - hourAhead)).toBeLessThan(60_000);
+    await wire.deleteMessage('h');
+    expect(stub.requests).toHaveLength(3);
+  });
+
+  it("takes SQS's clock from an accepted answer too, as the SDK does", async () => {
+    const stub = await stubbed(() => ({
+      status: 200,
+      headers: { date: new Date(Date.now() + hourAhead).toUTCString() },
+      body: '{}',
+    }));
+    const { client, wire } = clientAndWire(stub.url, `${stub.url}/000000000000/runs`);
+    await wire.deleteMessage('h');
+    expect(Math.abs(clientOffset(client) - hourAhead)).toBeLessThan(60_000);
+    await wire.deleteMessage('h');
+    expect(Math.abs(signedAt(stub.requests[1]) - (Date.now() + hourAhead))).toBeLessThan(60_000);
+  });
+
+  it('does not sign again a refusal whose answer agrees with this clock, or has no clock', async () => {
+    for (const date of [new Date().toUTCString(), undefined, 'not a date']) {
+      const stub = await stubbed(() => {
+        const refusal = sqsError(400, 'SignatureDoesNotMatch', 'bad signature');
+        return date === undefined ? refusal : { ...refusal, headers: { ...refusal.headers, date } };
+      });
+      const { client, wire } = clientAndWire(stub.url, `${stub.url}/000000000000/runs`);
+      await expect(wire.sendMessage('x')).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+      expect(stub.requests).toHaveLength(1);
+      expect(clientOffset(client)).toBe(0);
+    }
+  });
+
+  it('gives up after three attempts when the clock it is told keeps moving', async () => {
+    const stub = await serviceAhead(3600_000, 'RequestExpired');
+    const wire = wireTo(stub.url, `${stub.url}/000000000000/runs`);
+    await expect(wire.sendMessage('x')).rejects.toMatchObject({ name: 'RequestExpired' });
+    expect(stub.requests).toHaveLength(3);
   });
 
   it('retries a 500 and a throttled answer, then succeeds', async () => {

@@ -105,6 +105,46 @@ describe('S3 direct PUT (small objects without the SDK pipeline)', () => {
     expect(stub.requests).toHaveLength(2);
   });
 
+  it("signs a PUT refused for its time again with S3's clock, which the client then keeps", async () => {
+    const hourAhead = 3600_000;
+    const signedAt = (stamp: unknown) =>
+      Date.parse(
+        String(stamp).replace(
+          /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
+          '$1-$2-$3T$4:$5:$6Z',
+        ),
+      );
+    stub.respond((request) => {
+      const serviceNow = Date.now() + hourAhead;
+      const date = new Date(serviceNow).toUTCString();
+      const answer =
+        Math.abs(signedAt(request.headers['x-amz-date']) - serviceNow) > 300_000
+          ? s3Error(403, 'RequestTimeTooSkewed')
+          : ok();
+      return { ...answer, headers: { ...answer.headers, date } };
+    });
+    const client = new S3Client({
+      region: 'eu-west-1',
+      endpoint: stub.url,
+      forcePathStyle: true,
+      credentials,
+    });
+    const put = createS3DirectPut({
+      client,
+      bucket: 'logs-bucket',
+      region: 'eu-west-1',
+      endpoint: stub.url,
+      maxAttempts: 3,
+      connectionTimeoutMs: 1_000,
+    });
+    await put({ key: 'project/p1/FILE/f9', body: 'x', timeoutMs: 2_000 });
+    expect(stub.requests).toHaveLength(2);
+    const offset = (client.config as unknown as { systemClockOffset: number }).systemClockOffset;
+    expect(Math.abs(offset - hourAhead)).toBeLessThan(60_000);
+    await put({ key: 'project/p1/FILE/f10', body: 'x', timeoutMs: 2_000 });
+    expect(stub.requests).toHaveLength(3);
+  });
+
   it('does not retry a refusal such as 403', async () => {
     stub.respond(() => s3Error(403, 'AccessDenied'));
     await expect(
