@@ -48,3 +48,12 @@ export function sigV4Problem(request: StubRequest, secretAccessKey: string): str
   const expected = createHmac('sha256', kSigning).update(stringToSign).digest('hex');
   return expected === signature ? null : 'signature does not match';
 }
+
+/** When a request was signed, from its x-amz-date (20261203T120000Z), in ms since the epoch. */
+export const signedAt = (request: StubRequest | undefined): number =>
+  Date.parse(
+    String(request?.headers['x-amz-date']).replace(
+      /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
+      '$1-$2-$3T$4:$5:$6Z',
+    ),
+  );

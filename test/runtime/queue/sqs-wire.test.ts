@@ -3,12 +3,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsWire, SqsWireError } from '../../../runtime/queue/sqs-wire';
 import { FAUXQS_CREDENTIALS, type RunningFauxqs, startFauxqsServer } from '../../support/fauxqs';
-import {
-  type HttpStub,
-  type StubRequest,
-  type StubResponse,
-  startHttpStub,
-} from '../../support/http-stub';
+import { type HttpStub, type StubResponse, startHttpStub } from '../../support/http-stub';
+import { signedAt } from '../../support/sigv4-verifier';
 import { startSilentServer } from '../../support/silent-server';
 
 let fauxqs: RunningFauxqs;
@@ -38,15 +34,6 @@ function clientAndWire(endpoint: string, queueUrl: string, clockOffsetMs = 0) {
 
 const wireTo = (endpoint: string, queueUrl: string, clockOffsetMs = 0) =>
   clientAndWire(endpoint, queueUrl, clockOffsetMs).wire;
-
-/** The time a request was signed at, from its x-amz-date (20261203T120000Z). */
-const signedAt = (request: StubRequest | undefined) =>
-  Date.parse(
-    String(request?.headers['x-amz-date']).replace(
-      /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
-      '$1-$2-$3T$4:$5:$6Z',
-    ),
-  );
 
 const hourAhead = 3600_000;
 const clientOffset = (client: SQSClient) =>
