@@ -6,6 +6,7 @@ import { createRedisReplyBus } from '../../../runtime/queue/redis-reply-bus';
 import type { ReplyBus, RunReply } from '../../../runtime/queue/reply-bus';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { querySql } from '../../support/sql';
+import { startTcpProxy } from '../../support/tcp-proxy';
 import { startThrowawayRedis } from '../../support/throwaway-redis';
 
 let database: TestDatabase;
@@ -140,6 +141,29 @@ describe('the redis reply bus', () => {
       await worker.close();
       admin.disconnect();
       await redis.stop();
+    }
+  });
+
+  it('closes cleanly while it is subscribing again after a reconnect', async () => {
+    // ioredis before 6.1.0 left that SUBSCRIBE's rejection unhandled, which ends the process.
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    const proxy = await startTcpProxy(6379);
+    try {
+      const app = await createRedisReplyBus({ url: `redis://127.0.0.1:${proxy.port}` }, 'app-cut', {
+        subscribe: true,
+      });
+      const resubscribing = proxy.withholdAnswersAfter('subscribe');
+      proxy.cut();
+      await resubscribing;
+      await app.close();
+      // The rejection, if unhandled, is reported after the microtasks of the close have run.
+      await new Promise((done) => setTimeout(done, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+      await proxy.close();
     }
   });
 });
