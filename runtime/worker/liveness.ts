@@ -74,7 +74,10 @@ export function watchLiveness({
       // A step running now is the isolate answering; only a free isolate is asked.
       if (busyMs > 0 || isolateAnswers === undefined) return { healthy: true };
       const askedAt = now();
-      if (await isolateAnswers(ISOLATE_ANSWER_MS)) return { healthy: true };
+      // A check that throws (an isolate that cannot be created) is an isolate that does not
+      // answer; a rejected verdict would leave the probe unanswered and the rejection unhandled.
+      const answered = await isolateAnswers(ISOLATE_ANSWER_MS).catch(() => false);
+      if (answered) return { healthy: true };
       // A flow's step may have taken the isolate first, and the check waited its turn in vain.
       if (isolateBusyForMs() > 0) return { healthy: true };
       return { healthy: false, reason: 'isolate_unresponsive', forMs: now() - askedAt };

@@ -121,4 +121,19 @@ describe('worker liveness', () => {
     expect(await liveness.verdict()).toEqual({ healthy: true });
     expect(asked).toBe(1);
   });
+
+  it('reports an isolate whose check throws as not answering, rather than rejecting', async () => {
+    liveness = watchLiveness({
+      loopStallMs: LOOP_STALL_MS,
+      isolateStuckMs: 60_000,
+      isolateBusyForMs: () => 0,
+      isolateAnswers: async () => {
+        throw new Error('Isolate creation failed');
+      },
+    });
+    expect(await liveness.verdict()).toMatchObject({
+      healthy: false,
+      reason: 'isolate_unresponsive',
+    });
+  });
 });
