@@ -74,6 +74,12 @@ export interface DeploymentOptions {
    * @default 'redis://127.0.0.1:6379'
    */
   redisUrl?: string;
+  /**
+   * SLUICE_WORKER_CONCURRENCY of each worker process. The deployed stack runs 1 (one flow per
+   * task); other values measure what sharing a process costs or saves.
+   * @default 1
+   */
+  workerConcurrency?: number;
 }
 
 /**
@@ -113,6 +119,11 @@ export async function startDeployment(
     // As the image runs them (Dockerfile): without the module compile cache.
     NODE_DISABLE_COMPILE_CACHE: '1',
   };
+  const workerEnv = {
+    ...env,
+    SLUICE_ROLE: 'worker',
+    SLUICE_WORKER_CONCURRENCY: String(options.workerConcurrency ?? 1),
+  };
   // Node 20 refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
   const nodeArgs =
     options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`];
@@ -122,11 +133,7 @@ export async function startDeployment(
     nodeArgs,
   );
   const startWorkers = () =>
-    Promise.all(
-      Array.from({ length: workers }, () =>
-        startSluice({ ...env, SLUICE_ROLE: 'worker' }, undefined, nodeArgs),
-      ),
-    );
+    Promise.all(Array.from({ length: workers }, () => startSluice(workerEnv, undefined, nodeArgs)));
   const workerProcesses = await startWorkers();
   const base = `http://127.0.0.1:${app.port}`;
   const sql = new pg.Client({ connectionString: database.url });

@@ -1,4 +1,4 @@
-// npm run bench -- [--workers 4] [--duration 15] [--connections 10,50] [--drain 2000]
+// npm run bench -- [--workers 4] [--worker-concurrency 1] [--duration 15] [--connections 10,50] [--drain 2000]
 //                  [--scenarios sync,async-accept,async-drain,dispatch-idle,sync-http-loop,micro]
 //                  [--profile <dir>] [--smoke] [--no-write] [--no-build] [--baseline <file>]
 //                  [--queue bullmq|sqs]
@@ -59,6 +59,7 @@ const KNOWN_SCENARIOS: readonly string[] = [...ALL_SCENARIOS, ...OPT_IN_SCENARIO
 const { values } = parseArgs({
   options: {
     workers: { type: 'string', default: '4' },
+    'worker-concurrency': { type: 'string', default: '1' },
     duration: { type: 'string', default: '15' },
     connections: { type: 'string', default: '10,50' },
     drain: { type: 'string', default: '2000' },
@@ -79,6 +80,12 @@ const queue = values.queue;
 const loadAtStart = loadavg()[0] ?? 0;
 const smoke = values.smoke ?? false;
 const workers = smoke ? 1 : Number(values.workers);
+const workerConcurrency = Number(values['worker-concurrency']);
+if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1 || workerConcurrency > 64) {
+  throw new Error(
+    `--worker-concurrency must be an integer from 1 to 64 (got "${values['worker-concurrency']}")`,
+  );
+}
 const durationS = smoke ? 2 : Number(values.duration);
 const warmupS = smoke ? 0.5 : 3;
 const connections = smoke ? [10] : (values.connections ?? '').split(',').map(Number);
@@ -99,6 +106,8 @@ const httpLoop = JSON.parse(readFileSync('scripts/bench/flows/http-loop.json', '
 const figures: Record<string, unknown>[] = [];
 
 function emit(figure: Record<string, unknown>) {
+  // Named only when it is not the deployed stack's 1, so earlier results stay comparable.
+  if (workerConcurrency !== 1 && 'workers' in figure) figure.worker_concurrency = workerConcurrency;
   figures.push(figure);
   process.stdout.write(`${JSON.stringify(figure)}\n`);
 }
@@ -288,7 +297,11 @@ if (scenarios.has('redis-commands')) {
   for (const figure of await redisCommandFigures(options)) emit(figure);
   if (scenarios.size === 1) process.exit(0);
 }
-const deployment = await startDeployment(workers, { profileDir: values.profile, queue });
+const deployment = await startDeployment(workers, {
+  profileDir: values.profile,
+  queue,
+  workerConcurrency,
+});
 try {
   const standardBody = '{"a":1,"b":2}';
   const httpBody = JSON.stringify({
@@ -327,8 +340,9 @@ try {
 } finally {
   await deployment.close();
 }
-// A partial run (some scenarios) prints its figures but does not replace the full report.
-if (!values['no-write'] && allScenarios) {
+// A partial run (some scenarios) prints its figures but does not replace the full report, nor
+// does a run of another shape than the deployed stack's (one flow per worker process).
+if (!values['no-write'] && allScenarios && workerConcurrency === 1) {
   const settings = { workers, durationS, smoke };
   if (queue === 'sqs') writeSqsReport(figures, settings, { loadAtStart });
   else writeReports(figures, settings, { baseline: values.baseline, loadAtStart });
