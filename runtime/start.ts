@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { flushCompileCache } from 'node:module';
+import { closeInOrder } from './close-in-order';
 import { SchemaWaitTimeoutError } from './db/schema-wait-timeout-error';
 import { EnvError, readProcessEnv } from './env';
 import { HAND_OVER_BUDGET_S, NO_NODE_SNAPSHOT_FLAG } from './limits';
@@ -172,19 +173,24 @@ async function main(): Promise<void> {
       (env.SLUICE_DRAIN_TIMEOUT_S + HAND_OVER_BUDGET_S) * 1000,
     );
     handOverDeadline.unref();
-    await app?.close();
-    await reconciler?.close();
-    await scheduler?.close();
-    await worker?.close();
-    liveness?.stop();
-    await metrics.close();
-    await queueBoard?.close();
-    await liveWorkers?.close();
-    await replies.close();
-    await driver.queue.close();
-    await database.close();
-    logger.info('stopped');
-    process.exit(0);
+    const closed = await closeInOrder(
+      [
+        { name: 'http server', close: () => app?.close() },
+        { name: 'run reconciler', close: () => reconciler?.close() },
+        { name: 'schedule ticker', close: () => scheduler?.close() },
+        { name: 'worker', close: () => worker?.close() },
+        { name: 'worker liveness', close: () => liveness?.stop() },
+        { name: 'metrics', close: () => metrics.close() },
+        { name: 'queue board', close: () => queueBoard?.close() },
+        { name: 'live workers', close: () => liveWorkers?.close() },
+        { name: 'reply bus', close: () => replies.close() },
+        { name: 'run queue', close: () => driver.queue.close() },
+        { name: 'database', close: () => database.close() },
+      ],
+      logger,
+    );
+    logger.info({ clean: closed }, 'stopped');
+    process.exit(closed ? 0 : 1);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
