@@ -10,7 +10,16 @@ import {
 } from '../../test/support/database';
 import { type SluiceProcess, startSluice } from '../../test/support/processes';
 import { startFauxqsChild } from './fauxqs-process';
-import { cpuSeconds, cpuSecondsOfCommand, cpuTimes, peakRssMb } from './proc-stats';
+import {
+  addCounts,
+  countsOf,
+  countsOfCommand,
+  cpuSeconds,
+  cpuSecondsOfCommand,
+  cpuTimes,
+  type ProcessCounts,
+  peakRssMb,
+} from './proc-stats';
 import { startS3rverChild } from './s3rver-process';
 
 export const BENCH_API_KEY = 'sk_bench_0123456789abcdefghijklmnop';
@@ -44,6 +53,16 @@ export interface Deployment {
     s3rver_cpu_s: number;
     app_peak_rss_mb: number;
     workers_peak_rss_mb: number;
+    /**
+     * Counted, not timed (see ProcessCounts): read- and write-type system calls, and times
+     * the processes stopped to wait, so far. PostgreSQL's are its live processes'.
+     */
+    counts: {
+      app: ProcessCounts;
+      workers: ProcessCounts;
+      postgres: ProcessCounts;
+      redis?: ProcessCounts;
+    };
   };
   close(): Promise<void>;
 }
@@ -155,6 +174,7 @@ export async function startDeployment(
         });
   // CPU of workers stopped by a pause still counts towards the run that used it.
   let stoppedWorkersCpuS = 0;
+  let stoppedWorkersCounts: ProcessCounts = { ioCalls: 0, waits: 0 };
 
   return {
     base,
@@ -178,6 +198,10 @@ export async function startDeployment(
       } else if (paused) {
         const stopping = workerProcesses.splice(0);
         stoppedWorkersCpuS += stopping.reduce((sum, w) => sum + cpuSeconds(w.child.pid ?? 0), 0);
+        stoppedWorkersCounts = addCounts(
+          stoppedWorkersCounts,
+          countsOf(stopping.map((w) => w.child.pid ?? 0)),
+        );
         await Promise.all(stopping.map((worker) => worker.stop('SIGTERM')));
       } else if (workerProcesses.length === 0) {
         workerProcesses.push(...(await startWorkers()));
@@ -207,6 +231,12 @@ export async function startDeployment(
         s3rver_cpu_s: cpuSeconds(s3.child.pid ?? 0),
         app_peak_rss_mb: peakRssMb(appPid),
         workers_peak_rss_mb: Math.max(...pids.map(peakRssMb)),
+        counts: {
+          app: countsOf([appPid]),
+          workers: addCounts(stoppedWorkersCounts, countsOf(pids)),
+          postgres: countsOfCommand('postgres'),
+          ...(fauxqsPid === undefined ? { redis: countsOfCommand('redis-server') } : {}),
+        },
       };
     },
     async close() {

@@ -115,6 +115,13 @@ function emit(figure: Record<string, unknown>) {
 function cpuDelta(deployment: Deployment, before: ReturnType<Deployment['usage']>) {
   const after = deployment.usage();
   const round = (n: number) => Math.round(n * 100) / 100;
+  const counted: Record<string, number> = {};
+  for (const [part, now] of Object.entries(after.counts)) {
+    const then = before.counts[part as keyof typeof before.counts];
+    if (now === undefined || then === undefined) continue;
+    counted[`${part}_io_calls`] = now.ioCalls - then.ioCalls;
+    counted[`${part}_waits`] = now.waits - then.waits;
+  }
   return {
     app_cpu_s: round(after.app_cpu_s - before.app_cpu_s),
     workers_cpu_s: round(after.workers_cpu_s - before.workers_cpu_s),
@@ -126,6 +133,7 @@ function cpuDelta(deployment: Deployment, before: ReturnType<Deployment['usage']
     s3rver_cpu_s: round(after.s3rver_cpu_s - before.s3rver_cpu_s),
     app_peak_rss_mb: after.app_peak_rss_mb,
     workers_peak_rss_mb: after.workers_peak_rss_mb,
+    ...counted,
   };
 }
 

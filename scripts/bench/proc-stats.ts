@@ -28,26 +28,88 @@ function endedChildrenCpuSeconds(pid: number): number {
 }
 
 /**
- * CPU seconds of every process running `command` (by program name), plus what their
- * ended children used. PostgreSQL runs a process per connection and closes idle ones: the
- * postmaster's ended-children time keeps their CPU in the sum, so the figure only grows.
+ * The processes running `command` (by program name): `postgres: …` backends, and the
+ * postmaster started as /usr/lib/…/bin/postgres.
  */
-export function cpuSecondsOfCommand(command: string): number {
-  let total = 0;
+function pidsOfCommand(command: string): number[] {
+  const pids: number[] = [];
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      // `postgres: …` backends, and the postmaster started as /usr/lib/…/bin/postgres.
       const program = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-      if (program.startsWith(command) || basename(program) === command) {
-        total += cpuSeconds(Number(pid)) + endedChildrenCpuSeconds(Number(pid));
-      }
+      if (program.startsWith(command) || basename(program) === command) pids.push(Number(pid));
     } catch {
       // the process ended while we looked
     }
   }
-  return total;
+  return pids;
 }
+
+/** `read` for a process that may end while it is read: what it had is then lost, as 0. */
+function ofLiveProcess<T>(read: () => T, ended: T): T {
+  try {
+    return read();
+  } catch {
+    return ended;
+  }
+}
+
+/**
+ * CPU seconds of every process running `command`, plus what their ended children used.
+ * PostgreSQL runs a process per connection and closes idle ones: the postmaster's
+ * ended-children time keeps their CPU in the sum, so the figure only grows.
+ */
+export function cpuSecondsOfCommand(command: string): number {
+  return pidsOfCommand(command).reduce(
+    (total, pid) => total + ofLiveProcess(() => cpuSeconds(pid) + endedChildrenCpuSeconds(pid), 0),
+    0,
+  );
+}
+
+/**
+ * What a process has done so far, counted rather than timed, so that the host's speed does not
+ * move it: the same work makes the same counts on a slow box and a fast one.
+ */
+export interface ProcessCounts {
+  /** Read- and write-type system calls (socket reads and writes among them), all threads. */
+  ioCalls: number;
+  /** Times its live threads stopped to wait for something (voluntary context switches). */
+  waits: number;
+}
+
+const NO_COUNTS: ProcessCounts = { ioCalls: 0, waits: 0 };
+
+export function processCounts(pid: number): ProcessCounts {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
+  let waits = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    waits += ofLiveProcess(() => {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    }, 0);
+  }
+  return { ioCalls: field('syscr') + field('syscw'), waits };
+}
+
+export const addCounts = (a: ProcessCounts, b: ProcessCounts): ProcessCounts => ({
+  ioCalls: a.ioCalls + b.ioCalls,
+  waits: a.waits + b.waits,
+});
+
+/** processCounts of several processes, summed; one that ended meanwhile counts nothing. */
+export const countsOf = (pids: readonly number[]): ProcessCounts =>
+  pids.reduce(
+    (sum, pid) =>
+      addCounts(
+        sum,
+        ofLiveProcess(() => processCounts(pid), NO_COUNTS),
+      ),
+    NO_COUNTS,
+  );
+
+/** countsOf every live process running `command` (an ended PostgreSQL backend's counts are lost). */
+export const countsOfCommand = (command: string): ProcessCounts => countsOf(pidsOfCommand(command));
 
 function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

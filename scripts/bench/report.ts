@@ -122,6 +122,26 @@ function cpuRows(figures: Figure[]): string[] {
     });
 }
 
+/**
+ * System calls and waits per request for the c=50 load runs, process by process: counts, which
+ * the host's speed does not move (runs from before these were counted are left out).
+ */
+function countRows(figures: Figure[]): string[] {
+  const parts = ['app', 'workers', 'postgres', 'redis'];
+  return figures
+    .filter((f) => typeof f.app_io_calls === 'number' && f.connections === 50)
+    .map((f) => {
+      const requests = num(f.requests ?? f.runs);
+      const perRequest = (field: string) =>
+        typeof f[field] === 'number' ? Math.round((num(f[field]) / requests) * 100) / 100 : '';
+      const cells = parts.flatMap((part) => [
+        perRequest(`${part}_io_calls`),
+        perRequest(`${part}_waits`),
+      ]);
+      return `| ${f.scenario} | ${cells.join(' | ')} |`;
+    });
+}
+
 /** CPU ms per request of one load figure, process by process (rounded as the table shows them). */
 function cpuMsParts(f: Figure): number[] {
   const requests = num(f.requests ?? f.runs);
@@ -341,6 +361,17 @@ CPU milliseconds per request, by process, measured from \`/proc\` over the load 
 ${cpuRows(figures).join('\n')}
 
 ${ceilingParagraph(figures, micro)}
+
+The same runs counted per request rather than timed, which a slower or busier host does not
+change: read- and write-type system calls (\`/proc/<pid>/io\`: read, write, readv, writev,
+pread, pwrite; not the send and recv calls PostgreSQL uses on its sockets, so its column is its
+file I/O, mostly the WAL), and waits (voluntary context switches, summed over each process's
+threads: the times it stopped until a socket, a lock or another thread woke it; on this VM each
+one passes through the hypervisor):
+
+| scenario | app I/O calls | app waits | workers I/O calls | workers waits | PostgreSQL file I/O calls | PostgreSQL waits | Redis I/O calls | Redis waits |
+|---|---|---|---|---|---|---|---|---|
+${countRows(figures).join('\n')}
 
 Start to ready is CPU-bound, with no waiting on I/O worth naming: Node's own bootstrap, which for
 a worker runs without Node's startup snapshot (isolated-vm needs \`--no-node-snapshot\` on

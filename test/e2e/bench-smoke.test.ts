@@ -61,6 +61,14 @@ describe('bench harness (smoke)', () => {
     for (const scenario of ['sync', 'sync-http-loop']) {
       const figure = byScenario.get(scenario) ?? {};
       expect(figure.succeeded).toBe(figure.ok_2xx);
+      // Counted from /proc: every run is read from and written to sockets by the app and a worker.
+      for (const part of ['app', 'workers', 'postgres', 'redis']) {
+        expect(typeof figure[`${part}_io_calls`], `${scenario}.${part}_io_calls`).toBe('number');
+        expect(typeof figure[`${part}_waits`], `${scenario}.${part}_waits`).toBe('number');
+      }
+      expect(figure.app_io_calls as number).toBeGreaterThanOrEqual(figure.ok_2xx as number);
+      expect(figure.workers_io_calls as number).toBeGreaterThanOrEqual(figure.succeeded as number);
+      expect(figure.workers_waits as number).toBeGreaterThan(0);
       expect(typeof figure.dispatch_p50_ms).toBe('number');
       expect(typeof figure.dispatch_p99_ms).toBe('number');
     }
