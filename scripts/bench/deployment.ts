@@ -13,7 +13,7 @@ import { startFauxqsChild } from './fauxqs-process';
 import {
   addCounts,
   countsOf,
-  countsOfCommand,
+  countsOfCommandSoFar,
   cpuSeconds,
   cpuSecondsOfCommand,
   cpuTimes,
@@ -55,7 +55,8 @@ export interface Deployment {
     workers_peak_rss_mb: number;
     /**
      * Counted, not timed (see ProcessCounts): read- and write-type system calls, and times
-     * the processes stopped to wait, so far. PostgreSQL's are its live processes'.
+     * the processes stopped to wait, so far. A PostgreSQL backend that has ended keeps what it
+     * had when last read.
      */
     counts: {
       app: ProcessCounts;
@@ -175,6 +176,8 @@ export async function startDeployment(
   // CPU of workers stopped by a pause still counts towards the run that used it.
   let stoppedWorkersCpuS = 0;
   let stoppedWorkersCounts: ProcessCounts = { ioCalls: 0, waits: 0 };
+  const postgresCounts = countsOfCommandSoFar('postgres');
+  const redisCounts = countsOfCommandSoFar('redis-server');
 
   return {
     base,
@@ -234,8 +237,8 @@ export async function startDeployment(
         counts: {
           app: countsOf([appPid]),
           workers: addCounts(stoppedWorkersCounts, countsOf(pids)),
-          postgres: countsOfCommand('postgres'),
-          ...(fauxqsPid === undefined ? { redis: countsOfCommand('redis-server') } : {}),
+          postgres: postgresCounts(),
+          ...(fauxqsPid === undefined ? { redis: redisCounts() } : {}),
         },
       };
     },

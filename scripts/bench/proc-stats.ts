@@ -108,8 +108,21 @@ export const countsOf = (pids: readonly number[]): ProcessCounts =>
     NO_COUNTS,
   );
 
-/** countsOf every live process running `command` (an ended PostgreSQL backend's counts are lost). */
-export const countsOfCommand = (command: string): ProcessCounts => countsOf(pidsOfCommand(command));
+/**
+ * A reader of the counts of every process running `command` that never goes down: a process
+ * that has ended keeps the counts it had when last read (PostgreSQL closes idle backends, and an
+ * ended backend's counts leave /proc with it), so what it did after that reading is not counted.
+ */
+export function countsOfCommandSoFar(command: string): () => ProcessCounts {
+  const lastRead = new Map<number, ProcessCounts>();
+  return () => {
+    for (const pid of pidsOfCommand(command)) {
+      const counts = ofLiveProcess(() => processCounts(pid), undefined);
+      if (counts !== undefined) lastRead.set(pid, counts);
+    }
+    return [...lastRead.values()].reduce(addCounts, NO_COUNTS);
+  };
+}
 
 function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
