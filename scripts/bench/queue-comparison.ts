@@ -28,6 +28,14 @@ const perRunMs = (f: Figure, key: string) => {
   return Number.isFinite(value) ? Math.round((value / requests) * 100000) / 100 : undefined;
 };
 
+/** A count per run, to two places; empty for a run from before counts were recorded. */
+const perRun = (f: Figure, key: string) => {
+  const value = Number(f[key]);
+  return Number.isFinite(value)
+    ? String(Math.round((value / Number(f.requests ?? f.runs)) * 100) / 100)
+    : '';
+};
+
 /** One row per figure: the bullmq run's value beside the sqs run's. */
 function rows(bullmq: Figure[], sqs: Figure[]): string[] {
   const lines: [string, (figures: Figure[]) => string][] = [];
@@ -50,6 +58,17 @@ function rows(bullmq: Figure[], sqs: Figure[]): string[] {
       (f) => cell(perRunMs(sync50(f), 'redis_cpu_s') ?? perRunMs(sync50(f), 'fauxqs_cpu_s')),
     ],
     ['sync, c=50: s3rver CPU ms per run', (f) => cell(perRunMs(sync50(f), 's3rver_cpu_s'))],
+    [
+      'sync, c=50: waits per run, app / workers / PostgreSQL (counted)',
+      (f) =>
+        ['app', 'workers', 'postgres']
+          .map((part) => perRun(sync50(f), `${part}_waits`))
+          .join(' / '),
+    ],
+    [
+      'sync, c=50: read/write system calls per run, app / workers (counted)',
+      (f) => ['app', 'workers'].map((part) => perRun(sync50(f), `${part}_io_calls`)).join(' / '),
+    ],
     ['async drain: runs/s', (f) => cell(pick(f, 'async-drain').runs_per_s)],
     [
       'dispatch latency, idle workers: p50, p99 ms',
