@@ -45,7 +45,7 @@ function pidsOfCommand(command: string): number[] {
   return pids;
 }
 
-/** `read` for a process that may end while it is read: what it had is then lost, as 0. */
+/** `read` for a process that may end while it is read; once it has ended, `ended` stands in. */
 function ofLiveProcess<T>(read: () => T, ended: T): T {
   try {
     return read();
@@ -79,7 +79,7 @@ export interface ProcessCounts {
 
 const NO_COUNTS: ProcessCounts = { ioCalls: 0, waits: 0 };
 
-export function processCounts(pid: number): ProcessCounts {
+function processCounts(pid: number): ProcessCounts {
   const io = readFileSync(`/proc/${pid}/io`, 'utf8');
   const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
   let waits = 0;

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { type BenchRecord, COMPARED_LOADS } from './report';
+import { type BenchRecord, COMPARED_LOADS, perRequest } from './report';
 import { SQS_SECTION_END as END, SQS_SECTION_START as START, sqsSectionOf } from './sqs-section';
 
 type Figure = Record<string, unknown>;
@@ -22,19 +22,10 @@ const pick = (figures: Figure[], scenario: string, connections?: number) =>
   figures.find(
     (f) => f.scenario === scenario && (connections === undefined || f.connections === connections),
   ) ?? {};
-const perRunMs = (f: Figure, key: string) => {
-  const requests = Number(f.requests ?? f.runs);
-  const value = Number(f[key]);
-  return Number.isFinite(value) ? Math.round((value / requests) * 100000) / 100 : undefined;
-};
-
-/** A count per run, to two places; empty for a run from before counts were recorded. */
-const perRun = (f: Figure, key: string) => {
-  const value = Number(f[key]);
-  return Number.isFinite(value)
-    ? String(Math.round((value / Number(f.requests ?? f.runs)) * 100) / 100)
-    : '';
-};
+/** CPU seconds per run, as ms. */
+const perRunMs = (f: Figure, key: string) => perRequest(f, key, 1000);
+/** A count per run; empty for a run from before counts were recorded. */
+const perRun = (f: Figure, key: string) => cell(perRequest(f, key));
 
 /** One row per figure: the bullmq run's value beside the sqs run's. */
 function rows(bullmq: Figure[], sqs: Figure[]): string[] {

@@ -61,6 +61,16 @@ export function writeReports(
 
 const num = (value: unknown) => (typeof value === 'number' ? value : Number.NaN);
 
+/**
+ * A load figure's `field` per request, times `scale` (1000 for seconds to ms), to two places;
+ * undefined when the figure has no such field (another driver's, or a run from before it).
+ */
+export function perRequest(f: Figure, field: string, scale = 1): number | undefined {
+  const value = f[field];
+  if (typeof value !== 'number') return undefined;
+  return Math.round((value / num(f.requests ?? f.runs)) * (scale * 100)) / 100;
+}
+
 /** The issue's targets next to what this run measured. */
 function targetRows(figures: Figure[]): string[] {
   const find = (scenario: string, connections?: number) =>
@@ -131,12 +141,9 @@ function countRows(figures: Figure[]): string[] {
   return figures
     .filter((f) => typeof f.app_io_calls === 'number' && f.connections === 50)
     .map((f) => {
-      const requests = num(f.requests ?? f.runs);
-      const perRequest = (field: string) =>
-        typeof f[field] === 'number' ? Math.round((num(f[field]) / requests) * 100) / 100 : '';
       const cells = parts.flatMap((part) => [
-        perRequest(`${part}_io_calls`),
-        perRequest(`${part}_waits`),
+        perRequest(f, `${part}_io_calls`) ?? '',
+        perRequest(f, `${part}_waits`) ?? '',
       ]);
       return `| ${f.scenario} | ${cells.join(' | ')} |`;
     });
