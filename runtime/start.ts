@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const [appRole, workerRole] = await rolesLoading;
   const secrets = await openSecretStore(env, database);
 
-  const driver = createQueueDriver(env, logger, database.db, instanceId);
+  const driver = await createQueueDriver(env, logger, database.db, instanceId);
   // What rests while this process is idle, so that a serverless Aurora can pause (sqs only).
   const idle = createIdleRelease(env, logger);
   const { store, localStore } = createFileStore(env);

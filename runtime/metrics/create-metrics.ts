@@ -43,14 +43,14 @@ export async function createProcessMetrics(
     logger,
   }: {
     /** APP instances only; undefined where depth drives no scaling (embedded mode). */
-    depth: (() => DepthSource | undefined) | undefined;
+    depth: (() => Promise<DepthSource | undefined>) | undefined;
     logger: Logger;
   },
 ): Promise<ProcessMetrics> {
   const sink = await createSink(env);
   if (sink === undefined) return { runs: noRunMetrics, close: async () => undefined };
   const runs = createRunMetrics();
-  const source = depth?.();
+  const source = await depth?.();
   const loop = startMetricsLoop({
     sink,
     intervalMs: env.SLUICE_METRICS_INTERVAL_S * 1000,

@@ -55,7 +55,7 @@ export async function startTestStack(
     SLUICE_PUBLIC_URL: 'http://sluice.test',
     ...overrides,
   });
-  const driver = createQueueDriver(env, logger, database.handle.db);
+  const driver = await createQueueDriver(env, logger, database.handle.db);
   const replies = await createReplyBus(env, `test-${Date.now()}`, {
     subscribe: true,
     db: database.handle.db,

@@ -24,7 +24,7 @@ afterAll(async () => {
 async function startAnotherApp() {
   const database = connectPostgres({ url: stack.database.url, poolSize: 2, idleTimeoutMs: 1000 });
   const logger = pino({ level: 'silent' });
-  const driver = createQueueDriver(stack.env, logger, database.db);
+  const driver = await createQueueDriver(stack.env, logger, database.db);
   const replies = await createReplyBus(stack.env, 'console-test-2', {
     subscribe: false,
     db: database.db,

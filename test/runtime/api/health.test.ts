@@ -19,7 +19,7 @@ async function apiWith(databaseUrl: string, redisUrl: string) {
   });
   const logger = pino({ level: 'silent' });
   const database = connectPostgres({ url: databaseUrl, poolSize: 2, idleTimeoutMs: 1000 });
-  const driver = createQueueDriver(env, logger);
+  const driver = await createQueueDriver(env, logger);
   const replies = await createReplyBus(env, 'health-test', { subscribe: false });
   const { store } = createFileStore(env);
   const api = createApi({

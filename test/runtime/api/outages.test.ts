@@ -55,7 +55,7 @@ async function startApi(redisUrl: string, { subscribe = true, databaseUrl = pg.u
   });
   const logger = pino({ level: 'silent' });
   const database = connectPostgres({ url: databaseUrl, poolSize: 4, idleTimeoutMs: 1000 });
-  const driver = createQueueDriver(env, logger);
+  const driver = await createQueueDriver(env, logger);
   const replies = await createReplyBus(env, `outages-${Date.now()}`, { subscribe });
   const { store } = createFileStore(env);
   const api = createApi({

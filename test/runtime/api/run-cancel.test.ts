@@ -158,7 +158,7 @@ describe.each(QUEUE_BACKENDS)('when a queued run is canceled on the %s queue', (
     const queue = await startQueueBackend(backend);
     const stack = await startTestStack(queue.env, { worker: false });
     const logger = pino({ level: 'silent' });
-    const driver = createQueueDriver(stack.env, logger, stack.database.handle.db);
+    const driver = await createQueueDriver(stack.env, logger, stack.database.handle.db);
     try {
       const flowId = await createFlow(stack, doubleFlow);
       const { runId } = (await (await webhook(stack, flowId, false)).json()) as { runId: string };

@@ -99,7 +99,7 @@ describe('with Redis Sentinel (REDIS_SENTINELS)', () => {
       REDIS_SENTINEL_MASTER: 'sluice',
       SLUICE_QUEUE_PREFIX: randomQueuePrefix(),
     });
-    const driver = createQueueDriver(env, pino({ level: 'silent' }));
+    const driver = await createQueueDriver(env, pino({ level: 'silent' }));
     const seen: string[] = [];
     const consumer = driver.consume(async (job: RunJob) => {
       seen.push(job.runId);

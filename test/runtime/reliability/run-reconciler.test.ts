@@ -119,7 +119,7 @@ async function bullmqUnderTest(): Promise<QueueUnderTest> {
     REDIS_URL: 'redis://127.0.0.1:6379',
     SLUICE_QUEUE_PREFIX: prefix,
   });
-  const driver = createQueueDriver(env, logger);
+  const driver = await createQueueDriver(env, logger);
   const jobs = new Queue(RUN_QUEUE_NAME, { prefix, connection: { host: '127.0.0.1', port: 6379 } });
   return {
     driver,
@@ -149,7 +149,7 @@ async function sqsUnderTest(): Promise<QueueUnderTest> {
   const queueUrl = fauxqs.createQueue();
   const name = queueUrl.split('/').at(-1) ?? '';
   const env = parseEnv({ DATABASE_URL: database.url, ...sqsEnv(fauxqs.endpoint, queueUrl) });
-  const driver = createQueueDriver(env, logger, db());
+  const driver = await createQueueDriver(env, logger, db());
   const sessions: SessionConnection[] = [];
   const session = () => {
     const opened = createSessionConnection({

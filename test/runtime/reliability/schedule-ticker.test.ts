@@ -8,12 +8,12 @@ import { startTestStack, type TestStack } from '../../support/stack';
 
 const logger = pino({ level: 'silent' });
 let stack: TestStack;
-let queue: ReturnType<typeof createQueueDriver>['queue'];
+let queue: Awaited<ReturnType<typeof createQueueDriver>>['queue'];
 
 beforeAll(async () => {
   stack = await startTestStack({ SLUICE_SCHEDULE_MIN_INTERVAL_S: '1' });
   // Enqueues on the stack's queue, so the stack's worker runs what the ticker fires.
-  queue = createQueueDriver(stack.env, logger, stack.database.handle.db).queue;
+  queue = (await createQueueDriver(stack.env, logger, stack.database.handle.db)).queue;
 });
 afterAll(async () => {
   await queue.close();

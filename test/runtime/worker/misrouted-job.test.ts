@@ -45,7 +45,7 @@ async function deployment(prefix: string): Promise<Deployment> {
     { level: 'warn' },
     { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) },
   );
-  const driver = createQueueDriver(env, logger);
+  const driver = await createQueueDriver(env, logger);
   const replies = await createReplyBus(env, randomUUID(), { subscribe: false });
   const { store } = createFileStore(env);
   const metrics = createRunMetrics();

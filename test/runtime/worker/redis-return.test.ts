@@ -38,7 +38,7 @@ beforeAll(async () => {
     SLUICE_DATA_DIR: dataDir,
   });
   const logger = pino({ level: 'silent' });
-  workerDriver = createQueueDriver(env, logger);
+  workerDriver = await createQueueDriver(env, logger);
   replies = await createReplyBus(env, randomUUID(), { subscribe: false });
   worker = startWorker({
     env,
@@ -65,7 +65,7 @@ afterAll(async () => {
  * reconnect is measured), retrying the enqueue until Redis takes it. */
 async function submitRun(): Promise<string> {
   const runId = await queueRun();
-  const app = createQueueDriver(env, pino({ level: 'silent' }));
+  const app = await createQueueDriver(env, pino({ level: 'silent' }));
   try {
     await vi.waitFor(() => app.queue.enqueue({ runId, replyTo: null }), {
       timeout: RESUME_PROMISE_MS,
