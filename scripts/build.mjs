@@ -13,14 +13,10 @@ import {
 } from 'node:fs';
 import { build } from 'esbuild';
 
-// Bull Board serves its UI files from its package directory, so it stays a real package too.
-const external = [
-  'isolated-vm',
-  '@electric-sql/pglite',
-  'pg-native',
-  '@bull-board/api',
-  '@bull-board/hono',
-];
+// Packages left out of the bundle (scripts/bundle-externals.json, which the test of what loads at
+// start-up builds with too): native and WASM-carrying ones, and Bull Board, which serves its UI
+// files from its package directory, so it stays a real package too.
+const external = JSON.parse(readFileSync('scripts/bundle-externals.json', 'utf8'));
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const lock = JSON.parse(readFileSync('package-lock.json', 'utf8'));
 

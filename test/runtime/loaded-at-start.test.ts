@@ -1,5 +1,6 @@
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import bundleExternals from '../../scripts/bundle-externals.json';
 
 /**
  * What a process parses and runs at start-up is the bundle's static import graph from its entry
@@ -22,7 +23,7 @@ beforeAll(async () => {
     write: false,
     metafile: true,
     logLevel: 'silent',
-    external: ['isolated-vm', '@electric-sql/pglite', 'pg-native', '@bull-board/*'],
+    external: bundleExternals,
   });
   outputs = result.metafile.outputs;
 }, 60_000);
