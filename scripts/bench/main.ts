@@ -14,7 +14,10 @@
 // promises the tests bound only loosely, and writes its own section of docs/benchmarks.md;
 // `--scenarios pruning` (not run by default) the retention pruner's rows/s and the accept p99
 // beside it, in its own section; `--scenarios redis-commands` (not run by default) Redis
-// commands, scripts and Redis CPU per sync run and per idle second (bullmq, counted).
+// commands, scripts and Redis CPU per sync run and per idle second (bullmq, counted);
+// `--scenarios sync-respond-only` (not run by default) the sync scenario's path with no code
+// step (a flow of one respond step), at the largest --connections: the CPU a run costs
+// around its code step, so that `sync` minus it is what the code step and its V8 context cost.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -53,6 +56,7 @@ const OPT_IN_SCENARIOS = [
   'console',
   'pruning',
   'redis-commands',
+  'sync-respond-only',
 ] as const;
 const KNOWN_SCENARIOS: readonly string[] = [...ALL_SCENARIOS, ...OPT_IN_SCENARIOS];
 
@@ -103,6 +107,7 @@ const allScenarios = ALL_SCENARIOS.every((name) => scenarios.has(name));
 
 const standard = JSON.parse(readFileSync('scripts/bench/flows/standard.json', 'utf8'));
 const httpLoop = JSON.parse(readFileSync('scripts/bench/flows/http-loop.json', 'utf8'));
+const respondOnly = JSON.parse(readFileSync('scripts/bench/flows/respond-only.json', 'utf8'));
 const figures: Record<string, unknown>[] = [];
 
 function emit(figure: Record<string, unknown>) {
@@ -319,6 +324,10 @@ try {
   });
   if (scenarios.has('sync')) {
     for (const c of connections) await syncScenario(deployment, 'sync', standard, standardBody, c);
+  }
+  if (scenarios.has('sync-respond-only')) {
+    const c = connections.at(-1) ?? 10;
+    await syncScenario(deployment, 'sync-respond-only', respondOnly, standardBody, c);
   }
   if (scenarios.has('async-accept')) for (const c of connections) await asyncAccept(deployment, c);
   if (scenarios.has('async-drain')) await asyncDrain(deployment);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
@@ -91,4 +92,35 @@ describe('bench harness (smoke)', () => {
       expect(micro[field] as number, field).toBeGreaterThan(0);
     }
   }, 150_000);
+
+  it('runs the opt-in sync-respond-only scenario (no code step) only when named', async () => {
+    const flow = JSON.parse(readFileSync('scripts/bench/flows/respond-only.json', 'utf8'));
+    expect(flow.steps.map((step: { type: string }) => step.type)).toEqual(['respond']);
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--no-node-snapshot',
+        '--import',
+        'tsx',
+        'scripts/bench/main.ts',
+        '--smoke',
+        '--no-write',
+        '--no-build',
+        '--scenarios',
+        'sync-respond-only',
+      ],
+      { timeout: 60_000, maxBuffer: 10 * 1024 * 1024 },
+    );
+    const figures = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(figures.map((figure) => figure.scenario)).toEqual(['sync-respond-only']);
+    const [figure = {}] = figures;
+    expect(figure.ok_2xx as number).toBeGreaterThan(0);
+    expect(figure.non2xx).toBe(0);
+    expect(figure.errors).toBe(0);
+    expect(figure.succeeded).toBe(figure.ok_2xx);
+    expect(figure.workers_cpu_s as number).toBeGreaterThan(0);
+  }, 90_000);
 });
