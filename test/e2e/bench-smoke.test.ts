@@ -5,26 +5,32 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 
+/** Runs the bench in its smoke size with `args` added, and returns the figures it printed. */
+async function smokeFigures(args: string[], timeout: number) {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--no-node-snapshot',
+      '--import',
+      'tsx',
+      'scripts/bench/main.ts',
+      '--smoke',
+      '--no-write',
+      '--no-build',
+      ...args,
+    ],
+    { timeout, maxBuffer: 10 * 1024 * 1024 },
+  );
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 /** `npm run bench` in its smoke size (W=1, 2 s): checks the figures' shape, not their values. */
 describe('bench harness (smoke)', () => {
   it('prints every figure; sync 2xx equals the runs that succeeded, accept 2xx the rows committed', async () => {
-    const { stdout } = await run(
-      process.execPath,
-      [
-        '--no-node-snapshot',
-        '--import',
-        'tsx',
-        'scripts/bench/main.ts',
-        '--smoke',
-        '--no-write',
-        '--no-build',
-      ],
-      { timeout: 120_000, maxBuffer: 10 * 1024 * 1024 },
-    );
-    const figures = stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const figures = await smokeFigures([], 120_000);
     const byScenario = new Map(figures.map((figure) => [figure.scenario, figure]));
     expect([...byScenario.keys()]).toEqual([
       'sync',
@@ -96,25 +102,7 @@ describe('bench harness (smoke)', () => {
   it('runs the opt-in sync-respond-only scenario (no code step) only when named', async () => {
     const flow = JSON.parse(readFileSync('scripts/bench/flows/respond-only.json', 'utf8'));
     expect(flow.steps.map((step: { type: string }) => step.type)).toEqual(['respond']);
-    const { stdout } = await run(
-      process.execPath,
-      [
-        '--no-node-snapshot',
-        '--import',
-        'tsx',
-        'scripts/bench/main.ts',
-        '--smoke',
-        '--no-write',
-        '--no-build',
-        '--scenarios',
-        'sync-respond-only',
-      ],
-      { timeout: 60_000, maxBuffer: 10 * 1024 * 1024 },
-    );
-    const figures = stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const figures = await smokeFigures(['--scenarios', 'sync-respond-only'], 60_000);
     expect(figures.map((figure) => figure.scenario)).toEqual(['sync-respond-only']);
     const [figure = {}] = figures;
     expect(figure.ok_2xx as number).toBeGreaterThan(0);
