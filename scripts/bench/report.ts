@@ -151,9 +151,8 @@ function countRows(figures: Figure[]): string[] {
 
 /** CPU ms per request of one load figure, process by process (rounded as the table shows them). */
 function cpuMsParts(f: Figure): number[] {
-  const requests = num(f.requests ?? f.runs);
-  const parts = [f.app_cpu_s, f.workers_cpu_s, f.postgres_cpu_s, f.redis_cpu_s, f.s3rver_cpu_s];
-  return parts.map((part) => Math.round((num(part) / requests) * 100000) / 100);
+  const parts = ['app_cpu_s', 'workers_cpu_s', 'postgres_cpu_s', 'redis_cpu_s', 's3rver_cpu_s'];
+  return parts.map((part) => perRequest(f, part, 1000) ?? Number.NaN);
 }
 
 const sum = (values: number[]) => Math.round(values.reduce((a, b) => a + b, 0) * 100) / 100;
