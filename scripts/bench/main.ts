@@ -4,9 +4,10 @@
 //                  [--queue bullmq|sqs]
 // `--scenarios console` (not run by default) times each console page on embedded mode with 100k
 // runs stored, and writes its own section of docs/benchmarks.md.
-// Prints one JSON line per figure, writes bench-results/<date>.json and docs/benchmarks.md
-// (only when every default scenario ran). --queue sqs runs the same scenarios on fauxqs with no
-// Redis, writes bench-results/<date>-sqs.json and puts its figures beside the latest bullmq
+// Prints one JSON line per figure, writes bench-results/<date>.json (<date>-2.json and on for a
+// day's later runs) and docs/benchmarks.md (only when every default scenario ran). --queue sqs
+// runs the same scenarios on fauxqs with no Redis, writes bench-results/<date>-sqs.json (numbered
+// the same way) and puts its figures beside the latest bullmq
 // run's in docs/benchmarks.md (its "SQS beside BullMQ" section). --profile writes a V8 CPU profile per app and worker
 // process; --baseline shows a bench-results file's figures beside this run's in
 // docs/benchmarks.md. `--scenarios sandbox-recovery` (not run by default) measures how a worker

@@ -1,20 +1,16 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { type BenchRecord, COMPARED_LOADS, perRequest } from './report';
+import { latestResultsFile, newResultsFile } from './results-file';
 import { SQS_SECTION_END as END, SQS_SECTION_START as START, sqsSectionOf } from './sqs-section';
 
 type Figure = Record<string, unknown>;
 
-/** The newest bullmq run in bench-results (files named <date>.json). */
+/** The newest bullmq run in bench-results. */
 function latestBullmqRecord(): { file: string; record: BenchRecord } | undefined {
-  if (!existsSync('bench-results')) return undefined;
-  const file = readdirSync('bench-results')
-    .filter((name) => /^\d{4}-\d{2}-\d{2}\.json$/.test(name))
-    .sort()
-    .at(-1);
+  const file = latestResultsFile();
   if (file === undefined) return undefined;
-  const path = `bench-results/${file}`;
-  return { file: path, record: JSON.parse(readFileSync(path, 'utf8')) as BenchRecord };
+  return { file, record: JSON.parse(readFileSync(file, 'utf8')) as BenchRecord };
 }
 
 const cell = (value: unknown) => (value === undefined ? '' : String(value));
@@ -78,6 +74,7 @@ function rows(bullmq: Figure[], sqs: Figure[]): string[] {
 
 function renderSection(
   sqs: BenchRecord,
+  sqsFile: string,
   bullmq: { file: string; record: BenchRecord } | undefined,
 ) {
   const load = (r: BenchRecord) =>
@@ -93,7 +90,7 @@ function renderSection(
 the queue is [fauxqs](https://www.npmjs.com/package/fauxqs) in a child process on loopback,
 sync replies travel over PostgreSQL LISTEN/NOTIFY, and each worker holds the runs it works on
 as PostgreSQL advisory locks. sqs run: ${sqs.date.slice(0, 10)} (${load(sqs)}), raw figures
-\`bench-results/${sqs.date.slice(0, 10)}-sqs.json\`; bullmq run: ${bullmq === undefined ? 'none found' : `\`${bullmq.file}\` (${load(bullmq.record)})`}.
+\`${sqsFile}\`; bullmq run: ${bullmq === undefined ? 'none found' : `\`${bullmq.file}\` (${load(bullmq.record)})`}.
 Both ${sqs.settings.workers} workers, ${sqs.settings.durationS} s per run, on the same shared two cores.
 
 | figure | bullmq (Redis) | sqs (fauxqs) |
@@ -124,7 +121,7 @@ also bounds the sqs throughput on this box.
 ${END}`;
 }
 
-/** Writes bench-results/<date>-sqs.json and the "SQS beside BullMQ" section of docs/benchmarks.md. */
+/** Writes a new bench-results/<date>-sqs[-n].json and the "SQS beside BullMQ" section of docs/benchmarks.md. */
 export function writeSqsReport(
   figures: Figure[],
   settings: BenchRecord['settings'],
@@ -138,14 +135,11 @@ export function writeSqsReport(
     figures,
     loadAverage: { start: round(loadAtStart), end: round(loadavg()[0] ?? 0) },
   };
-  mkdirSync('bench-results', { recursive: true });
-  writeFileSync(
-    `bench-results/${record.date.slice(0, 10)}-sqs.json`,
-    `${JSON.stringify(record, null, 2)}\n`,
-  );
+  const rawFile = newResultsFile(record.date.slice(0, 10), '-sqs');
+  writeFileSync(rawFile, `${JSON.stringify(record, null, 2)}\n`);
   if (settings.smoke) return;
   const doc = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : '';
-  const section = renderSection(record, latestBullmqRecord());
+  const section = renderSection(record, rawFile, latestBullmqRecord());
   const kept = sqsSectionOf(doc);
   writeFileSync(
     'docs/benchmarks.md',

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { docSection } from './doc-section';
 import { recoverySection } from './recovery-report';
+import { newResultsFile } from './results-file';
 import { sandboxRecoverySection } from './sandbox-report';
 import { sqsSectionOf } from './sqs-section';
 
@@ -25,8 +26,8 @@ export interface BenchRecord {
 }
 
 /**
- * bench-results/<date>.json keeps every run; docs/benchmarks.md shows the latest, beside the
- * run in `baseline` (a bench-results file) when one is given.
+ * Each run's raw figures go to a new bench-results file (results-file.ts); docs/benchmarks.md
+ * shows the latest run, beside the run in `baseline` (a bench-results file) when one is given.
  */
 export function writeReports(
   figures: Figure[],
@@ -42,11 +43,8 @@ export function writeReports(
     loadAverage: { start: round(loadAtStart), end: round(loadavg()[0] ?? 0) },
     ...(baseline === undefined ? {} : { baseline }),
   };
-  mkdirSync('bench-results', { recursive: true });
-  writeFileSync(
-    `bench-results/${record.date.slice(0, 10)}.json`,
-    `${JSON.stringify(record, null, 2)}\n`,
-  );
+  const rawFile = newResultsFile(record.date.slice(0, 10));
+  writeFileSync(rawFile, `${JSON.stringify(record, null, 2)}\n`);
   if (settings.smoke) return;
   mkdirSync('docs', { recursive: true });
   const previous = existsSync('docs/benchmarks.md')
@@ -56,7 +54,7 @@ export function writeReports(
     baseline === undefined
       ? undefined
       : (JSON.parse(readFileSync(baseline, 'utf8')) as BenchRecord);
-  writeFileSync('docs/benchmarks.md', renderBenchmarksDoc(record, previous, before));
+  writeFileSync('docs/benchmarks.md', renderBenchmarksDoc(record, rawFile, previous, before));
 }
 
 const num = (value: unknown) => (typeof value === 'number' ? value : Number.NaN);
@@ -292,8 +290,10 @@ ${rows.map(([name, value]) => `| ${name} | ${value(baseline.figures)} | ${value(
 `;
 }
 
+/** The whole benchmarks page for `record`, whose raw figures are in `rawFile`. */
 export function renderBenchmarksDoc(
   record: BenchRecord,
+  rawFile: string,
   previousDoc = '',
   baseline?: BenchRecord,
 ): string {
@@ -330,7 +330,7 @@ export function renderBenchmarksDoc(
   const doc = `# Benchmarks
 
 Produced by \`npm run bench\` (${settings.workers} workers, ${settings.durationS} s per run) on ${date}.
-Machine: ${box}${record.loadAverage === undefined ? '' : `; 1-minute load average ${record.loadAverage.start} at the start, ${record.loadAverage.end} at the end (the box is shared)`}. Raw figures: \`bench-results/${date}.json\`.
+Machine: ${box}${record.loadAverage === undefined ? '' : `; 1-minute load average ${record.loadAverage.start} at the start, ${record.loadAverage.end} at the end (the box is shared)`}. Raw figures: \`${rawFile}\`.
 
 | scenario | conns | workers | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors | runs succeeded (accept: committed) | app CPU s | workers CPU s | app peak RSS MB | worker peak RSS MB | dispatch p50 ms | dispatch p99 ms |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
