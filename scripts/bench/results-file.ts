@@ -21,7 +21,8 @@ export function newResultsFile(day: string, kind = '', dir = RESULTS_DIR): strin
  */
 export function latestResultsFile(kind = '', dir = RESULTS_DIR): string | undefined {
   if (!existsSync(dir)) return undefined;
-  const named = new RegExp(`^(\\d{4}-\\d{2}-\\d{2})${kind}(?:-(\\d+))?\\.json$`);
+  const literalKind = kind.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const named = new RegExp(`^(\\d{4}-\\d{2}-\\d{2})${literalKind}(?:-(\\d+))?\\.json$`);
   let latest: { day: string; n: number; name: string } | undefined;
   for (const name of readdirSync(dir)) {
     const match = named.exec(name);
