@@ -3,6 +3,7 @@ import { flushCompileCache } from 'node:module';
 import { closeInOrder } from './close-in-order';
 import { SchemaWaitTimeoutError } from './db/schema-wait-timeout-error';
 import { EnvError, readProcessEnv } from './env';
+import { exitAfterCleanStop } from './exit-after-clean-stop';
 import { HAND_OVER_BUDGET_S, NO_NODE_SNAPSHOT_FLAG } from './limits';
 import { safeError } from './log-safe-error';
 import { createLogger } from './logger';
@@ -190,7 +191,8 @@ async function main(): Promise<void> {
       logger,
     );
     logger.info({ clean: closed }, 'stopped');
-    process.exit(closed ? 0 : 1);
+    if (closed) exitAfterCleanStop();
+    else process.exit(1);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
