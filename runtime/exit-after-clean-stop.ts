@@ -2,7 +2,7 @@
  * How long a cleanly stopped process may take to end by itself before it exits anyway: a handle
  * left open (a bug) delays the exit by this much and never blocks it.
  */
-export const CLEAN_EXIT_GRACE_MS = 2000;
+const CLEAN_EXIT_GRACE_MS = 2000;
 
 /**
  * Ends, with status 0, a process whose parts have all closed, by letting Node end it: Node's
@@ -11,7 +11,7 @@ export const CLEAN_EXIT_GRACE_MS = 2000;
  * process (SIGSEGV): 17 of 20 runs of a process that had just disposed three sandboxes
  * (test/support/dispose-sandboxes-then-exit.ts).
  */
-export function exitAfterCleanStop(graceMs = CLEAN_EXIT_GRACE_MS): void {
+export function exitAfterCleanStop(): void {
   process.exitCode = 0;
-  setTimeout(() => process.exit(0), graceMs).unref();
+  setTimeout(() => process.exit(0), CLEAN_EXIT_GRACE_MS).unref();
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { type BenchRecord, COMPARED_LOADS, perRequest } from './report';
-import { latestResultsFile, newResultsFile } from './results-file';
+import { latestResultsFile, writeNewResultsFile } from './results-file';
 import { SQS_SECTION_END as END, SQS_SECTION_START as START, sqsSectionOf } from './sqs-section';
 
 type Figure = Record<string, unknown>;
@@ -135,8 +135,7 @@ export function writeSqsReport(
     figures,
     loadAverage: { start: round(loadAtStart), end: round(loadavg()[0] ?? 0) },
   };
-  const rawFile = newResultsFile(record.date.slice(0, 10), '-sqs');
-  writeFileSync(rawFile, `${JSON.stringify(record, null, 2)}\n`);
+  const rawFile = writeNewResultsFile(record, '-sqs');
   if (settings.smoke) return;
   const doc = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : '';
   const section = renderSection(record, rawFile, latestBullmqRecord());

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { docSection } from './doc-section';
 import { recoverySection } from './recovery-report';
-import { newResultsFile } from './results-file';
+import { writeNewResultsFile } from './results-file';
 import { sandboxRecoverySection } from './sandbox-report';
 import { sqsSectionOf } from './sqs-section';
 
@@ -43,8 +43,7 @@ export function writeReports(
     loadAverage: { start: round(loadAtStart), end: round(loadavg()[0] ?? 0) },
     ...(baseline === undefined ? {} : { baseline }),
   };
-  const rawFile = newResultsFile(record.date.slice(0, 10));
-  writeFileSync(rawFile, `${JSON.stringify(record, null, 2)}\n`);
+  const rawFile = writeNewResultsFile(record);
   if (settings.smoke) return;
   mkdirSync('docs', { recursive: true });
   const previous = existsSync('docs/benchmarks.md')

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 
 const RESULTS_DIR = 'bench-results';
 
@@ -13,6 +13,13 @@ export function newResultsFile(day: string, kind = '', dir = RESULTS_DIR): strin
     const path = `${dir}/${day}${kind}${n === 1 ? '' : `-${n}`}.json`;
     if (!existsSync(path)) return path;
   }
+}
+
+/** Writes `record` as a new run's raw figures (newResultsFile) and returns the file's path. */
+export function writeNewResultsFile(record: { date: string }, kind = ''): string {
+  const path = newResultsFile(record.date.slice(0, 10), kind);
+  writeFileSync(path, `${JSON.stringify(record, null, 2)}\n`);
+  return path;
 }
 
 /**
