@@ -25,6 +25,12 @@ export const overMemory = (memoryMb: number): CodeRunFailure => ({
 
 export const aborted: CodeRunFailure = { ok: false, reason: 'aborted', message: 'flow aborted' };
 
+export const sandboxShutDown: CodeRunFailure = {
+  ok: false,
+  reason: 'error',
+  message: 'the code sandbox was shut down during the step',
+};
+
 /**
  * `disposeIsolate`: the step's code may still be running, or never finish. `retireContext`: the
  * step made Intl objects, which count per context, so the run's next step gets a new context.

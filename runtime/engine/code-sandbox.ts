@@ -6,6 +6,7 @@ import {
   type CodeRunResult,
   decodeOutcome,
   overMemory,
+  sandboxShutDown,
   timedOut,
 } from './code-run-result';
 import {
@@ -82,6 +83,7 @@ export class CodeSandbox {
   #isolatesCreated = 0;
   #contextsCreated = 0;
   #lost = false;
+  #closed = false;
 
   /**
    * `onIsolateLost` is told, once, when an isolate cannot be disposed (dispose() failed, its
@@ -128,6 +130,7 @@ export class CodeSandbox {
     if (holder.ended) throw new Error('a code step was run after its run ended');
     const { signal } = bounds;
     if (signal?.aborted) return aborted;
+    if (this.#closed) return sandboxShutDown;
     const startedAt = performance.now();
     const timeLeft = () => bounds.timeoutMs - (performance.now() - startedAt);
     const endTurn = await this.#turns.take(timeLeft(), signal);
@@ -176,6 +179,16 @@ export class CodeSandbox {
     await Promise.all(this.#disposals);
   }
 
+  /**
+   * Disposes the isolate for good, for a process that is stopping: a step that starts later
+   * (a run still going, a liveness probe) ends at once as shut down, and no new isolate is made
+   * that the process's exit would find running. Resolves as dispose() does.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.dispose();
+  }
+
   async #runInTurn(
     holder: ContextHolder,
     code: string,
@@ -183,6 +196,8 @@ export class CodeSandbox {
     bounds: CodeRunBounds,
     timeLeft: () => number,
   ): Promise<CodeRunResult> {
+    // Closed while this step waited for its turn: no new isolate is made.
+    if (this.#closed) return sandboxShutDown;
     const slot = this.#liveIsolate();
     const { signal } = bounds;
     // Aborting has to stop code that is running right now; disposing the isolate is the only way.
@@ -298,13 +313,7 @@ export class CodeSandbox {
     // isolated-vm names the memory limit on only some of the calls it rejects.
     if (killedForMemory || /due to memory limit/.test(message)) return overMemory(this.#memoryMb);
     if (message === 'Script execution timed out.') return timedOut(timeoutMs);
-    if (/disposed/i.test(message)) {
-      return {
-        ok: false,
-        reason: 'error',
-        message: 'the code sandbox was shut down during the step',
-      };
-    }
+    if (/disposed/i.test(message)) return sandboxShutDown;
     return { ok: false, reason: 'error', message: 'the code sandbox failed during the step' };
   }
 

@@ -49,7 +49,7 @@ export function createFlowRunner(
   const sandbox = new CodeSandbox(limits.codeMemoryMb, options.onSandboxLost);
   return {
     run: (definition, trigger, opts) => new FlowRun(limits, sandbox, opts).run(definition, trigger),
-    dispose: () => sandbox.dispose(),
+    dispose: () => sandbox.close(),
     sandboxBusyForMs: () => sandbox.busyForMs(),
     sandboxAnswers: (timeoutMs) => sandbox.answers(timeoutMs),
   };

@@ -107,7 +107,10 @@ export interface FlowRunner {
     trigger: TriggerInput,
     opts: FlowRunOptions,
   ): Promise<FlowOutcome>;
-  /** Frees the code sandbox; resolves once its isolates' threads have let go of them. */
+  /**
+   * Frees the code sandbox for good (a code step that starts later fails as shut down); resolves
+   * once its isolates' threads have let go of them.
+   */
   dispose(): Promise<void>;
   /** How long the code step now running has held the isolate: 0 while it is free. */
   sandboxBusyForMs(): number;

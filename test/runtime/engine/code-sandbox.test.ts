@@ -94,6 +94,33 @@ describe('CodeSandbox', () => {
     expect(sandbox.isolatesCreated).toBe(2);
   });
 
+  it('once closed, ends every later step as shut down without making an isolate', async () => {
+    sandbox = new CodeSandbox(16);
+    const busy = sandbox.run(
+      'export default () => { const end = Date.now() + 1500; while (Date.now() < end) {} return 1 }',
+      input,
+      bounds,
+    );
+    // Waits for its turn behind the busy step while the sandbox closes.
+    const waiting = sandbox.run('export default () => 2', input, bounds);
+    const run = sandbox.openRun();
+    await new Promise((done) => setTimeout(done, 100));
+    await sandbox.close();
+
+    const shutDown = {
+      ok: false,
+      reason: 'error',
+      message: 'the code sandbox was shut down during the step',
+    };
+    expect(await busy).toEqual(shutDown);
+    expect(await waiting).toEqual(shutDown);
+    expect(await run.run('export default () => 3', input, bounds)).toEqual(shutDown);
+    expect(await sandbox.run('export default () => 4', input, bounds)).toEqual(shutDown);
+    expect(await sandbox.answers(1000)).toBe(false);
+    expect(sandbox.isolatesCreated).toBe(1);
+    run.end();
+  });
+
   it('runs steps of concurrent runs side by side', async () => {
     sandbox = new CodeSandbox(16);
     const results = await Promise.all(
