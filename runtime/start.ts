@@ -156,16 +156,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const drainTimer = setTimeout(async () => {
-      // The flows still running go back to the queue for another worker, then we exit.
-      const handedOver = await worker?.handOver().catch((error: unknown) => {
-        logger.error({ err: error }, 'drain timeout reached; hand-over failed');
-        return null;
-      });
-      if (handedOver === undefined)
-        logger.warn('drain timeout reached; exiting with work in flight');
-      // 0 only when a worker handed its runs over: nothing was lost.
-      process.exit(handedOver === undefined || handedOver === null ? 1 : 0);
+    // At the drain deadline the runs still in flight go back to the queue for another worker.
+    // Their flows stop with it, so the closing below then finishes.
+    let handingOver: Promise<true> | undefined;
+    const drainTimer = setTimeout(() => {
+      handingOver = handOverInFlight();
     }, env.SLUICE_DRAIN_TIMEOUT_S * 1000);
     drainTimer.unref();
     // Whatever a flow or a dependency does, the process ends soon after the drain deadline.
@@ -190,9 +185,25 @@ async function main(): Promise<void> {
       ],
       logger,
     );
-    logger.info({ clean: closed }, 'stopped');
-    if (closed) exitAfterCleanStop();
+    // 0 also when a worker handed its runs over: nothing in flight was lost.
+    const handedOver = handingOver !== undefined && (await handingOver);
+    logger.info({ clean: closed, handedOver }, 'stopped');
+    if (closed || handedOver) exitAfterCleanStop();
     else process.exit(1);
+  };
+  /** Resolves once the runs in hand are back on the queue; ends the process (1) when they cannot be. */
+  const handOverInFlight = async (): Promise<true> => {
+    if (worker === null || worker === undefined) {
+      logger.warn('drain timeout reached; exiting with work in flight');
+      process.exit(1);
+    }
+    try {
+      await worker.handOver();
+      return true;
+    } catch (error) {
+      logger.error({ err: error }, 'drain timeout reached; hand-over failed');
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -36,7 +36,8 @@ export interface RunningWorker {
   close(): Promise<void>;
   /**
    * At the drain deadline: marks the runs in hand interrupted and puts their jobs back at the
-   * head of the queue for another worker. The caller exits right after. Returns the run ids.
+   * head of the queue for another worker, and stops their flows: close() then finishes.
+   * Returns the run ids.
    */
   handOver(): Promise<string[]>;
   /** How long the running code step has held the isolate: 0 while it is free. */

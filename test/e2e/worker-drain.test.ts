@@ -157,6 +157,12 @@ describe.each(QUEUE_BACKENDS)('on the %s queue', (backend) => {
         .split('\n')
         .find((line) => line.includes('runs handed back to the queue'));
       expect(handOverLine).toContain(runId);
+      // Then the rest of the process closes, and it ends by itself as a clean stop does.
+      const stoppedLine = draining
+        .output()
+        .split('\n')
+        .find((line) => line.includes('"msg":"stopped"'));
+      expect(JSON.parse(stoppedLine ?? '{}')).toMatchObject({ handedOver: true });
       const handedOverAt = Date.parse((JSON.parse(handOverLine ?? '{}') as { time: string }).time);
 
       // Handed back, not lost: the standby claims it at once (no stalled check, no reconciler,
