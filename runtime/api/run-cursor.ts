@@ -1,14 +1,26 @@
-import type { RunRow } from '../db/run-store';
+import type { RunSummary } from '../db/run-store';
+import { isStorableInstant } from '../db/storable-instant';
+import { textProblem } from '../db/storable-text';
 import { ApiError } from './errors';
 
 /** The keyset cursor of `GET /v1/runs` (and the console's Runs page): the last row's place. */
-export const encodeCursor = (row: RunRow) =>
+export const encodeCursor = (row: Pick<RunSummary, 'createdAt' | 'id'>) =>
   Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
 
+/**
+ * The place a cursor names, or 400. Only what encodeCursor writes is accepted: a cursor is
+ * opaque, and a crafted one must not reach a query with an instant or text PostgreSQL refuses.
+ */
 export function decodeCursor(cursor: string) {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const date = new Date(createdAt ?? '');
-  if (id === undefined || id === '' || Number.isNaN(date.getTime())) {
+  const [createdAt = '', id = '', ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const date = new Date(createdAt);
+  const wellFormed =
+    rest.length === 0 &&
+    id !== '' &&
+    textProblem(id) === null &&
+    isStorableInstant(date) &&
+    date.toISOString() === createdAt;
+  if (!wellFormed) {
     throw new ApiError(
       400,
       'invalid_request',

@@ -18,6 +18,20 @@ const runColumns = {
 
 export type RunRow = Omit<typeof runs.$inferSelect, 'logBody'> & { hasInlineLog: boolean };
 
+/**
+ * A run as it is listed: no trigger, response or step summary. A list never shows them, and
+ * each can weigh megabytes (a webhook body is up to SLUICE_MAX_WEBHOOK_PAYLOAD_MB), so a page of runs
+ * that carried them could take longer than a query may.
+ */
+const {
+  trigger: _triggerNotListed,
+  response: _responseNotListed,
+  steps: _stepsNotListed,
+  ...runSummaryColumns
+} = storedRunColumns;
+
+export type RunSummary = Omit<RunRow, 'trigger' | 'response' | 'steps' | 'hasInlineLog'>;
+
 export interface NewRun {
   id: string;
   projectId: string;
@@ -271,7 +285,7 @@ export interface RunListFilter {
   after?: { createdAt: Date; id: string } | undefined;
 }
 
-export async function listRuns(db: Database, filter: RunListFilter): Promise<RunRow[]> {
+export async function listRuns(db: Database, filter: RunListFilter): Promise<RunSummary[]> {
   const conditions = [eq(runs.projectId, filter.projectId)];
   if (filter.flowId !== undefined) conditions.push(eq(runs.flowId, filter.flowId));
   if (filter.status !== undefined) conditions.push(eq(runs.status, filter.status));
@@ -286,7 +300,7 @@ export async function listRuns(db: Database, filter: RunListFilter): Promise<Run
     if (older !== undefined) conditions.push(older);
   }
   return db
-    .select(runColumns)
+    .select(runSummaryColumns)
     .from(runs)
     .where(and(...conditions))
     .orderBy(desc(runs.createdAt), desc(runs.id))

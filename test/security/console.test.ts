@@ -73,6 +73,68 @@ describe('cross-site request forgery', () => {
   });
 });
 
+describe('malformed console input', () => {
+  it('refuses a CSRF token whose UTF-8 is longer than it looks with 403, not a crash', async () => {
+    const cookie = await signIn(base, stack.apiKey);
+    const token = await csrfTokenOf(base, cookie);
+    // As many characters as the real token, one of them two bytes long in UTF-8.
+    const res = await createFlowOnSession(cookie, { 'x-csrf-token': `\u00e9${token.slice(1)}` });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('csrf_rejected');
+  });
+
+  it.each([
+    ['a multipart body with no boundary', 'multipart/form-data', 'x'],
+    ['a multipart body cut short', 'multipart/form-data; boundary=b', '--b\r\nxx'],
+  ])('answers a sign-in or sign-out form of %s with 400', async (_what, type, body) => {
+    const cookie = await signIn(base, stack.apiKey);
+    for (const [path, headers] of [
+      ['/console/sign-in', {}],
+      ['/console/sign-out', { cookie }],
+    ] as const) {
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { origin: base, 'content-type': type, ...headers },
+        body,
+      });
+      expect(res.status, path).toBe(400);
+      expect(await res.json()).toEqual({
+        error: {
+          code: 'invalid_request',
+          message:
+            'invalid body: not a form (application/x-www-form-urlencoded or multipart/form-data)',
+        },
+      });
+    }
+    // The session the bad sign-out carried is still open.
+    expect((await fetch(`${base}/v1/flows`, { headers: { cookie } })).status).toBe(200);
+  });
+
+  it.each([
+    ['since', 'since=0000-01-01T00:00'],
+    ['until', 'until=%2B275760-09-13T00:00:00Z'],
+    ['until', 'until=-000001-01-01T00:00:00Z'],
+  ])(
+    'answers an instant in %s that the database cannot hold with 400 naming it',
+    async (name, query) => {
+      const cookie = await signIn(base, stack.apiKey);
+      const res = await fetch(`${base}/console/runs?${query}`, { headers: { cookie } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+        `invalid query: ${name}: must be between 0001-01-01 and 9999-12-31 (UTC)`,
+      );
+    },
+  );
+
+  it('answers a crafted cursor on the Runs page with 400', async () => {
+    const cookie = await signIn(base, stack.apiKey);
+    const cursor = Buffer.from('0000-01-01T00:00:00.000Z|x').toString('base64url');
+    const res = await fetch(`${base}/console/runs?cursor=${cursor}`, { headers: { cookie } });
+    expect(res.status).toBe(400);
+  });
+});
+
 describe('a session cookie replayed after sign-out', () => {
   it('opens neither the API nor a page once the session has ended', async () => {
     const cookie = await signIn(base, stack.apiKey);

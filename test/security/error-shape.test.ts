@@ -79,6 +79,58 @@ describe('bad path, query and header parameters', () => {
     const res = await fetch(`${base}${path}`, { headers: auth() });
     await expectErrorShape(res, 400);
   });
+
+  const cursorOf = (text: string) => Buffer.from(text).toString('base64url');
+  it.each([
+    ['an id with NUL', '2026-12-04T17:23:51.482Z|a\u0000b'],
+    ['year 0, which PostgreSQL has not', '0000-01-01T00:00:00.000Z|x'],
+    ['a year past 9999', '+275760-09-13T00:00:00.000Z|x'],
+    ['a year before 0', '-271821-04-20T00:00:00.000Z|x'],
+    ['an instant not written as nextCursor writes it', '2026-12-04|x'],
+    ['a third part', '2026-12-04T17:23:51.482Z|x|y'],
+    ['no id', '2026-12-04T17:23:51.482Z|'],
+  ])(
+    'answers a crafted cursor with %s with 400, not a query PostgreSQL refuses',
+    async (_what, text) => {
+      const res = await fetch(`${base}/v1/runs?cursor=${cursorOf(text)}`, { headers: auth() });
+      const error = await expectErrorShape(res, 400, /^invalid_request$/);
+      expect(error.message).toBe('invalid query: cursor: not a cursor from nextCursor');
+    },
+  );
+
+  it('takes back a cursor that nextCursor wrote', async () => {
+    const first = await fetch(`${base}/v1/runs?limit=1`, { headers: auth() });
+    expect(first.status).toBe(200);
+    const cursor = cursorOf('2026-12-04T17:23:51.482Z|00000000-0000-4000-8000-000000000000');
+    const next = await fetch(`${base}/v1/runs?cursor=${cursor}`, { headers: auth() });
+    expect(next.status).toBe(200);
+  });
+});
+
+describe('bulk replay filters PostgreSQL would refuse', () => {
+  it.each([
+    ['a flowId with NUL', { flowId: 'a\u0000' }, 'flowId: contains \\u0000 (NUL)'],
+    ['a flowId with an unpaired surrogate', { flowId: 'a\ud800' }, 'flowId: contains an unpaired'],
+    [
+      'createdFrom in year 0',
+      { createdFrom: '0000-01-01T00:00:00Z' },
+      'createdFrom: must be between',
+    ],
+    [
+      'createdFrom in year 1 whose offset puts it in year 0',
+      { createdFrom: '0001-01-01T00:00:00+01:00' },
+      'createdFrom: must be between',
+    ],
+    ['createdTo in year 0', { createdTo: '0000-06-01T00:00:00Z' }, 'createdTo: must be between'],
+  ])('answers %s with 400 naming the field', async (_what, body, message) => {
+    const res = await fetch(`${base}/v1/runs/replay`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const error = await expectErrorShape(res, 400, /^invalid_request$/);
+    expect(error.message).toContain(message);
+  });
 });
 
 describe('JSON nested deeper than the documented depth', () => {
@@ -123,6 +175,39 @@ describe('JSON nested deeper than the documented depth', () => {
     });
     await expectErrorShape(res, 400, /^invalid_json$/);
   });
+});
+
+describe('replay bodies', () => {
+  const replayPaths = [
+    ['one run', '/v1/runs/00000000-0000-4000-8000-000000000000/replay'],
+    ['a filter', '/v1/runs/replay'],
+  ];
+
+  it.each(replayPaths)(
+    'answers JSON 10000 deep for %s with 400 before parsing it',
+    async (_what, path) => {
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: `${'['.repeat(10_000)}${']'.repeat(10_000)}`,
+      });
+      const error = await expectErrorShape(res, 400, /^invalid_json$/);
+      expect(error.message).toContain('deeper than 128');
+    },
+  );
+
+  it.each(replayPaths)(
+    'answers a body that is not JSON for %s with 415 naming the type',
+    async (_what, path) => {
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'text/plain' },
+        body: '{}',
+      });
+      const error = await expectErrorShape(res, 415, /^unsupported_media_type$/);
+      expect(error.message).toBe('content-type must be application/json (got "text/plain")');
+    },
+  );
 });
 
 describe('requests without a body', () => {

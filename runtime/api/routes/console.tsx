@@ -25,6 +25,7 @@ import { findFlow, listFlows, listFlowVersions, loadFlowDefinition } from '../..
 import { findProjectIdByApiKey } from '../../db/project-store';
 import { findRun, listRuns, readInlineRunLog } from '../../db/run-store';
 import { runStatuses } from '../../db/schema';
+import { isStorableInstant, STORABLE_INSTANTS } from '../../db/storable-instant';
 import {
   clearSessionCookie,
   readSessionCookie,
@@ -112,7 +113,25 @@ function instant(name: string, value: string | undefined) {
   const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
   if (Number.isNaN(date.getTime()))
     invalidRequest('query', [{ path: name, message: 'not a date and time' }]);
+  if (!isStorableInstant(date))
+    invalidRequest('query', [{ path: name, message: `must be ${STORABLE_INSTANTS}` }]);
   return date;
+}
+
+/** A form post's fields; 400 for a body that is not a form (a multipart one without its boundary). */
+async function readForm(c: Context) {
+  try {
+    return await c.req.parseBody();
+  } catch (error) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      'invalid body: not a form (application/x-www-form-urlencoded or multipart/form-data)',
+      undefined,
+      undefined,
+      error,
+    );
+  }
 }
 
 /** A state-changing form post must come from this site: its Origin names our host. */
@@ -196,7 +215,7 @@ export function consoleRoutes({
     bodyLimit({ maxBytes: 16 * 1024 }),
     sameSiteForm(env.publicUrl),
     async (c) => {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       const apiKey = typeof form.apiKey === 'string' ? form.apiKey.trim() : '';
       const projectId = apiKey === '' ? null : await findProjectIdByApiKey(db, apiKey);
       if (projectId === null) {
@@ -238,7 +257,7 @@ export function consoleRoutes({
     bodyLimit({ maxBytes: 16 * 1024 }),
     sameSiteForm(env.publicUrl),
     async (c) => {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       if (form.csrf !== c.get('session').csrfToken) {
         throw new ApiError(403, 'csrf_rejected', 'the sign-out form carried no valid CSRF token');
       }

@@ -18,12 +18,8 @@ import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { requireJson } from '../middleware/require-json';
+import { storableText } from '../storable-schemas';
 import { invalidRequest, validationHook } from '../validation-hook';
-
-/** PostgreSQL text cannot hold NUL, and an unpaired surrogate would be stored as U+FFFD. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const storableSecret = (secret: string) =>
-  !secret.includes('\u0000') && !LONE_SURROGATE.test(secret);
 
 const flowBody = z
   .object({
@@ -34,19 +30,10 @@ const flowBody = z
         '{type: "webhook"}, or {type: "schedule", cron (5 fields, or 6 with seconds), timezone (IANA, default UTC)}',
     }),
     steps: z.array(z.record(z.string(), z.unknown())),
-    webhookSecret: z
-      .string()
-      .min(16)
-      .max(256)
-      .refine(storableSecret, {
-        message: 'must not contain \\u0000 (NUL) or an unpaired UTF-16 surrogate',
-      })
-      .nullable()
-      .optional()
-      .openapi({
-        description:
-          'When set, webhooks must carry x-sluice-timestamp and x-sluice-signature. On PUT: a string sets or rotates it (the replaced secret keeps signing for SLUICE_WEBHOOK_SECRET_OVERLAP_S; only the one just replaced), null clears it (no signature needed from then on), absent leaves it as it is',
-      }),
+    webhookSecret: storableText(z.string().min(16).max(256)).nullable().optional().openapi({
+      description:
+        'When set, webhooks must carry x-sluice-timestamp and x-sluice-signature. On PUT: a string sets or rotates it (the replaced secret keeps signing for SLUICE_WEBHOOK_SECRET_OVERLAP_S; only the one just replaced), null clears it (no signature needed from then on), absent leaves it as it is',
+    }),
     runRetentionDays: z.number().int().min(1).max(36_500).nullable().optional().openapi({
       description:
         "Days this flow's ended runs are kept before they are pruned; null (or absent on create) uses SLUICE_RUN_RETENTION_DAYS; absent on PUT leaves it as it is",

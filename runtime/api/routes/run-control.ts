@@ -5,6 +5,8 @@ import { runStatuses } from '../../db/schema';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
+import { requireJson } from '../middleware/require-json';
+import { storableDateTime, storableText } from '../storable-schemas';
 import { orUnavailable } from '../unavailable';
 import { validationHook } from '../validation-hook';
 
@@ -54,10 +56,10 @@ const replayRoute = createRoute({
 
 const bulkReplayBody = z
   .object({
-    flowId: z.string().min(1).max(100).optional(),
+    flowId: storableText(z.string().min(1).max(100)).optional(),
     status: z.enum(runStatuses).optional(),
-    createdFrom: z.iso.datetime({ offset: true }).optional(),
-    createdTo: z.iso.datetime({ offset: true }).optional(),
+    createdFrom: storableDateTime().optional(),
+    createdTo: storableDateTime().optional(),
     limit: z
       .number()
       .int()
@@ -112,7 +114,11 @@ export function runControlRoutes({ database, queue, logger }: ApiDeps) {
     if (failed > 0) logger.warn({ failed }, 'replayed runs left to the reconciler to enqueue');
   }
 
-  return new OpenAPIHono<{ Variables: AuthVariables }>({ defaultHook: validationHook })
+  const app = new OpenAPIHono<{ Variables: AuthVariables }>({ defaultHook: validationHook });
+  // Declared JSON and not too deep, as every JSON route's body, before the validator parses it.
+  app.use('/v1/runs/replay', requireJson());
+  app.use('/v1/runs/:id/replay', requireJson());
+  return app
     .openapi(cancelRoute, async (c) => {
       const { id } = c.req.valid('param');
       const result = await orUnavailable('database', () => cancelRun(db, c.get('projectId'), id));

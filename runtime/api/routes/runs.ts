@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { findRun, listRuns, type RunRow } from '../../db/run-store';
+import { findRun, listRuns, type RunSummary } from '../../db/run-store';
 import { runStatuses } from '../../db/schema';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
@@ -79,7 +79,7 @@ const getRoute = createRoute({
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
-const present = (row: RunRow) => ({
+const present = (row: RunSummary) => ({
   id: row.id,
   flowId: row.flowId,
   flowVersionId: row.flowVersionId,

@@ -1,10 +1,10 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { textProblem } from '../../db/storable-text';
 import { MAX_SECRET_VALUE_BYTES, SECRET_NAME } from '../../secrets/secret-names';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { requireJson } from '../middleware/require-json';
+import { storableText } from '../storable-schemas';
 import { validationHook } from '../validation-hook';
 
 const name = z
@@ -12,17 +12,14 @@ const name = z
   .regex(SECRET_NAME, 'must match [A-Za-z_][A-Za-z0-9_]{0,63}')
   .openapi({ example: 'GITHUB_TOKEN' });
 
-const value = z
-  .string()
-  .min(1)
-  .refine((v) => Buffer.byteLength(v) <= MAX_SECRET_VALUE_BYTES, {
-    message: `must be at most ${MAX_SECRET_VALUE_BYTES} bytes of UTF-8`,
-  })
-  .superRefine((v, ctx) => {
-    const problem = textProblem(v);
-    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .openapi({ description: 'Write-only: no answer ever carries it' });
+const value = storableText(
+  z
+    .string()
+    .min(1)
+    .refine((v) => Buffer.byteLength(v) <= MAX_SECRET_VALUE_BYTES, {
+      message: `must be at most ${MAX_SECRET_VALUE_BYTES} bytes of UTF-8`,
+    }),
+).openapi({ description: 'Write-only: no answer ever carries it' });
 
 const listing = z
   .object({ name: z.string(), createdAt: z.string(), updatedAt: z.string() })

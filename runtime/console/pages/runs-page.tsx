@@ -1,4 +1,4 @@
-import type { RunRow } from '../../db/run-store';
+import type { RunSummary } from '../../db/run-store';
 import { runStatuses } from '../../db/schema';
 import { formatDuration, formatTime, StatusBadge } from './status-badge';
 
@@ -12,11 +12,11 @@ export interface RunsFilter {
 export interface RunsPageProps {
   filter: RunsFilter;
   flows: { id: string; name: string }[];
-  runs: RunRow[];
+  runs: RunSummary[];
   nextCursor: string | null;
 }
 
-const duration = (run: RunRow) =>
+const duration = (run: RunSummary) =>
   run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null;
 
 /** The live part: the rows, re-rendered every refresh so new runs and statuses appear. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunLogUrls } from '../../../runtime/api/run-log-url';
+import { listRuns } from '../../../runtime/db/run-store';
 import { doubleFlow, throwingFlow } from '../../support/flows';
 import { startTestStack, type TestStack } from '../../support/stack';
 
@@ -105,6 +106,19 @@ describe('GET /v1/runs', () => {
     expect(limit.status).toBe(400);
     const cursor = await stack.call('GET', '/v1/runs?cursor=garbage');
     expect(cursor.status).toBe(400);
+  });
+});
+
+describe('listRuns', () => {
+  it('reads no trigger, response or step summary, which can weigh megabytes per run', async () => {
+    const rows = await listRuns(stack.database.handle.db, { projectId: stack.projectId, limit: 3 });
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row).not.toHaveProperty('trigger');
+      expect(row).not.toHaveProperty('response');
+      expect(row).not.toHaveProperty('steps');
+      expect(row).toMatchObject({ projectId: stack.projectId, status: expect.any(String) });
+    }
   });
 });
 
