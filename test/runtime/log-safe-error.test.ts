@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { DrizzleQueryError } from 'drizzle-orm';
+import { DrizzleQueryError, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { safeError } from '../../runtime/log-safe-error';
 import { createLogger } from '../../runtime/logger';
@@ -30,6 +30,28 @@ describe('safeError, the log view of an error', () => {
       cause: { code: expect.stringMatching(/^22/) },
     });
     expect(safe.stack).toMatch(/^DrizzleQueryError: failed query[^\n]*\n {4}at /);
+  });
+
+  it('keeps what a PostgreSQL data exception says but not the value it quotes', async () => {
+    const database = await createTestDatabase({ migrate: false });
+    const failures = await Promise.all(
+      [sql`select ${SECRET}::int`, sql`select ${`9${SECRET}`}::timestamptz`].map((query) =>
+        database.handle.db.execute(query).catch((error: unknown) => error),
+      ),
+    );
+    await database.drop();
+    const causes = failures.map((failure) => (failure as Error).cause as Error);
+    expect(causes.map((cause) => cause.message).join()).toContain(SECRET); // what PostgreSQL says
+
+    const logged = failures.map((failure) => safeError(failure).cause);
+    expect(JSON.stringify(logged)).not.toContain(SECRET);
+    expect(logged).toEqual([
+      expect.objectContaining({ message: 'invalid input syntax for type integer', code: '22P02' }),
+      expect.objectContaining({
+        message: 'invalid input syntax for type timestamp with time zone',
+        code: '22007',
+      }),
+    ]);
   });
 
   it('drops the fields of a driver error that can quote row values', () => {
