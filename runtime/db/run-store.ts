@@ -20,8 +20,8 @@ export type RunRow = Omit<typeof runs.$inferSelect, 'logBody'> & { hasInlineLog:
 
 /**
  * A run as it is listed: no trigger, response or step summary. A list never shows them, and
- * each can weigh megabytes (a webhook body is up to SLUICE_MAX_WEBHOOK_PAYLOAD_MB), so a page of runs
- * that carried them could take longer than a query may.
+ * each can weigh megabytes (a webhook body is up to SLUICE_MAX_WEBHOOK_PAYLOAD_MB), so a page
+ * of runs that carried them could take longer than a query may.
  */
 const {
   trigger: _triggerNotListed,
