@@ -8,13 +8,18 @@
  *   the constructor, wherever code finds it, makes fixed-length buffers only.
  * - Intl's objects hold ICU objects (a DateTimeFormat about 10 KB of them): a step may make at
  *   most MAX_INTL_OBJECTS, counted from the first time it reads `Intl`, so that steps that do
- *   not use Intl pay nothing for the count.
+ *   not use Intl pay nothing for the count. `Intl.Segmenter`'s `segment` copies its whole text
+ *   into ICU, so a step may segment at most MAX_SEGMENTED_UNITS of text in all; V8's
+ *   non-standard `Intl.v8BreakIterator`, whose `adoptText` does the same uncounted, is removed.
  *
  * They run in the step's context, so they keep their own copies of the built-ins they use.
  */
 
 /** The Intl objects (formatters, collators, segments and their iterators) one step may make. */
 export const MAX_INTL_OBJECTS = 1000;
+
+/** UTF-16 units of text one step may hand `Intl.Segmenter` (8 Mi: 16 MB copied into ICU). */
+export const MAX_SEGMENTED_UNITS = 2 ** 23;
 
 export const ALLOCATION_LIMITS_SOURCE = `const { construct, apply, ownKeys } = Reflect;
 const { defineProperty, getOwnPropertyDescriptor, getPrototypeOf } = Object;
@@ -67,12 +72,29 @@ const countConstructor = (name) => {
   redefine(Native.prototype, 'constructor', Counted);
   redefine(NativeIntl, name, Counted);
 };
+let segmentedUnits = 0;
+const countSegmentedText = (owner) => {
+  const native = getOwnPropertyDescriptor(owner, 'segment').value;
+  const counted = {
+    segment(input) {
+      const text = \`\${input}\`;
+      segmentedUnits += text.length;
+      if (segmentedUnits > ${MAX_SEGMENTED_UNITS}) {
+        throw new RangeError('a code step may segment at most ${MAX_SEGMENTED_UNITS} characters of text');
+      }
+      countIntlObject();
+      return apply(native, this, [text]);
+    },
+  }.segment;
+  redefine(owner, 'segment', counted);
+};
 let countedIntl;
 const countIntl = () => {
   if (countedIntl !== undefined) return countedIntl;
+  delete NativeIntl.v8BreakIterator;
   const { Segmenter } = NativeIntl;
   const segments = apply(Segmenter.prototype.segment, construct(Segmenter, []), ['']);
-  countCalls(Segmenter.prototype, 'segment');
+  countSegmentedText(Segmenter.prototype);
   countCalls(getPrototypeOf(segments), Symbol.iterator);
   const names = ownKeys(NativeIntl);
   for (let i = 0; i < names.length; i++) {

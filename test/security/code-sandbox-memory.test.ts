@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CodeRunResult } from '../../runtime/engine/code-run-result';
-import { MAX_INTL_OBJECTS } from '../../runtime/engine/code-step-allocation-limits';
+import {
+  MAX_INTL_OBJECTS,
+  MAX_SEGMENTED_UNITS,
+} from '../../runtime/engine/code-step-allocation-limits';
 import { runThenRecover, useHostileSandbox } from './code-sandbox-cases';
 
 /** Long enough that only the 16 MB cap can stop these steps. */
@@ -85,6 +88,35 @@ describe('a code step that allocates without bound', () => {
       const grewMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
       expect(grewMb, name).toBeLessThan(MAX_RSS_GROWTH_MB);
     }
+  });
+
+  // Before the fix, 100 segment() calls on a 4M-character text took a worker from 1.6 to 2.4 GB,
+  // and adoptText in a loop to 5 GB.
+  it('limits the text a step hands ICU to segment, and has no v8BreakIterator', async () => {
+    const variants = {
+      oneLongText:
+        'export default () => { const s = "a".repeat(4e6); const g = new Intl.Segmenter(); const k = []; for (let i = 0; i < 100; i++) k.push(g.segment(s)); return k.length }',
+      textThatConvertsLong:
+        'export default () => { const t = { toString: () => "a".repeat(4e6) }; const g = new Intl.Segmenter(); const k = []; for (let i = 0; i < 100; i++) k.push(g.segment(t)); return k.length }',
+      byPrototype:
+        'export default () => { const s = "a".repeat(4e6); const { segment } = Intl.Segmenter.prototype; const g = new Intl.Segmenter(); const k = []; for (let i = 0; i < 100; i++) k.push(segment.call(g, s)); return k.length }',
+    };
+    for (const [name, code] of Object.entries(variants)) {
+      const rssBefore = process.memoryUsage().rss;
+      const result = await runThenRecover(hostile, code, ROOMY_CAP_MS);
+      expect(result, name).toEqual({
+        ok: false,
+        reason: 'error',
+        message: `RangeError: a code step may segment at most ${MAX_SEGMENTED_UNITS} characters of text`,
+      });
+      const grewMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+      expect(grewMb, name).toBeLessThan(MAX_RSS_GROWTH_MB);
+    }
+    const breakIterator = await runThenRecover(
+      hostile,
+      'export default () => [typeof Intl.v8BreakIterator, "v8BreakIterator" in Intl]',
+    );
+    expect(breakIterator).toEqual({ ok: true, outputJson: '["undefined",false]' });
   });
 
   it('leaves Intl working as usual within the limit', async () => {
