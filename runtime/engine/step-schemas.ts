@@ -16,10 +16,20 @@ const templated = z.unknown();
 
 const httpMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
+/**
+ * The longest code step, in UTF-16 units. V8 parses a step's module on the worker's main thread
+ * before the time cap starts, and some syntax is slow to check (a `v`-flag RegExp literal of
+ * set operations: 13 s for 4.7 MB), so the size bounds that wait.
+ */
+export const MAX_CODE_LENGTH = 2 ** 20;
+
 const codeStepSchema = z.strictObject({
   id: stepId,
   type: z.literal('code'),
-  code: z.string().min(1, 'code must not be empty'),
+  code: z
+    .string()
+    .min(1, 'code must not be empty')
+    .max(MAX_CODE_LENGTH, `code must be at most ${MAX_CODE_LENGTH} characters`),
   retry: retrySchema.optional(),
 });
 

@@ -177,6 +177,23 @@ describe('JSON nested deeper than the documented depth', () => {
   });
 });
 
+describe('a code step longer than its limit', () => {
+  it('is refused with 400 naming the step, before V8 parses it', async () => {
+    const code = `export default () => 1; //${'x'.repeat(2 ** 20)}`;
+    const res = await fetch(`${base}/v1/flows`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'long',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'c', type: 'code', code }],
+      }),
+    });
+    const error = await expectErrorShape(res, 400, /^invalid_request$/);
+    expect(error.message).toContain('steps[0].code: code must be at most 1048576 characters');
+  });
+});
+
 describe('replay bodies', () => {
   const replayPaths = [
     ['one run', '/v1/runs/00000000-0000-4000-8000-000000000000/replay'],
