@@ -32,13 +32,14 @@ describe('bench harness (smoke)', () => {
   it('prints every figure; sync 2xx equals the runs that succeeded, accept 2xx the rows committed', async () => {
     const figures = await smokeFigures([], 120_000);
     const byScenario = new Map(figures.map((figure) => [figure.scenario, figure]));
+    // The one-at-a-time figures first, on a quiet box, then the loads.
     expect([...byScenario.keys()]).toEqual([
+      'micro',
+      'dispatch-idle',
       'sync',
       'async-accept',
       'async-drain',
-      'dispatch-idle',
       'sync-http-loop',
-      'micro',
     ]);
 
     const loadFields = [
