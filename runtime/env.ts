@@ -21,6 +21,9 @@ import { MAX_TASK_ROLE_SIGNED_URL_TTL_S } from './storage/signed-url-ttl';
  * Messages are phrased to follow the variable name: "PORT must be ...".
  */
 
+/** A value as a refusal quotes it: escaped, so that the message stays one line, and cut short. */
+const shown = (raw: string) => JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
+
 const int = (min: number, max: number, fallback: number) =>
   z
     .string()
@@ -31,7 +34,7 @@ const int = (min: number, max: number, fallback: number) =>
       if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
         ctx.addIssue({
           code: 'custom',
-          message: `must be an integer from ${min} to ${max} (got "${raw}")`,
+          message: `must be an integer from ${min} to ${max} (got ${shown(raw)})`,
         });
         return z.NEVER;
       }
@@ -50,7 +53,7 @@ const oneOf = <const T extends readonly [string, ...string[]], F extends T[numbe
       if (!(values as readonly string[]).includes(raw)) {
         ctx.addIssue({
           code: 'custom',
-          message: `must be one of ${values.join(', ')} (got "${raw}")`,
+          message: `must be one of ${values.join(', ')} (got ${shown(raw)})`,
         });
         return z.NEVER;
       }
@@ -68,7 +71,7 @@ const BoolEnv = (fallback: boolean) =>
       if (raw === undefined || raw === '') return fallback;
       if (raw === 'true' || raw === '1') return true;
       if (raw === 'false' || raw === '0') return false;
-      ctx.addIssue({ code: 'custom', message: `must be true, false, 1 or 0 (got "${raw}")` });
+      ctx.addIssue({ code: 'custom', message: `must be true, false, 1 or 0 (got ${shown(raw)})` });
       return z.NEVER;
     });
 
@@ -88,8 +91,13 @@ const url = (protocols: readonly string[]) =>
       if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
         ctx.addIssue({
           code: 'custom',
-          message: `must use ${protocols.join(' or ')} (got "${parsed.protocol}")`,
+          message: `must use ${protocols.join(' or ')} (got ${shown(parsed.protocol)})`,
         });
+        return z.NEVER;
+      }
+      // postgres: and redis: are not special schemes to the URL parser: "postgres:x" parses.
+      if (parsed.hostname === '') {
+        ctx.addIssue({ code: 'custom', message: 'must name a host' });
         return z.NEVER;
       }
       return raw;
@@ -110,10 +118,11 @@ const hostPorts = () =>
       if (raw === undefined || raw === '') return undefined;
       const pairs = raw.split(',').map((part) => part.trim());
       const parsed = pairs.map((pair) => /^([^:\s]+):(\d{1,5})$/.exec(pair));
-      if (parsed.some((match) => match === null)) {
+      const isPort = (digits: string | undefined) => Number(digits) >= 1 && Number(digits) <= 65535;
+      if (parsed.some((match) => match === null || !isPort(match[2]))) {
         ctx.addIssue({
           code: 'custom',
-          message: `must be host:port[,host:port...] (got "${raw}")`,
+          message: `must be host:port[,host:port...] with ports from 1 to 65535 (got ${shown(raw)})`,
         });
         return z.NEVER;
       }
@@ -148,8 +157,9 @@ const envSchema = z
     SLUICE_PUBLIC_URL: url(['http', 'https']),
     SLUICE_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     // A key shorter than this is guessable; the value is never echoed in the message.
-    SLUICE_API_KEY: text().refine((v) => v === undefined || v.length >= 32, {
-      message: 'must be at least 32 characters',
+    // Sent as `Authorization: Bearer <key>`, which ends at the first space.
+    SLUICE_API_KEY: text().refine((v) => v === undefined || /^[\x21-\x7e]{32,}$/.test(v), {
+      message: 'must be at least 32 characters of printable ASCII, without spaces',
     }),
 
     SLUICE_WORKER_CONCURRENCY: int(1, 64, 1),
@@ -323,7 +333,7 @@ const envSchema = z
     if (env.SLUICE_QUEUE_PREFIX === undefined && /[{}]/.test(env.SLUICE_DEPLOYMENT_NAME)) {
       need(
         'SLUICE_DEPLOYMENT_NAME',
-        `must not contain { or } while SLUICE_QUEUE_PREFIX is unset, since it names the queue prefix {sluice:<name>} (got "${env.SLUICE_DEPLOYMENT_NAME}")`,
+        `must not contain { or } while SLUICE_QUEUE_PREFIX is unset, since it names the queue prefix {sluice:<name>} (got ${shown(env.SLUICE_DEPLOYMENT_NAME)})`,
       );
     }
     if (
@@ -338,6 +348,16 @@ const envSchema = z
       );
     }
     refineDatabaseAccess(env, need);
+    refineServiceUrls(env, need);
+    if (env.SLUICE_ROLE === 'all' && env.PORT !== 0 && env.PORT === env.SLUICE_WORKER_HEALTH_PORT) {
+      need(
+        'SLUICE_WORKER_HEALTH_PORT',
+        `must differ from PORT when SLUICE_ROLE is all (both ${env.PORT})`,
+      );
+    }
+    if (env.SLUICE_SECRETS_KMS_KEY_ID !== undefined && env.AWS_REGION === undefined) {
+      need('AWS_REGION', 'is required when SLUICE_SECRETS_KMS_KEY_ID is set (KMS is called there)');
+    }
     if (env.SLUICE_DRAIN_TIMEOUT_S > MAX_DRAIN_TIMEOUT_S && env.SLUICE_ROLE !== 'app') {
       // ECS kills the task WORKER_STOP_TIMEOUT_S after SIGTERM; the hand-over after the drain
       // deadline must finish before that, or the runs in hand wait for the stalled check.
@@ -356,10 +376,68 @@ const envSchema = z
     maxRunLogBytes: env.SLUICE_MAX_RUN_LOG_MB * MiB,
     maxStepOutputBytes: env.SLUICE_MAX_STEP_OUTPUT_MB * MiB,
     httpMaxResponseBytes: env.SLUICE_HTTP_MAX_RESPONSE_MB * MiB,
-    publicUrl: (env.SLUICE_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    publicUrl: publicUrlOf(env),
   }));
 
 export type Env = z.infer<typeof envSchema>;
+
+/** SLUICE_PUBLIC_URL as the URL parser reads it (scheme and host lowercased), without a final /. */
+function publicUrlOf(env: { SLUICE_PUBLIC_URL: string | undefined; PORT: number }): string {
+  if (env.SLUICE_PUBLIC_URL === undefined) return `http://localhost:${env.PORT}`;
+  const parsed = new URL(env.SLUICE_PUBLIC_URL);
+  return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
+}
+
+/** What the URL parser accepts but the clients of these URLs would not. */
+function refineServiceUrls(
+  env: {
+    DATABASE_URL: string | undefined;
+    SLUICE_DB_ADMIN_URL: string | undefined;
+    REDIS_URL: string | undefined;
+    SLUICE_PUBLIC_URL: string | undefined;
+  },
+  need: (variable: string, message: string) => void,
+): void {
+  for (const variable of ['DATABASE_URL', 'SLUICE_DB_ADMIN_URL'] as const) {
+    const value = env[variable];
+    if (value === undefined) continue;
+    const sslmode = new URL(value).searchParams.get('sslmode');
+    if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+      need(variable, `has sslmode ${shown(sslmode)}; use one of ${SSL_MODES.join(', ')}`);
+    }
+    if (userOf(value) === null) need(variable, 'has a user name that is not valid %-encoding');
+  }
+  if (env.REDIS_URL !== undefined) {
+    const { pathname } = new URL(env.REDIS_URL);
+    if (!/^\/?(\d|1[0-5])?$/.test(pathname)) {
+      need(
+        'REDIS_URL',
+        `must name a database from 0 to 15 as its path, or none (got ${shown(pathname)})`,
+      );
+    }
+  }
+  if (env.SLUICE_PUBLIC_URL !== undefined) {
+    const { search, hash } = new URL(env.SLUICE_PUBLIC_URL);
+    if (search !== '' || hash !== '') {
+      need(
+        'SLUICE_PUBLIC_URL',
+        'must have no query or fragment: webhook and console URLs are built on it',
+      );
+    }
+  }
+}
+
+/** The sslmode values node-postgres reads in a connection string. */
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+/** A database URL's user name, decoded; null when its %-encoding is broken. */
+function userOf(databaseUrl: string): string | null {
+  try {
+    return decodeURIComponent(new URL(databaseUrl).username);
+  } catch {
+    return null;
+  }
+}
 
 /** The cross-variable rules of database access (README: Database access). */
 function refineDatabaseAccess(
@@ -392,12 +470,14 @@ function refineDatabaseAccess(
     need('SLUICE_DB_ADMIN_PASSWORD', 'needs SLUICE_DB_ADMIN_URL');
   }
   if (env.SLUICE_DB_ADMIN_URL !== undefined) {
-    const role = decodeURIComponent(new URL(env.DATABASE_URL ?? '').username);
-    const admin = decodeURIComponent(new URL(env.SLUICE_DB_ADMIN_URL).username);
+    const role = userOf(env.DATABASE_URL ?? '');
+    const admin = userOf(env.SLUICE_DB_ADMIN_URL);
+    // A user name that cannot be decoded is refused by refineServiceUrls.
+    if (role === null || admin === null) return;
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) {
       need(
         'DATABASE_URL',
-        `must name the runtime role as its user (lowercase letters, digits, _) when SLUICE_DB_ADMIN_URL is set (got "${role}")`,
+        `must name the runtime role as its user (lowercase letters, digits, _) when SLUICE_DB_ADMIN_URL is set (got ${shown(role)})`,
       );
     } else if (role === admin) {
       need('SLUICE_DB_ADMIN_URL', `must name another user than DATABASE_URL (both "${role}")`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { flushCompileCache } from 'node:module';
 import { closeInOrder } from './close-in-order';
+import { ensureDataDir } from './data-dir';
 import { SchemaWaitTimeoutError } from './db/schema-wait-timeout-error';
 import { EnvError, readProcessEnv } from './env';
 import { exitAfterCleanStop } from './exit-after-clean-stop';
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
     throw new EnvError(
       `SLUICE_ROLE=${role} runs flows in isolated-vm and needs \`node ${NO_NODE_SNAPSHOT_FLAG}\``,
     );
+  }
+
+  // The embedded database, local file storage and their generated secrets live there.
+  if (env.DATABASE_URL === undefined || env.SLUICE_STORAGE === 'local') {
+    ensureDataDir(env.SLUICE_DATA_DIR);
   }
 
   let worker: RunningWorker | null | undefined = null;

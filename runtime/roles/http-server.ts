@@ -26,8 +26,9 @@ export function listenHttp(
   fetch: (request: Request) => Response | Promise<Response>,
   { port, hostname, albIdleTimeoutS }: { port: number; hostname: string; albIdleTimeoutS: number },
 ): Promise<RunningHttpServer> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const server = serve({ fetch, port, hostname }, (info: AddressInfo) => {
+      server.off('error', reject);
       resolve({
         port: info.port,
         close: () =>
@@ -38,6 +39,8 @@ export function listenHttp(
           }),
       });
     }) as Server;
+    // A port in use or a host that is not this machine's: the caller names the setting.
+    server.once('error', reject);
     server.keepAliveTimeout = keepAliveTimeoutMs(albIdleTimeoutS);
     server.headersTimeout = headersTimeoutMs(albIdleTimeoutS);
   });

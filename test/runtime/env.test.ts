@@ -189,6 +189,52 @@ describe('parseEnv', () => {
       { SLUICE_WEBHOOK_SECRET_OVERLAP_S: '-1' },
       'SLUICE_WEBHOOK_SECRET_OVERLAP_S must be an integer from 0 to 2592000',
     ],
+    // Found by an audit of the environment (2026-12-04): each of these passed, then failed later
+    // with a stack, a hang or a broken setting.
+    [
+      {
+        DATABASE_URL: 'postgres://%E0@127.0.0.1/x',
+        SLUICE_DB_ADMIN_URL: 'postgres://postgres@127.0.0.1/x',
+      },
+      'DATABASE_URL has a user name that is not valid %-encoding',
+    ],
+    [{ DATABASE_URL: 'postgres:' }, 'DATABASE_URL must name a host'],
+    [{ DATABASE_URL: 'postgres:foo' }, 'DATABASE_URL must name a host'],
+    [
+      { DATABASE_URL: 'postgres://u@127.0.0.1/x?sslmode=bogus' },
+      'DATABASE_URL has sslmode "bogus"; use one of disable, prefer, require',
+    ],
+    [{ REDIS_URL: 'redis:' }, 'REDIS_URL must name a host'],
+    [
+      { REDIS_URL: 'redis://127.0.0.1/99' },
+      'REDIS_URL must name a database from 0 to 15 as its path, or none (got "/99")',
+    ],
+    [{ REDIS_URL: 'redis://127.0.0.1/abc' }, 'REDIS_URL must name a database from 0 to 15'],
+    [
+      { REDIS_SENTINELS: '127.0.0.1:99999', REDIS_SENTINEL_MASTER: 'm' },
+      'REDIS_SENTINELS must be host:port[,host:port...] with ports from 1 to 65535',
+    ],
+    [
+      { REDIS_SENTINELS: '127.0.0.1:0', REDIS_SENTINEL_MASTER: 'm' },
+      'REDIS_SENTINELS must be host:port[,host:port...] with ports from 1 to 65535',
+    ],
+    [
+      { SLUICE_API_KEY: ' '.repeat(40) },
+      'SLUICE_API_KEY must be at least 32 characters of printable ASCII, without spaces',
+    ],
+    [
+      { SLUICE_PUBLIC_URL: 'https://x.example/?a=b' },
+      'SLUICE_PUBLIC_URL must have no query or fragment',
+    ],
+    [
+      { PORT: '35901', SLUICE_WORKER_HEALTH_PORT: '35901' },
+      'SLUICE_WORKER_HEALTH_PORT must differ from PORT when SLUICE_ROLE is all (both 35901)',
+    ],
+    [
+      { SLUICE_SECRETS_KMS_KEY_ID: 'alias/sluice' },
+      'AWS_REGION is required when SLUICE_SECRETS_KMS_KEY_ID is set',
+    ],
+    [{ SLUICE_ROLE: 'x\ny' }, 'SLUICE_ROLE must be one of app, worker, all (got "x\\ny")'],
   ])('rejects %o with one line naming the variable', (source, message) => {
     let thrown: Error | undefined;
     try {
@@ -199,6 +245,13 @@ describe('parseEnv', () => {
     expect(thrown?.name).toBe('EnvError');
     expect(thrown?.message).toContain(message);
     expect(thrown?.message).not.toContain('\n');
+  });
+
+  it('reads SLUICE_PUBLIC_URL as the URL parser does: no spaces around, scheme lowercased', () => {
+    expect(parseEnv({ SLUICE_PUBLIC_URL: ' HTTPS://X.example/base/ ' }).publicUrl).toBe(
+      'https://x.example/base',
+    );
+    expect(parseEnv({ SLUICE_PUBLIC_URL: 'http:x' }).publicUrl).toBe('http://x');
   });
 
   it('refuses an SLUICE_API_KEY under 32 characters without echoing it', () => {

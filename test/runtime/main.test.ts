@@ -1,6 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
-import { delimiter, resolve, sep } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve, sep } from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
@@ -64,4 +66,85 @@ describe('on Node 24', () => {
 
     expect(warnings.filter((warning) => warning.includes('NodeVersionSupportWarning'))).toEqual([]);
   });
+});
+
+describe('a setting the process finds unusable only when it starts', () => {
+  /** Starts the built entry in embedded mode; resolves with its status and output when it ends. */
+  function start(env: Record<string, string>) {
+    return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+      const child = spawn(process.execPath, ['--no-node-snapshot', 'dist/main.mjs'], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          SLUICE_ROLE: 'all',
+          SLUICE_WORKER_HEALTH_PORT: '0',
+          ...env,
+        },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      // A process that does not stop would serve: the test fails on its status.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        done({ status, stdout, stderr });
+      });
+    });
+  }
+
+  it('stops with one line naming SLUICE_DATA_DIR when it is not a writable directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-data-dir-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    try {
+      const started = await start({ SLUICE_DATA_DIR: file, PORT: '0', HOST: '127.0.0.1' });
+      expect(started.status).toBe(1);
+      expect(started.stderr.trim().split('\n')).toEqual([
+        `invalid environment: SLUICE_DATA_DIR ${JSON.stringify(file)} cannot be used as a writable directory (EEXIST)`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
+
+  it.each([
+    ['a port that is taken', 'taken', 'EADDRINUSE: the port is taken'],
+    [
+      'a HOST that is not this machine',
+      '203.0.113.7',
+      'EADDRNOTAVAIL: HOST is not an address of this machine',
+    ],
+  ])(
+    'stops with one line naming HOST and PORT for %s',
+    async (_what, host, reason) => {
+      const dir = mkdtempSync(join(tmpdir(), 'sluice-listen-'));
+      const taken = createServer();
+      await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+      const port = String((taken.address() as AddressInfo).port);
+      try {
+        const started = await start({
+          SLUICE_DATA_DIR: dir,
+          HOST: host === 'taken' ? '127.0.0.1' : host,
+          PORT: host === 'taken' ? port : '0',
+        });
+        expect(started.status).toBe(1);
+        expect(started.stderr.trim().split('\n')).toEqual([
+          expect.stringMatching(
+            /^invalid environment: HOST "[^"]+" and PORT \d+ cannot be listened on \(/,
+          ),
+        ]);
+        expect(started.stderr).toContain(reason);
+        expect(started.stdout).not.toContain('ready');
+      } finally {
+        taken.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });
