@@ -138,7 +138,9 @@ export function startWorker({
       // reconciler re-enqueues it.
       await markRunsInterrupted(db, [...inHand]);
       const runIds = await consumer.handOver();
-      logger.warn({ runIds }, 'drain timeout reached; runs handed back to the queue');
+      if (runIds.length > 0) {
+        logger.warn({ runIds }, 'drain timeout reached; runs handed back to the queue');
+      }
       // Exiting while an isolate executes crashes isolated-vm (SIGSEGV), and exiting while its
       // thread is held never returns: stop the flows and wait until the isolates are gone (or
       // onSandboxLost has ended the process). Their late writes are fenced, since the runs are
