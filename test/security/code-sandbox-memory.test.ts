@@ -17,20 +17,20 @@ const MAX_RSS_GROWTH_MB = 16 * 10;
 describe('a code step that allocates without bound', () => {
   const hostile = useHostileSandbox(16);
 
-  /** Runs each variant with a roomy time cap and expects the memory cap to stop it. */
-  async function expectStoppedForMemory(variants: Record<string, string>) {
+  /** Runs each variant with a roomy time cap and expects `stopped`, with the host's RSS bounded. */
+  async function expectStopped(variants: Record<string, string>, stopped: CodeRunResult) {
     for (const [name, code] of Object.entries(variants)) {
       const rssBefore = process.memoryUsage().rss;
       const result: CodeRunResult = await runThenRecover(hostile, code, ROOMY_CAP_MS);
-      expect(result, name).toEqual({
-        ok: false,
-        reason: 'memory',
-        message: 'code used more than 16 MB',
-      });
+      expect(result, name).toEqual(stopped);
       const grewMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
       expect(grewMb, name).toBeLessThan(MAX_RSS_GROWTH_MB);
     }
   }
+
+  const expectStoppedForMemory = (variants: Record<string, string>) =>
+    expectStopped(variants, { ok: false, reason: 'memory', message: 'code used more than 16 MB' });
+  const refused = (message: string): CodeRunResult => ({ ok: false, reason: 'error', message });
 
   it('stops arrays and objects at the memory cap', async () => {
     await expectStoppedForMemory({
@@ -77,17 +77,10 @@ describe('a code step that allocates without bound', () => {
       segmentIterators:
         'export default () => { const s = new Intl.Segmenter().segment("a b"); const k = []; for (;;) k.push(s[Symbol.iterator]()) }',
     };
-    for (const [name, code] of Object.entries(variants)) {
-      const rssBefore = process.memoryUsage().rss;
-      const result = await runThenRecover(hostile, code, ROOMY_CAP_MS);
-      expect(result, name).toEqual({
-        ok: false,
-        reason: 'error',
-        message: `RangeError: a code step may make at most ${MAX_INTL_OBJECTS} Intl objects`,
-      });
-      const grewMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-      expect(grewMb, name).toBeLessThan(MAX_RSS_GROWTH_MB);
-    }
+    await expectStopped(
+      variants,
+      refused(`RangeError: a code step may make at most ${MAX_INTL_OBJECTS} Intl objects`),
+    );
   });
 
   // Before the fix, 100 segment() calls on a 4M-character text took a worker from 1.6 to 2.4 GB,
@@ -101,17 +94,12 @@ describe('a code step that allocates without bound', () => {
       byPrototype:
         'export default () => { const s = "a".repeat(4e6); const { segment } = Intl.Segmenter.prototype; const g = new Intl.Segmenter(); const k = []; for (let i = 0; i < 100; i++) k.push(segment.call(g, s)); return k.length }',
     };
-    for (const [name, code] of Object.entries(variants)) {
-      const rssBefore = process.memoryUsage().rss;
-      const result = await runThenRecover(hostile, code, ROOMY_CAP_MS);
-      expect(result, name).toEqual({
-        ok: false,
-        reason: 'error',
-        message: `RangeError: a code step may segment at most ${MAX_SEGMENTED_UNITS} characters of text`,
-      });
-      const grewMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-      expect(grewMb, name).toBeLessThan(MAX_RSS_GROWTH_MB);
-    }
+    await expectStopped(
+      variants,
+      refused(
+        `RangeError: a code step may segment at most ${MAX_SEGMENTED_UNITS} characters of text`,
+      ),
+    );
     const breakIterator = await runThenRecover(
       hostile,
       'export default () => [typeof Intl.v8BreakIterator, "v8BreakIterator" in Intl]',
