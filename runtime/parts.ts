@@ -12,6 +12,7 @@ import {
   type PostgresAccess,
   type PostgresOptions,
 } from './db/client';
+import { DatabaseUnreachableError, unreachableCode } from './db/database-unreachable-error';
 import { cachedAuthToken } from './db/iam-auth-token';
 import { createSessionConnection, type SessionOptions } from './db/session-connection';
 import { rdsCaBundle, verifyFull } from './db/tls';
@@ -72,12 +73,17 @@ export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHa
     queryTimeoutMs: env.SLUICE_DB_QUERY_TIMEOUT_MS,
   };
   if (env.SLUICE_DB_ADMIN_URL !== undefined) {
-    await migrateAsAdmin(
-      { ...options, url: env.SLUICE_DB_ADMIN_URL, password: env.SLUICE_DB_ADMIN_PASSWORD },
-      {
-        role: decodeURIComponent(new URL(env.DATABASE_URL).username),
-        password: env.SLUICE_DB_AUTH === 'iam' ? undefined : runtimePassword(env.DATABASE_URL, env),
-      },
+    await namingUnreachable(
+      'SLUICE_DB_ADMIN_URL',
+      env.SLUICE_DB_ADMIN_URL,
+      migrateAsAdmin(
+        { ...options, url: env.SLUICE_DB_ADMIN_URL, password: env.SLUICE_DB_ADMIN_PASSWORD },
+        {
+          role: decodeURIComponent(new URL(env.DATABASE_URL).username),
+          password:
+            env.SLUICE_DB_AUTH === 'iam' ? undefined : runtimePassword(env.DATABASE_URL, env),
+        },
+      ),
     );
   }
   const database = connectPostgres(options);
@@ -88,13 +94,27 @@ export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHa
         onWait: () => logger.info('waiting for the APP to migrate the database schema'),
       });
     } else if (env.SLUICE_DB_ADMIN_URL === undefined) {
-      await database.migrate();
+      await namingUnreachable('DATABASE_URL', env.DATABASE_URL, database.migrate());
     }
   } catch (error) {
     await database.close().catch(() => {});
     throw error;
   }
   return database;
+}
+
+/** `opening`, with a failure to reach or log in to PostgreSQL told in one line naming `variable`. */
+async function namingUnreachable<T>(
+  variable: string,
+  url: string,
+  opening: Promise<T>,
+): Promise<T> {
+  try {
+    return await opening;
+  } catch (error) {
+    const code = unreachableCode(error);
+    throw code === null ? error : new DatabaseUnreachableError(variable, url, code);
+  }
 }
 
 /** The password the runtime role logs in with in password mode: the variable, else the URL's. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { flushCompileCache } from 'node:module';
 import { closeInOrder } from './close-in-order';
 import { ensureDataDir } from './data-dir';
+import { DatabaseUnreachableError } from './db/database-unreachable-error';
 import { SchemaWaitTimeoutError } from './db/schema-wait-timeout-error';
 import { EnvError, readProcessEnv } from './env';
 import { exitAfterCleanStop } from './exit-after-clean-stop';
@@ -219,6 +220,7 @@ main().catch((error: unknown) => {
   if (
     error instanceof EnvError ||
     error instanceof SchemaWaitTimeoutError ||
+    error instanceof DatabaseUnreachableError ||
     error instanceof SecretsKeyMismatchError
   ) {
     process.stderr.write(`${error.message}\n`);

@@ -113,6 +113,43 @@ describe('a setting the process finds unusable only when it starts', () => {
   }, 40_000);
 
   it.each([
+    ['a port nothing listens on', 'closed', 'ECONNREFUSED, nothing listens there'],
+    ['a database that does not exist', 'missing', 'the database does not exist (3D000)'],
+  ])(
+    'stops with one line naming DATABASE_URL for %s',
+    async (_what, kind, reason) => {
+      const dir = mkdtempSync(join(tmpdir(), 'sluice-db-url-'));
+      const probe = createServer();
+      await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+      const closedPort = (probe.address() as AddressInfo).port;
+      await new Promise((done) => probe.close(done));
+      const url =
+        kind === 'closed'
+          ? `postgres://postgres@127.0.0.1:${closedPort}/x`
+          : 'postgres://postgres@127.0.0.1:5432/sluice_no_such_database';
+      try {
+        const started = await start({
+          SLUICE_DATA_DIR: dir,
+          DATABASE_URL: url,
+          PORT: '0',
+          HOST: '127.0.0.1',
+        });
+        expect(started.status).toBe(1);
+        const where =
+          kind === 'closed'
+            ? `127.0.0.1:${closedPort}/x`
+            : '127.0.0.1:5432/sluice_no_such_database';
+        expect(started.stderr.trim().split('\n')).toEqual([
+          `cannot open the database DATABASE_URL names (${where}): ${reason}`,
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+
+  it.each([
     ['a port that is taken', 'taken', 'EADDRINUSE: the port is taken'],
     [
       'a HOST that is not this machine',
