@@ -21,7 +21,7 @@ const httpMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPT
  * before the time cap starts, and some syntax is slow to check (a `v`-flag RegExp literal of
  * set operations: 13 s for 4.7 MB), so the size bounds that wait.
  */
-export const MAX_CODE_LENGTH = 2 ** 20;
+const MAX_CODE_LENGTH = 2 ** 20;
 
 const codeStepSchema = z.strictObject({
   id: stepId,
