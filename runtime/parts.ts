@@ -27,6 +27,7 @@ import { createInProcessDriver } from './queue/in-process-driver';
 import { createInProcessReplyBus } from './queue/in-process-reply-bus';
 import { createPgReplyBus } from './queue/pg-reply-bus';
 import { type RedisConfig, redisOptions } from './queue/redis-options';
+import { assertRedisAnswers } from './queue/redis-reachability';
 import { createRedisReplyBus } from './queue/redis-reply-bus';
 import type { ReplyBus } from './queue/reply-bus';
 import type { QueueDriver } from './queue/run-queue';
@@ -177,6 +178,15 @@ export function createIdleRelease(env: Env, logger: Logger): IdleWatch | undefin
 }
 
 /** SLUICE_QUEUE: the run queue's driver. `db` is required for sqs, whose code loads only then. */
+/**
+ * Checks at start-up that the queue's service answers, so that a setting that cannot work stops
+ * the process with one line (RedisUnreachableError) instead of leaving it unready and silent.
+ * Only Redis needs it: the sqs driver's calls fail by themselves, and memory has no service.
+ */
+export async function assertQueueServiceAnswers(env: Env): Promise<void> {
+  if (env.SLUICE_QUEUE === 'bullmq') await assertRedisAnswers(redisConfig(env));
+}
+
 export async function createQueueDriver(
   env: Env,
   logger: Logger,

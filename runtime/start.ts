@@ -11,6 +11,7 @@ import { safeError } from './log-safe-error';
 import { createLogger } from './logger';
 import { createProcessMetrics } from './metrics/create-metrics';
 import {
+  assertQueueServiceAnswers,
   createDepthSource,
   createFileStore,
   createIdleRelease,
@@ -23,6 +24,7 @@ import {
   openDatabase,
   openSecretStore,
 } from './parts';
+import { RedisUnreachableError } from './queue/redis-unreachable-error';
 import { createRetentionPruner } from './reliability/retention-pruner';
 import { createRunReconciler } from './reliability/run-reconciler';
 import { createScheduleTicker, SCHEDULE_PASS_MS } from './reliability/schedule-ticker';
@@ -61,7 +63,11 @@ async function main(): Promise<void> {
     runsApp ? import('./roles/app') : null,
     runsWorker ? import('./roles/worker') : null,
   ]);
+  // Checked while the database connects; awaited after it, so a bad database is named first.
+  const queueServiceAnswers = assertQueueServiceAnswers(env);
+  queueServiceAnswers.catch(() => undefined); // awaited below; this only marks it handled
   const database = await openDatabase(env, logger);
+  await queueServiceAnswers;
   // The first API key is seeded while the queue, reply channel and metrics connect.
   const seeding = runsApp
     ? import('./roles/seed-api-key').then((seed) => seed.seedApiKey(env, database.db, logger))
@@ -221,6 +227,7 @@ main().catch((error: unknown) => {
     error instanceof EnvError ||
     error instanceof SchemaWaitTimeoutError ||
     error instanceof DatabaseUnreachableError ||
+    error instanceof RedisUnreachableError ||
     error instanceof SecretsKeyMismatchError
   ) {
     process.stderr.write(`${error.message}\n`);

@@ -149,6 +149,29 @@ describe('a setting the process finds unusable only when it starts', () => {
     60_000,
   );
 
+  it('stops with one line naming REDIS_URL when nothing answers there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-url-'));
+    const probe = createServer();
+    await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+    const closedPort = (probe.address() as AddressInfo).port;
+    await new Promise((done) => probe.close(done));
+    try {
+      const started = await start({
+        SLUICE_DATA_DIR: dir,
+        REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+        PORT: '0',
+        HOST: '127.0.0.1',
+      });
+      expect(started.status).toBe(1);
+      expect(started.stderr.trim().split('\n')).toEqual([
+        `cannot reach the Redis REDIS_URL names (127.0.0.1:${closedPort}): ECONNREFUSED, nothing listens there`,
+      ]);
+      expect(started.stdout).not.toContain('ready');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it.each([
     ['a port that is taken', 'taken', 'EADDRINUSE: the port is taken'],
     [
