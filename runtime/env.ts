@@ -303,6 +303,13 @@ const envSchema = z
     }
     if (env.REDIS_SENTINELS !== undefined && env.REDIS_SENTINEL_MASTER === undefined) {
       need('REDIS_SENTINEL_MASTER', 'is required when REDIS_SENTINELS is set');
+    } else if (env.REDIS_SENTINELS === undefined && env.REDIS_SENTINEL_MASTER !== undefined) {
+      // It would be ignored: the queue would use REDIS_URL, or no Redis at all.
+      need('REDIS_SENTINEL_MASTER', 'is only used with REDIS_SENTINELS, which is not set');
+    }
+    if (env.REDIS_SENTINELS !== undefined && env.REDIS_URL !== undefined) {
+      // Sentinels name the master; the URL's host, database and password would be ignored.
+      need('REDIS_URL', 'and REDIS_SENTINELS cannot both be set: give one way to find Redis');
     }
     if (env.SLUICE_QUEUE_UI && queue === 'sqs') {
       need('SLUICE_QUEUE_UI', 'is a BullMQ board and cannot be used when SLUICE_QUEUE is sqs');

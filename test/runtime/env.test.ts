@@ -91,6 +91,14 @@ describe('parseEnv', () => {
       'REDIS_SENTINEL_MASTER is required when REDIS_SENTINELS is set',
     ],
     [{ REDIS_SENTINELS: 'nope' }, 'REDIS_SENTINELS must be host:port'],
+    [
+      { REDIS_URL: split.REDIS_URL, REDIS_SENTINEL_MASTER: 'mymaster' },
+      'REDIS_SENTINEL_MASTER is only used with REDIS_SENTINELS, which is not set',
+    ],
+    [
+      { REDIS_URL: split.REDIS_URL, REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'm' },
+      'REDIS_URL and REDIS_SENTINELS cannot both be set',
+    ],
     [{ SLUICE_DRAIN_TIMEOUT_S: '130' }, 'SLUICE_DRAIN_TIMEOUT_S must be at most 114'],
     [{ SLUICE_DRAIN_TIMEOUT_S: '115' }, 'SLUICE_DRAIN_TIMEOUT_S must be at most 114'],
     [{ SLUICE_CANCEL_POLL_MS: '10' }, 'SLUICE_CANCEL_POLL_MS must be an integer from 50 to 5000'],
