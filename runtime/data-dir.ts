@@ -1,4 +1,5 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { EnvError } from './env';
 
 /**
@@ -8,7 +9,8 @@ import { EnvError } from './env';
  */
 export function ensureDataDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeMissing(resolve(dir));
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
@@ -16,4 +18,15 @@ export function ensureDataDir(dir: string): void {
       `invalid environment: SLUICE_DATA_DIR ${JSON.stringify(dir)} cannot be used as a writable directory (${typeof code === 'string' ? code : 'refused'})`,
     );
   }
+}
+
+/**
+ * Makes `dir` and its missing parents one at a time. Node's `recursive` option never returns
+ * where a parent cannot hold directories of its own (under /proc it retries for ever).
+ */
+function makeMissing(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeMissing(parent);
+  mkdirSync(dir);
 }

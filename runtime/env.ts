@@ -197,7 +197,16 @@ const envSchema = z
     SLUICE_DB_POOL_SIZE: int(1, 500, DEFAULT_DB_POOL_SIZE),
     SLUICE_DB_QUERY_TIMEOUT_MS: int(100, 600_000, 2000),
     SLUICE_DB_IDLE_TIMEOUT_MS: int(0, 3_600_000, 10_000),
-    SLUICE_DATA_DIR: text().transform((v) => v ?? '.sluice'),
+    SLUICE_DATA_DIR: text().transform((v, ctx) => {
+      // A path of spaces, or one padded with them, is a quoting slip rather than a place.
+      if (v !== undefined && v.trim() !== v) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must not start or end with white space (got ${shown(v)})`,
+        });
+      }
+      return v ?? '.sluice';
+    }),
 
     REDIS_URL: url(['redis', 'rediss']),
     SLUICE_REDIS_PASSWORD: text(),

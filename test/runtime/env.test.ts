@@ -214,6 +214,14 @@ describe('parseEnv', () => {
     ],
     [{ REDIS_URL: 'redis:' }, 'REDIS_URL must name a host'],
     [
+      { SLUICE_DATA_DIR: '   ' },
+      'SLUICE_DATA_DIR must not start or end with white space (got "   ")',
+    ],
+    [
+      { SLUICE_DATA_DIR: '/var/sluice\n' },
+      'SLUICE_DATA_DIR must not start or end with white space (got "/var/sluice\\n")',
+    ],
+    [
       { REDIS_URL: 'redis://127.0.0.1/99' },
       'REDIS_URL must name a database from 0 to 15 as its path, or none (got "/99")',
     ],

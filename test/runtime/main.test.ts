@@ -105,7 +105,7 @@ describe('a setting the process finds unusable only when it starts', () => {
       const started = await start({ SLUICE_DATA_DIR: file, PORT: '0', HOST: '127.0.0.1' });
       expect(started.status).toBe(1);
       expect(started.stderr.trim().split('\n')).toEqual([
-        `invalid environment: SLUICE_DATA_DIR ${JSON.stringify(file)} cannot be used as a writable directory (EEXIST)`,
+        `invalid environment: SLUICE_DATA_DIR ${JSON.stringify(file)} cannot be used as a writable directory (ENOTDIR)`,
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
