@@ -32,6 +32,11 @@ const {
 
 export type RunSummary = Omit<RunRow, 'trigger' | 'response' | 'steps' | 'hasInlineLog'>;
 
+/** A run as the API shows it: everything but the trigger, which can weigh megabytes. */
+const { trigger: _triggerNotShown, ...runOutcomeColumns } = runColumns;
+
+export type RunOutcomeRow = Omit<RunRow, 'trigger'>;
+
 export interface NewRun {
   id: string;
   projectId: string;
@@ -259,6 +264,19 @@ export async function findRun(
 ): Promise<RunRow | null> {
   const [row] = await db
     .select(runColumns)
+    .from(runs)
+    .where(and(eq(runs.id, runId), keyedRunOfProject(projectId)));
+  return row ?? null;
+}
+
+/** findRun without the trigger: for readers that show a run's outcome, not its input. */
+export async function findRunOutcome(
+  db: Database,
+  projectId: string,
+  runId: string,
+): Promise<RunOutcomeRow | null> {
+  const [row] = await db
+    .select(runOutcomeColumns)
     .from(runs)
     .where(and(eq(runs.id, runId), keyedRunOfProject(projectId)));
   return row ?? null;

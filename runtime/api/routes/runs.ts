@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { findRun, listRuns, type RunSummary } from '../../db/run-store';
+import { findRunOutcome, listRuns, type RunSummary } from '../../db/run-store';
 import { runStatuses } from '../../db/schema';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
@@ -114,7 +114,7 @@ export function runRoutes({ database, store, runLogUrls }: RouteDeps) {
     })
     .openapi(getRoute, async (c) => {
       const { id } = c.req.valid('param');
-      const row = await findRun(db, c.get('projectId'), id);
+      const row = await findRunOutcome(db, c.get('projectId'), id);
       if (row === null) throw notFound(`run ${id}`);
       const logUrl = await logUrlOf(row, runLogUrls, store);
       const steps = Array.isArray(row.steps) ? (row.steps as Record<string, unknown>[]) : [];

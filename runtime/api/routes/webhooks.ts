@@ -6,7 +6,7 @@ import { insertQueuedRunOnce } from '../../db/idempotent-run-store';
 import { inJsonbKeyOrder } from '../../db/jsonb-key-order';
 import { cancelUnclaimedRun } from '../../db/run-recovery-store';
 import {
-  findRun,
+  findRunOutcome,
   type InsertedWebhookRun,
   insertWebhookRuns,
   type WebhookRun,
@@ -246,7 +246,7 @@ export function webhookRoutes(deps: RouteDeps) {
     });
 
   async function replyFromRunRow(projectId: string, runId: string): Promise<RunReply | null> {
-    const run = await findRun(db, projectId, runId).catch(() => null);
+    const run = await findRunOutcome(db, projectId, runId).catch(() => null);
     if (run === null || run.status === 'queued' || run.status === 'running') return null;
     return {
       runId,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunLogUrls } from '../../../runtime/api/run-log-url';
-import { listRuns } from '../../../runtime/db/run-store';
+import { findRun, findRunOutcome, listRuns } from '../../../runtime/db/run-store';
 import { doubleFlow, throwingFlow } from '../../support/flows';
 import { startTestStack, type TestStack } from '../../support/stack';
 
@@ -119,6 +119,24 @@ describe('listRuns', () => {
       expect(row).not.toHaveProperty('steps');
       expect(row).toMatchObject({ projectId: stack.projectId, status: expect.any(String) });
     }
+  });
+});
+
+describe('findRunOutcome', () => {
+  it('reads a run with its response and steps but not its trigger, which the API never shows', async () => {
+    const [listed] = await listRuns(stack.database.handle.db, {
+      projectId: stack.projectId,
+      flowId,
+      limit: 1,
+    });
+    const id = listed?.id ?? '';
+    const outcome = await findRunOutcome(stack.database.handle.db, stack.projectId, id);
+    const whole = await findRun(stack.database.handle.db, stack.projectId, id);
+    expect(outcome).not.toHaveProperty('trigger');
+    expect(whole).toHaveProperty('trigger');
+    const { trigger: _trigger, ...rest } = whole ?? {};
+    expect(outcome).toEqual(rest);
+    expect(outcome).toMatchObject({ status: 'succeeded', response: expect.anything() });
   });
 });
 
