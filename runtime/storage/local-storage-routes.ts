@@ -1,7 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { ApiError, notFound } from '../api/errors';
-import { refuseUnlessValid, signedUrlQuery, unsignedUrl } from '../api/signed-url-checks';
+import { refuseUnlessValid, signedQueryOf, signedUrlQuery } from '../api/signed-url-checks';
 import { attachmentDisposition } from './content-disposition';
 import type { StoredObjectInfo } from './file-store';
 import { InvalidStorageKeyError } from './invalid-storage-key-error';
@@ -62,9 +62,7 @@ function keyFromPath(c: Context): string {
 }
 
 function authorize(c: Context, store: LocalFileStore, method: SignedUrlMethod, key: string) {
-  const query = localUrlQuery.safeParse(c.req.query());
-  if (!query.success) throw unsignedUrl();
-  const { expires, sig, filename, type } = query.data;
+  const { expires, sig, filename, type } = signedQueryOf(c, localUrlQuery);
   const claims = {
     method,
     key,

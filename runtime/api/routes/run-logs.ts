@@ -3,7 +3,7 @@ import { readInlineRunLog } from '../../db/run-store';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import { RUN_LOG_PATH } from '../run-log-url';
-import { refuseUnlessValid, signedUrlQuery, unsignedUrl } from '../signed-url-checks';
+import { refuseUnlessValid, signedQueryOf, signedUrlQuery } from '../signed-url-checks';
 
 // Served from the API's own origin: the document must never run as a page there.
 const LOG_HEADERS = {
@@ -20,9 +20,7 @@ const LOG_HEADERS = {
 export function runLogRoutes({ database, runLogUrls }: Pick<RouteDeps, 'database' | 'runLogUrls'>) {
   return new Hono().get(`${RUN_LOG_PATH}:runId`, async function serveInlineRunLog(c) {
     const runId = c.req.param('runId');
-    const query = signedUrlQuery.safeParse(c.req.query());
-    if (!query.success) throw unsignedUrl();
-    const { expires, sig } = query.data;
+    const { expires, sig } = signedQueryOf(c, signedUrlQuery);
     refuseUnlessValid(await runLogUrls.verify(runId, Number(expires), sig));
     const body = await readInlineRunLog(database.db, runId);
     if (body === null) throw notFound('run log');

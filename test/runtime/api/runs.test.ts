@@ -223,6 +223,16 @@ describe('GET /v1/run-logs/:id (a log kept in its run row)', () => {
       'invalid_signature',
     ],
     ['another run id', (u: URL) => `${u.search}`, 'invalid_signature'],
+    [
+      'a parameter the signature does not cover',
+      (u: URL) => `${u.search}&x=1`,
+      'invalid_signature',
+    ],
+    [
+      'a repeated signature',
+      (u: URL) => `${u.search}&sig=${u.searchParams.get('sig')}`,
+      'invalid_signature',
+    ],
   ])('answers 403 for %s', async (name, query, code) => {
     const { url } = await firstRun();
     const path =

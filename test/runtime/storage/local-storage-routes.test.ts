@@ -130,6 +130,12 @@ describe('GET /v1/storage/*', () => {
       ],
       ['no signature', (u: URL) => u.searchParams.delete('sig')],
       ['no expiry', (u: URL) => u.searchParams.delete('expires')],
+      ['a parameter the signature does not cover', (u: URL) => u.searchParams.set('x', '1')],
+      [
+        'a second signature',
+        (u: URL) => u.searchParams.append('sig', u.searchParams.get('sig') as string),
+      ],
+      ['a second download name', (u: URL) => u.searchParams.append('filename', 'evil.html')],
     ])('answers 403 invalid_signature for %s', async (_what, edit) => {
       const res = await app.request(changed(edit));
 
