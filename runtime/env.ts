@@ -470,7 +470,14 @@ function refineDatabaseAccess(
 ): void {
   const external = env.DATABASE_URL !== undefined;
   if (!external) {
-    for (const variable of ['SLUICE_DB_ADMIN_URL', 'SLUICE_DB_CA', 'SLUICE_DB_AUTH'] as const) {
+    // Ignored, they would leave whoever set them on the embedded database without a word.
+    for (const variable of [
+      'SLUICE_DB_ADMIN_URL',
+      'SLUICE_DB_CA',
+      'SLUICE_DB_AUTH',
+      'SLUICE_DB_PASSWORD',
+      'SLUICE_DB_ADMIN_PASSWORD',
+    ] as const) {
       const set = variable === 'SLUICE_DB_AUTH' ? env.SLUICE_DB_AUTH === 'iam' : env[variable];
       if (set) need(variable, 'needs DATABASE_URL (the embedded database has no such setting)');
     }

@@ -378,6 +378,8 @@ describe('database access settings', () => {
     [{ ...aws, AWS_REGION: '' }, 'AWS_REGION is required when SLUICE_DB_AUTH is iam'],
     [{ ...aws, SLUICE_DB_PASSWORD: 'pw' }, 'SLUICE_DB_PASSWORD must be unset when SLUICE_DB_AUTH'],
     [{ SLUICE_DB_AUTH: 'iam' }, 'SLUICE_DB_AUTH needs DATABASE_URL'],
+    [{ SLUICE_DB_PASSWORD: 'pw' }, 'SLUICE_DB_PASSWORD needs DATABASE_URL'],
+    [{ SLUICE_DB_ADMIN_PASSWORD: 'pw' }, 'SLUICE_DB_ADMIN_PASSWORD needs DATABASE_URL'],
     [
       { ...aws, SLUICE_DB_ADMIN_PASSWORD: 'pw' },
       'SLUICE_DB_ADMIN_PASSWORD needs SLUICE_DB_ADMIN_URL',
