@@ -257,15 +257,16 @@ export async function finishQueuedRun(
   return updated.length > 0;
 }
 
+/** The run `runId`, if it belongs to `projectId`. */
+const runOfProject = (projectId: string, runId: string) =>
+  and(eq(runs.id, runId), keyedRunOfProject(projectId));
+
 export async function findRun(
   db: Database,
   projectId: string,
   runId: string,
 ): Promise<RunRow | null> {
-  const [row] = await db
-    .select(runColumns)
-    .from(runs)
-    .where(and(eq(runs.id, runId), keyedRunOfProject(projectId)));
+  const [row] = await db.select(runColumns).from(runs).where(runOfProject(projectId, runId));
   return row ?? null;
 }
 
@@ -275,10 +276,7 @@ export async function findRunOutcome(
   projectId: string,
   runId: string,
 ): Promise<RunOutcomeRow | null> {
-  const [row] = await db
-    .select(runOutcomeColumns)
-    .from(runs)
-    .where(and(eq(runs.id, runId), keyedRunOfProject(projectId)));
+  const [row] = await db.select(runOutcomeColumns).from(runs).where(runOfProject(projectId, runId));
   return row ?? null;
 }
 
