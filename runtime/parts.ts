@@ -177,7 +177,6 @@ export function createIdleRelease(env: Env, logger: Logger): IdleWatch | undefin
   return createIdleWatch({ quietMs: env.SLUICE_IDLE_RELEASE_S * 1000, logger });
 }
 
-/** SLUICE_QUEUE: the run queue's driver. `db` is required for sqs, whose code loads only then. */
 /**
  * Checks at start-up that the queue's service answers, so that a setting that cannot work stops
  * the process with one line (RedisUnreachableError) instead of leaving it unready and silent.
@@ -187,6 +186,7 @@ export async function assertQueueServiceAnswers(env: Env): Promise<void> {
   if (env.SLUICE_QUEUE === 'bullmq') await assertRedisAnswers(redisConfig(env));
 }
 
+/** SLUICE_QUEUE: the run queue's driver. `db` is required for sqs, whose code loads only then. */
 export async function createQueueDriver(
   env: Env,
   logger: Logger,
