@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../../runtime/env';
-import { createQueueDriver } from '../../../runtime/parts';
+import { assertQueueServiceAnswers, createQueueDriver } from '../../../runtime/parts';
 import type { RunJob } from '../../../runtime/queue/run-queue';
 import { randomQueuePrefix } from '../../support/database';
 import { freePort } from '../../support/processes';
@@ -99,6 +99,8 @@ describe('with Redis Sentinel (REDIS_SENTINELS)', () => {
       REDIS_SENTINEL_MASTER: 'sluice',
       SLUICE_QUEUE_PREFIX: randomQueuePrefix(),
     });
+    // The start-up check finds the master through the Sentinel, as the clients will.
+    await expect(assertQueueServiceAnswers(env)).resolves.toBeUndefined();
     const driver = await createQueueDriver(env, pino({ level: 'silent' }));
     const seen: string[] = [];
     const consumer = driver.consume(async (job: RunJob) => {
