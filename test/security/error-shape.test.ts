@@ -250,6 +250,83 @@ describe('requests without a body', () => {
   });
 });
 
+describe('run actions whose body is optional or unused', () => {
+  /** A queued run of its own (this stack has no worker, so it stays queued). */
+  async function queuedRun(): Promise<string> {
+    const res = await fetch(`${base}/v1/webhooks/${flowId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { runId: string }).runId;
+  }
+  /** An empty chunked body: no Content-Length, one zero-length chunk. */
+  const chunkedEmpty = () => ({
+    body: new ReadableStream({ start: (controller) => controller.close() }),
+    duplex: 'half' as const,
+  });
+
+  it.each([
+    ['no body', {}],
+    ['an empty JSON body', { headers: { 'content-type': 'application/json' }, body: '' }],
+    [
+      "curl -d '' (an empty form body)",
+      { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' },
+    ],
+    ['a chunked empty body', chunkedEmpty()],
+    [
+      'a JSON body',
+      { headers: { 'content-type': 'application/json' }, body: '{"version":"same"}' },
+    ],
+  ])('replays a run sent %s', async (_what, init) => {
+    const runId = await queuedRun();
+    const res = await fetch(`${base}/v1/runs/${runId}/replay`, {
+      method: 'POST',
+      ...init,
+      headers: { ...auth(), ...('headers' in init ? init.headers : {}) },
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(202);
+    expect(JSON.parse(text)).toMatchObject({ replayOf: runId, runId: expect.any(String) });
+  });
+
+  it('cancels a run sent no body, an empty one or JSON, and refuses any other body', async () => {
+    for (const init of [
+      {},
+      { headers: { 'content-type': 'application/json' }, body: '' },
+      chunkedEmpty(),
+      { headers: { 'content-type': 'application/json' }, body: '{}' },
+    ]) {
+      const runId = await queuedRun();
+      const res = await fetch(`${base}/v1/runs/${runId}/cancel`, {
+        method: 'POST',
+        ...init,
+        headers: { ...auth(), ...('headers' in init ? init.headers : {}) },
+      });
+      expect(res.status, await res.text()).toBe(202);
+    }
+    const runId = await queuedRun();
+    const text = await fetch(`${base}/v1/runs/${runId}/cancel`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'text/plain' },
+      body: 'hello',
+    });
+    await expectErrorShape(text, 415, /^unsupported_media_type$/);
+    const deep = await fetch(`${base}/v1/runs/${runId}/cancel`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: `${'['.repeat(10_000)}${']'.repeat(10_000)}`,
+    });
+    await expectErrorShape(deep, 400, /^invalid_json$/);
+    // Neither refused body canceled the run.
+    const run = (await (await stack.call('GET', `/v1/runs/${runId}`)).json()) as {
+      status: string;
+    };
+    expect(run.status).toBe('queued');
+  });
+});
+
 describe('answers carry a request id', () => {
   it('echoes a well-formed X-Request-Id and makes one up otherwise', async () => {
     const given = await fetch(`${base}/v1/health`, { headers: { 'x-request-id': 'trace-123' } });

@@ -25,14 +25,20 @@ function hasBody(c: Context): boolean {
 /**
  * 415 for a body that is not declared as JSON (an empty body, chunked or not, is no body), and 400 for JSON
  * nested deeper than MAX_JSON_DEPTH, judged on the text before anything parses or walks it.
+ *
+ * `bodyOptional`: for a route whose body may be left out. An empty body then reaches the route
+ * as none at all (its Content-Type and length headers dropped), so that the route's validator
+ * takes it for a missing body rather than for malformed JSON or another media type.
  */
-export const requireJson = (): MiddlewareHandler =>
+export const requireJson = ({ bodyOptional = false } = {}): MiddlewareHandler =>
   async function requireJson(c, next) {
-    if (!hasBody(c)) return next();
     // Read once: Hono keeps the text, and its JSON validator parses that same copy. A chunked
     // body declares no length, so only its text tells an empty one, which is no body at all.
-    const text = await c.req.text();
-    if (text.length === 0) return next();
+    const text = hasBody(c) ? await c.req.text() : '';
+    if (text.length === 0) {
+      if (bodyOptional) c.req.raw = withoutBody(c.req.raw);
+      return next();
+    }
     if (!isJsonContentType(c.req.header('content-type'))) {
       throw new ApiError(
         415,
@@ -49,3 +55,10 @@ export const requireJson = (): MiddlewareHandler =>
     }
     await next();
   };
+
+/** The same request with no body and none of the headers that announce one. */
+function withoutBody(request: Request): Request {
+  const headers = new Headers(request.headers);
+  for (const name of ['content-type', 'content-length', 'transfer-encoding']) headers.delete(name);
+  return new Request(request.url, { method: request.method, headers });
+}

@@ -117,7 +117,9 @@ export function runControlRoutes({ database, queue, logger }: ApiDeps) {
   const app = new OpenAPIHono<{ Variables: AuthVariables }>({ defaultHook: validationHook });
   // Declared JSON and not too deep, as every JSON route's body, before the validator parses it.
   app.use('/v1/runs/replay', requireJson());
-  app.use('/v1/runs/:id/replay', requireJson());
+  app.use('/v1/runs/:id/replay', requireJson({ bodyOptional: true }));
+  // No body is read, but one that is sent is held to the same rules as on every other route.
+  app.use('/v1/runs/:id/cancel', requireJson());
   return app
     .openapi(cancelRoute, async (c) => {
       const { id } = c.req.valid('param');
