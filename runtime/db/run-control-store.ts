@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from './client';
 import { keyedRunOfProject, keyedRunStatusIn } from './keyed-run-conditions';
 import { type RunStatus, runs } from './schema';
-import { storableJson } from './storable-text';
+import { storableJson, storableText } from './storable-text';
 
 /** The error a canceled run records; the API and the worker's reply both use it. */
 export const CANCELED_ERROR = 'canceled by request';
@@ -50,6 +50,8 @@ export async function canceledAmong(db: Database, runIds: readonly string[]): Pr
 }
 
 export interface CanceledRecord {
+  /** The step that was running when the cancel stopped it, as its log and sync reply name it. */
+  failedStep: string | null;
   logKey: string | null;
   /** The log itself when small enough to keep in the row (see RunResult.logBody). */
   logBody: string | null;
@@ -70,6 +72,7 @@ export async function recordCanceledRun(
   const updated = await db
     .update(runs)
     .set({
+      failedStep: storableText(record.failedStep),
       logKey: record.logKey,
       logBody: record.logBody,
       steps:

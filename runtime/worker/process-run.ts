@@ -380,7 +380,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       log: outcome.log,
     });
     const placement = placeLog(started.projectId, job.runId, body);
-    const record = { ...placement, steps, dispatchMs };
+    const record = { ...placement, failedStep, steps, dispatchMs };
     if (!(await recordCanceledRun(deps.db, job.runId, started.attempt, record))) return false;
     if (job.replyTo !== null) await publishReply(job.replyTo, canceledReply(job.runId, failedStep));
     await storeLargeLog(job.runId, started.attempt, placement, body);

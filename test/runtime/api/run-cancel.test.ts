@@ -87,7 +87,12 @@ describe.each(QUEUE_BACKENDS)('POST /v1/runs/:id/cancel on the %s queue', (backe
       `${backend}: cancel of a running code step answered its sync caller in ${latencyMs.toFixed(0)} ms`,
     );
     const run = await getRun(stack, id);
-    expect(run).toMatchObject({ status: 'canceled', error: 'canceled by request' });
+    // The run names the step the cancel stopped, as its sync reply and its log do.
+    expect(run).toMatchObject({
+      status: 'canceled',
+      error: 'canceled by request',
+      failedStep: 'main',
+    });
     expect(run.steps.map((step) => step.stepId)).toEqual(['main']);
     // The isolate was freed: the same worker runs the next flow.
     const next = await webhook(stack, await createFlow(stack, doubleFlow), true, { n: 4 });
@@ -119,6 +124,7 @@ describe.each(QUEUE_BACKENDS)('POST /v1/runs/:id/cancel on the %s queue', (backe
       expect(silent.accepted()).toBe(1);
       expect(await getRun(stack, id)).toMatchObject({
         status: 'canceled',
+        failedStep: 'call',
         steps: [{ stepId: 'call', status: 'failed' }],
       });
     } finally {

@@ -94,7 +94,7 @@ async function runKeyedStatements({ db }: DatabaseHandle): Promise<number> {
     expect(await finishQueuedRun(db, unclaimed, copy, { ...outcome, flowMs: 1 })).toBe(true);
     expect(await cancelRun(db, projectId, canceled)).toEqual({ canceled: true });
     expect(await canceledAmong(db, [canceled])).toEqual([canceled]);
-    const record = { logKey: null, logBody: '{}', steps: [], dispatchMs: null };
+    const record = { failedStep: null, logKey: null, logBody: '{}', steps: [], dispatchMs: null };
     expect(await recordCanceledRun(db, canceled, 0, record)).toBe(true);
     expect((await findRun(db, projectId, claimed))?.status).toBe('succeeded');
     keyed += 7;
