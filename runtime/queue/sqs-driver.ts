@@ -214,6 +214,22 @@ function consumeRuns(
     }
   }
 
+  /**
+   * A sync caller whose run was canceled while queued is told now, not at its timeout, as on
+   * the other queues: the processor, given the job without its copy of the run, finds nothing
+   * to claim, so no step starts, and sends the canceled reply.
+   */
+  async function answerCanceled(job: RunJob): Promise<void> {
+    try {
+      await processor({ runId: job.runId, replyTo: job.replyTo });
+    } catch (error) {
+      logger.warn(
+        { err: error, runId: job.runId },
+        'canceled run not answered; its caller times out',
+      );
+    }
+  }
+
   async function handleHeld(message: Message): Promise<void> {
     let job: RunJob;
     try {
@@ -244,6 +260,7 @@ function consumeRuns(
           'message for a run whose worker was lost deleted',
         );
       } else {
+        if (hold.status === 'canceled' && job.replyTo !== null) await answerCanceled(job);
         await discard(
           message,
           'debug',

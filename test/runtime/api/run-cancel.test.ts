@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createFileStore, createQueueDriver } from '../../../runtime/parts';
+import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
 import { startWorker } from '../../../runtime/roles/worker';
 import { doubleFlow, endlessFlow } from '../../support/flows';
 import {
@@ -160,6 +160,57 @@ describe.each(QUEUE_BACKENDS)('POST /v1/runs/:id/cancel on the %s queue', (backe
 });
 
 describe.each(QUEUE_BACKENDS)('when a queued run is canceled on the %s queue', (backend) => {
+  it('answers its sync caller when the job is delivered, well before the timeout', async () => {
+    const queue = await startQueueBackend(backend);
+    const stack = await startTestStack(
+      { ...queue.env, SLUICE_WEBHOOK_TIMEOUT_S: '60' },
+      { worker: false },
+    );
+    const logger = pino({ level: 'silent' });
+    const db = stack.database.handle.db;
+    const driver = await createQueueDriver(stack.env, logger, db);
+    const replies = await createReplyBus(stack.env, 'cancel-test-worker', { subscribe: false, db });
+    try {
+      const flowId = await createFlow(stack, doubleFlow);
+      const answering = webhook(stack, flowId, true);
+      let runId = '';
+      await vi.waitFor(
+        async () => {
+          const list = (await (await stack.call('GET', `/v1/runs?flowId=${flowId}`)).json()) as {
+            runs: { id: string; status: string }[];
+          };
+          runId = list.runs[0]?.id ?? '';
+          expect(list.runs[0]?.status).toBe('queued');
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      expect((await stack.call('POST', `/v1/runs/${runId}/cancel`)).status).toBe(202);
+      const workerStartedAt = performance.now();
+      const worker = startWorker({
+        env: stack.env,
+        db,
+        driver,
+        store: createFileStore(stack.env).store,
+        secrets: testSecretStore(db),
+        replies,
+        logger,
+      });
+      const answer = await answering;
+      const waitedMs = performance.now() - workerStartedAt;
+      await worker.close();
+      expect(answer.status).toBe(500);
+      expect(await answer.json()).toMatchObject({ runId, status: 'canceled' });
+      // Told as the job was taken, not by the row read at the 60 s timeout.
+      expect(waitedMs).toBeLessThan(15_000);
+      expect(await getRun(stack, runId)).toMatchObject({ status: 'canceled', attempt: 0 });
+    } finally {
+      await replies.close();
+      await driver.queue.close();
+      await stack.close();
+      await queue.close();
+    }
+  }, 40_000);
+
   it('never starts it, even when its job is delivered', async () => {
     const queue = await startQueueBackend(backend);
     const stack = await startTestStack(queue.env, { worker: false });
