@@ -11,11 +11,31 @@ export interface FlowPageProps {
 
 const pretty = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
+/**
+ * The most changed lines a comparison looks for, and the longest it may take: the diff runs
+ * on the APP's event loop, where its cost grows with the square of what changed (8,000
+ * changed lines took 11 s), and every other request would wait for it.
+ */
+export const MAX_DIFF_EDITS = 1000;
+const MAX_DIFF_MS = 250;
+
 function VersionDiff({ diff }: { diff: NonNullable<FlowPageProps['diff']> }) {
-  const changes = diffLines(pretty(diff.fromDefinition), pretty(diff.toDefinition));
+  const changes = diffLines(pretty(diff.fromDefinition), pretty(diff.toDefinition), {
+    maxEditLength: MAX_DIFF_EDITS,
+    timeout: MAX_DIFF_MS,
+  });
+  const title = `Version ${diff.from} → version ${diff.to}`;
+  if (changes === undefined) {
+    return (
+      <section aria-label="Difference">
+        <h2>{title}</h2>
+        <p class="muted">{`These versions differ in more than ${MAX_DIFF_EDITS.toLocaleString('en')} lines, or took too long to compare: too many changes to show as a difference.`}</p>
+      </section>
+    );
+  }
   return (
     <section aria-label="Difference">
-      <h2>{`Version ${diff.from} → version ${diff.to}`}</h2>
+      <h2>{title}</h2>
       <pre>
         {changes.map((change) => (
           <span class={change.added ? 'diff-add' : change.removed ? 'diff-del' : undefined}>

@@ -1,9 +1,12 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApi } from '../../../runtime/api/app';
+import { MAX_DIFF_EDITS } from '../../../runtime/console/pages/flow-page';
+import { SHOW_AT_MOST } from '../../../runtime/console/pages/json-view';
 import { connectPostgres } from '../../../runtime/db/client';
 import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
 import { csrfTokenOf, signIn } from '../../support/console-session';
+import { doubleFlow } from '../../support/flows';
 import { type LoopbackServer, serveOnLoopback } from '../../support/loopback-server';
 import { testSecretStore } from '../../support/secrets';
 import { startTestStack, type TestStack } from '../../support/stack';
@@ -206,5 +209,67 @@ describe('the Run page', () => {
       await server.close();
       await ran.close();
     }
+  });
+});
+
+describe('values too large to show whole', () => {
+  it('shows the beginning of a large webhook body on the Run page, not a page as large as the body', async () => {
+    const created = await stack.call('POST', '/v1/flows', {
+      name: 'big body',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'c', type: 'code', code: 'export default () => 1' }],
+    });
+    const flowId = ((await created.json()) as { id: string }).id;
+    // 2 MB of JSON, about 1 M tokens: a page with a span per token would be about 40 MB.
+    const body = JSON.stringify({ a: new Array(1_000_000).fill(0) });
+    const accepted = await fetch(`${first.base}/v1/webhooks/${flowId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(accepted.status).toBe(202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    const cookie = await signIn(first.base, stack.apiKey);
+    const page = await fetch(`${first.base}/console/runs/${runId}`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toMatch(/trigger: 2,\d{3},\d{3} characters, too large to show whole/);
+    expect(html).toContain('too large to show whole (the first 100,000, show)');
+    expect(html.length).toBeLessThan(SHOW_AT_MOST * 30);
+  });
+
+  it('says two versions differ too much to compare instead of diffing them on the event loop', async () => {
+    const definition = (prefix: string) => ({
+      name: 'many lines',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'r',
+          type: 'respond',
+          body: { lines: Array.from({ length: 3 * MAX_DIFF_EDITS }, (_, n) => `${prefix}-${n}`) },
+        },
+      ],
+    });
+    const created = await stack.call('POST', '/v1/flows', definition('a'));
+    const flowId = ((await created.json()) as { id: string }).id;
+    expect((await stack.call('PUT', `/v1/flows/${flowId}`, definition('b'))).status).toBe(200);
+    const cookie = await signIn(first.base, stack.apiKey);
+    const page = await fetch(`${first.base}/console/flows/${flowId}?from=1&to=2`, {
+      headers: { cookie },
+    });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Version 1 → version 2');
+    expect(html).toContain('These versions differ in more than 1,000 lines');
+    expect(html).not.toContain('diff-del');
+    // A small change is still shown as a difference.
+    const small = await stack.call('POST', '/v1/flows', doubleFlow);
+    const smallId = ((await small.json()) as { id: string }).id;
+    await stack.call('PUT', `/v1/flows/${smallId}`, { ...doubleFlow, name: 'renamed' });
+    const shown = await (
+      await fetch(`${first.base}/console/flows/${smallId}?from=1&to=2`, { headers: { cookie } })
+    ).text();
+    expect(shown).toContain('class="diff-del"');
+    expect(shown).toContain('class="diff-add"');
   });
 });
