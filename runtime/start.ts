@@ -156,6 +156,7 @@ async function main(): Promise<void> {
         logger,
         passIntervalMs: SCHEDULE_PASS_MS,
         missedWindowMs: env.SLUICE_SCHEDULE_MISSED_WINDOW_S * 1000,
+        minIntervalMs: env.SLUICE_SCHEDULE_MIN_INTERVAL_S * 1000,
         idle,
       })
     : null;

@@ -32,6 +32,13 @@ export interface ScheduleTickerDeps {
    */
   missedWindowMs: number;
   /**
+   * SLUICE_SCHEDULE_MIN_INTERVAL_S in ms: a tick less than this after the flow's previous fired
+   * tick is skipped. The API refuses a cron whose next ticks come closer than this, but it can
+   * only sample them: a daylight-saving change or a month's end can bring two ticks closer.
+   * @default 0
+   */
+  minIntervalMs?: number;
+  /**
    * Lets the scheduler rest while this process is quiet: lease and session given up until
    * SCHEDULE_WAKE_LEAD_MS before the next tick of the flows it knows, or, with no scheduled
    * flow, until work wakes it. Every tick it fires is work, so the rest of the APP wakes too.
@@ -53,6 +60,21 @@ export interface ScheduleTicker {
   /** True while it rests (see `idle`). */
   readonly resting: boolean;
   close(): Promise<void>;
+}
+
+/**
+ * `ticks` (in order) without those that come less than `minIntervalMs` after the tick fired
+ * before them, the first counted from `firedBefore`.
+ */
+function spacedOut(ticks: Date[], firedBefore: Date | undefined, minIntervalMs: number): Date[] {
+  const kept: Date[] = [];
+  let previous = firedBefore?.getTime();
+  for (const tick of ticks) {
+    if (previous !== undefined && tick.getTime() - previous < minIntervalMs) continue;
+    kept.push(tick);
+    previous = tick.getTime();
+  }
+  return kept;
 }
 
 /** Ticks that a pass at `now` fires for one flow: see createScheduleTicker. */
@@ -101,6 +123,8 @@ function dueTicks(
 export function createScheduleTicker(deps: ScheduleTickerDeps): ScheduleTicker {
   /** Per flow, the time up to which its ticks were fired while this instance held the lease. */
   const checked = new Map<string, Date>();
+  /** Per flow, its latest tick fired (or found fired) while this instance held the lease. */
+  const lastFired = new Map<string, Date>();
   /** The scheduled flows the last pass read, for the next tick a rest must end before. */
   let knownFlows: ScheduledFlow[] | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -136,17 +160,25 @@ export function createScheduleTicker(deps: ScheduleTickerDeps): ScheduleTicker {
     if (!(await deps.lease.acquire())) {
       // Another instance fires; should this one lead again, it starts as a new holder.
       checked.clear();
+      lastFired.clear();
       return { leader: false, fired: 0 };
     }
     const flows = await scheduledFlows(deps.db);
     knownFlows = flows;
     const live = new Set(flows.map((flow) => flow.flowId));
     for (const flowId of checked.keys()) if (!live.has(flowId)) checked.delete(flowId);
+    for (const flowId of lastFired.keys()) if (!live.has(flowId)) lastFired.delete(flowId);
     let fired = 0;
     for (const flow of flows) {
       try {
-        for (const tick of dueTicks(flow, now, checked.get(flow.flowId), deps.missedWindowMs)) {
+        const due = spacedOut(
+          dueTicks(flow, now, checked.get(flow.flowId), deps.missedWindowMs),
+          lastFired.get(flow.flowId),
+          deps.minIntervalMs ?? 0,
+        );
+        for (const tick of due) {
           if (await fire(flow, tick)) fired++;
+          lastFired.set(flow.flowId, tick);
         }
         checked.set(flow.flowId, now);
       } catch (error) {

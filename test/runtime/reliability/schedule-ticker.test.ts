@@ -153,6 +153,28 @@ describe('the schedule ticker', () => {
     expect(await ticksOf(flowId)).toHaveLength(count);
   });
 
+  it('skips a tick that comes less than the minimum interval after the one fired before it', async () => {
+    // Every second, as the API allows here (1 s); this ticker holds the floor at 3 s, as a
+    // daylight-saving change or a month's end can bring two ticks of a sparser cron closer.
+    const flowId = await createFlow(scheduleFlow('* * * * * *'));
+    const instance = createScheduleTicker({
+      db: stack.database.handle.db,
+      queue,
+      lease: soleLease,
+      logger,
+      passIntervalMs: 500,
+      missedWindowMs: 60_000,
+      minIntervalMs: 3000,
+    });
+    await instance.tickOnce(at(2, 100));
+    await instance.tickOnce(at(5, 600));
+    await instance.tickOnce(at(11, 100));
+    const fired = (await ticksOf(flowId)).map((iso) => new Date(iso).getTime());
+    // At(2), then at(5) and at(8) and at(11): each at least 3 s after the one before.
+    expect(fired).toEqual([2, 5, 8, 11].map((s) => at(s).getTime()));
+    await stack.call('DELETE', `/v1/flows/${flowId}`);
+  });
+
   it('does nothing while another instance holds the lease', async () => {
     const flowId = await createFlow(scheduleFlow('* * * * * *'));
     const follower = createScheduleTicker({
