@@ -27,8 +27,30 @@ function cronProblem(cron: string): string | null {
     schedule.stop();
     return ok ? null : 'cron never fires';
   } catch (error) {
-    return `cron is not valid: ${(error as Error).message}`;
+    return `cron is not valid: ${describeCronError((error as Error).message)}`;
   }
+}
+
+/**
+ * The cron fields croner names, their range as written, and what croner subtracts from a
+ * value before it reports one: it counts days of the month and months from 0.
+ */
+const CRON_FIELDS: Record<string, { name: string; range: string; offset: number }> = {
+  second: { name: 'second', range: '0 to 59', offset: 0 },
+  minute: { name: 'minute', range: '0 to 59', offset: 0 },
+  hour: { name: 'hour', range: '0 to 23', offset: 0 },
+  day: { name: 'day of month', range: '1 to 31', offset: 1 },
+  month: { name: 'month', range: '1 to 12', offset: 1 },
+  dayOfWeek: { name: 'day of week', range: '0 to 7', offset: 0 },
+};
+
+/** croner's message, with a value out of range named as the cron wrote it. */
+function describeCronError(message: string): string {
+  const text = message.replace(/^CronPattern: /, '');
+  const outOfRange = /^Invalid value for (\w+): (-?\d+)$/.exec(text);
+  const field = outOfRange === null ? undefined : CRON_FIELDS[outOfRange[1] ?? ''];
+  if (outOfRange === null || field === undefined) return text;
+  return `${field.name} must be from ${field.range} (got ${Number(outOfRange[2]) + field.offset})`;
 }
 
 const scheduleTriggerSchema = z

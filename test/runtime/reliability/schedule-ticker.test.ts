@@ -209,6 +209,22 @@ describe('schedule triggers in flow definitions', () => {
     expect(error.message).toContain(`${field}`);
   });
 
+  it.each([
+    ['0 0 32 * *', 'day of month must be from 1 to 31 (got 32)'],
+    ['0 0 0 * *', 'day of month must be from 1 to 31 (got 0)'],
+    ['0 0 * 13 *', 'month must be from 1 to 12 (got 13)'],
+    ['0 0 * 0 *', 'month must be from 1 to 12 (got 0)'],
+    ['61 * * * *', 'minute must be from 0 to 59 (got 61)'],
+    ['0 25 * * *', 'hour must be from 0 to 23 (got 25)'],
+    ['0 0 * * 8', 'day of week must be from 0 to 7 (got 8)'],
+  ])('names the field and the value as written for %s', async (cron, problem) => {
+    const res = await stack.call('POST', '/v1/flows', scheduleFlow(cron));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error.message).toBe(
+      `invalid flow definition: trigger.cron: cron is not valid: ${problem}`,
+    );
+  });
+
   it('refuses a schedule more often than SLUICE_SCHEDULE_MIN_INTERVAL_S', async () => {
     const strict = await startTestStack({}, { worker: false });
     try {
