@@ -243,7 +243,9 @@ export function consoleRoutes({
     const token = readSessionCookie(c);
     const session = token === undefined ? null : await findConsoleSession(db, token);
     if (session === null) {
-      if (c.req.method === 'GET' && c.req.header('x-console-part') === undefined) {
+      // HEAD is a GET without its body: it is sent the same way.
+      const reading = c.req.method === 'GET' || c.req.method === 'HEAD';
+      if (reading && c.req.header('x-console-part') === undefined) {
         return c.redirect('/console/sign-in', 303);
       }
       throw new ApiError(401, 'unauthorized', 'the console session has ended; sign in again');

@@ -98,9 +98,11 @@ describe('console pages', () => {
   it('redirects / to /console, and a visitor without a session to sign in', async () => {
     const root = await fetch(`${first.base}/`, { redirect: 'manual' });
     expect(root.headers.get('location')).toBe('/console');
-    const flows = await fetch(`${first.base}/console/flows`, { redirect: 'manual' });
-    expect(flows.status).toBe(303);
-    expect(flows.headers.get('location')).toBe('/console/sign-in');
+    for (const method of ['GET', 'HEAD']) {
+      const flows = await fetch(`${first.base}/console/flows`, { method, redirect: 'manual' });
+      expect(flows.status).toBe(303);
+      expect(flows.headers.get('location')).toBe('/console/sign-in');
+    }
   });
 
   it('serves its bundled assets under content hashes with a year-long immutable cache', async () => {
