@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { slowFlow } from '../support/flows';
-import { createFlowOverHttp } from '../support/flows-over-http';
+import { acceptRunOverHttp, createFlowOverHttp } from '../support/flows-over-http';
 import { type HttpStub, startHttpStub } from '../support/http-stub';
 import { pollJson, type SluiceProcess, startSluice } from '../support/processes';
 import { QUEUE_BACKENDS, type QueueBackendEnv, startQueueBackend } from '../support/queue-backends';
@@ -41,15 +41,7 @@ describe.each(QUEUE_BACKENDS)('on the %s queue', (backend) => {
 
   const createFlow = (definition: unknown) => createFlowOverHttp(base, auth, definition);
 
-  async function trigger(flowId: string): Promise<string> {
-    const res = await fetch(`${base}/v1/webhooks/${flowId}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-    });
-    expect(res.status).toBe(202);
-    return ((await res.json()) as { runId: string }).runId;
-  }
+  const trigger = (flowId: string) => acceptRunOverHttp(base, flowId);
 
   const runUntil = (runId: string, until: (run: RunView) => boolean, timeoutMs = 15_000) =>
     pollJson<RunView>(`${base}/v1/runs/${runId}`, { headers: auth }, until, timeoutMs);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doubleFlow } from '../support/flows';
+import { acceptRunOverHttp } from '../support/flows-over-http';
 import { type LoopbackServer, serveOnLoopback } from '../support/loopback-server';
 import { startTestStack, type TestStack } from '../support/stack';
 
@@ -252,15 +253,7 @@ describe('requests without a body', () => {
 
 describe('run actions whose body is optional or unused', () => {
   /** A queued run of its own (this stack has no worker, so it stays queued). */
-  async function queuedRun(): Promise<string> {
-    const res = await fetch(`${base}/v1/webhooks/${flowId}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-    });
-    expect(res.status).toBe(202);
-    return ((await res.json()) as { runId: string }).runId;
-  }
+  const queuedRun = () => acceptRunOverHttp(base, flowId);
   /** An empty chunked body: no Content-Length, one zero-length chunk. */
   const chunkedEmpty = () => ({
     body: new ReadableStream({ start: (controller) => controller.close() }),

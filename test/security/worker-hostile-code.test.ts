@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rssMb } from '../../scripts/bench/proc-stats';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../support/database';
 import { codeFlow } from '../support/flows';
-import { createFlowOverHttp } from '../support/flows-over-http';
+import { acceptRunOverHttp, createFlowOverHttp } from '../support/flows-over-http';
 import { pollJson, type SluiceProcess, startSluice } from '../support/processes';
 import { querySql } from '../support/sql';
 
@@ -53,14 +53,7 @@ async function runSync(code: string, body: unknown = {}): Promise<SyncAnswer> {
 }
 
 async function runAsync(code: string): Promise<string> {
-  const flowId = await createFlow(codeFlow(code));
-  const res = await fetch(`${base}/v1/webhooks/${flowId}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
-  });
-  expect(res.status).toBe(202);
-  return ((await res.json()) as { runId: string }).runId;
+  return acceptRunOverHttp(base, await createFlow(codeFlow(code)));
 }
 
 const runUntil = (runId: string, until: (run: { status: string }) => boolean) =>

@@ -14,3 +14,14 @@ export async function createFlowOverHttp(
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
+
+/** Sends an async webhook of `flowId` on a real socket (202 expected); answers the run's id. */
+export async function acceptRunOverHttp(base: string, flowId: string): Promise<string> {
+  const res = await fetch(`${base}/v1/webhooks/${flowId}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { runId: string }).runId;
+}
