@@ -182,12 +182,15 @@ describe('the scheduler with an idle watch', () => {
   });
 
   it('does not rest while a tick is due within the wake lead', async () => {
+    // Once a minute, about 20 s from now: within the 30 s wake lead, and not due while the
+    // test looks (a tick fired then would be work, and the watch not quiet).
+    const second = (new Date().getUTCSeconds() + 20) % 60;
     const flow = await createFlow(database.handle.db, {
       projectId,
-      name: 'often',
+      name: 'soon',
       definition: {
-        ...codeFlow('export default () => 1', 'often'),
-        trigger: { type: 'schedule', cron: '*/10 * * * * *', timezone: 'UTC' },
+        ...codeFlow('export default () => 1', 'soon'),
+        trigger: { type: 'schedule', cron: `${second} * * * * *`, timezone: 'UTC' },
       },
       webhookSecret: null,
     });
