@@ -34,6 +34,7 @@
  * steps made some is not given to the run's next step).
  */
 
+import { MAX_SECRET_VALUE_BYTES } from '../secrets/secret-names';
 import { ALLOCATION_LIMITS_SOURCE } from './code-step-allocation-limits';
 
 /** Globals deleted before a step runs: each runs code, or holds memory, outside the caps. */
@@ -52,7 +53,21 @@ export const STEP_INPUT_GLOBAL = '__sluiceStep';
 export const OUTCOME_NAME = 'SluiceStepOutcome';
 
 /** Longest error text a step's failure is described with, in UTF-16 units. */
-const MAX_DESCRIPTION_LENGTH = 2000;
+export const MAX_DESCRIPTION_LENGTH = 2000;
+
+/**
+ * The longest text a secret's value can become in a record (secretForms: escaped three times,
+ * or percent-encoded), in UTF-16 units: nine per unit of a value of MAX_SECRET_VALUE_BYTES.
+ */
+export const MAX_SECRET_FORM_LENGTH = 9 * MAX_SECRET_VALUE_BYTES;
+
+/**
+ * How much of a failure's description leaves the isolate. The host cuts it to
+ * MAX_DESCRIPTION_LENGTH only after redacting it: cut here first, a secret quoted across the
+ * cut would come out half, which no redaction finds. Past this length the host also drops the
+ * last MAX_SECRET_FORM_LENGTH units, where the cut may have left part of a value.
+ */
+export const CARRIED_DESCRIPTION_LENGTH = MAX_DESCRIPTION_LENGTH + MAX_SECRET_FORM_LENGTH;
 
 /** Put before the outcome when the step made Intl objects: its context is not reused. */
 export const RETIRE_MARK = '~';
@@ -137,8 +152,8 @@ const settle = (carrier, text) => {
   carrier.message = intlObjects > 0 ? '${RETIRE_MARK}' + outcome : outcome;
 };
 const clip = (text) =>
-  text.length > ${MAX_DESCRIPTION_LENGTH}
-    ? apply(slice, text, [0, ${MAX_DESCRIPTION_LENGTH - 1}]) + '…'
+  text.length > ${CARRIED_DESCRIPTION_LENGTH}
+    ? apply(slice, text, [0, ${CARRIED_DESCRIPTION_LENGTH}]) + '…'
     : text;
 const describe = (thrown) => {
   try {

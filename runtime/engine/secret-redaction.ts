@@ -1,7 +1,8 @@
 /**
  * Replaces each secret's value with `[secret:NAME]` in everything a run records. Longer
- * values go first, so a secret that contains another is replaced whole. The JSON-escaped
- * form is replaced too, since error messages carry JSON text of bodies.
+ * values go first, so a secret that contains another is replaced whole. Besides the value, the
+ * forms it takes on the way are replaced too (see secretForms): JSON text of bodies inside
+ * error messages, and URLs as Node prints them back.
  */
 export interface Redactor {
   text(value: string): string;
@@ -15,9 +16,7 @@ export function createRedactor(secrets: ReadonlyMap<string, string>): Redactor {
   const replacements: [string, string][] = [];
   for (const [name, secret] of secrets) {
     if (secret === '') continue;
-    replacements.push([secret, `[secret:${name}]`]);
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret) replacements.push([escaped, `[secret:${name}]`]);
+    for (const form of secretForms(secret)) replacements.push([form, `[secret:${name}]`]);
   }
   if (replacements.length === 0) return noRedaction;
   replacements.sort((a, b) => b[0].length - a[0].length);
@@ -40,4 +39,49 @@ export function createRedactor(secrets: ReadonlyMap<string, string>): Redactor {
     return value;
   };
   return { text, value: <T>(value: T) => deep(value) as T };
+}
+
+/** How many times a value may have been JSON-escaped (a body quoting a body quoting it). */
+const ESCAPE_DEPTH = 3;
+
+/**
+ * The value, and the texts it becomes on its way into a record: JSON-escaped once to
+ * ESCAPE_DEPTH times (an error quoting a body that quotes a request), and as a parsed URL
+ * prints it (percent-encoded in a path or query, lower-cased and punycoded in a host), which is
+ * how Node's errors and the http step's messages show a URL. Empty or unchanged forms are left out.
+ */
+export function secretForms(secret: string): Set<string> {
+  const forms = new Set<string>([secret]);
+  let escaped = secret;
+  for (let depth = 0; depth < ESCAPE_DEPTH; depth++) {
+    escaped = JSON.stringify(escaped).slice(1, -1);
+    forms.add(escaped);
+  }
+  // encodeURIComponent throws on a lone surrogate, which a stored secret cannot hold anyway.
+  if (!/\p{Surrogate}/u.test(secret)) forms.add(encodeURIComponent(secret));
+  forms.add(new URLSearchParams([['v', secret]]).toString().slice(2));
+  // Only where the URL parser keeps the value in one piece: a value with `..` segments, or
+  // one that reads as a user, port or path in a host, would leave a fragment of itself, which
+  // is no secret and would be redacted wherever it appears.
+  const inPath = parsed(`http://h/${secret}`);
+  const path = inPath?.pathname.slice(1);
+  if (
+    inPath !== null &&
+    path !== undefined &&
+    inPath.search === '' &&
+    inPath.hash === '' &&
+    path.split('/').length === secret.split('/').length
+  ) {
+    forms.add(path);
+  }
+  if (/^[^\s/\\:@?#[\]%]+$/.test(secret)) {
+    const inHost = parsed(`http://${secret}.h/`);
+    if (inHost?.hostname.endsWith('.h')) forms.add(inHost.hostname.slice(0, -2));
+  }
+  forms.delete('');
+  return forms;
+}
+
+function parsed(url: string): URL | null {
+  return URL.canParse(url) ? new URL(url) : null;
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { CARRIED_DESCRIPTION_LENGTH } from '../../runtime/engine/code-step-harness';
+import { describedFailure } from '../../runtime/engine/steps/code-step';
 import {
   eachVariant,
   FOREVER,
@@ -130,7 +132,7 @@ describe('a code step that throws an exotic value', () => {
     );
   });
 
-  it('describes ordinary thrown values in words, cut at 2000 characters', async () => {
+  it('describes ordinary thrown values in words, cut at 2000 characters once redacted', async () => {
     const described = async (code: string) => {
       const result = await runThenRecover(hostile, code);
       return result.ok ? null : result.message;
@@ -145,8 +147,16 @@ describe('a code step that throws an exotic value', () => {
       'code threw Symbol(s)',
     );
     expect(await described('export default () => { throw () => 1 }')).toBe('code threw a function');
-    expect(await described("export default () => { throw new RangeError('r'.repeat(5000)) }")).toBe(
+    // The isolate hands over enough to redact a secret quoted across the 2,000th character;
+    // the step cuts the description after redacting it.
+    const long = await described("export default () => { throw new RangeError('r'.repeat(5000)) }");
+    expect(long).toBe(`RangeError: ${'r'.repeat(5000)}`);
+    expect(describedFailure(long ?? '', (text) => text)).toBe(
       `RangeError: ${'r'.repeat(1999 - 'RangeError: '.length)}…`,
     );
+    const huge = await described(
+      `export default () => { throw new Error('e'.repeat(${CARRIED_DESCRIPTION_LENGTH + 10})) }`,
+    );
+    expect(huge?.length).toBe(CARRIED_DESCRIPTION_LENGTH + 1);
   });
 });

@@ -33,7 +33,10 @@ const createFlow = async (definition: unknown) => {
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 };
+/** Runs made by the tests above the last one, which checks every one of them. */
+let runsMade = 0;
 const sync = async (flowId: string) => {
+  runsMade++;
   const res = await stack.api.request(`/v1/webhooks/${flowId}/sync`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -168,6 +171,95 @@ describe('a secret used by a flow', () => {
     expect(run).toContain(MARK);
   });
 
+  it('is redacted in full before a long code step error is cut, never cut in half', async () => {
+    const big = `BIG${randomBytes(1500).toString('hex')}`;
+    expect((await stack.call('POST', '/v1/secrets', { name: 'BIG', value: big })).status).toBe(201);
+    const throwing = async (code: string) => {
+      const flowId = await createFlow({
+        name: 'throws long',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'boom', type: 'code', code }],
+      });
+      const thrown = await sync(flowId);
+      answers.push(thrown.text);
+      expect(thrown.status).toBe(500);
+      const runId = (await runsOf(flowId))[0] ?? '';
+      const run = await (await stack.call('GET', `/v1/runs/${runId}`)).text();
+      answers.push(run);
+      return `${thrown.text}\n${run}`;
+    };
+    // The value straddles the 2,000th character, where the description is cut.
+    const straddling = await throwing(
+      'export default ({ secrets }) => { throw new Error("x".repeat(1990) + secrets.TOKEN); }',
+    );
+    expect(straddling).not.toContain(VALUE.slice(0, 10));
+    // A value longer than the description: none of it may show.
+    const whole = await throwing(
+      'export default ({ secrets }) => { throw new Error(secrets.BIG); }',
+    );
+    expect(whole).not.toContain(big.slice(0, 40));
+    expect(whole).toContain('[secret:BIG]');
+    // Thrown far past what leaves the isolate, after a value redaction shortens.
+    const far = await throwing(
+      'export default ({ secrets }) => { throw new Error(secrets.TOKEN + "y".repeat(700000) + secrets.BIG); }',
+    );
+    expect(far).not.toContain(big.slice(0, 12));
+  });
+
+  it('is redacted in the forms a URL takes in an http step error: percent-encoded, or a lower-cased host', async () => {
+    const pw = 'Päss wörd{7}Xq';
+    const sub = 'TenantAcme7731Secret';
+    for (const [name, value] of [
+      ['PW', pw],
+      ['SUB', sub],
+    ]) {
+      expect((await stack.call('POST', '/v1/secrets', { name, value })).status).toBe(201);
+    }
+    const failing = async (url: string) => {
+      const flowId = await createFlow({
+        name: 'unreachable',
+        trigger: { type: 'webhook' },
+        steps: [{ id: 'call', type: 'http', method: 'GET', url }],
+      });
+      const failed = await sync(flowId);
+      answers.push(failed.text);
+      expect(failed.status).toBe(500);
+      return failed.text;
+    };
+    const path = await failing('http://127.0.0.1:1/login/{{secrets.PW}}');
+    expect(path).not.toContain('P%C3%A4ss');
+    expect(path).not.toContain('Päss');
+    expect(path).toContain('[secret:PW]');
+    const host = await failing('http://{{secrets.SUB}}.example.invalid/x');
+    expect(host.toLowerCase()).not.toContain('tenantacme7731secret');
+    expect(host).toContain('[secret:SUB]');
+  });
+
+  it('is redacted in an http error that quotes a body quoting the request, escaped twice', async () => {
+    const pem = '-----BEGIN KEY-----\nMIIBqUx7Q2z\n-----END KEY-----';
+    expect((await stack.call('POST', '/v1/secrets', { name: 'PEM', value: pem })).status).toBe(201);
+    const flowId = await createFlow({
+      name: 'quotes the request',
+      trigger: { type: 'webhook' },
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          method: 'POST',
+          url: `${echo.url}/deny`,
+          body: { key: '{{secrets.PEM}}' },
+        },
+      ],
+    });
+    const { status, text } = await sync(flowId);
+    answers.push(text);
+    expect(status).toBe(500);
+    // The echo quotes the JSON request body as a string inside its JSON answer.
+    expect(text).toContain('answered 401');
+    expect(text).not.toContain('MIIBqUx7Q2z');
+    expect(text).toContain('[secret:PEM]');
+  });
+
   it('appears in no row, no stored object, no log line and no other API answer', async () => {
     // A small log is kept in the run row, a large one goes to S3 after the reply: read each
     // run's log through its logUrl (waiting, with a deadline, for those still being stored),
@@ -199,7 +291,7 @@ describe('a secret used by a flow', () => {
       expect(text, `run ${runId} has a readable log`).not.toBeNull();
       logs.push(text ?? '');
     }
-    expect(logs).toHaveLength(5);
+    expect(logs).toHaveLength(runsMade);
     const listed = await s3Client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
     const objects = await Promise.all(
       (listed.Contents ?? []).map(async ({ Key }) => {
@@ -249,7 +341,7 @@ describe('a secret used by a flow', () => {
       answers.push(await (await stack.call('GET', path)).text());
     }
     const runIds = await runsOf();
-    expect(runIds).toHaveLength(5);
+    expect(runIds).toHaveLength(runsMade);
     for (const runId of runIds) {
       answers.push(await (await stack.call('GET', `/v1/runs/${runId}`)).text());
     }

@@ -1,4 +1,10 @@
+import { previewText } from '../../db/storable-text';
 import { assertNever } from '../assert-never';
+import {
+  CARRIED_DESCRIPTION_LENGTH,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_SECRET_FORM_LENGTH,
+} from '../code-step-harness';
 import { abortedError, pastDeadlineError, stepTimeBudget } from '../deadline';
 import { LimitExceededError } from '../errors/limit-exceeded-error';
 import { StepFailedError } from '../errors/step-failed-error';
@@ -35,7 +41,12 @@ export async function executeCodeStep(
   switch (result.reason) {
     case 'error':
       // A throw may be transient (the code's own checks); the caps below never are.
-      throw new StepFailedError(result.message, { retry: { afterMs: null } });
+      throw new StepFailedError(
+        describedFailure(result.message, (text) => run.redact(text)),
+        {
+          retry: { afterMs: null },
+        },
+      );
     case 'timeout':
       if (budget.deadlineBinds) throw pastDeadlineError(run.deadline);
       throw new LimitExceededError(
@@ -57,4 +68,20 @@ export async function executeCodeStep(
     default:
       return assertNever(result.reason);
   }
+}
+
+/**
+ * A failure's description as the run records it: redacted, then cut to MAX_DESCRIPTION_LENGTH.
+ * One the isolate already cut (see CARRIED_DESCRIPTION_LENGTH) also loses the units where that
+ * cut may have left part of a secret, which no redaction recognises.
+ */
+export function describedFailure(message: string, redact: (text: string) => string): string {
+  const redacted = redact(message);
+  const whole =
+    message.length > CARRIED_DESCRIPTION_LENGTH
+      ? redacted.slice(0, Math.max(0, redacted.length - MAX_SECRET_FORM_LENGTH))
+      : redacted;
+  return whole.length > MAX_DESCRIPTION_LENGTH
+    ? `${previewText(whole, MAX_DESCRIPTION_LENGTH - 1)}…`
+    : whole;
 }
