@@ -8,11 +8,15 @@ export const TIMESTAMP_HEADER = 'x-sluice-timestamp';
  * `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the flow's webhook secret>`.
  * `timestamp` is the exact text of the x-sluice-timestamp header (Unix seconds).
  */
-export const signWebhook = (secret: string, timestamp: string | number, body: string) =>
-  `sha256=${webhookDigest(secret, String(timestamp), body).toString('hex')}`;
+export const signWebhook = (
+  secret: string,
+  timestamp: string | number,
+  body: string | Uint8Array,
+) => `sha256=${webhookDigest(secret, String(timestamp), body).toString('hex')}`;
 
-const webhookDigest = (secret: string, timestamp: string, body: string) =>
-  createHmac('sha256', secret).update(`${timestamp}.${body}`).digest();
+/** Over the body's bytes as sent: text is its UTF-8, as the sender's bytes would be. */
+const webhookDigest = (secret: string, timestamp: string, body: string | Uint8Array) =>
+  createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest();
 
 /** Unix seconds, as decimal digits; more than 12 digits is no clock's reading. */
 const TIMESTAMP = /^\d{1,12}$/;
@@ -21,7 +25,8 @@ const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
 const refused = (code: string, message: string) => new ApiError(401, code, message);
 
 export interface SignedRequest {
-  body: string;
+  /** The body's bytes as received, before any decoding (a BOM, a byte that is no UTF-8). */
+  body: Uint8Array;
   signature: string | undefined;
   timestamp: string | undefined;
 }

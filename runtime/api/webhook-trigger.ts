@@ -6,6 +6,8 @@ import { ApiError } from './errors';
 import { isJsonContentType } from './middleware/require-json';
 import { SIGNATURE_HEADER } from './webhook-signature';
 
+const utf8 = new TextDecoder();
+
 /** Credentials the caller sent to us are not the flow's business. */
 const HIDDEN_HEADERS = new Set([
   'authorization',
@@ -15,14 +17,17 @@ const HIDDEN_HEADERS = new Set([
 ]);
 
 /**
- * Reads the raw body once: the signature check needs the exact bytes, the flow the JSON.
+ * Reads the body once: the signature check needs the exact bytes, the flow the JSON.
  * Everything the run row will hold is checked here, so one caller's input can only ever fail
  * its own request, never a batch it shares an INSERT with.
  */
 export async function readWebhookRequest(
   c: Context,
-): Promise<{ raw: string; trigger: TriggerInput }> {
-  const raw = await c.req.text();
+): Promise<{ bytes: Uint8Array; trigger: TriggerInput }> {
+  // The signature covers the bytes as sent; the flow gets their text (decoded as fetch's
+  // text() does: a leading BOM dropped, a byte that is no UTF-8 read as U+FFFD).
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const raw = utf8.decode(bytes);
   let body: unknown = null;
   if (raw.length > 0) {
     if (!isJsonContentType(c.req.header('content-type'))) {
@@ -60,7 +65,7 @@ export async function readWebhookRequest(
     if (values[0] !== undefined) query[name] = values[0];
   }
   refuseUnstorable(query, 'query', 'invalid_query');
-  return { raw, trigger: { body, headers, query } };
+  return { bytes, trigger: { body, headers, query } };
 }
 
 function refuseUnstorable(value: unknown, where: string, code: string): void {

@@ -51,7 +51,10 @@ interface Answer {
 async function deliver(
   flowId: string,
   headers: Record<string, string>,
-  { payload = body, idempotencyKey }: { payload?: string; idempotencyKey?: string } = {},
+  {
+    payload = body,
+    idempotencyKey,
+  }: { payload?: string | Uint8Array; idempotencyKey?: string } = {},
 ): Promise<Answer> {
   const res = await fetch(`${baseUrl}/v1/webhooks/${flowId}`, {
     method: 'POST',
@@ -82,6 +85,28 @@ function expectRefused(answer: Answer, code: string, secret: string, timestamp =
 const SECRET = 'the-flow-secret-0123456789';
 
 describe('webhook signatures', () => {
+  it('cover the body as sent, byte for byte, not its text once decoded', async () => {
+    const flowId = await createFlow(SECRET);
+    const bytesOf = (...parts: (string | number[])[]) =>
+      Buffer.concat(parts.map((part) => Buffer.from(part as string)));
+    const withBom = bytesOf([0xef, 0xbb, 0xbf], '{"a":1}');
+    const notUtf8 = bytesOf('{"a":"', [0xff], '"}');
+    for (const payload of [withBom, notUtf8]) {
+      const signed = signedHeaders(SECRET, payload);
+      expect((await deliver(flowId, signed, { payload })).status).toBe(202);
+    }
+    // The decoded text signs neither: 0xFE and 0xFF both decode to U+FFFD, and a BOM to nothing.
+    const decodedAlike = bytesOf('{"a":"', [0xfe], '"}');
+    const signedAsText = signedHeaders(SECRET, '{"a":"\ufffd"}');
+    expectRefused(
+      await deliver(flowId, signedAsText, { payload: decodedAlike }),
+      'invalid_signature',
+      SECRET,
+    );
+    const bomSignedWithout = signedHeaders(SECRET, '{"a":1}');
+    expect((await deliver(flowId, bomSignedWithout, { payload: withBom })).status).toBe(401);
+  });
+
   it('accepts a request signed now with the flow secret', async () => {
     const flowId = await createFlow(SECRET);
     expect((await deliver(flowId, signedHeaders(SECRET, body))).status).toBe(202);

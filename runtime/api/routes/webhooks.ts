@@ -143,9 +143,9 @@ export function webhookRoutes(deps: RouteDeps) {
     withJobCopy: boolean,
   ) {
     let target = await acceptingTarget(flowId, idempotencyKey !== undefined);
-    const { raw, trigger } = await readWebhookRequest(c);
+    const { bytes, trigger } = await readWebhookRequest(c);
     const signed = {
-      body: raw,
+      body: bytes,
       signature: c.req.header(SIGNATURE_HEADER),
       timestamp: c.req.header(TIMESTAMP_HEADER),
     };
