@@ -33,6 +33,11 @@ const createFlow = async (definition: unknown) => {
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 };
+/** A webhook flow of one step. */
+const createStepFlow = (name: string, step: Record<string, unknown>) =>
+  createFlow({ name, trigger: { type: 'webhook' }, steps: [step] });
+const addSecret = async (name: string, value: string) =>
+  expect((await stack.call('POST', '/v1/secrets', { name, value })).status).toBe(201);
 /** Runs made by the tests above the last one, which checks every one of them. */
 let runsMade = 0;
 const sync = async (flowId: string) => {
@@ -65,9 +70,7 @@ beforeAll(async () => {
     },
     { logger },
   );
-  expect((await stack.call('POST', '/v1/secrets', { name: 'TOKEN', value: VALUE })).status).toBe(
-    201,
-  );
+  await addSecret('TOKEN', VALUE);
 }, 60_000);
 afterAll(async () => {
   await stack.close();
@@ -77,19 +80,13 @@ afterAll(async () => {
 
 describe('a secret used by a flow', () => {
   it('reaches the http step in url, headers and body, and comes back redacted', async () => {
-    const flowId = await createFlow({
-      name: 'echoes',
-      trigger: { type: 'webhook' },
-      steps: [
-        {
-          id: 'call',
-          type: 'http',
-          method: 'POST',
-          url: `${echo.url}/echo?key={{secrets.TOKEN}}`,
-          headers: { authorization: 'Bearer {{secrets.TOKEN}}' },
-          body: { token: '{{secrets.TOKEN}}' },
-        },
-      ],
+    const flowId = await createStepFlow('echoes', {
+      id: 'call',
+      type: 'http',
+      method: 'POST',
+      url: `${echo.url}/echo?key={{secrets.TOKEN}}`,
+      headers: { authorization: 'Bearer {{secrets.TOKEN}}' },
+      body: { token: '{{secrets.TOKEN}}' },
     });
     const { status, text, body } = await sync(flowId);
     answers.push(text);
@@ -103,31 +100,19 @@ describe('a secret used by a flow', () => {
   });
 
   it('is redacted when a code step returns it, and in a code step error', async () => {
-    const returns = await createFlow({
-      name: 'returns',
-      trigger: { type: 'webhook' },
-      steps: [
-        {
-          id: 'leak',
-          type: 'code',
-          code: 'export default ({ secrets }) => ({ t: secrets.TOKEN, [secrets.TOKEN]: 1 })',
-        },
-      ],
+    const returns = await createStepFlow('returns', {
+      id: 'leak',
+      type: 'code',
+      code: 'export default ({ secrets }) => ({ t: secrets.TOKEN, [secrets.TOKEN]: 1 })',
     });
     const returned = await sync(returns);
     answers.push(returned.text);
     expect(returned.body).toEqual({ t: MARK, [MARK]: 1 });
 
-    const throws = await createFlow({
-      name: 'throws',
-      trigger: { type: 'webhook' },
-      steps: [
-        {
-          id: 'boom',
-          type: 'code',
-          code: 'export default ({ secrets }) => { throw new Error("bad " + secrets.TOKEN); }',
-        },
-      ],
+    const throws = await createStepFlow('throws', {
+      id: 'boom',
+      type: 'code',
+      code: 'export default ({ secrets }) => { throw new Error("bad " + secrets.TOKEN); }',
     });
     const thrown = await sync(throws);
     answers.push(thrown.text);
@@ -136,18 +121,12 @@ describe('a secret used by a flow', () => {
   });
 
   it('is redacted in an http step error that quotes the response', async () => {
-    const flowId = await createFlow({
-      name: 'denied',
-      trigger: { type: 'webhook' },
-      steps: [
-        {
-          id: 'call',
-          type: 'http',
-          method: 'GET',
-          url: `${echo.url}/deny/{{secrets.TOKEN}}`,
-          headers: { authorization: '{{secrets.TOKEN}}' },
-        },
-      ],
+    const flowId = await createStepFlow('denied', {
+      id: 'call',
+      type: 'http',
+      method: 'GET',
+      url: `${echo.url}/deny/{{secrets.TOKEN}}`,
+      headers: { authorization: '{{secrets.TOKEN}}' },
     });
     const { status, text, body } = await sync(flowId);
     answers.push(text);
@@ -157,10 +136,10 @@ describe('a secret used by a flow', () => {
   });
 
   it('goes out in a respond step reply, the one deliberate exit, and stays redacted in its run', async () => {
-    const flowId = await createFlow({
-      name: 'responds',
-      trigger: { type: 'webhook' },
-      steps: [{ id: 'reply', type: 'respond', body: { token: '{{secrets.TOKEN}}' } }],
+    const flowId = await createStepFlow('responds', {
+      id: 'reply',
+      type: 'respond',
+      body: { token: '{{secrets.TOKEN}}' },
     });
     const { status, body } = await sync(flowId);
     expect(status).toBe(200);
@@ -173,13 +152,9 @@ describe('a secret used by a flow', () => {
 
   it('is redacted in full before a long code step error is cut, never cut in half', async () => {
     const big = `BIG${randomBytes(1500).toString('hex')}`;
-    expect((await stack.call('POST', '/v1/secrets', { name: 'BIG', value: big })).status).toBe(201);
+    await addSecret('BIG', big);
     const throwing = async (code: string) => {
-      const flowId = await createFlow({
-        name: 'throws long',
-        trigger: { type: 'webhook' },
-        steps: [{ id: 'boom', type: 'code', code }],
-      });
+      const flowId = await createStepFlow('throws long', { id: 'boom', type: 'code', code });
       const thrown = await sync(flowId);
       answers.push(thrown.text);
       expect(thrown.status).toBe(500);
@@ -209,17 +184,14 @@ describe('a secret used by a flow', () => {
   it('is redacted in the forms a URL takes in an http step error: percent-encoded, or a lower-cased host', async () => {
     const pw = 'Päss wörd{7}Xq';
     const sub = 'TenantAcme7731Secret';
-    for (const [name, value] of [
-      ['PW', pw],
-      ['SUB', sub],
-    ]) {
-      expect((await stack.call('POST', '/v1/secrets', { name, value })).status).toBe(201);
-    }
+    await addSecret('PW', pw);
+    await addSecret('SUB', sub);
     const failing = async (url: string) => {
-      const flowId = await createFlow({
-        name: 'unreachable',
-        trigger: { type: 'webhook' },
-        steps: [{ id: 'call', type: 'http', method: 'GET', url }],
+      const flowId = await createStepFlow('unreachable', {
+        id: 'call',
+        type: 'http',
+        method: 'GET',
+        url,
       });
       const failed = await sync(flowId);
       answers.push(failed.text);
@@ -237,19 +209,13 @@ describe('a secret used by a flow', () => {
 
   it('is redacted in an http error that quotes a body quoting the request, escaped twice', async () => {
     const pem = '-----BEGIN KEY-----\nMIIBqUx7Q2z\n-----END KEY-----';
-    expect((await stack.call('POST', '/v1/secrets', { name: 'PEM', value: pem })).status).toBe(201);
-    const flowId = await createFlow({
-      name: 'quotes the request',
-      trigger: { type: 'webhook' },
-      steps: [
-        {
-          id: 'call',
-          type: 'http',
-          method: 'POST',
-          url: `${echo.url}/deny`,
-          body: { key: '{{secrets.PEM}}' },
-        },
-      ],
+    await addSecret('PEM', pem);
+    const flowId = await createStepFlow('quotes the request', {
+      id: 'call',
+      type: 'http',
+      method: 'POST',
+      url: `${echo.url}/deny`,
+      body: { key: '{{secrets.PEM}}' },
     });
     const { status, text } = await sync(flowId);
     answers.push(text);
