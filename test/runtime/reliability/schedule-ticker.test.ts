@@ -82,7 +82,10 @@ describe('the schedule ticker', () => {
 
   it('runs the flow with the schedule trigger', async () => {
     const flowId = await createFlow(scheduleFlow('* * * * * *'));
-    await ticker().tickOnce(at(1, 50));
+    // The first whole second after the flow exists, however long creating it took: an
+    // earlier tick never fires (a loaded CI box once took over a second here).
+    const tick = new Date(Math.floor(Date.now() / 1000) * 1000 + 1000);
+    await ticker().tickOnce(new Date(tick.getTime() + 50));
     const [row] = await querySql<{ id: string }>(
       stack.database.url,
       'select id from runs where flow_id = $1',
@@ -94,7 +97,7 @@ describe('the schedule ticker', () => {
           status: string;
           response: unknown;
         };
-        expect(run).toMatchObject({ status: 'succeeded', response: { at: at(1).toISOString() } });
+        expect(run).toMatchObject({ status: 'succeeded', response: { at: tick.toISOString() } });
       },
       { timeout: 10_000, interval: 20 },
     );
@@ -166,12 +169,15 @@ describe('the schedule ticker', () => {
       missedWindowMs: 60_000,
       minIntervalMs: 3000,
     });
-    await instance.tickOnce(at(2, 100));
-    await instance.tickOnce(at(5, 600));
-    await instance.tickOnce(at(11, 100));
+    // Seconds counted from the first whole one after the flow exists, however slow creating it was.
+    const first = Math.floor(Date.now() / 1000) * 1000 + 1000;
+    const after = (s: number, ms = 0) => new Date(first + s * 1000 + ms);
+    await instance.tickOnce(after(0, 100));
+    await instance.tickOnce(after(3, 600));
+    await instance.tickOnce(after(9, 100));
     const fired = (await ticksOf(flowId)).map((iso) => new Date(iso).getTime());
-    // At(2), then at(5) and at(8) and at(11): each at least 3 s after the one before.
-    expect(fired).toEqual([2, 5, 8, 11].map((s) => at(s).getTime()));
+    // The first, then 3, 6 and 9 s after it: each at least 3 s after the one before.
+    expect(fired).toEqual([0, 3, 6, 9].map((s) => after(s).getTime()));
     await stack.call('DELETE', `/v1/flows/${flowId}`);
   });
 
