@@ -171,13 +171,13 @@ describe('the schedule ticker', () => {
     });
     // Seconds counted from the first whole one after the flow exists, however slow creating it was.
     const first = Math.floor(Date.now() / 1000) * 1000 + 1000;
-    const after = (s: number, ms = 0) => new Date(first + s * 1000 + ms);
-    await instance.tickOnce(after(0, 100));
-    await instance.tickOnce(after(3, 600));
-    await instance.tickOnce(after(9, 100));
+    const sinceFirst = (s: number, ms = 0) => new Date(first + s * 1000 + ms);
+    await instance.tickOnce(sinceFirst(0, 100));
+    await instance.tickOnce(sinceFirst(3, 600));
+    await instance.tickOnce(sinceFirst(9, 100));
     const fired = (await ticksOf(flowId)).map((iso) => new Date(iso).getTime());
     // The first, then 3, 6 and 9 s after it: each at least 3 s after the one before.
-    expect(fired).toEqual([0, 3, 6, 9].map((s) => after(s).getTime()));
+    expect(fired).toEqual([0, 3, 6, 9].map((s) => sinceFirst(s).getTime()));
     await stack.call('DELETE', `/v1/flows/${flowId}`);
   });
 
