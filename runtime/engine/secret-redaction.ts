@@ -2,7 +2,7 @@
  * Replaces each secret's value with `[secret:NAME]` in everything a run records. Longer
  * values go first, so a secret that contains another is replaced whole. Besides the value, the
  * forms it takes on the way are replaced too (see secretForms): JSON text of bodies inside
- * error messages, and URLs as Node prints them back.
+ * error messages, URLs as Node prints them back, and base64 (a URL's Basic credentials).
  */
 export interface Redactor {
   text(value: string): string;
@@ -48,7 +48,8 @@ const ESCAPE_DEPTH = 3;
  * The value, and the texts it becomes on its way into a record: JSON-escaped once to
  * ESCAPE_DEPTH times (an error quoting a body that quotes a request), and as a parsed URL
  * prints it (percent-encoded in a path or query, lower-cased and punycoded in a host), which is
- * how Node's errors and the http step's messages show a URL. Empty or unchanged forms are left out.
+ * how Node's errors and the http step's messages show a URL, and inside base64 text (base64Forms).
+ * Empty or unchanged forms are left out.
  */
 export function secretForms(secret: string): Set<string> {
   const forms = new Set<string>([secret]);
@@ -78,7 +79,38 @@ export function secretForms(secret: string): Set<string> {
     const inHost = parsed(`http://${secret}.h/`);
     if (inHost?.hostname.endsWith('.h')) forms.add(inHost.hostname.slice(0, -2));
   }
+  for (const form of base64Forms(secret)) forms.add(form);
   forms.delete('');
+  return forms;
+}
+
+/**
+ * Fewest base64 characters a value's base64 form must have to be redacted: shorter ones
+ * (values under 5 bytes) would also match inside unrelated base64 data, such as a file.
+ */
+const MIN_BASE64_FORM = 6;
+
+/**
+ * The value as it shows inside base64 text (standard and URL-safe): a URL's `user:password`
+ * sent as a Basic authorization header, which a target may echo, or a code step's btoa. Where
+ * the value starts inside base64's 3-byte groups moves its characters, so each of the three
+ * offsets gives a form: the characters that encode the value's bits alone. The one or two at
+ * each end, which also encode neighbouring bytes, stay; they carry at most 4 bits of it each.
+ */
+export function base64Forms(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const forms: string[] = [];
+  for (let offset = 0; offset < 3; offset++) {
+    const placed = Buffer.concat([Buffer.alloc(offset), bytes]);
+    const firstBit = offset * 8;
+    const endBit = firstBit + bytes.length * 8;
+    const first = Math.ceil(firstBit / 6);
+    const end = Math.floor(endBit / 6);
+    if (end - first < MIN_BASE64_FORM) continue;
+    for (const encoding of ['base64', 'base64url'] as const) {
+      forms.push(placed.toString(encoding).slice(first, end));
+    }
+  }
   return forms;
 }
 

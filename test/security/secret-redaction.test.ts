@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { base64Forms } from '../../runtime/engine/secret-redaction';
 import { withPgClient } from '../support/database';
 import { type HttpStub, startHttpStub } from '../support/http-stub';
 import { type RunningS3rver, s3StorageEnv, startS3rver } from '../support/s3rver';
@@ -15,6 +16,10 @@ import { startTestStack, type TestStack } from '../support/stack';
 
 const VALUE = `sk-live-${randomBytes(16).toString('hex')}`;
 const MARK = '[secret:TOKEN]';
+/** Neither the value nor its base64 (a Basic header's echo) may be anywhere but the one exit. */
+const expectNoValue = (text: string) => {
+  for (const form of [VALUE, ...base64Forms(VALUE)]) expect(text).not.toContain(form);
+};
 let stack: TestStack;
 let s3: RunningS3rver;
 let echo: HttpStub;
@@ -97,6 +102,27 @@ describe('a secret used by a flow', () => {
     expect(JSON.parse(sent?.body ?? '{}')).toEqual({ token: VALUE });
     // No respond step: the last output is the reply, and it is redacted like the record.
     expect(JSON.stringify(body)).toContain(`Bearer ${MARK}`);
+  });
+
+  it('is redacted when a URL sends it as Basic credentials and the target echoes them', async () => {
+    const flowId = await createStepFlow('basic auth', {
+      id: 'call',
+      type: 'http',
+      method: 'GET',
+      url: `${echo.url.replace('://', '://deploy:{{secrets.TOKEN}}@')}/echo`,
+    });
+    const { status, text, body } = await sync(flowId);
+    answers.push(text);
+    expect(status).toBe(200);
+    const basic = Buffer.from(`deploy:${VALUE}`).toString('base64');
+    expect(echo.requests.at(-1)?.headers.authorization).toBe(`Basic ${basic}`);
+    const echoed = JSON.stringify(body);
+    expect(echoed).toContain(MARK);
+    expect(echoed).not.toContain(basic.slice(4, -4));
+    const [runId] = await runsOf(flowId);
+    const run = await (await stack.call('GET', `/v1/runs/${runId}`)).text();
+    answers.push(run);
+    expect(run).not.toContain(basic.slice(4, -4));
   });
 
   it('is redacted when a code step returns it, and in a code step error', async () => {
@@ -266,7 +292,7 @@ describe('a secret used by a flow', () => {
       }),
     );
     expect(logs.join('\n')).toContain(MARK);
-    expect([...logs, ...objects].join('\n')).not.toContain(VALUE);
+    expectNoValue([...logs, ...objects].join('\n'));
     // Each step's input is in its log, with the secret it was resolved with redacted.
     const inputs = logs.flatMap(
       (text) => (JSON.parse(text) as { log: { stepId: string; input?: unknown }[] }).log,
@@ -301,7 +327,7 @@ describe('a secret used by a flow', () => {
       return dumped.join('\n');
     });
     expect(rows).toContain(MARK);
-    expect(rows).not.toContain(VALUE);
+    expectNoValue(rows);
 
     for (const path of ['/v1/secrets', '/v1/flows']) {
       answers.push(await (await stack.call('GET', path)).text());
@@ -311,9 +337,9 @@ describe('a secret used by a flow', () => {
     for (const runId of runIds) {
       answers.push(await (await stack.call('GET', `/v1/runs/${runId}`)).text());
     }
-    expect(answers.join('\n')).not.toContain(VALUE);
+    expectNoValue(answers.join('\n'));
 
     expect(logLines.length).toBeGreaterThan(0);
-    expect(logLines.join('\n')).not.toContain(VALUE);
+    expectNoValue(logLines.join('\n'));
   });
 });

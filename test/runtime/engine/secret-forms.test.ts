@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedactor, secretForms } from '../../../runtime/engine/secret-redaction';
+import { base64Forms, createRedactor, secretForms } from '../../../runtime/engine/secret-redaction';
 
 describe('the forms a secret is redacted in', () => {
   const redact = (secret: string, text: string) =>
@@ -40,5 +40,32 @@ describe('the forms a secret is redacted in', () => {
         expect(form.length, `${secret} → ${form}`).toBeGreaterThanOrEqual(secret.length);
       }
     }
+  });
+
+  it('finds a value inside base64 text at each of the three offsets, in both alphabets', () => {
+    const secret = 'tok?>~ü-Xq9';
+    for (const before of ['', 'u', 'us', 'user:']) {
+      for (const after of ['', '!', 'x?']) {
+        const sent = Buffer.from(`${before}${secret}${after}`);
+        for (const encoding of ['base64', 'base64url'] as const) {
+          const text = `Basic ${sent.toString(encoding)}`;
+          const out = redact(secret, text);
+          expect(out, `${before}|${after} ${encoding}`).toContain('[secret:S]');
+          // Left around the mark: the neighbours' characters, one shared character at each
+          // end and padding; nothing else of the value.
+          const left = out.length - 'Basic '.length - '[secret:S]'.length;
+          const neighbours = Math.ceil((before.length * 8) / 6) + Math.ceil((after.length * 8) / 6);
+          expect(left, `${before}|${after} ${encoding}`).toBeLessThanOrEqual(neighbours + 4);
+        }
+      }
+    }
+  });
+
+  it('leaves base64 alone for a value too short to tell apart from other base64 data', () => {
+    expect(base64Forms('abcd')).toEqual([]);
+    expect(base64Forms('abcde').length).toBeGreaterThan(0);
+    for (const form of base64Forms('abcde')) expect(form.length).toBeGreaterThanOrEqual(6);
+    const file = Buffer.from('abcd'.repeat(10)).toString('base64');
+    expect(redact('abcd', file)).toBe(file);
   });
 });
