@@ -68,12 +68,19 @@ export async function failLostRun(db: Database, run: OverdueRun): Promise<boolea
 
 /**
  * A run no worker has claimed yet → `canceled` (enqueue_failed). False when a worker already
- * claimed it: the enqueue that seemed to fail did land, so the run is live.
+ * claimed it: the enqueue that seemed to fail did land, so the run is live. The run's
+ * Idempotency-Key is released with it: the caller was told 503 (no run), so its retry with the
+ * same key must start a run, not be answered with this canceled one.
  */
 export async function cancelUnclaimedRun(db: Database, runId: string): Promise<boolean> {
   const updated = await db
     .update(runs)
-    .set({ status: 'canceled', error: ENQUEUE_FAILED, finishedAt: new Date() })
+    .set({
+      status: 'canceled',
+      error: ENQUEUE_FAILED,
+      finishedAt: new Date(),
+      idempotencyKey: null,
+    })
     .where(and(eq(runs.id, runId), keyedRunStatusIn(['queued']), eq(runs.attempt, 0)))
     .returning({ id: runs.id });
   return updated.length > 0;

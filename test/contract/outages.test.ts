@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,6 +173,36 @@ describe('when Redis is down', () => {
       await redis.start();
     }
     await expectResumes();
+  });
+
+  it("leaves a refused webhook's Idempotency-Key free, so the retry after Redis returns runs", async () => {
+    const headers = { 'idempotency-key': `refused-${randomUUID()}` };
+    const webhook = `/v1/webhooks/${ids.flowId}`;
+    await redis.stop();
+    let refused: Awaited<ReturnType<typeof call>>;
+    try {
+      refused = await call(webhook, { method: 'POST', headers });
+    } finally {
+      await redis.start();
+    }
+    // 503: "no run will execute", so the caller retries (Retry-After) with the same key.
+    expect(refused.status).toBe(503);
+    const deadline = Date.now() + 5000;
+    let accepted = await call(webhook, { method: 'POST', headers });
+    while (accepted.status !== 202 && Date.now() < deadline) {
+      await new Promise((done) => setTimeout(done, 100));
+      accepted = await call(webhook, { method: 'POST', headers });
+    }
+    expect(accepted.status).toBe(202);
+    const runId = accepted.body.runId ?? '';
+    const runDeadline = Date.now() + 15_000;
+    let run = await call(`/v1/runs/${runId}`);
+    while (['queued', 'running'].includes(run.body.status ?? '') && Date.now() < runDeadline) {
+      await new Promise((done) => setTimeout(done, 100));
+      run = await call(`/v1/runs/${runId}`);
+    }
+    // The accepted retry is a run that runs, not the refused (canceled) one.
+    expect(run.body).toMatchObject({ status: 'succeeded' });
   });
 });
 
