@@ -134,6 +134,9 @@ export function startWorker({
       await runner.dispose();
     },
     async handOver() {
+      // Whatever the flows stopped below end with is not recorded, not even for a run still
+      // unclaimed (a flow with no side effects in its first 250 ms, which the row does not show).
+      processor.handBack(inHand);
       // The row first: if the process dies before the job moves, the run is `queued` and the
       // reconciler re-enqueues it.
       await markRunsInterrupted(db, [...inHand]);

@@ -88,6 +88,11 @@ const RECORDED = Symbol('recorded');
 export type RunProcessorWithReplies = RunProcessor & {
   /** Resolves once every reply sent so far has been delivered or given up on. */
   drainReplies(): Promise<void>;
+  /**
+   * At the drain deadline, before their flows are stopped: these runs go back to the queue,
+   * so nothing their flows end with from now on is recorded here (or claims them).
+   */
+  handBack(runIds: Iterable<string>): void;
 };
 
 /**
@@ -99,6 +104,14 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
   const loadFlowVersion = createFlowVersionCache(deps.db);
   /** Replies sent after their run's record and not yet delivered (see announce). */
   const repliesOnTheirWay = new Set<Promise<void>>();
+  /** Runs handed back to the queue while their flows still run here (see handBack). */
+  const handedBack = new Set<string>();
+  /** A stopped flow's outcome is not its run's: the next worker runs it. */
+  const wasHandedBack = (job: RunJob) => {
+    if (!handedBack.has(job.runId)) return false;
+    deps.logger.info({ runId: job.runId }, 'run handed back; its outcome here is dropped');
+    return true;
+  };
 
   /** Loads the version and runs the flow; a broken version is a failed run, not a crash. */
   async function execute(
@@ -244,6 +257,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       },
     });
     clearTimeout(claimTimer);
+    if (wasHandedBack(job)) return null;
     // Not claimed yet: the flow ended within claimAfterMs with no side effect.
     if ((claim as typeof claim | null) === null && early.projectId !== undefined) {
       const copy = { ...early, projectId: early.projectId };
@@ -407,11 +421,15 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       await processWatchedRun(job, cancel?.signal);
     } finally {
       cancel?.stop();
+      handedBack.delete(job.runId);
     }
   }
   return Object.assign(processRun, {
     async drainReplies() {
       await Promise.all(repliesOnTheirWay);
+    },
+    handBack(runIds: Iterable<string>) {
+      for (const runId of runIds) handedBack.add(runId);
     },
   });
 
@@ -432,7 +450,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
     const t0 = performance.now();
     const deadline = Date.now() + deps.flowTimeoutMs;
     const ran = await runJob(job, deadline, canceled);
-    if (ran === null || ran === RECORDED) return;
+    if (ran === null || ran === RECORDED || wasHandedBack(job)) return;
     const { started, dispatchMs, flowMs } = ran;
     let { outcome } = ran;
 
