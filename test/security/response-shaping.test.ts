@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoopbackServer, serveOnLoopback } from '../support/loopback-server';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -44,6 +45,28 @@ async function callSync(flowId: string, body: unknown) {
   });
 }
 
+/** Writes `requests` to one new connection; answers what came back once `until` has arrived. */
+function exchangeOnOneConnection(requests: string, until: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete answer in 10 s: ${JSON.stringify(received)}`));
+    }, 10_000);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (!received.includes(until)) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(received);
+    });
+    socket.on('error', reject);
+    socket.write(requests);
+  });
+}
+
 describe('respond steps over a real socket', () => {
   it.each([
     ['Content-Length', '0'],
@@ -83,6 +106,34 @@ describe('respond steps over a real socket', () => {
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       expect(res.headers.get('set-cookie')).toBeNull();
       expect(await res.json()).toMatchObject({ status: 'failed', failedStep: 'reply' });
+    },
+  );
+
+  it.each([204, 205, 304])(
+    'answers status %i with no content, keeping the connection framed for the next answer',
+    async (status) => {
+      const res0 = await saveFlow(respondFlow({ status, headers: { 'x-kept': 'yes' } }));
+      const { id } = (await res0.json()) as { id: string };
+      // The sync answer and a second request's answer, down one keep-alive connection.
+      const raw = await exchangeOnOneConnection(
+        `POST /v1/webhooks/${id}/sync HTTP/1.1\r\nHost: sluice\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' +
+          'GET /v1/health HTTP/1.1\r\nHost: sluice\r\n\r\n',
+        '"status":"ok"',
+      );
+      const [head = '', ...rest] = raw.split('\r\n\r\n');
+      expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(head).toMatch(/\r\nx-kept: yes\r\n/i);
+      expect(head).not.toMatch(/\r\ncontent-length: *[1-9]/i);
+      if (status === 204) expect(head).not.toMatch(/\r\ncontent-length:/i);
+      // Nothing between the two answers: a body the first one's framing did not announce, or
+      // one it announced and left out, would shift every later answer on the connection.
+      const following = rest.join('\r\n\r\n');
+      const content = /\r\ntransfer-encoding: chunked/i.test(head)
+        ? following.replace(/^0\r\n\r\n/, '') // the empty chunked body that a 205 may have
+        : following;
+      expect(content).toMatch(/^HTTP\/1\.1 200 /);
+      expect(head).not.toMatch(/\r\ncontent-type:/i);
     },
   );
 
