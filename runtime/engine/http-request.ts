@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth';
 import { refusalReason } from './address-guard';
 import { AddressRefusedError } from './errors/address-refused-error';
 import { createGuardedLookup } from './guarded-lookup';
@@ -39,7 +40,7 @@ export type HttpRequestResult =
   | { ok: true; response: HttpResponseOutput }
   | {
       ok: false;
-      reason: 'invalid' | 'refused' | 'timeout' | 'too_large' | 'aborted' | 'network';
+      reason: 'invalid' | 'refused' | 'timeout' | 'too_large' | 'too_deep' | 'aborted' | 'network';
       message: string;
     };
 
@@ -122,12 +123,20 @@ export function sendHttpRequest(
           fail(read.reason, read.message);
           return;
         }
+        const body = decodeBody(read.bytes, response.headers['content-type']);
+        if (body === TOO_DEEP) {
+          fail(
+            'too_deep',
+            `response body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels, which cannot be stored`,
+          );
+          return;
+        }
         finish({
           ok: true,
           response: {
             status: response.statusCode ?? 0,
             headers: flattenHeaders(response.headers),
-            body: decodeBody(read.bytes, response.headers['content-type']),
+            body,
           },
         });
       });
@@ -186,10 +195,15 @@ function encodeBody(
   return { body: Buffer.from(bodyJson ?? JSON.stringify(body)), contentType: 'application/json' };
 }
 
+const TOO_DEEP = Symbol('too deep');
+
 function decodeBody(bytes: Buffer, contentType: string | undefined): unknown {
   const text = bytes.toString('utf8');
   if (!contentType || !/[/+]json\b/i.test(contentType)) return text;
   if (text.trim() === '') return null;
+  // JSON.parse reads any depth, but serialising the output recurses and overflowed the stack
+  // (an "internal error"); nothing that deep could be stored anyway.
+  if (nestsDeeperThan(text)) return TOO_DEEP;
   try {
     return JSON.parse(text);
   } catch {

@@ -133,6 +133,27 @@ describe('a run whose outcome holds text PostgreSQL cannot store', () => {
     expect(await onlyRunOf(flowId)).toMatchObject({ status: 'failed', attempt: 1 });
   });
 
+  it('fails an http step whose JSON response nests deeper than a stack can walk, naming why', async () => {
+    // 200 KB of brackets: JSON.parse reads it, but serialising the output overflowed the
+    // stack, and the run ended as "an internal error" instead of the output rule's failure.
+    const depth = 100_000;
+    stub.respond(() => ({
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: `${'['.repeat(depth)}${']'.repeat(depth)}`,
+    }));
+    const flowId = await createFlow({
+      name: 'remote-deep-json',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'call', type: 'http', method: 'GET', url: stub.url }],
+    });
+    const answer = await callSync(flowId);
+    expect(answer.status).toBe(500);
+    expect(JSON.parse(answer.text)).toMatchObject({ status: 'failed', failedStep: 'call' });
+    expect(JSON.parse(answer.text).error).toContain('nests objects and arrays deeper than 128');
+    expect(await onlyRunOf(flowId)).toMatchObject({ status: 'failed', attempt: 1 });
+  });
+
   it('keeps SQL and its parameters out of the worker log', () => {
     expect(worker.output()).not.toMatch(/params:|insert into|update "runs"/i);
     expect(app.output()).not.toMatch(/params:|insert into/i);

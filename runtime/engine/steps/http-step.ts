@@ -73,6 +73,7 @@ export async function executeHttpStep(
   switch (result.reason) {
     case 'invalid':
     case 'refused':
+    case 'too_deep':
       throw new StepFailedError(`${target}: ${result.message}`);
     case 'network':
       throw new StepFailedError(`${target}: ${result.message}`, { retry: { afterMs: null } });
