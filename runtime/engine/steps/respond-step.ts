@@ -1,4 +1,6 @@
+import { LimitExceededError } from '../errors/limit-exceeded-error';
 import { StepFailedError } from '../errors/step-failed-error';
+import { jsonCertainlyOver } from '../json-size';
 import { responseHeaderNameProblem, responseHeaderValueProblem } from '../response-headers';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { RespondStep } from '../step-schemas';
@@ -24,6 +26,14 @@ export function executeRespondStep(
     );
   }
   const body = resolveTemplates(step.body ?? null, scope);
+  // Before anything serialises it: templates can repeat a large value past any size.
+  const { maxStepOutputBytes } = run.limits;
+  if (jsonCertainlyOver(body, maxStepOutputBytes)) {
+    throw new LimitExceededError(
+      'maxStepOutputBytes',
+      `output is over maxStepOutputBytes (${maxStepOutputBytes}) before it is serialised: its body alone passes it`,
+    );
+  }
   const resolvedHeaders = step.headers
     ? (resolveTemplates(step.headers, scope) as Record<string, unknown>)
     : undefined;
