@@ -103,11 +103,11 @@ export function resolveTemplates(
   if (typeof value === 'string') return resolveString(value, roots, options);
   if (Array.isArray(value)) return value.map((item) => resolveTemplates(item, roots, options));
   if (value !== null && typeof value === 'object') {
-    const resolved: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      resolved[key] = resolveTemplates(item, roots, options);
-    }
-    return resolved;
+    // fromEntries defines each key, so a "__proto__" key stays a key instead of setting the
+    // resolved object's prototype (to a value a webhook caller may choose) and vanishing.
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, resolveTemplates(item, roots, options)]),
+    );
   }
   return value;
 }

@@ -29,6 +29,13 @@ describe('resolveTemplates', () => {
     expect(resolveTemplates(template, scope)).toEqual(expected);
   });
 
+  it('keeps a "__proto__" key of the definition as a key, never as the prototype', () => {
+    const definition = JSON.parse('{"__proto__":{"n":"{{calc.n}}"},"b":"{{trigger.body}}"}');
+    const resolved = resolveTemplates(definition, scope) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(resolved)).toBe(Object.prototype);
+    expect(JSON.stringify(resolved)).toBe('{"__proto__":{"n":42},"b":{"n":2,"tags":["a","b"]}}');
+  });
+
   it('turns mixed text into a string, JSON-stringifying objects', () => {
     expect(resolveTemplates('n={{calc.n}} obj={{calc.obj}} none={{calc.none}}', scope)).toBe(
       'n=42 obj={"a":1} none=null',
