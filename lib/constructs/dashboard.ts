@@ -225,19 +225,22 @@ export class Dashboard extends Construct {
       label: 'failed or timed out % of runs',
       period: ALARM_PERIOD,
     });
+    // A count, whatever its source: RunningTaskCount's Maximum with Container Insights, else
+    // CPUUtilization's SampleCount as is (its Maximum would be a CPU percentage, under 1 on an
+    // idle worker).
+    const runningCount = containerInsights
+      ? workersRunning.with({ statistic: 'Maximum' })
+      : workersRunning;
     // With minWorkers 0 an empty fleet is normal when idle: alarm only when jobs wait too.
     const noWorkersMetric =
       queueScaling.minWorkers === 0
         ? new cloudwatch.MathExpression({
             expression: 'IF(FILL(waiting, 0) >= 1 AND FILL(running, 0) < 1, 1, 0)',
-            usingMetrics: {
-              waiting: queueWaiting,
-              running: workersRunning.with({ statistic: 'Maximum' }),
-            },
+            usingMetrics: { waiting: queueWaiting, running: runningCount },
             label: 'jobs waiting with no worker running',
             period: PERIOD,
           })
-        : workersRunning.with({ statistic: 'Maximum' });
+        : runningCount;
 
     const unhealthyHosts = appService.targetGroup.metrics.unhealthyHostCount({
       period: PERIOD,

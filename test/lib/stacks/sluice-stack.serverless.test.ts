@@ -16,6 +16,7 @@ interface ContainerDefinition {
   Secrets?: { Name: string; ValueFrom: unknown }[];
 }
 type Resource = { Properties: Record<string, unknown> } & Record<string, unknown>;
+type MetricStat = { Metric: { MetricName: string }; Stat: string };
 
 const newStack = (props: SluiceStackProps = {}) =>
   new SluiceStack(newCdkApp(), 'Sluice', { profile: 'serverless', ...props });
@@ -384,6 +385,29 @@ describe('SluiceStack, serverless profile', () => {
       expect(body).not.toContain('Redis');
       expect(body).not.toContain('ECS/ContainerInsights');
     });
+
+    // The running count is the SampleCount of AWS/ECS CPUUtilization; its Maximum is a CPU
+    // percentage, under 1 whenever the warm worker is idle.
+    it.each([
+      ['1', undefined],
+      ['0', 0],
+    ] as const)(
+      'counts running workers, not their CPU, in the no-worker alarm at minWorkers %s',
+      (_, minWorkers) => {
+        const alarms = (
+          minWorkers === undefined ? template : Template.fromStack(newStack({ minWorkers }))
+        ).findResources('AWS::CloudWatch::Alarm');
+        const [alarm, ...others] = Object.entries(alarms)
+          .filter(([id]) => id.startsWith('DashboardNoWorkersAlarm'))
+          .map(([, resource]) => resource as Resource);
+        expect(others).toEqual([]);
+        const cpuStats = ((alarm as Resource).Properties.Metrics as { MetricStat?: MetricStat }[])
+          .map((metric) => metric.MetricStat)
+          .filter((stat) => stat?.Metric.MetricName === 'CPUUtilization')
+          .map((stat) => stat?.Stat);
+        expect(cpuStats).toEqual(['SampleCount']);
+      },
+    );
   });
 
   it('declares the alarms and secrets that npm run size prices for this profile', () => {
