@@ -34,6 +34,9 @@ export interface FileStoreProps {
  */
 export const RUN_LOG_TAG = { key: STORAGE_KIND_TAG, value: 'RUN_LOG' } as const;
 
+/** The keys of run logs, as runtime/storage/keys.ts builds them (`storageKey`). */
+const RUN_LOG_KEYS = `project/*/${RUN_LOG_TAG.value}/*`;
+
 /** How long a browser may cache the CORS preflight answer. */
 const CORS_MAX_AGE_S = 3000;
 
@@ -116,8 +119,8 @@ export class FileStore extends Construct {
   }
 
   /**
-   * Object read/write/delete and listing on this bucket only: what the storage driver does
-   * (put, get, head, batched delete, pre-signed GET/PUT, tagging run logs).
+   * Object read/write/delete and listing on this bucket only: what the APP's storage driver
+   * does (put, get, head, batched delete, pre-signed GET/PUT, tagging).
    */
   grantReadWrite(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
@@ -129,15 +132,41 @@ export class FileStore extends Construct {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
     );
-    if (Construct.isConstruct(grantee.grantPrincipal)) {
-      const bucketLogicalId = Stack.of(this).getLogicalId(
-        this.bucket.node.defaultChild as s3.CfnBucket,
-      );
-      Validations.of(grantee.grantPrincipal).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/*]`,
-        reason:
-          'Object keys are generated at run time (project/{projectId}/{KIND}/{id}); the wildcard covers objects of this one bucket only',
-      });
-    }
+    this.acknowledgeObjectWildcard(
+      grantee,
+      '*',
+      'Object keys are generated at run time (project/{projectId}/{KIND}/{id}); the wildcard covers objects of this one bucket only',
+    );
+  }
+
+  /**
+   * PutObject, tagged, of run logs only (`project/{projectId}/RUN_LOG/{runId}`): all a worker
+   * stores. Workers run untrusted code steps for every project, so their role can neither read
+   * nor delete nor list any project's files, nor write outside the RUN_LOG keys.
+   */
+  grantRunLogWrite(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        // PutObjectTagging: the runtime tags each log (RUN_LOG_TAG) for the lifecycle rule.
+        actions: ['s3:PutObject', 's3:PutObjectTagging'],
+        resources: [this.bucket.arnForObjects(RUN_LOG_KEYS)],
+      }),
+    );
+    this.acknowledgeObjectWildcard(
+      grantee,
+      RUN_LOG_KEYS,
+      'Run ids and project ids are generated at run time; the wildcards cover the RUN_LOG keys of this one bucket only',
+    );
+  }
+
+  private acknowledgeObjectWildcard(grantee: iam.IGrantable, keys: string, reason: string): void {
+    if (!Construct.isConstruct(grantee.grantPrincipal)) return;
+    const bucketLogicalId = Stack.of(this).getLogicalId(
+      this.bucket.node.defaultChild as s3.CfnBucket,
+    );
+    Validations.of(grantee.grantPrincipal).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${keys}]`,
+      reason,
+    });
   }
 }

@@ -267,7 +267,9 @@ export class SluiceTaskDefinition extends Construct {
           }
         : {}),
     });
-    props.fileStore.grantReadWrite(this.taskDefinition.taskRole);
+    // The APP serves files and prunes; a worker, which runs untrusted code, only stores logs.
+    if (props.role === 'app') props.fileStore.grantReadWrite(this.taskDefinition.taskRole);
+    else props.fileStore.grantRunLogWrite(this.taskDefinition.taskRole);
     props.secretsKey.grant(this.taskDefinition.taskRole, 'kms:GenerateDataKey', 'kms:Decrypt');
     props.database.grantConnectAsApp(this.taskDefinition.taskRole);
 

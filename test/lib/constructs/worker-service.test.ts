@@ -106,6 +106,30 @@ describe('WorkerService', () => {
     expect(container).not.toContain('SLUICE_DB_PASSWORD');
   });
 
+  // Workers run untrusted code steps for every project: their role must not read or delete
+  // another project's uploaded files; all they store is run logs.
+  it("may only write run logs to the bucket, never read, delete or list a project's files", () => {
+    const s3Statements = Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith('WorkerTaskTaskDefinitionTaskRole'))
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as { Action: unknown }[])
+      .filter((statement) => JSON.stringify(statement.Action).includes('s3:'));
+    expect(s3Statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:PutObjectTagging'],
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              { 'Fn::GetAtt': [expect.stringMatching(/^FileStoreBucket/), 'Arn'] },
+              '/project/*/RUN_LOG/*',
+            ],
+          ],
+        },
+      },
+    ]);
+  });
+
   it('is created only after the cluster has its capacity providers', () => {
     const [association] = Object.keys(
       template.findResources('AWS::ECS::ClusterCapacityProviderAssociations'),
