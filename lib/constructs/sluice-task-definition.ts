@@ -34,7 +34,10 @@ export interface SluiceTaskSettings {
    */
   readonly runQueue?: RunQueue;
   readonly fileStore: FileStore;
-  /** Wraps flow secrets' data keys; the task role may GenerateDataKey and Decrypt with it. */
+  /**
+   * Wraps flow secrets' data keys: the APP task role may GenerateDataKey and Decrypt with it,
+   * the worker's only Decrypt.
+   */
   readonly secretsKey: kms.IKey;
   /**
    * SLUICE_RUN_RETENTION_DAYS.
@@ -270,7 +273,12 @@ export class SluiceTaskDefinition extends Construct {
     // The APP serves files and prunes; a worker, which runs untrusted code, only stores logs.
     if (props.role === 'app') props.fileStore.grantReadWrite(this.taskDefinition.taskRole);
     else props.fileStore.grantRunLogWrite(this.taskDefinition.taskRole);
-    props.secretsKey.grant(this.taskDefinition.taskRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    // Only the API seals a secret (a new data key); a worker, running untrusted code, opens them.
+    if (props.role === 'app') {
+      props.secretsKey.grant(this.taskDefinition.taskRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    } else {
+      props.secretsKey.grant(this.taskDefinition.taskRole, 'kms:Decrypt');
+    }
     props.database.grantConnectAsApp(this.taskDefinition.taskRole);
 
     Validations.of(this.taskDefinition).acknowledge(
