@@ -225,6 +225,10 @@ export class SluiceTaskDefinition extends Construct {
       // Per role: the app starts faster with Node's snapshot, which isolated-vm cannot use.
       command: ['node', ...NODE_ARGS_BY_ROLE[props.role], 'main.mjs'],
       essential: true,
+      // On AWS the runtime writes nothing to disk (PostgreSQL, S3 and KMS hold its state, and
+      // the image turns Node's compile cache off), so the image stays as built: code that
+      // escapes a code step cannot rewrite the bundle, which belongs to the runtime's own user.
+      readonlyRootFilesystem: true,
       environment: {
         PORT: String(APP_PORT),
         SLUICE_ROLE: props.role,

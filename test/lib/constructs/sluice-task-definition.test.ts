@@ -46,6 +46,17 @@ describe('SluiceTaskDefinition', () => {
     );
   });
 
+  // Nothing on AWS writes to disk (PostgreSQL, S3 and KMS hold all state; the image turns the
+  // compile cache off), so code that escapes a code step cannot rewrite the bundle either.
+  it('mounts the root filesystem read-only', () => {
+    template.hasResourceProperties(
+      'AWS::ECS::TaskDefinition',
+      Match.objectLike({
+        ContainerDefinitions: [Match.objectLike({ ReadonlyRootFilesystem: true })],
+      }),
+    );
+  });
+
   it('sets the environment contract of runtime/env.ts', () => {
     template.hasResourceProperties(
       'AWS::ECS::TaskDefinition',
