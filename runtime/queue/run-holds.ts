@@ -6,6 +6,19 @@ import type { SessionConnection } from '../db/session-connection';
 /** First key of the per-run advisory locks; leases use another namespace. */
 const RUN_HOLD_NAMESPACE = 7_263_011;
 
+/**
+ * How often a worker probes its session. A session lost meanwhile (a PostgreSQL restart, a
+ * terminated backend) is reopened by the next probe, which takes back the holds of the runs
+ * still in hand: a live worker's hold can be missing for up to this long.
+ */
+export const HOLD_RETAKE_MS = 5000;
+
+/**
+ * How long a running run's hold may be missing before the reconciler counts its worker as
+ * lost: one re-take interval, plus the reconnect (bounded at 2 s) and the re-locking, with room.
+ */
+export const LOST_HOLD_GRACE_MS = HOLD_RETAKE_MS + 5000;
+
 /** What a worker learns when it tries to take a run it received. */
 export type HoldOutcome =
   /** Ours now: the run is queued and this process alone may claim it. */

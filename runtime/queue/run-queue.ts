@@ -33,6 +33,13 @@ export interface RunQueue {
   /** The ids among `runIds` that have a live job: waiting, delayed or active. */
   liveJobIds(runIds: readonly string[]): Promise<Set<string>>;
   /**
+   * For a queue whose running jobs are live while their worker's session holds them (SQS):
+   * how long a live worker's hold may be missing (its session replaced, the hold not yet
+   * taken back), so the reconciler waits this long before counting the worker as lost.
+   * @default - 0: a running run without a live job is lost at once
+   */
+  readonly lostJobGraceMs?: number;
+  /**
    * For a queue that cannot see its messages (SQS): the queued runs among `runIds` to leave
    * for a later pass, so that a backlog that is merely waiting is not re-sent every pass.
    */

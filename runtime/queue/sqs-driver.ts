@@ -6,7 +6,7 @@ import { forgetSighting, recordSighting, SIGHTING_EVERY_MS } from '../db/worker-
 import { withTimeout } from '../timeout';
 import { MalformedRunMessageError } from './malformed-run-message-error';
 import { createResendLimiter } from './resend-limiter';
-import { createRunHolds, heldRunIds } from './run-holds';
+import { createRunHolds, HOLD_RETAKE_MS, heldRunIds, LOST_HOLD_GRACE_MS } from './run-holds';
 import {
   type QueueDriver,
   type RunConsumer,
@@ -54,8 +54,6 @@ const ENQUEUE_TIMEOUT_MS = 1500;
 const LONG_POLL_S = 20;
 /** Re-sends per reconciler call; the rest wait for the next pass. */
 const RESENDS_PER_CALL = 100;
-/** Keeps the worker's session (and so its presence and holds) alive and noticed. */
-const SESSION_PROBE_MS = 5000;
 
 /**
  * Runs on SQS (standard queue, at-least-once). A message carries the run id, and the
@@ -92,6 +90,7 @@ export function createSqsDriver(options: SqsDriverOptions): QueueDriver {
       },
       // SQS cannot say whether a message exists: a run is live while a worker holds it.
       liveJobIds: (runIds) => heldRunIds(options.db, runIds),
+      lostJobGraceMs: LOST_HOLD_GRACE_MS,
       deferredResends: (runIds) => resends.deferred(runIds),
       async requeue(job) {
         await send(job);
@@ -181,7 +180,8 @@ function consumeRuns(
   };
   const keepProbing = () => {
     if (probe !== undefined) return;
-    probe = setInterval(probeSession, SESSION_PROBE_MS);
+    // Keeps the worker's session (and so its presence and holds) alive and noticed.
+    probe = setInterval(probeSession, HOLD_RETAKE_MS);
     probe.unref();
   };
   keepProbing();

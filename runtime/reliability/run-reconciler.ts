@@ -10,6 +10,7 @@ import {
 import type { RunQueue } from '../queue/run-queue';
 import type { IdleWatch } from './idle-watch';
 import type { LeaderLease } from './leader-lease';
+import { createLostRunGrace } from './lost-run-grace';
 
 /**
  * A resting reconciler still takes one pass a day, so retention keeps pruning an install that
@@ -42,6 +43,11 @@ export interface RunReconcilerDeps {
    * @default - never rests
    */
   idle?: IdleWatch | undefined;
+  /**
+   * The clock of the lost-run grace (the queue's `lostJobGraceMs`).
+   * @default Date.now
+   */
+  now?: () => number;
 }
 
 export interface ReconcilePass {
@@ -71,11 +77,13 @@ export interface RunReconciler {
  * the status and attempt it read.
  * - `queued` without a live job (Redis lost it, or the enqueue failed): enqueue again.
  * - `running` without a live job (BullMQ's stalled check failed it after its worker stopped
- *   renewing the lock, or Redis lost it): back to `queued` for another attempt while
- *   attempt < maxAttempts, else `failed` with worker_lost.
+ *   renewing the lock, or Redis lost it; with SQS, no hold for longer than the queue's
+ *   `lostJobGraceMs`): back to `queued` for another attempt while attempt < maxAttempts, else
+ *   `failed` with worker_lost.
  */
 export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
   const batchSize = deps.batchSize ?? 1000;
+  const grace = createLostRunGrace(deps.queue.lostJobGraceMs ?? 0, deps.now ?? Date.now);
 
   async function withoutLiveJob(rows: OverdueRun[]): Promise<OverdueRun[]> {
     if (rows.length === 0) return rows;
@@ -85,13 +93,16 @@ export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
 
   async function reconcileOnce({ ignoreAge = false } = {}): Promise<ReconcilePass> {
     const pass: ReconcilePass = { leader: false, reenqueued: 0, retried: 0, failed: 0 };
-    if (!(await deps.lease.acquire())) return pass;
+    if (!(await deps.lease.acquire())) {
+      // What this instance saw may be stale when it leads again.
+      grace.forget();
+      return pass;
+    }
     pass.leader = true;
     const afterS = ignoreAge ? 0 : deps.afterS;
 
-    for (const run of await withoutLiveJob(
-      await overdueRuns(deps.db, 'running', afterS, batchSize),
-    )) {
+    const running = await withoutLiveJob(await overdueRuns(deps.db, 'running', afterS, batchSize));
+    for (const run of grace.lost(running)) {
       if (run.attempt - run.interruptions >= deps.maxAttempts) {
         if (await failLostRun(deps.db, run)) pass.failed++;
       } else if (await requeueLostRun(deps.db, run)) {

@@ -28,7 +28,10 @@ import {
   soleLease,
 } from '../../../runtime/reliability/leader-lease';
 import { createPgLease } from '../../../runtime/reliability/pg-lease';
-import { createRunReconciler } from '../../../runtime/reliability/run-reconciler';
+import {
+  createRunReconciler,
+  type RunReconciler,
+} from '../../../runtime/reliability/run-reconciler';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../../support/database';
 import { type RunningFauxqs, sqsEnv, startFauxqsServer } from '../../support/fauxqs';
 import { codeFlow } from '../../support/flows';
@@ -194,16 +197,34 @@ describe.each([
   });
   afterEach(() => q.close());
 
-  const reconciler = (maxAttempts = 2) =>
+  /** The reconcilers' clock, moved by hand past the lost-run grace of the queue (sqs). */
+  let clock = Date.now();
+  const reconciler = (maxAttempts = 2, lease: LeaderLease = soleLease) =>
     createRunReconciler({
       db: db(),
       queue: q.driver.queue,
-      lease: soleLease,
+      lease,
       logger,
       intervalMs: 1000,
       afterS: 30,
       maxAttempts,
+      now: () => clock,
     });
+  const grace = () => q.driver.queue.lostJobGraceMs ?? 0;
+  /**
+   * The pass that finds a lost worker: with sqs, one more than the grace after a pass that
+   * already saw the run without its hold (and did nothing).
+   */
+  const passPastGrace = async (instance: RunReconciler) => {
+    if (grace() > 0) {
+      expect(await instance.reconcileOnce({ ignoreAge: true })).toMatchObject({
+        retried: 0,
+        failed: 0,
+      });
+      clock += grace() + 1;
+    }
+    return instance.reconcileOnce({ ignoreAge: true });
+  };
 
   it('runs retention after a pass only while it holds the lease', async () => {
     let prunes = 0;
@@ -273,14 +294,15 @@ describe.each([
     const runId = await queuedRun();
     await startRun(db(), runId); // attempt 1; its worker dies and the stalled check fails the job
 
-    const first = await reconciler(2).reconcileOnce({ ignoreAge: true });
+    const instance = reconciler(2);
+    const first = await passPastGrace(instance);
     expect(first.retried).toBe(1);
     expect(await statusOf(runId)).toMatchObject({ status: 'queued', attempt: 1 });
     expect(await q.waiting(runId)).toBe(true);
 
     await q.lose();
     await startRun(db(), runId); // attempt 2 dies too
-    const second = await reconciler(2).reconcileOnce({ ignoreAge: true });
+    const second = await passPastGrace(instance);
     expect(second.failed).toBe(1);
     expect(await statusOf(runId)).toEqual({ status: 'failed', attempt: 2, error: WORKER_LOST });
   });
@@ -292,11 +314,41 @@ describe.each([
     await startRun(db(), runId); // attempt 2: this worker is lost
 
     // One attempt of two was lost, so the run gets another; counting the hand-back would fail it.
-    const pass = await reconciler(2).reconcileOnce({ ignoreAge: true });
+    const pass = await passPastGrace(reconciler(2));
     expect(pass).toMatchObject({ retried: 1, failed: 0 });
     expect(await statusOf(runId)).toEqual({ status: 'queued', attempt: 2, error: null });
     expect(await q.waiting(runId)).toBe(true);
   });
+
+  it.runIf(backend === 'sqs')(
+    "waits out a missing hold's grace before counting the worker lost, and a new leader waits it again",
+    async () => {
+      const runId = await queuedRun();
+      await startRun(db(), runId); // attempt 1; its worker's session is gone, its hold with it
+      let leading = true;
+      const lease: LeaderLease = { acquire: async () => leading, release: async () => {} };
+      const first = reconciler(2, lease);
+      expect(await first.reconcileOnce({ ignoreAge: true })).toMatchObject({ retried: 0 });
+      clock += grace(); // not more than the grace: the worker may still take its hold back
+      expect(await first.reconcileOnce({ ignoreAge: true })).toMatchObject({ retried: 0 });
+
+      // The lease moves to another APP, which has seen nothing yet.
+      leading = false;
+      expect(await first.reconcileOnce({ ignoreAge: true })).toMatchObject({ leader: false });
+      const second = reconciler(2);
+      expect(await second.reconcileOnce({ ignoreAge: true })).toMatchObject({ retried: 0 });
+      // ...and back: what the first saw before is forgotten.
+      leading = true;
+      clock += 1;
+      expect(await first.reconcileOnce({ ignoreAge: true })).toMatchObject({ retried: 0 });
+      expect(await statusOf(runId)).toMatchObject({ status: 'running', attempt: 1 });
+
+      clock += grace() + 1;
+      expect(await first.reconcileOnce({ ignoreAge: true })).toMatchObject({ retried: 1 });
+      expect(await statusOf(runId)).toMatchObject({ status: 'queued', attempt: 1 });
+      expect(await q.waiting(runId)).toBe(true);
+    },
+  );
 
   it('leaves a running run alone while its job is live', async () => {
     const runId = await queuedRun();
