@@ -37,15 +37,26 @@ export type HoldOutcome =
 export interface RunHolds {
   take(runId: string): Promise<HoldOutcome>;
   release(runId: string): Promise<void>;
-  /** Runs this process holds, lock or not; re-locked after the session is replaced. */
+  /** Runs this process holds, lock or not; re-locked after the session is replaced (see relock). */
   readonly inHand: ReadonlySet<string>;
   close(): Promise<void>;
 }
 
+/** A connection that answers rows: the new session, inside its onConnect. */
+interface RowsClient {
+  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
 export function createRunHolds(session: SessionConnection): RunHolds & {
-  relock(client: { query(text: string, values: unknown[]): Promise<unknown> }): Promise<void>;
+  /**
+   * On a new session: takes back the holds of the runs this process still owns, and returns
+   * the others, which it lets go (see below).
+   */
+  relock(client: RowsClient): Promise<string[]>;
 } {
   const inHand = new Set<string>();
+  /** The attempt each run in hand had when taken (queued): this process's claim makes it + 1. */
+  const takenAtAttempt = new Map<string, number>();
   const taking = new Set<string>();
   const unlock = (runId: string) =>
     session.query('select pg_advisory_unlock($1, hashtext($2))', [RUN_HOLD_NAMESPACE, runId]);
@@ -57,14 +68,20 @@ export function createRunHolds(session: SessionConnection): RunHolds & {
       if (inHand.has(runId) || taking.has(runId)) return { taken: false, reason: 'held' };
       taking.add(runId);
       try {
-        const [row] = await session.query<{ locked: boolean; status: RunStatus | null }>(
+        const [row] = await session.query<{
+          locked: boolean;
+          status: RunStatus | null;
+          attempt: number | null;
+        }>(
           `select pg_try_advisory_lock($1, hashtext($2)) as locked,
-                  (select status from runs where id = $2) as status`,
+                  (select status from runs where id = $2) as status,
+                  (select attempt from runs where id = $2) as attempt`,
           [RUN_HOLD_NAMESPACE, runId],
         );
         if (row?.locked !== true) return { taken: false, reason: 'held' };
         if (row.status === 'queued') {
           inHand.add(runId);
+          takenAtAttempt.set(runId, row.attempt ?? 0);
           return { taken: true };
         }
         await unlock(runId);
@@ -74,19 +91,35 @@ export function createRunHolds(session: SessionConnection): RunHolds & {
       }
     },
     async release(runId) {
+      takenAtAttempt.delete(runId);
       if (!inHand.delete(runId)) return;
       await unlock(runId).catch(() => undefined); // a lost session released it already
     },
     async relock(client) {
-      for (const runId of inHand) {
-        await client.query('select pg_try_advisory_lock($1, hashtext($2))', [
-          RUN_HOLD_NAMESPACE,
-          runId,
-        ]);
+      // While the session was gone, the reconciler may have seen a run unheld for its whole
+      // grace and queued it again (or failed it): a hold taken back on it would make the worker
+      // of its new message drop that message as a duplicate, and the run would sit queued. So a
+      // hold is taken back only on a run still queued at the attempt it was taken at (not
+      // claimed yet) or running at the next one (this process's claim). The others are let go:
+      // their flows end here unrecorded, refused by the attempt fence.
+      const letGo: string[] = [];
+      for (const runId of [...inHand]) {
+        const { rows } = await client.query(
+          `select pg_try_advisory_lock($1, hashtext($2)) from runs
+            where id = $2
+              and ((status = 'queued' and attempt = $3) or (status = 'running' and attempt = $3 + 1))`,
+          [RUN_HOLD_NAMESPACE, runId, takenAtAttempt.get(runId) ?? 0],
+        );
+        if (rows.length > 0) continue;
+        inHand.delete(runId);
+        takenAtAttempt.delete(runId);
+        letGo.push(runId);
       }
+      return letGo;
     },
     async close() {
       inHand.clear();
+      takenAtAttempt.clear();
       await session.close();
     },
   };

@@ -145,7 +145,13 @@ function consumeRuns(
     // After a lost session, take back the holds of the runs still in hand; a new session is
     // also this worker showing itself.
     onConnect: async (fresh) => {
-      await holds?.relock(fresh);
+      const letGo = (await holds?.relock(fresh)) ?? [];
+      if (letGo.length > 0) {
+        logger.warn(
+          { runIds: letGo },
+          'runs queued again while this worker had no session: left to their new message',
+        );
+      }
       await recordSighting(fresh, options.workerId);
       sightedAt = Date.now();
     },

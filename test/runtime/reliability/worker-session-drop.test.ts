@@ -9,6 +9,7 @@ import { createProjectWithKey, generateApiKey } from '../../../runtime/db/projec
 import { insertQueuedRun } from '../../../runtime/db/run-store';
 import { type Env, parseEnv } from '../../../runtime/env';
 import { createFileStore, createQueueDriver } from '../../../runtime/parts';
+import { LOST_HOLD_GRACE_MS } from '../../../runtime/queue/run-holds';
 import type { QueueDriver } from '../../../runtime/queue/run-queue';
 import { soleLease } from '../../../runtime/reliability/leader-lease';
 import {
@@ -168,6 +169,23 @@ async function afterItsNextProbe(pid: number): Promise<void> {
 const terminate = (pid: number) =>
   querySql(database.url, 'select pg_terminate_backend($1, 5000)', [pid]);
 
+/** A worker session other than `oldPid` that has opened and finished taking its holds back. */
+async function sessionReplaced(oldPid: number): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const rows = await querySql(
+        database.url,
+        `select pid from pg_stat_activity
+          where datname = current_database() and application_name = 'sluice-worker'
+            and pid <> $1 and state = 'idle' and query not ilike '%advisory%'`,
+        [oldPid],
+      );
+      if (rows.length === 0) throw new Error('no new worker session yet');
+    },
+    { timeout: 15_000, interval: 50 },
+  );
+}
+
 const ended = (runId: string, timeout = 15_000) =>
   vi.waitFor(
     async () => {
@@ -219,4 +237,44 @@ describe("when an sqs worker's session drops while its run waits on a step", () 
     },
     60_000,
   );
+
+  it('leaves a run the reconciler sent again meanwhile to the new message, taking back only the holds of runs it still owns', async () => {
+    await startWorkers(1);
+    const runId = await enqueueRun();
+    await vi.waitFor(() => expect(gate.requests()).toBe(1), { timeout: 15_000, interval: 20 });
+    const pid = (await holderOf(runId)) ?? 0;
+    await afterItsNextProbe(pid);
+    await terminate(pid);
+
+    // A reconciler that saw the hold missing past its grace (a worker slow to take it back):
+    // its clock moves on between two passes. The run is queued again and its message re-sent.
+    let now = Date.now();
+    const reconciler = createRunReconciler({
+      db: database.handle.db,
+      queue: app.queue,
+      lease: soleLease,
+      logger,
+      intervalMs: 1000,
+      afterS: 1,
+      maxAttempts: 2,
+      now: () => now,
+    });
+    expect(await reconciler.reconcileOnce({ ignoreAge: true })).toMatchObject({ retried: 0 });
+    now += LOST_HOLD_GRACE_MS + 1;
+    expect(await reconciler.reconcileOnce({ ignoreAge: true })).toMatchObject({ retried: 1 });
+    expect(await rowOf(runId)).toMatchObject({ status: 'queued', attempt: 1 });
+
+    // The first worker's next probe opens a new session; only then does a second worker start,
+    // and it receives the re-sent message.
+    await sessionReplaced(pid);
+    await startWorkers(1);
+    // The second worker takes the run and reaches its step while the first one's call still
+    // waits (a worker that dropped the message as a duplicate never calls).
+    await vi.waitFor(() => expect(gate.requests()).toBe(2), { timeout: 15_000, interval: 20 });
+    gate.open();
+    await ended(runId);
+
+    // Run by the second worker; the first one's late outcome was refused by the fence.
+    expect(await rowOf(runId)).toEqual({ status: 'succeeded', attempt: 2, error: null });
+  }, 60_000);
 });
