@@ -136,10 +136,11 @@ export function startWorker({
     async handOver() {
       // Whatever the flows stopped below end with is not recorded, not even for a run still
       // unclaimed (a flow with no side effects in its first 250 ms, which the row does not show).
-      processor.handBack(inHand);
+      const handedBack = processor.handBack(inHand);
       // The row first: if the process dies before the job moves, the run is `queued` and the
-      // reconciler re-enqueues it.
-      await markRunsInterrupted(db, [...inHand]);
+      // reconciler re-enqueues it. Only at the attempt this worker claimed: a run another
+      // worker has taken over since is not this worker's to hand back.
+      await markRunsInterrupted(db, handedBack);
       const runIds = await consumer.handOver();
       if (runIds.length > 0) {
         logger.warn({ runIds }, 'drain timeout reached; runs handed back to the queue');

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import { isDataRefusal } from '../db/database-refusal';
 import { CANCELED_ERROR, canceledAmong, recordCanceledRun } from '../db/run-control-store';
+import type { InterruptedRun } from '../db/run-interruption-store';
 import {
   finishQueuedRun,
   finishRun,
@@ -90,9 +91,10 @@ export type RunProcessorWithReplies = RunProcessor & {
   drainReplies(): Promise<void>;
   /**
    * At the drain deadline, before their flows are stopped: these runs go back to the queue,
-   * so nothing their flows end with from now on is recorded here (or claims them).
+   * so nothing their flows end with from now on is recorded here (or claims them). Returns
+   * each with the attempt this worker claimed it at, for marking it interrupted.
    */
-  handBack(runIds: Iterable<string>): void;
+  handBack(runIds: Iterable<string>): InterruptedRun[];
 };
 
 /**
@@ -106,6 +108,13 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
   const repliesOnTheirWay = new Set<Promise<void>>();
   /** Runs handed back to the queue while their flows still run here (see handBack). */
   const handedBack = new Set<string>();
+  /** The attempt each run in hand was claimed at: a hand-back marks only that attempt. */
+  const claimedAttempts = new Map<string, number>();
+  const claimRun = async (runId: string): Promise<StartedRun | null> => {
+    const started = await startRun(deps.db, runId);
+    if (started !== null) claimedAttempts.set(runId, started.attempt);
+    return started;
+  };
   /** A stopped flow's outcome is not its run's: the next worker runs it. */
   const wasHandedBack = (job: RunJob) => {
     if (!handedBack.has(job.runId)) return false;
@@ -193,7 +202,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
     deadline: number,
     canceled: AbortSignal | undefined,
   ): Promise<Ran | null> {
-    const started = await startRun(deps.db, job.runId);
+    const started = await claimRun(job.runId);
     if (started === null) return notClaimed(job);
     const projectId = async () => started.projectId;
     const ran = await execute(
@@ -228,7 +237,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
     const notOurs = new AbortController();
     let claim: Promise<StartedRun | null> | null = null;
     const claimNow = () => {
-      claim ??= startRun(deps.db, job.runId).then(
+      claim ??= claimRun(job.runId).then(
         (row) => {
           if (!isOurs(row)) notOurs.abort();
           return row;
@@ -422,6 +431,7 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
     } finally {
       cancel?.stop();
       handedBack.delete(job.runId);
+      claimedAttempts.delete(job.runId);
     }
   }
   return Object.assign(processRun, {
@@ -429,7 +439,10 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       await Promise.all(repliesOnTheirWay);
     },
     handBack(runIds: Iterable<string>) {
-      for (const runId of runIds) handedBack.add(runId);
+      return [...runIds].map((runId) => {
+        handedBack.add(runId);
+        return { runId, attempt: claimedAttempts.get(runId) ?? null };
+      });
     },
   });
 

@@ -310,7 +310,7 @@ describe.each([
   it('does not count a drain hand-back as a lost attempt', async () => {
     const runId = await queuedRun();
     await startRun(db(), runId); // attempt 1: its worker drains and hands the run back
-    expect(await markRunsInterrupted(db(), [runId])).toEqual([runId]);
+    expect(await markRunsInterrupted(db(), [{ runId, attempt: 1 }])).toEqual([runId]);
     await startRun(db(), runId); // attempt 2: this worker is lost
 
     // One attempt of two was lost, so the run gets another; counting the hand-back would fail it.

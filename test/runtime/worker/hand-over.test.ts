@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFlow } from '../../../runtime/db/flow-store';
 import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
-import { insertQueuedRun } from '../../../runtime/db/run-store';
+import { insertQueuedRun, startRun } from '../../../runtime/db/run-store';
 import { runs } from '../../../runtime/db/schema';
 import { type Env, parseEnv } from '../../../runtime/env';
 import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
@@ -145,5 +145,37 @@ describe('a drain hand-back', () => {
     );
     // Run once, by the next worker: unclaimed when it was handed back, so no attempt counted.
     expect(await rowOf(runId)).toMatchObject({ status: 'succeeded', attempt: 1, interruptions: 0 });
+  }, 40_000);
+
+  it('leaves alone a run that another worker has taken over since this one claimed it', async () => {
+    // The earlier test's workers stop, so that this run goes to the one below.
+    for (const worker of workers) await worker.close();
+    const draining = await startWorkerOnItsOwnConnection();
+    expect(await draining.sandboxAnswers(10_000)).toBe(true);
+    const runId = randomUUID();
+    await insertQueuedRun(database.handle.db, {
+      id: runId,
+      projectId,
+      flowId: flow.id,
+      flowVersionId: flow.versionId,
+      trigger,
+    });
+    // No copy of the run: the worker claims it (attempt 1) before its flow starts.
+    await app.queue.enqueue({ runId, replyTo: null });
+    await vi.waitFor(
+      () => {
+        if (draining.sandboxBusyForMs() === 0) throw new Error('flow not running yet');
+      },
+      { timeout: 10_000, interval: 2 },
+    );
+    expect(await rowOf(runId)).toMatchObject({ status: 'running', attempt: 1 });
+    // Another worker takes it over (this one's lock stalled, or its session was lost).
+    expect(await startRun(database.handle.db, runId)).toMatchObject({ attempt: 2 });
+
+    const closing = draining.close();
+    await draining.handOver();
+    await closing;
+    // Still the other worker's: not put back in the queue, no interruption counted.
+    expect(await rowOf(runId)).toMatchObject({ status: 'running', attempt: 2, interruptions: 0 });
   }, 40_000);
 });
