@@ -65,7 +65,7 @@ export const CLOUDWATCH_METRIC_MONTH_USD = 0.3;
 export const CLOUDWATCH_PUT_METRIC_DATA_PER_1K_USD = 0.01;
 export const CLOUDWATCH_LOGS_INGEST_GB_USD = 0.5;
 /**
- * What the stack puts in CloudWatch: the Dashboard construct's 10 alarms and the burst alarm
+ * What the stack puts in CloudWatch: the Dashboard construct's 11 alarms and the burst alarm
  * (10-second, high resolution) are in the template; target tracking adds 2 alarms per policy
  * (workers on BacklogPerWorker, APP on requests). Every Sluice metric (one dimension each),
  * and Container Insights' cluster and service metrics, which bill as custom metrics (about 30
