@@ -76,6 +76,10 @@ function classifyIpv6(bytes: Uint8Array): AddressKind {
   const words = [0, 1, 2, 3, 4, 5, 6, 7].map(word);
   const [w0 = 0, w1 = 0, w2 = 0, w3 = 0, w4 = 0, w5 = 0, w6 = 0, w7 = 0] = words;
   const embeddedIpv4 = ((w6 << 16) | w7) >>> 0;
+  // IPv4-translated ::ffff:0:a.b.c.d (RFC 2765, SIIT) reaches the embedded address too.
+  if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0 && w4 === 0xffff && w5 === 0) {
+    return classifyIpv4(embeddedIpv4);
+  }
   if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0 && w4 === 0) {
     if (w5 === 0xffff) return classifyIpv4(embeddedIpv4); // IPv4-mapped ::ffff:a.b.c.d
     if (w5 === 0) {

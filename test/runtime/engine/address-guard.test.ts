@@ -9,6 +9,7 @@ describe('classifyAddress', () => {
     ['100.128.0.1', 'public'],
     ['2606:4700:4700::1111', 'public'],
     ['::ffff:8.8.8.8', 'public'],
+    ['::ffff:0:8.8.8.8', 'public'],
     ['127.0.0.1', 'loopback'],
     ['127.255.0.9', 'loopback'],
     ['::1', 'loopback'],
@@ -41,6 +42,10 @@ describe('classifyAddress', () => {
     ['::ffff:10.0.0.1', 'private'],
     ['::ffff:169.254.169.254', 'metadata'],
     ['::ffff:a9fe:aa02', 'metadata'],
+    ['::ffff:0:169.254.169.254', 'metadata'],
+    ['::ffff:0:a9fe:aa02', 'metadata'],
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['::ffff:0:10.0.0.1', 'private'],
     ['64:ff9b::169.254.169.254', 'metadata'],
     ['2002:a9fe:a9fe::1', 'metadata'],
   ])('sees through IPv6 forms of IPv4 addresses: %s is %s', (address, kind) => {
