@@ -24,8 +24,7 @@ export async function executeLoopStep(
       `items must resolve to an array (got ${items === null ? 'null' : typeof items})`,
     );
   }
-  const itemJson = items.map((item) => JSON.stringify(item) ?? 'null');
-  slot.input = { value: items, json: `[${itemJson.join(',')}]` };
+  // Counted before anything is serialised: items past the cap would be serialised for nothing.
   const { maxLoopIterations } = run.limits;
   if (items.length > maxLoopIterations) {
     throw new LimitExceededError(
@@ -33,6 +32,8 @@ export async function executeLoopStep(
       `loop has ${items.length} items, over maxLoopIterations (${maxLoopIterations})`,
     );
   }
+  const itemJson = items.map((item) => JSON.stringify(item) ?? 'null');
+  slot.input = { value: items, json: `[${itemJson.join(',')}]` };
   const lastOutputs: StepOutput[] = [];
   for (const [index, item] of items.entries()) {
     const iterationScope = scope.child();

@@ -91,6 +91,24 @@ describe('loop steps', () => {
     });
   });
 
+  it('refuses too many items before it serialises any of them', async () => {
+    const small = createFlowRunner({ maxLoopIterations: 3 });
+    let serialised = 0;
+    // Stands in for large items: serialising them is the work the count check must spare.
+    const item = {
+      toJSON: () => {
+        serialised += 1;
+        return 1;
+      },
+    };
+    const outcome = failure(
+      await small.run(doubling, triggerOf({ items: Array(4).fill(item) }), later()),
+    );
+    small.dispose();
+    expect(outcome).toMatchObject({ status: 'limit_exceeded', failedStep: 'each' });
+    expect(serialised).toBe(0);
+  });
+
   it('runs exactly maxLoopIterations items', async () => {
     const small = createFlowRunner({ maxLoopIterations: 3 });
     const outcome = await small.run(doubling, triggerOf({ items: [1, 2, 3] }), later());
