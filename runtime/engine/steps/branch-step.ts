@@ -1,4 +1,5 @@
 import { evaluateCondition } from '../branch-condition';
+import { assertJsonWithin, stepInputBound } from '../json-bound';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { BranchStep } from '../step-schemas';
 import { resolveTemplates } from '../template';
@@ -16,10 +17,16 @@ export async function executeBranchStep(
   slot: StepInputSlot,
 ): Promise<StepOutput> {
   const { left, op, right } = step.if;
+  const bound = stepInputBound(run.limits);
   const condition =
     op === 'exists'
       ? { left: resolveTemplates(left, scope, { missingAsUndefined: true }), op }
-      : { left: resolveTemplates(left, scope), op, right: resolveTemplates(right, scope) };
+      : {
+          left: resolveTemplates(left, scope),
+          op,
+          right: resolveTemplates(right, scope),
+        };
+  assertJsonWithin(condition, bound, 'the condition');
   slot.input = outputOf(condition);
   const matched = evaluateCondition(op, condition.left, condition.right);
   const arm = matched ? 'then' : 'else';

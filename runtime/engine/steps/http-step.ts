@@ -4,6 +4,7 @@ import { abortedError, pastDeadlineError, stepTimeBudget, throwIfOutOfTime } fro
 import { LimitExceededError } from '../errors/limit-exceeded-error';
 import { StepFailedError } from '../errors/step-failed-error';
 import { sendHttpRequest } from '../http-request';
+import { assertJsonWithin, stepInputBound } from '../json-bound';
 import { retryAfterMs } from '../retry-after';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { HttpStep } from '../step-schemas';
@@ -19,13 +20,18 @@ export async function executeHttpStep(
   slot: StepInputSlot,
 ): Promise<StepOutput> {
   const { method } = step;
+  const bound = stepInputBound(run.limits);
   const url = resolveTemplates(step.url, scope);
   if (typeof url !== 'string') {
+    assertJsonWithin(url, bound, 'the url');
     slot.input = outputOf({ method, url });
     throw new StepFailedError(`url must resolve to a string (got ${typeof url})`);
   }
-  const headers = stringValues(resolveTemplates(step.headers ?? {}, scope));
+  const resolvedHeaders = resolveTemplates(step.headers ?? {}, scope);
   const body = resolveTemplates(step.body, scope);
+  // Before anything below serialises a part of it.
+  assertJsonWithin({ method, url, headers: resolvedHeaders, body }, bound, 'the request');
+  const headers = stringValues(resolvedHeaders);
   // Serialised once: the logged input's JSON, and the bytes sent for a JSON body.
   const bodyJson = body === undefined ? undefined : JSON.stringify(body);
   const head = `{"method":"${method}","url":${JSON.stringify(url)},"headers":${JSON.stringify(headers)}`;

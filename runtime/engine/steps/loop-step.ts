@@ -1,5 +1,6 @@
 import { LimitExceededError } from '../errors/limit-exceeded-error';
 import { StepFailedError } from '../errors/step-failed-error';
+import { assertJsonWithin, stepInputBound } from '../json-bound';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { LoopStep } from '../step-schemas';
 import { resolveTemplates } from '../template';
@@ -17,8 +18,10 @@ export async function executeLoopStep(
   run: StepContext,
   slot: StepInputSlot,
 ): Promise<StepOutput> {
+  const bound = stepInputBound(run.limits);
   const items = resolveTemplates(step.items, scope);
   if (!Array.isArray(items)) {
+    assertJsonWithin(items, bound, 'items');
     slot.input = outputOf(items);
     throw new StepFailedError(
       `items must resolve to an array (got ${items === null ? 'null' : typeof items})`,
@@ -32,6 +35,7 @@ export async function executeLoopStep(
       `loop has ${items.length} items, over maxLoopIterations (${maxLoopIterations})`,
     );
   }
+  assertJsonWithin(items, bound, 'items');
   const itemJson = items.map((item) => JSON.stringify(item) ?? 'null');
   slot.input = { value: items, json: `[${itemJson.join(',')}]` };
   const lastOutputs: StepOutput[] = [];

@@ -1,6 +1,5 @@
-import { LimitExceededError } from '../errors/limit-exceeded-error';
 import { StepFailedError } from '../errors/step-failed-error';
-import { jsonCertainlyOver } from '../json-size';
+import { assertJsonWithin, type JsonBound } from '../json-bound';
 import { responseHeaderNameProblem, responseHeaderValueProblem } from '../response-headers';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { RespondStep } from '../step-schemas';
@@ -18,25 +17,22 @@ export function executeRespondStep(
   run: StepContext,
   slot: StepInputSlot,
 ): StepOutput {
+  // The response is the step's output, so maxStepOutputBytes bounds what its templates resolve.
+  const bound: JsonBound = { limit: 'maxStepOutputBytes', maxBytes: run.limits.maxStepOutputBytes };
   const status = resolveTemplates(step.status ?? 200, scope);
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+    assertJsonWithin(status, bound, 'the status');
     slot.input = outputOf({ status });
     throw new StepFailedError(
       `status must be an integer from 200 to 599 (got ${JSON.stringify(status)})`,
     );
   }
   const body = resolveTemplates(step.body ?? null, scope);
-  // Before anything serialises it: templates can repeat a large value past any size.
-  const { maxStepOutputBytes } = run.limits;
-  if (jsonCertainlyOver(body, maxStepOutputBytes)) {
-    throw new LimitExceededError(
-      'maxStepOutputBytes',
-      `output is over maxStepOutputBytes (${maxStepOutputBytes}) before it is serialised: its body alone passes it`,
-    );
-  }
   const resolvedHeaders = step.headers
     ? (resolveTemplates(step.headers, scope) as Record<string, unknown>)
     : undefined;
+  // Before anything serialises them: templates can repeat a large value past any size.
+  assertJsonWithin({ status, body, headers: resolvedHeaders }, bound, 'the response');
   const refuse = (problem: string) => {
     slot.input = outputOf({ status, body, headers: resolvedHeaders });
     return new StepFailedError(problem);

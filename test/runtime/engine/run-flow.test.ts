@@ -122,13 +122,35 @@ describe('running flows', () => {
           steps: [respondStep({ body: '{{each.item}}' })],
         },
       ]);
+      // The items fit in the cap (an input larger than the whole log is refused up front);
+      // the outputs of their iterations do not.
       const outcome = failure(
-        await small.run(flow, triggerOf(Array(50).fill('z'.repeat(100))), later()),
+        await small.run(flow, triggerOf(Array(50).fill('z'.repeat(30))), later()),
       );
       small.dispose();
       expect(outcome.status).toBe('limit_exceeded');
       expect(outcome.error).toBe('run log would grow past maxRunLogBytes (2000 bytes)');
       expect(JSON.stringify(outcome.log).length).toBeLessThan(2000 + 1000);
+    });
+
+    it('fails a step whose input alone passes maxRunLogBytes, before serialising it', async () => {
+      const small = createFlowRunner({ maxRunLogBytes: 2000 });
+      const flow = flowOf([
+        {
+          id: 'send',
+          type: 'http',
+          method: 'POST',
+          url: 'http://192.0.2.1/never-sent',
+          body: Array(10).fill('{{trigger.body}}'),
+        },
+      ]);
+      const outcome = failure(await small.run(flow, triggerOf('w'.repeat(300)), later()));
+      small.dispose();
+      expect(outcome).toMatchObject({
+        status: 'limit_exceeded',
+        failedStep: 'send',
+        error: 'the request is over maxRunLogBytes (2000) before it is serialised',
+      });
     });
 
     it('rejects a memory cap isolated-vm cannot honour', () => {
