@@ -30,7 +30,7 @@ export function assertJsonWithin(value: unknown, bound: JsonBound, what: string)
   if (jsonCertainlyOver(value, bound.maxBytes)) throw overBound(bound, what);
 }
 
-function overBound(bound: JsonBound, what: string): LimitExceededError {
+export function overBound(bound: JsonBound, what: string): LimitExceededError {
   return new LimitExceededError(
     bound.limit,
     `${what} is over ${bound.limit} (${bound.maxBytes}) before it is serialised`,

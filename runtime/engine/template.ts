@@ -1,4 +1,6 @@
 import { StepFailedError } from './errors/step-failed-error';
+import { type JsonBound, overBound } from './json-bound';
+import { jsonCertainlyOver } from './json-size';
 import { isNotFound, type PathSegment, parsePath, walkPath } from './template-path';
 
 /**
@@ -90,6 +92,11 @@ export function forEachTemplateRef(
 }
 
 export interface ResolveOptions {
+  /**
+   * The JSON size the resolved value is bound by (see json-bound.ts). A text template longer
+   * than it fails the step by name before it is built.
+   */
+  readonly bound: JsonBound;
   /** Resolve a missing path to undefined instead of failing (the branch `exists` operator). */
   readonly missingAsUndefined?: boolean;
 }
@@ -98,7 +105,7 @@ export interface ResolveOptions {
 export function resolveTemplates(
   value: unknown,
   roots: TemplateRoots,
-  options: ResolveOptions = {},
+  options: ResolveOptions,
 ): unknown {
   if (typeof value === 'string') return resolveString(value, roots, options);
   if (Array.isArray(value)) return value.map((item) => resolveTemplates(item, roots, options));
@@ -124,9 +131,17 @@ function resolveString(text: string, roots: TemplateRoots, options: ResolveOptio
   if (template.isSingleRef && first !== undefined && typeof first !== 'string') {
     return lookup(first, roots, options);
   }
+  // Measured before it is joined: the parts can repeat one large value past any size, and past
+  // V8's longest string (about 512 Mi characters) joining them throws, an internal error. A
+  // string's JSON takes at least its length in UTF-8 bytes, so the length is a fair bound.
+  const { bound } = options;
   let resolved = '';
   for (const part of template.parts) {
-    resolved += typeof part === 'string' ? part : asText(lookup(part, roots, options));
+    const room = bound.maxBytes - resolved.length;
+    const text =
+      typeof part === 'string' ? part : asText(lookup(part, roots, options), room, bound);
+    if (text.length > room) throw overBound(bound, 'a text template');
+    resolved += text;
   }
   return resolved;
 }
@@ -146,9 +161,13 @@ function lookup(ref: TemplateRef, roots: TemplateRoots, options: ResolveOptions)
   throw new StepFailedError(`template ${ref.source}: path "${ref.pathText}" not found${hint}`);
 }
 
-function asText(value: unknown): string {
+/** `value` as text; an object's JSON only when it may fit in `room` characters. */
+function asText(value: unknown, room: number, bound: JsonBound): string {
   if (typeof value === 'string') return value;
   if (value === undefined) return '';
-  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  if (value !== null && typeof value === 'object') {
+    if (jsonCertainlyOver(value, room)) throw overBound(bound, 'a text template');
+    return JSON.stringify(value);
+  }
   return String(value);
 }

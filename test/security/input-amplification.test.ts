@@ -102,6 +102,17 @@ describe('a step whose templates repeat one large value', () => {
     expect(stub.requests.length).toBe(before);
   });
 
+  it('ends a text template repeated past the longest string limit_exceeded', async () => {
+    // 48 copies of 12 MiB in one string: 576 Mi characters, past V8's longest string.
+    const text = Array<string>(48).fill(LARGE).join('');
+    const { status, answer } = await runSync([post({ body: { text } })], {
+      s: 'x'.repeat(12 * MiB),
+    });
+    expect(status).toBe(500);
+    expect(answer).toMatchObject({ status: 'limit_exceeded', failedStep: 'send' });
+    expect(answer.error).toContain('maxRunLogBytes');
+  });
+
   it('still forwards a whole large webhook body once', async () => {
     const { status, answer } = await runSync([post({ body: '{{trigger.body}}' })], {
       s: 'x'.repeat(20 * MiB),

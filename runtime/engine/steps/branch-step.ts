@@ -20,11 +20,11 @@ export async function executeBranchStep(
   const bound = stepInputBound(run.limits);
   const condition =
     op === 'exists'
-      ? { left: resolveTemplates(left, scope, { missingAsUndefined: true }), op }
+      ? { left: resolveTemplates(left, scope, { bound, missingAsUndefined: true }), op }
       : {
-          left: resolveTemplates(left, scope),
+          left: resolveTemplates(left, scope, { bound }),
           op,
-          right: resolveTemplates(right, scope),
+          right: resolveTemplates(right, scope, { bound }),
         };
   assertJsonWithin(condition, bound, 'the condition');
   slot.input = outputOf(condition);

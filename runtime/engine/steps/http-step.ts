@@ -21,14 +21,14 @@ export async function executeHttpStep(
 ): Promise<StepOutput> {
   const { method } = step;
   const bound = stepInputBound(run.limits);
-  const url = resolveTemplates(step.url, scope);
+  const url = resolveTemplates(step.url, scope, { bound });
   if (typeof url !== 'string') {
     assertJsonWithin(url, bound, 'the url');
     slot.input = outputOf({ method, url });
     throw new StepFailedError(`url must resolve to a string (got ${typeof url})`);
   }
-  const resolvedHeaders = resolveTemplates(step.headers ?? {}, scope);
-  const body = resolveTemplates(step.body, scope);
+  const resolvedHeaders = resolveTemplates(step.headers ?? {}, scope, { bound });
+  const body = resolveTemplates(step.body, scope, { bound });
   // Before anything below serialises a part of it.
   assertJsonWithin({ method, url, headers: resolvedHeaders, body }, bound, 'the request');
   const headers = stringValues(resolvedHeaders);

@@ -19,7 +19,7 @@ export async function executeLoopStep(
   slot: StepInputSlot,
 ): Promise<StepOutput> {
   const bound = stepInputBound(run.limits);
-  const items = resolveTemplates(step.items, scope);
+  const items = resolveTemplates(step.items, scope, { bound });
   if (!Array.isArray(items)) {
     assertJsonWithin(items, bound, 'items');
     slot.input = outputOf(items);

@@ -19,7 +19,7 @@ export function executeRespondStep(
 ): StepOutput {
   // The response is the step's output, so maxStepOutputBytes bounds what its templates resolve.
   const bound: JsonBound = { limit: 'maxStepOutputBytes', maxBytes: run.limits.maxStepOutputBytes };
-  const status = resolveTemplates(step.status ?? 200, scope);
+  const status = resolveTemplates(step.status ?? 200, scope, { bound });
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
     assertJsonWithin(status, bound, 'the status');
     slot.input = outputOf({ status });
@@ -27,9 +27,9 @@ export function executeRespondStep(
       `status must be an integer from 200 to 599 (got ${JSON.stringify(status)})`,
     );
   }
-  const body = resolveTemplates(step.body ?? null, scope);
+  const body = resolveTemplates(step.body ?? null, scope, { bound });
   const resolvedHeaders = step.headers
-    ? (resolveTemplates(step.headers, scope) as Record<string, unknown>)
+    ? (resolveTemplates(step.headers, scope, { bound }) as Record<string, unknown>)
     : undefined;
   // Before anything serialises them: templates can repeat a large value past any size.
   assertJsonWithin({ status, body, headers: resolvedHeaders }, bound, 'the response');
