@@ -102,6 +102,16 @@ describe('a step whose templates repeat one large value', () => {
     expect(stub.requests.length).toBe(before);
   });
 
+  it('measures what a value serialises to, not its length: control characters', async () => {
+    // 11 copies of 4 Mi control characters, each written as \u0001: 264 MiB of JSON from a
+    // 24 MiB webhook, though the strings hold only 44 Mi characters.
+    const steps = [branchStep('send', { left: Array(11).fill(LARGE), op: 'exists' }, [])];
+    const { status, answer } = await runSync(steps, { s: '\u0001'.repeat(4 * MiB) });
+    expect(status).toBe(500);
+    expect(answer).toMatchObject({ status: 'limit_exceeded', failedStep: 'send' });
+    expect(answer.error).toContain('maxRunLogBytes');
+  });
+
   it('ends a text template repeated past the longest string limit_exceeded', async () => {
     // 48 copies of 12 MiB in one string: 576 Mi characters, past V8's longest string.
     const text = Array<string>(48).fill(LARGE).join('');
