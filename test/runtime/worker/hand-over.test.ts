@@ -103,31 +103,39 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
+/** Inserts a queued run of the busy flow and enqueues its job, with or without its copy. */
+async function queueRun({ withCopy }: { withCopy: boolean }): Promise<string> {
+  const runId = randomUUID();
+  await insertQueuedRun(database.handle.db, {
+    id: runId,
+    projectId,
+    flowId: flow.id,
+    flowVersionId: flow.versionId,
+    trigger,
+  });
+  const start = withCopy ? { start: { flowVersionId: flow.versionId, projectId, trigger } } : {};
+  await app.queue.enqueue({ runId, replyTo: null, ...start });
+  return runId;
+}
+
+/** Resolves once the worker's sandbox is running a step: the flow has started. */
+async function untilFlowRuns(worker: { sandboxBusyForMs(): number }): Promise<void> {
+  await vi.waitFor(
+    () => {
+      if (worker.sandboxBusyForMs() === 0) throw new Error('flow not running yet');
+    },
+    { timeout: 10_000, interval: 2 },
+  );
+}
+
 describe('a drain hand-back', () => {
   it('puts back a run it was running unclaimed, for the next worker to run, not record it failed', async () => {
     const draining = await startWorkerOnItsOwnConnection();
     // The isolate exists, so the flow's code starts at once.
     expect(await draining.sandboxAnswers(10_000)).toBe(true);
-    const runId = randomUUID();
-    await insertQueuedRun(database.handle.db, {
-      id: runId,
-      projectId,
-      flowId: flow.id,
-      flowVersionId: flow.versionId,
-      trigger,
-    });
-    await app.queue.enqueue({
-      runId,
-      replyTo: null,
-      start: { flowVersionId: flow.versionId, projectId, trigger },
-    });
+    const runId = await queueRun({ withCopy: true });
     // The flow's code step is running: the run is still unclaimed (queued at attempt 0).
-    await vi.waitFor(
-      () => {
-        if (draining.sandboxBusyForMs() === 0) throw new Error('flow not running yet');
-      },
-      { timeout: 10_000, interval: 2 },
-    );
+    await untilFlowRuns(draining);
 
     // As at the drain deadline: it stops taking jobs, then hands back the runs in hand.
     const closing = draining.close();
@@ -152,22 +160,9 @@ describe('a drain hand-back', () => {
     for (const worker of workers) await worker.close();
     const draining = await startWorkerOnItsOwnConnection();
     expect(await draining.sandboxAnswers(10_000)).toBe(true);
-    const runId = randomUUID();
-    await insertQueuedRun(database.handle.db, {
-      id: runId,
-      projectId,
-      flowId: flow.id,
-      flowVersionId: flow.versionId,
-      trigger,
-    });
     // No copy of the run: the worker claims it (attempt 1) before its flow starts.
-    await app.queue.enqueue({ runId, replyTo: null });
-    await vi.waitFor(
-      () => {
-        if (draining.sandboxBusyForMs() === 0) throw new Error('flow not running yet');
-      },
-      { timeout: 10_000, interval: 2 },
-    );
+    const runId = await queueRun({ withCopy: false });
+    await untilFlowRuns(draining);
     expect(await rowOf(runId)).toMatchObject({ status: 'running', attempt: 1 });
     // Another worker takes it over (this one's lock stalled, or its session was lost).
     expect(await startRun(database.handle.db, runId)).toMatchObject({ attempt: 2 });
