@@ -11,6 +11,7 @@ export async function startApp(deps: ApiDeps): Promise<RunningHttpServer> {
       port,
       hostname,
       albIdleTimeoutS: deps.env.SLUICE_ALB_IDLE_TIMEOUT_S,
+      logger: deps.logger,
     });
   } catch (error) {
     const code = (error as { code?: unknown }).code;

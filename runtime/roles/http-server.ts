@@ -1,6 +1,9 @@
-import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener, RequestError } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { refusalForClientError, refuseOnSocket } from './http-refusals';
 
 /**
  * Node closes an idle keep-alive socket after 5 s by default, while the ALB keeps its side
@@ -18,30 +21,94 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
+const jsonError = (status: number, code: string, message: string, requestId: string) =>
+  Response.json(
+    { error: { code, message, ...(status >= 500 ? { requestId } : {}) } },
+    { status, headers: { 'X-Request-Id': requestId } },
+  );
+
+/**
+ * @hono/node-server builds the web Request before the API runs; a request it cannot build one
+ * from (a Host that is no host, a backslash in the path, `OPTIONS *`) would get its bare 400
+ * with no body. Its texts are not ours to send, so the API's shape and words are used instead.
+ */
+function requestNotBuilt(logger: Pick<Logger, 'error'> | undefined) {
+  return (error: unknown) => {
+    const requestId = randomUUID();
+    if (error instanceof RequestError) {
+      return jsonError(
+        400,
+        'invalid_request',
+        'the Host header and the request target do not form a valid URL',
+        requestId,
+      );
+    }
+    logger?.error({ err: error, requestId }, 'unhandled error outside the API');
+    return jsonError(500, 'internal', 'internal error', requestId);
+  };
+}
+
 /**
  * Serves `fetch` with @hono/node-server, with keep-alive timeouts set for an ALB in front whose
  * idle timeout is `albIdleTimeoutS` (SLUICE_ALB_IDLE_TIMEOUT_S, ALB_IDLE_TIMEOUT_S by default).
+ * Requests Node refuses before the API sees them are answered in the API's error shape.
  */
 export function listenHttp(
   fetch: (request: Request) => Response | Promise<Response>,
-  { port, hostname, albIdleTimeoutS }: { port: number; hostname: string; albIdleTimeoutS: number },
+  {
+    port,
+    hostname,
+    albIdleTimeoutS,
+    logger,
+  }: {
+    port: number;
+    hostname: string;
+    albIdleTimeoutS: number;
+    logger?: Pick<Logger, 'error'>;
+  },
 ): Promise<RunningHttpServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname }, (info: AddressInfo) => {
+    const server = createServer(
+      getRequestListener(fetch, { hostname, errorHandler: requestNotBuilt(logger) }),
+    );
+    server.keepAliveTimeout = keepAliveTimeoutMs(albIdleTimeoutS);
+    server.headersTimeout = headersTimeoutMs(albIdleTimeoutS);
+    // Node's own answers to these are a bare status line with no body and no X-Request-Id.
+    server.on('clientError', (error: { code?: unknown }, socket) =>
+      refuseOnSocket(socket, refusalForClientError(error)),
+    );
+    // Unheard, CONNECT gets its connection dropped without an answer.
+    server.on('connect', (_request, socket) =>
+      refuseOnSocket(socket, {
+        status: 405,
+        code: 'method_not_allowed',
+        message: 'CONNECT is not allowed: this is not a proxy',
+      }),
+    );
+    server.on('checkExpectation', (_request, response) => {
+      const body = JSON.stringify({
+        error: { code: 'expectation_failed', message: 'Expect may only be 100-continue' },
+      });
+      response.writeHead(417, {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+        'X-Request-Id': randomUUID(),
+      });
+      response.end(body);
+    });
+    // A port in use or a host that is not this machine's: the caller names the setting.
+    server.once('error', reject);
+    server.listen(port, hostname, () => {
       server.off('error', reject);
       resolve({
-        port: info.port,
+        port: (server.address() as AddressInfo).port,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
             // Keep-alive sockets with no request in flight would hold close() open.
-            if ('closeIdleConnections' in server) server.closeIdleConnections();
+            server.closeIdleConnections();
           }),
       });
-    }) as Server;
-    // A port in use or a host that is not this machine's: the caller names the setting.
-    server.once('error', reject);
-    server.keepAliveTimeout = keepAliveTimeoutMs(albIdleTimeoutS);
-    server.headersTimeout = headersTimeoutMs(albIdleTimeoutS);
+    });
   });
 }
