@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { failedDependency } from './dependency-failure';
 import { ApiError } from './errors';
+import { requestBodyAbandoned } from './middleware/behind-node-server';
 import { unavailable } from './unavailable';
 
 /**
@@ -25,6 +26,20 @@ export const errorHandler =
   (logger: Logger) =>
   (thrown: Error, c: Context): Response => {
     const requestId = c.get('requestId') as string | undefined;
+    // Reading a body the caller stopped sending fails with ECONNRESET, which would read as an
+    // outage (503, logged as a dependency down). Nobody is left to answer; the log says what.
+    if (!(thrown instanceof ApiError && thrown.status < 500) && requestBodyAbandoned(c)) {
+      logger.info({ requestId, path: c.req.path }, 'the caller closed before sending its body');
+      return c.json(
+        {
+          error: {
+            code: 'request_aborted',
+            message: 'the connection closed before the request body was complete',
+          },
+        },
+        400,
+      );
+    }
     const dependency = thrown instanceof ApiError ? null : failedDependency(thrown);
     const error = dependency === null ? thrown : unavailable(dependency, thrown);
     if (error instanceof ApiError) {

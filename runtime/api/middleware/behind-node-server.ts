@@ -8,3 +8,11 @@ import type { Context } from 'hono';
  */
 export const isBehindNodeServer = (c: Context) =>
   (c.env as Partial<HttpBindings> | undefined)?.incoming !== undefined;
+
+/**
+ * Whether the caller closed the connection before its request body was complete: Node then
+ * destroys the body stream with `aborted` (ECONNRESET), which is the caller's doing, not a
+ * dependency's.
+ */
+export const requestBodyAbandoned = (c: Context) =>
+  (c.env as Partial<HttpBindings> | undefined)?.incoming?.readableAborted === true;
