@@ -12,6 +12,12 @@
  *   into ICU, so a step may segment at most MAX_SEGMENTED_UNITS of text in all; V8's
  *   non-standard `Intl.v8BreakIterator`, whose `adoptText` does the same uncounted, is removed.
  *
+ * - `Symbol.for`'s registry belongs to the isolate, not the context, and V8 never collects it:
+ *   keys a run registered stayed in the heap after its context was released, under the memory
+ *   cap that later runs (another project's too) then hit. Each context gets a registry of its
+ *   own, two Maps in its heap that go with it. (A symbol it returns can be a WeakMap key, which
+ *   a registered one cannot; nothing else tells them apart within the one context a run has.)
+ *
  * They run in the step's context, so they keep their own copies of the built-ins they use.
  */
 
@@ -88,6 +94,31 @@ const countSegmentedText = (owner) => {
   }.segment;
   redefine(owner, 'segment', counted);
 };
+const NativeSymbol = Symbol;
+const NativeTypeError = TypeError;
+const NativeString = String;
+const { get: mapGet, set: mapSet } = Map.prototype;
+const symbolsByKey = new Map();
+const keysBySymbol = new Map();
+const contextRegistry = {
+  for(key) {
+    const name = \`\${key}\`;
+    let symbol = apply(mapGet, symbolsByKey, [name]);
+    if (symbol === undefined) {
+      symbol = NativeSymbol(name);
+      apply(mapSet, symbolsByKey, [name, symbol]);
+      apply(mapSet, keysBySymbol, [symbol, name]);
+    }
+    return symbol;
+  },
+  keyFor(symbol) {
+    if (typeof symbol !== 'symbol') throw new NativeTypeError(NativeString(symbol) + ' is not a symbol');
+    return apply(mapGet, keysBySymbol, [symbol]);
+  },
+};
+redefine(NativeSymbol, 'for', contextRegistry.for);
+redefine(NativeSymbol, 'keyFor', contextRegistry.keyFor);
+
 let countedIntl;
 const countIntl = () => {
   if (countedIntl !== undefined) return countedIntl;
