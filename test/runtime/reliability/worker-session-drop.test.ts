@@ -110,6 +110,19 @@ async function startWorkers(count: number): Promise<void> {
   }
 }
 
+/** The test's reconciler: the sole leader, passing on runs older than 1 s. */
+function reconcilerOf(options: { maxAttempts: number; now?: () => number }) {
+  return createRunReconciler({
+    db: database.handle.db,
+    queue: app.queue,
+    lease: soleLease,
+    logger,
+    intervalMs: 1000,
+    afterS: 1,
+    ...options,
+  });
+}
+
 async function enqueueRun(): Promise<string> {
   const runId = randomUUID();
   await insertQueuedRun(database.handle.db, {
@@ -208,15 +221,7 @@ describe("when an sqs worker's session drops while its run waits on a step", () 
       await terminate(pid ?? 0);
       expect(await holderOf(runId)).toBeUndefined();
 
-      const reconciler = createRunReconciler({
-        db: database.handle.db,
-        queue: app.queue,
-        lease: soleLease,
-        logger,
-        intervalMs: 1000,
-        afterS: 1,
-        maxAttempts,
-      });
+      const reconciler = reconcilerOf({ maxAttempts });
       // Passes every 200 ms, from the drop until the hold is back, and one more.
       const passes: ReconcilePass[] = [];
       const deadline = Date.now() + 15_000;
@@ -249,16 +254,7 @@ describe("when an sqs worker's session drops while its run waits on a step", () 
     // A reconciler that saw the hold missing past its grace (a worker slow to take it back):
     // its clock moves on between two passes. The run is queued again and its message re-sent.
     let now = Date.now();
-    const reconciler = createRunReconciler({
-      db: database.handle.db,
-      queue: app.queue,
-      lease: soleLease,
-      logger,
-      intervalMs: 1000,
-      afterS: 1,
-      maxAttempts: 2,
-      now: () => now,
-    });
+    const reconciler = reconcilerOf({ maxAttempts: 2, now: () => now });
     expect(await reconciler.reconcileOnce({ ignoreAge: true })).toMatchObject({ retried: 0 });
     now += LOST_HOLD_GRACE_MS + 1;
     expect(await reconciler.reconcileOnce({ ignoreAge: true })).toMatchObject({ retried: 1 });
