@@ -22,6 +22,11 @@ export function stepInputBound(limits: EngineLimits): JsonBound {
   return { limit: 'maxRunLogBytes', maxBytes: limits.maxRunLogBytes };
 }
 
+/** The bound on a respond step's response, which is its output: `maxStepOutputBytes`. */
+export function stepOutputBound(limits: EngineLimits): JsonBound {
+  return { limit: 'maxStepOutputBytes', maxBytes: limits.maxStepOutputBytes };
+}
+
 /**
  * Fails the step by name when `value`'s JSON certainly passes `bound`, judged without
  * serialising it (see jsonCertainlyOver), so nothing that large is ever built.

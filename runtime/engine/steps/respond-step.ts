@@ -1,5 +1,5 @@
 import { StepFailedError } from '../errors/step-failed-error';
-import { assertJsonWithin, type JsonBound } from '../json-bound';
+import { assertJsonWithin, stepOutputBound } from '../json-bound';
 import { responseHeaderNameProblem, responseHeaderValueProblem } from '../response-headers';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { RespondStep } from '../step-schemas';
@@ -18,7 +18,7 @@ export function executeRespondStep(
   slot: StepInputSlot,
 ): StepOutput {
   // The response is the step's output, so maxStepOutputBytes bounds what its templates resolve.
-  const bound: JsonBound = { limit: 'maxStepOutputBytes', maxBytes: run.limits.maxStepOutputBytes };
+  const bound = stepOutputBound(run.limits);
   const status = resolveTemplates(step.status ?? 200, scope, { bound });
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
     assertJsonWithin(status, bound, 'the status');
