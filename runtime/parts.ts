@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { persistentDataDirSecret } from './data-dir-secret';
 import {
   connectPostgres,
   type Database,
@@ -401,16 +401,6 @@ export function createFileStore(env: Env): { store: FileStore; localStore?: Loca
 /** Local signed URLs must survive a restart, so a generated secret is kept in the data dir. */
 function persistentSigningSecret(dataDir: string): string {
   return persistentDataDirSecret(dataDir, 'signing-secret', () => randomBytes(32).toString('hex'));
-}
-
-/** Reads a generated secret from the data dir, creating it the first time. */
-function persistentDataDirSecret(dataDir: string, file: string, generate: () => string): string {
-  const path = join(dataDir, file);
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const secret = generate();
-  writeFileSync(path, secret, { mode: 0o600 });
-  return secret;
 }
 
 /** Who counts the live workers for the console: BullMQ's worker list, or the workers' sightings. */
