@@ -117,7 +117,23 @@ export function sendHttpRequest(
       if (error instanceof AddressRefusedError) fail('refused', error.message);
       else fail('network', `request failed: ${error.message}`);
     });
+    // A 101 hands the socket over: with no listener Node destroys it without an error or a
+    // response, and the step would wait out its whole timeout.
+    request.on('upgrade', (response: IncomingMessage, socket: Socket) => {
+      socket.destroy();
+      fail(
+        'network',
+        `the server answered ${response.statusCode} Switching Protocols, which an http step cannot follow: it reads one HTTP response`,
+      );
+    });
+    let responded = false;
+    // Any other close before a response, so that no way of ending the exchange leaves the step
+    // waiting for its timeout.
+    request.on('close', () => {
+      if (!responded) fail('network', 'the connection closed before a response arrived');
+    });
     request.on('response', (response) => {
+      responded = true;
       readBody(response, bounds.maxResponseBytes, (read) => {
         if (!read.ok) {
           fail(read.reason, read.message);

@@ -42,5 +42,7 @@ describe('a respond step whose templates repeat one large value', () => {
     const answer = (await res.json()) as { status: string; error: string; failedStep: string };
     expect(answer).toMatchObject({ status: 'limit_exceeded', failedStep: 'reply' });
     expect(answer.error).toContain('maxStepOutputBytes');
-  });
+    // Sending and parsing 12 MiB twice takes about 3.5 s alone, past vitest's 5 s default on a
+    // busy box.
+  }, 30_000);
 });

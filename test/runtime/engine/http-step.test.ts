@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFlowRunner } from '../../../runtime/engine';
 import { failure, flowOf, later, triggerOf } from './flow-fixtures';
@@ -239,6 +240,31 @@ describe('http steps against a local stub (allowPrivateNetwork)', () => {
     expect(outcome.error).toContain('refused to connect to 169.254.169.254 (metadata address)');
   });
 
+  it.each([
+    ['without asking to', {}],
+    ['when the step asked to', { upgrade: 'websocket', connection: 'Upgrade' }],
+  ])(
+    'fails the step at once, naming it, when the server switches protocols %s',
+    async (_when, headers) => {
+      const switching = await startRawServer(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+      );
+      const started = Date.now();
+      const outcome = failure(
+        await runner.run(
+          flowOf([httpStep({ url: `${switching.origin}/`, headers, timeoutMs: 5000 })]),
+          triggerOf(null),
+          later(),
+        ),
+      );
+      await switching.close();
+      expect(outcome.status).toBe('failed');
+      expect(outcome.error).toContain('the server answered 101 Switching Protocols');
+      // Before, the step waited out its whole timeoutMs.
+      expect(Date.now() - started).toBeLessThan(1500);
+    },
+  );
+
   it('fails the step when nothing listens on the port', async () => {
     const closed = await startStubServer(() => {});
     await closed.close();
@@ -320,3 +346,18 @@ describe('http steps with the default address guard', () => {
     expect(await refusal(`http://0.0.0.0:${stub.port}/`)).toContain('unspecified address');
   });
 });
+
+/** A TCP server on 127.0.0.1 that answers every request with the same raw bytes. */
+async function startRawServer(answer: string) {
+  const server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', () => socket.write(answer));
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const { port } = server.address() as { port: number };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    // The step's side destroys its socket, so close() has no connection left to wait for.
+    close: () => new Promise<void>((closed) => server.close(() => closed())),
+  };
+}
