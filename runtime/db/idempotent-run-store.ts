@@ -44,13 +44,16 @@ export async function insertQueuedRunOnce(
     const projectId = result.rows[0]?.project_id ?? null;
     if (projectId === null) return null;
     if (result.rows[0]?.id != null) return { runId: run.id, created: true, projectId };
+    // Marked in the same statement that finds it, so the first request's cancel after a failed
+    // enqueue (cancelUnclaimedRun) either came first, and released the key, or sees the mark.
     const [existing] = await db
-      .select({
+      .update(runs)
+      .set({ repeatAcceptedAt: sql`coalesce(${runs.repeatAcceptedAt}, now())` })
+      .where(and(eq(runs.flowId, run.flowId), eq(runs.idempotencyKey, idempotencyKey)))
+      .returning({
         id: runs.id,
         fresh: sql<boolean>`${runs.createdAt} > now() - make_interval(secs => ${IDEMPOTENCY_WINDOW_S})`,
-      })
-      .from(runs)
-      .where(and(eq(runs.flowId, run.flowId), eq(runs.idempotencyKey, idempotencyKey)));
+      });
     if (existing === undefined) continue; // released meanwhile: insert again
     if (existing.fresh) return { runId: existing.id, created: false, projectId };
     await db

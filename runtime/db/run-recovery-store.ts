@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Database } from './client';
 import { keyedRunStatusIn } from './keyed-run-conditions';
 import { runs } from './schema';
@@ -70,7 +70,9 @@ export async function failLostRun(db: Database, run: OverdueRun): Promise<boolea
  * A run no worker has claimed yet → `canceled` (enqueue_failed). False when a worker already
  * claimed it: the enqueue that seemed to fail did land, so the run is live. The run's
  * Idempotency-Key is released with it: the caller was told 503 (no run), so its retry with the
- * same key must start a run, not be answered with this canceled one.
+ * same key must start a run, not be answered with this canceled one. False too when a repeat of
+ * that key was already answered 202 with this run (repeatAcceptedAt): it stays queued for the
+ * reconciler to enqueue, and the first caller is told 202 as well.
  */
 export async function cancelUnclaimedRun(db: Database, runId: string): Promise<boolean> {
   const updated = await db
@@ -81,7 +83,15 @@ export async function cancelUnclaimedRun(db: Database, runId: string): Promise<b
       finishedAt: new Date(),
       idempotencyKey: null,
     })
-    .where(and(eq(runs.id, runId), keyedRunStatusIn(['queued']), eq(runs.attempt, 0)))
+    .where(
+      and(
+        eq(runs.id, runId),
+        keyedRunStatusIn(['queued']),
+        eq(runs.attempt, 0),
+        // A repeat of its Idempotency-Key was told 202: the run must run (see repeatAcceptedAt).
+        isNull(runs.repeatAcceptedAt),
+      ),
+    )
     .returning({ id: runs.id });
   return updated.length > 0;
 }

@@ -139,6 +139,12 @@ export const runs = pgTable(
     steps: jsonb('steps'),
     /** The async webhook's Idempotency-Key header; a repeat within 24 h gets this run back. */
     idempotencyKey: text('idempotency_key'),
+    /**
+     * When a repeat of the Idempotency-Key was answered 202 with this run. A first request whose
+     * enqueue then fails may cancel its run only while this is null: it answers 202 instead,
+     * and the reconciler enqueues the queued row, so no caller told 202 finds the run canceled.
+     */
+    repeatAcceptedAt: timestamp('repeat_accepted_at', { withTimezone: true }),
     /** The run this one replays (POST /v1/runs/:id/replay); null for a run a trigger started. */
     replayOf: text('replay_of'),
     /** The schedule tick this run is for; unique per flow, so a tick never starts two runs. */

@@ -210,8 +210,9 @@ export function webhookRoutes(deps: RouteDeps) {
       );
     } catch (error) {
       const canceled = await cancelUnclaimedRun(db, runId).catch(() => false);
-      // Not canceled: a worker claimed it, or PostgreSQL is gone too and the reconciler will
-      // enqueue the committed row later. Either way the run will run, so it is accepted.
+      // Not canceled: a worker claimed it, a repeat of its Idempotency-Key was already told
+      // 202, or PostgreSQL is gone too; the reconciler enqueues a committed row still queued.
+      // Either way the run will run, so it is accepted.
       if (canceled) {
         wait?.cancel();
         throw error;

@@ -8,6 +8,7 @@ import { createProjectWithKey, generateApiKey } from '../../../runtime/db/projec
 import { ENQUEUE_FAILED } from '../../../runtime/db/run-recovery-store';
 import { parseEnv } from '../../../runtime/env';
 import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
+import type { RunQueue } from '../../../runtime/queue/run-queue';
 import { randomQueuePrefix } from '../../support/database';
 import { doubleFlow } from '../../support/flows';
 import { serveOnLoopback } from '../../support/loopback-server';
@@ -45,7 +46,14 @@ afterAll(async () => {
 });
 
 /** The APP without a worker, wired from the same parts as start.ts. */
-async function startApi(redisUrl: string, { subscribe = true, databaseUrl = pg.url } = {}) {
+async function startApi(
+  redisUrl: string,
+  {
+    subscribe = true,
+    databaseUrl = pg.url,
+    queueAs = (queue: RunQueue) => queue,
+  }: { subscribe?: boolean; databaseUrl?: string; queueAs?: (queue: RunQueue) => RunQueue } = {},
+) {
   const env = parseEnv({
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
@@ -61,7 +69,7 @@ async function startApi(redisUrl: string, { subscribe = true, databaseUrl = pg.u
   const api = createApi({
     env,
     database,
-    queue: driver.queue,
+    queue: queueAs(driver.queue),
     replies,
     store,
     secrets: testSecretStore(database.db),
@@ -209,6 +217,49 @@ describe('when Redis is down', () => {
       await querySql(pg.url, 'drop trigger claimed_at_once on runs');
       await querySql(pg.url, 'drop function claim_at_once()');
       await redis.start();
+      await app.close();
+    }
+  });
+
+  it('never cancels a run a repeat of its Idempotency-Key was answered 202 with, when the first enqueue then fails', async () => {
+    // The first request's enqueue is held, then fails as on a Redis outage, while a repeat of
+    // its key arrives: the repeat is answered from the committed row.
+    let enqueueStarted!: () => void;
+    const inEnqueue = new Promise<void>((started) => (enqueueStarted = started));
+    let failEnqueue!: () => void;
+    const enqueueFails = new Promise<void>((fail) => (failEnqueue = fail));
+    const app = await startApi(redis.url, {
+      queueAs: (queue) => ({
+        ...queue,
+        async enqueue() {
+          enqueueStarted();
+          await enqueueFails;
+          throw new Error('Connection is closed.');
+        },
+      }),
+    });
+    const keyed = {
+      ...post,
+      headers: { ...post.headers, 'idempotency-key': `repeat-${randomUUID()}` },
+    };
+    try {
+      const first = timed(app, `/v1/webhooks/${flowId}`, keyed);
+      await inEnqueue;
+      const repeat = await timed(app, `/v1/webhooks/${flowId}`, keyed);
+      expect(repeat.res.status).toBe(202);
+      failEnqueue();
+      // The repeat's caller was told the run is accepted, so it stays queued (the reconciler
+      // enqueues it), and the first caller is told the same run.
+      const answered = await first;
+      expect({ status: answered.res.status, body: answered.body }).toEqual({
+        status: 202,
+        body: repeat.body,
+      });
+      const rows = await querySql(pg.url, 'select status, error from runs where id = $1', [
+        repeat.body.runId,
+      ]);
+      expect(rows).toEqual([{ status: 'queued', error: null }]);
+    } finally {
       await app.close();
     }
   });

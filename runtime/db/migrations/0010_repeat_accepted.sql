@@ -1,0 +1,1 @@
+ALTER TABLE "runs" ADD COLUMN "repeat_accepted_at" timestamp with time zone;
