@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { refusalForClientError, refuseOnSocket } from './http-refusals';
@@ -14,6 +14,26 @@ export const keepAliveTimeoutMs = (albIdleTimeoutS: number) => (albIdleTimeoutS 
 /** Above keepAliveTimeout, or a reused socket's next request can be cut off mid-headers. */
 export const headersTimeoutMs = (albIdleTimeoutS: number) =>
   keepAliveTimeoutMs(albIdleTimeoutS) + 1000;
+
+/**
+ * Node answers 408 to a connection that began a request and stalls in its headers, and closes
+ * an idle keep-alive one, but keeps for good a connection that never sends a byte: enough of
+ * them would hold every file descriptor. One that has not begun a request within this long
+ * (the headers timeout) is closed.
+ */
+function closeSilentConnections(server: Server, afterMs: number) {
+  const spoken = new WeakSet<Socket>();
+  server.on('connection', (socket: Socket) => {
+    const timer = setTimeout(() => {
+      if (!spoken.has(socket)) socket.destroy();
+    }, afterMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
+  return (request: IncomingMessage) => {
+    spoken.add(request.socket);
+  };
+}
 
 export interface RunningHttpServer {
   port: number;
@@ -60,17 +80,23 @@ export function listenHttp(
     hostname,
     albIdleTimeoutS,
     logger,
+    silentConnectionMs = headersTimeoutMs(albIdleTimeoutS),
   }: {
     port: number;
     hostname: string;
     albIdleTimeoutS: number;
     logger?: Pick<Logger, 'error'>;
+    /** How long a new connection may stay silent; the headers timeout unless a test says. */
+    silentConnectionMs?: number;
   },
 ): Promise<RunningHttpServer> {
   return new Promise((resolve, reject) => {
-    const server = createServer(
-      getRequestListener(fetch, { hostname, errorHandler: requestNotBuilt(logger) }),
-    );
+    const listener = getRequestListener(fetch, { hostname, errorHandler: requestNotBuilt(logger) });
+    const server = createServer((request, response) => {
+      spoke(request);
+      return listener(request, response);
+    });
+    const spoke = closeSilentConnections(server, silentConnectionMs);
     server.keepAliveTimeout = keepAliveTimeoutMs(albIdleTimeoutS);
     server.headersTimeout = headersTimeoutMs(albIdleTimeoutS);
     // Node's own answers to these are a bare status line with no body and no X-Request-Id.

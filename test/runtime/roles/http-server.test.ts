@@ -80,4 +80,32 @@ describe('the HTTP server behind the ALB', () => {
     expect(second).toMatch(/^HTTP\/1\.1 200/);
     expect(second.endsWith('/second')).toBe(true);
   });
+
+  it('closes a connection that sends nothing, and keeps one that made a request', async () => {
+    const silentConnectionMs = 400;
+    server = await listenHttp((request) => new Response(new URL(request.url).pathname), {
+      port: 0,
+      hostname: '127.0.0.1',
+      albIdleTimeoutS: ALB_IDLE_TIMEOUT_S,
+      silentConnectionMs,
+    });
+    const silent = connect(server.port, '127.0.0.1');
+    const talking = connect(server.port, '127.0.0.1');
+    await Promise.all(
+      [silent, talking].map((socket) => new Promise((done) => socket.once('connect', done))),
+    );
+    const closed = (socket: Socket) =>
+      new Promise<number>((done) => socket.once('close', () => done(Date.now())));
+    const silentClosed = closed(silent);
+    const connectedAt = Date.now();
+    const answer = await get(talking, '/spoke');
+
+    // Before, Node kept the silent one open for good.
+    expect((await silentClosed) - connectedAt).toBeLessThan(silentConnectionMs + 5000);
+    await new Promise((done) => setTimeout(done, silentConnectionMs + 200));
+    expect(talking.destroyed).toBe(false);
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(await get(talking, '/again')).toMatch(/^HTTP\/1\.1 200/);
+    talking.destroy();
+  });
 });
