@@ -13,6 +13,11 @@ export const HAND_OVER_BUDGET_S = 5;
 /** The longest SLUICE_DRAIN_TIMEOUT_S that leaves the hand-over time before ECS's SIGKILL. */
 export const MAX_DRAIN_TIMEOUT_S = WORKER_STOP_TIMEOUT_S - HAND_OVER_BUDGET_S - 1;
 export const DEFAULT_SIGNED_URL_TTL_S = 900;
+/**
+ * The KMS encryption context of every flow-secret data key, bound in at GenerateDataKey and
+ * needed again at Decrypt; the task roles' KMS grants are conditioned on it.
+ */
+export const SECRETS_ENCRYPTION_CONTEXT = { purpose: 'sluice-secrets' } as const;
 export const DEFAULT_DB_POOL_SIZE = 10;
 /**
  * SLUICE_IDLE_RELEASE_S default: quiet seconds before an sqs-mode process closes its

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -9,6 +10,7 @@ import {
   DEFAULT_FLOW_TIMEOUT_S,
   DEFAULT_WEBHOOK_TIMEOUT_S,
   NODE_ARGS_BY_ROLE,
+  SECRETS_ENCRYPTION_CONTEXT,
   WORKER_HEALTH_PROBE_COMMAND,
 } from '../../runtime/limits';
 import { validateFargateTaskSize } from '../fargate-task-size';
@@ -36,7 +38,8 @@ export interface SluiceTaskSettings {
   readonly fileStore: FileStore;
   /**
    * Wraps flow secrets' data keys: the APP task role may GenerateDataKey and Decrypt with it,
-   * the worker's only Decrypt.
+   * the worker's only Decrypt, both only under SECRETS_ENCRYPTION_CONTEXT. Its key policy must
+   * delegate to the account's IAM (the CDK default), since the grant is on the task roles.
    */
   readonly secretsKey: kms.IKey;
   /**
@@ -278,11 +281,18 @@ export class SluiceTaskDefinition extends Construct {
     if (props.role === 'app') props.fileStore.grantReadWrite(this.taskDefinition.taskRole);
     else props.fileStore.grantRunLogWrite(this.taskDefinition.taskRole);
     // Only the API seals a secret (a new data key); a worker, running untrusted code, opens them.
-    if (props.role === 'app') {
-      props.secretsKey.grant(this.taskDefinition.taskRole, 'kms:GenerateDataKey', 'kms:Decrypt');
-    } else {
-      props.secretsKey.grant(this.taskDefinition.taskRole, 'kms:Decrypt');
-    }
+    // Either only under the secrets' encryption context, so the key wraps nothing else for them.
+    // The key policy delegates to the account's IAM, so the task role's own policy is the grant.
+    iam.Grant.addToPrincipal({
+      grantee: this.taskDefinition.taskRole,
+      actions: props.role === 'app' ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt'],
+      resourceArns: [props.secretsKey.keyArn],
+      conditions: {
+        StringEquals: {
+          'kms:EncryptionContext:purpose': SECRETS_ENCRYPTION_CONTEXT.purpose,
+        },
+      },
+    });
     props.database.grantConnectAsApp(this.taskDefinition.taskRole);
 
     Validations.of(this.taskDefinition).acknowledge(

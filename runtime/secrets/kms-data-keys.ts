@@ -4,6 +4,7 @@ import {
   KMSClient,
   type KMSClientConfig,
 } from '@aws-sdk/client-kms';
+import { SECRETS_ENCRYPTION_CONTEXT } from '../limits';
 import type { DataKeys } from './data-keys';
 import { SecretsKeyMismatchError } from './secrets-key-mismatch-error';
 
@@ -22,8 +23,6 @@ export interface KmsDataKeysOptions {
   cacheMaxEntries?: number;
 }
 
-/** Bound into every data key: a blob from another system's KMS use does not open here. */
-const ENCRYPTION_CONTEXT = { purpose: 'sluice-secrets' };
 /** KMS's answers to a blob its key did not wrap, or a key this role may not use. */
 const MISMATCH = new Set([
   'InvalidCiphertextException',
@@ -45,7 +44,8 @@ export function createKmsDataKeys(options: KmsDataKeysOptions): DataKeys {
         new GenerateDataKeyCommand({
           KeyId: options.keyId,
           KeySpec: 'AES_256',
-          EncryptionContext: ENCRYPTION_CONTEXT,
+          // Bound into every data key: a blob from another system's KMS use does not open here.
+          EncryptionContext: SECRETS_ENCRYPTION_CONTEXT,
         }),
       );
       if (out.Plaintext === undefined || out.CiphertextBlob === undefined) {
@@ -63,7 +63,7 @@ export function createKmsDataKeys(options: KmsDataKeysOptions): DataKeys {
           new DecryptCommand({
             KeyId: options.keyId,
             CiphertextBlob: wrapped,
-            EncryptionContext: ENCRYPTION_CONTEXT,
+            EncryptionContext: SECRETS_ENCRYPTION_CONTEXT,
           }),
         ));
       } catch (error) {

@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STACK_ALARMS, STACK_HIGH_RES_ALARMS, STACK_SECRETS } from '../../../lib/pricing';
 import { SluiceStack, type SluiceStackProps } from '../../../lib/stacks/sluice-stack';
-import { ALB_IDLE_TIMEOUT_S } from '../../../runtime/limits';
+import { ALB_IDLE_TIMEOUT_S, SECRETS_ENCRYPTION_CONTEXT } from '../../../runtime/limits';
 import { assetHashSerializer } from '../asset-hash-serializer';
 import { newCdkApp } from '../fixtures';
 
@@ -307,7 +307,7 @@ describe('SluiceStack', () => {
   });
 
   // Only the API seals secrets (GenerateDataKey); workers, which run untrusted code, open them.
-  it('creates a rotating KMS key for flow secrets, names it to both tiers, lets the APP task role wrap and unwrap with it, and the worker task role only unwrap', () => {
+  it('creates a rotating KMS key for flow secrets, names it to both tiers, lets the APP task role wrap and unwrap with it, and the worker task role only unwrap, under the secrets encryption context only', () => {
     const keyId = logicalIdOf('AWS::KMS::Key', 'SecretsKey');
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     for (const role of ['app', 'worker'] as const) {
@@ -327,15 +327,26 @@ describe('SluiceStack', () => {
       const policy = users.find((user) =>
         JSON.stringify(user.Properties.Roles).includes(rolePrefix),
       );
-      const statements = policy?.Properties.PolicyDocument.Statement as { Action: unknown }[];
-      return statements
-        .filter((st) => JSON.stringify(st).includes(`"${keyId}"`))
-        .map((st) => st.Action);
+      const statements = policy?.Properties.PolicyDocument.Statement as {
+        Action: unknown;
+        Condition?: unknown;
+      }[];
+      return statements.filter((st) => JSON.stringify(st).includes(`"${keyId}"`));
+    };
+    // Every data key is made and opened under the secrets' encryption context
+    // (runtime/secrets/kms-data-keys.ts): the key serves the task roles for nothing else.
+    const onlyUnderSecretsContext = {
+      StringEquals: { 'kms:EncryptionContext:purpose': SECRETS_ENCRYPTION_CONTEXT.purpose },
     };
     expect(keyActions('AppTaskTaskDefinitionTaskRole')).toEqual([
-      ['kms:Decrypt', 'kms:GenerateDataKey'],
+      expect.objectContaining({
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: onlyUnderSecretsContext,
+      }),
     ]);
-    expect(keyActions('WorkerTaskTaskDefinitionTaskRole')).toEqual(['kms:Decrypt']);
+    expect(keyActions('WorkerTaskTaskDefinitionTaskRole')).toEqual([
+      expect.objectContaining({ Action: 'kms:Decrypt', Condition: onlyUnderSecretsContext }),
+    ]);
   });
 
   it('declares the alarms and secrets that npm run size prices', () => {
