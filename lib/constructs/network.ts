@@ -29,6 +29,11 @@ export interface NetworkProps {
    */
   readonly databasePort?: number;
   /**
+   * Whether the deployment has an ElastiCache: only then is there a cache security group.
+   * @default true
+   */
+  readonly cache?: boolean;
+  /**
    * Redis port, reached only from APP and worker tasks.
    * @default 6379
    */
@@ -52,8 +57,8 @@ const VPC_CIDR = '10.0.0.0/16';
  * A VPC over two AZs (public subnets for the NAT gateways, private subnets with egress for the
  * internal ALB and the tasks, isolated subnets for RDS and Redis), flow logs, and the security
  * groups with the least access: the VPC (where CloudFront's VPC origin places its network
- * interfaces) to the ALB, ALB to APP on its port, tasks to RDS and to Redis on theirs, nothing
- * else inbound.
+ * interfaces) to the ALB, ALB to APP on its port, tasks to RDS and to Redis (with `cache`) on
+ * theirs, nothing else inbound.
  */
 export class Network extends Construct {
   readonly vpc: ec2.Vpc;
@@ -61,7 +66,8 @@ export class Network extends Construct {
   readonly appSecurityGroup: ec2.SecurityGroup;
   readonly workerSecurityGroup: ec2.SecurityGroup;
   readonly databaseSecurityGroup: ec2.SecurityGroup;
-  readonly cacheSecurityGroup: ec2.SecurityGroup;
+  /** Undefined without a cache (`cache: false`). */
+  readonly cacheSecurityGroup?: ec2.SecurityGroup;
   /** Where APP and worker tasks run: private with egress, or public without a NAT gateway. */
   readonly taskSubnets: ec2.SubnetSelection;
   /** Where the internal ALB runs: never a public subnet. */
@@ -75,6 +81,7 @@ export class Network extends Construct {
     const albListenerPorts = props.albListenerPorts ?? [80];
     const appPort = props.appPort ?? APP_PORT;
     const databasePort = props.databasePort ?? 5432;
+    const cache = props.cache ?? true;
     const cachePort = props.cachePort ?? 6379;
     const flowLogRetention = props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -131,7 +138,7 @@ export class Network extends Construct {
     this.appSecurityGroup = group('AppSecurityGroup', 'Sluice APP tasks', true);
     this.workerSecurityGroup = group('WorkerSecurityGroup', 'Sluice worker tasks', true);
     this.databaseSecurityGroup = group('DatabaseSecurityGroup', 'Sluice RDS PostgreSQL', false);
-    this.cacheSecurityGroup = group('CacheSecurityGroup', 'Sluice ElastiCache', false);
+    if (cache) this.cacheSecurityGroup = group('CacheSecurityGroup', 'Sluice ElastiCache', false);
 
     // CloudFront's VPC origin ENIs get addresses of the ALB's subnets, and its own security
     // group is created by CloudFront (its id is unknown at synth): the VPC CIDR admits them, and
@@ -158,7 +165,7 @@ export class Network extends Construct {
         ec2.Port.tcp(databasePort),
         `${name} tasks to PostgreSQL`,
       );
-      this.cacheSecurityGroup.addIngressRule(
+      this.cacheSecurityGroup?.addIngressRule(
         tasks,
         ec2.Port.tcp(cachePort),
         `${name} tasks to Redis`,

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -329,6 +330,8 @@ export class SluiceStack extends Stack {
 
     this.network = new Network(this, 'Network', {
       natGateways,
+      // The serverless profile's queue is SQS: no Redis, so no cache security group either.
+      cache: !serverless,
       albListenerPorts: [
         props.originCertificateArn === undefined ? ORIGIN_HTTP_PORT : ORIGIN_HTTPS_PORT,
       ],
@@ -348,7 +351,7 @@ export class SluiceStack extends Stack {
       database = this.database;
       this.cache = new Cache(this, 'Cache', {
         vpc: this.network.vpc,
-        securityGroup: this.network.cacheSecurityGroup,
+        securityGroup: this.network.cacheSecurityGroup as ec2.ISecurityGroup,
         nodeType: this.fleet.cacheNodeType,
         multiAz,
         removalPolicy,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { App, type AppProps, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Cache } from '../../lib/constructs/cache';
@@ -39,7 +40,7 @@ export function dataTier(stack: Stack) {
   });
   const cache = new Cache(stack, 'Cache', {
     vpc: network.vpc,
-    securityGroup: network.cacheSecurityGroup,
+    securityGroup: network.cacheSecurityGroup as ec2.ISecurityGroup,
     multiAz: false,
   });
   const fileStore = new FileStore(stack, 'FileStore');

@@ -1,5 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../../lib/constructs/cache';
 import { Network } from '../../../lib/constructs/network';
@@ -10,7 +11,7 @@ function cacheStack(multiAz?: boolean) {
   const network = new Network(stack, 'Network');
   const cache = new Cache(stack, 'Cache', {
     vpc: network.vpc,
-    securityGroup: network.cacheSecurityGroup,
+    securityGroup: network.cacheSecurityGroup as ec2.ISecurityGroup,
     nodeType: 'cache.t4g.small',
     ...(multiAz === undefined ? {} : { multiAz }),
   });
@@ -147,7 +148,7 @@ describe('Cache', () => {
       () =>
         new Cache(stack, 'Cache', {
           vpc: network.vpc,
-          securityGroup: network.cacheSecurityGroup,
+          securityGroup: network.cacheSecurityGroup as ec2.ISecurityGroup,
           engineVersion: 'latest',
         }),
     ).toThrow('engineVersion must look like 8.0 (got latest)');

@@ -69,11 +69,20 @@ describe('SluiceStack, serverless profile', () => {
   });
 
   describe('queue', () => {
-    it('has no ElastiCache resource at all', () => {
+    it('has no ElastiCache resource, cache security group or Redis rule at all', () => {
       const types = Object.values(template.toJSON().Resources as Record<string, { Type: string }>);
       expect(types.filter((resource) => resource.Type.startsWith('AWS::ElastiCache::'))).toEqual(
         [],
       );
+      const groups = resourcesOf('AWS::EC2::SecurityGroup');
+      expect(groups.map(([, group]) => group.Properties.GroupDescription).sort()).toEqual([
+        'Sluice APP tasks',
+        'Sluice RDS PostgreSQL',
+        'Sluice internal ALB: CloudFront in',
+        'Sluice worker tasks',
+      ]);
+      const ingress = resourcesOf('AWS::EC2::SecurityGroupIngress');
+      expect(ingress.filter(([, rule]) => rule.Properties.FromPort === 6379)).toEqual([]);
     });
 
     it('encrypts the queue and its dead-letter queue, and redrives after 3 receives', () => {
