@@ -89,7 +89,7 @@ export interface AppServiceProps {
   readonly originResponseTimeoutSeconds?: number;
   /**
    * How long the ALB lets in-flight requests finish on a deregistering task.
-   * @default webhookTimeoutSeconds + 10
+   * @default webhookTimeoutSeconds + APP_STOP_MARGIN_S (10)
    */
   readonly deregistrationDelaySeconds?: number;
 }
@@ -99,6 +99,12 @@ export const DEFAULT_APP_REQUESTS_PER_TARGET = 3000;
 
 /** ALB deregistration delay stays under this, so deployments and scale-in stay quick. */
 export const MAX_DEREGISTRATION_DELAY_S = 120;
+
+/**
+ * Seconds past the sync webhook timeout that an APP task gets, both to drain from the ALB and,
+ * once it has SIGTERM, to finish its in-flight requests and close before SIGKILL.
+ */
+export const APP_STOP_MARGIN_S = 10;
 
 /**
  * The APP tier: a Fargate service (SLUICE_ROLE=app) behind an internal ALB that only
@@ -127,7 +133,12 @@ export class AppService extends Construct {
     const originResponseTimeoutSeconds =
       props.originResponseTimeoutSeconds ?? ORIGIN_RESPONSE_TIMEOUT_S;
     const deregistrationDelaySeconds =
-      props.deregistrationDelaySeconds ?? webhookTimeoutSeconds + 10;
+      props.deregistrationDelaySeconds ?? webhookTimeoutSeconds + APP_STOP_MARGIN_S;
+    // ECS drains a task from the ALB before SIGTERM when the service stops it, but not when it
+    // is stopped directly (StopTask): then a sync webhook may be in flight, and the runtime's
+    // server.close() waits for it, up to webhookTimeoutSeconds. ECS's default 30 s would kill
+    // it at its own deadline. webhookTimeoutSeconds < ALB_IDLE_TIMEOUT_S keeps this under 120.
+    const stopTimeoutSeconds = webhookTimeoutSeconds + APP_STOP_MARGIN_S;
     if (props.originCertificateArn !== undefined && props.domainName === undefined) {
       throw new Error(
         `originCertificateArn needs a domainName that it covers (got originCertificateArn ${props.originCertificateArn} and no domainName)`,
@@ -175,6 +186,7 @@ export class AppService extends Construct {
       publicUrl: this.publicUrl,
       apiKeySecret: props.apiKeySecret,
       containerPort: APP_PORT,
+      stopTimeoutSeconds,
       databaseAdmin: true,
       ...(props.cpuArchitecture === undefined ? {} : { cpuArchitecture: props.cpuArchitecture }),
     });

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppService, type AppServiceProps } from '../../../lib/constructs/app-service';
-import { ALB_IDLE_TIMEOUT_S } from '../../../runtime/limits';
+import { ALB_IDLE_TIMEOUT_S, DEFAULT_WEBHOOK_TIMEOUT_S } from '../../../runtime/limits';
 import { dataTier, newTestStack } from '../fixtures';
 
 const CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/abc';
@@ -103,6 +103,24 @@ describe('AppService', () => {
           TargetGroupAttributes: Match.arrayWith([
             { Key: 'deregistration_delay.timeout_seconds', Value: '40' },
           ]),
+        }),
+      );
+    });
+
+    // ECS sends SIGTERM without draining first when a task is stopped directly (StopTask), and
+    // the APP then finishes its in-flight requests, a sync webhook waiting up to its timeout.
+    it('gives a sync webhook in flight at SIGTERM its whole wait: 40 s to stop, as to deregister', () => {
+      template.hasResourceProperties(
+        'AWS::ECS::TaskDefinition',
+        Match.objectLike({
+          ContainerDefinitions: [
+            Match.objectLike({
+              StopTimeout: DEFAULT_WEBHOOK_TIMEOUT_S + 10,
+              Environment: Match.arrayWith([
+                { Name: 'SLUICE_WEBHOOK_TIMEOUT_S', Value: String(DEFAULT_WEBHOOK_TIMEOUT_S) },
+              ]),
+            }),
+          ],
         }),
       );
     });
