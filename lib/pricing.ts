@@ -76,12 +76,12 @@ export const STACK_ALARMS = 15;
 export const STACK_HIGH_RES_ALARMS = 1;
 export const STACK_CUSTOM_METRICS = Object.keys(METRIC).length + CONTAINER_INSIGHTS_METRICS;
 /**
- * The serverless profile: Dashboard's 8 alarms (no Redis or RDS-instance ones; Aurora capacity
- * and the dead-letter queue instead), the SQS step alarm, and target tracking's 2 alarms for
- * each of SQS backlog per task and APP requests; plus the same 10-second burst alarm. No
- * Container Insights.
+ * The serverless profile: Dashboard's 9 alarms (no Redis or RDS-instance ones; Aurora capacity,
+ * the dead-letter queue and the oldest SQS message instead), the SQS step alarm, and target
+ * tracking's 2 alarms for each of SQS backlog per task and APP requests; plus the same
+ * 10-second burst alarm. No Container Insights.
  */
-export const SERVERLESS_STACK_ALARMS = 13;
+export const SERVERLESS_STACK_ALARMS = 14;
 /**
  * CloudWatch's always-free tier, per account and month: 3 dashboards, 10 alarms (standard
  * resolution), 10 custom metrics, 1 million API requests, 5 GB of logs ingested.

@@ -197,9 +197,11 @@ export function queuePanel(runQueue: RunQueue, graph: GraphFactory) {
         label: 'in flight',
       }),
     ]),
-    graph('SQS oldest message (s)', [
-      runQueue.metric('ApproximateAgeOfOldestMessage', { statistic: 'Maximum', label: 'oldest' }),
-    ]),
+    graph(
+      'SQS oldest message (s)',
+      [runQueue.metric('ApproximateAgeOfOldestMessage', { statistic: 'Maximum', label: 'oldest' })],
+      { leftAnnotations: [{ value: runQueue.oldestMessageAlarmSeconds, label: 'alarm' }] },
+    ),
     graph('SQS dead-letter queue', [
       runQueue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: PERIOD,
@@ -208,5 +210,8 @@ export function queuePanel(runQueue: RunQueue, graph: GraphFactory) {
       }),
     ]),
   ];
-  return { alarms: { deadLetter: runQueue.deadLetterAlarm }, widgets };
+  return {
+    alarms: { deadLetter: runQueue.deadLetterAlarm, oldestMessage: runQueue.oldestMessageAlarm },
+    widgets,
+  };
 }

@@ -45,7 +45,8 @@ export interface DashboardProps {
    */
   readonly cache?: Cache;
   /**
-   * The SQS run queue: queue widgets from AWS/SQS, and its dead-letter alarm routed to the topic.
+   * The SQS run queue: queue widgets from AWS/SQS, and its dead-letter and oldest-message alarms
+   * routed to the topic.
    * @default - none (the Redis queue)
    */
   readonly runQueue?: RunQueue;
@@ -115,6 +116,7 @@ export class Dashboard extends Construct {
     readonly cacheEngineCpu?: cloudwatch.Alarm;
     readonly cacheMemory?: cloudwatch.Alarm;
     readonly deadLetter?: cloudwatch.Alarm;
+    readonly oldestMessage?: cloudwatch.Alarm;
     readonly noWorkers: cloudwatch.Alarm;
     readonly oldestWaitingAge: cloudwatch.Alarm;
     readonly runFailureRate: cloudwatch.Alarm;
@@ -279,9 +281,9 @@ export class Dashboard extends Construct {
     const redisPanel =
       props.cache === undefined ? undefined : cachePanel(props.cache, thresholds, alarm, graph);
     const sqsPanel = props.runQueue === undefined ? undefined : queuePanel(props.runQueue, graph);
-    if (sqsPanel !== undefined) {
-      sqsPanel.alarms.deadLetter.addAlarmAction(new actions.SnsAction(topic));
-      sqsPanel.alarms.deadLetter.addOkAction(new actions.SnsAction(topic));
+    for (const queueAlarm of Object.values(sqsPanel?.alarms ?? {})) {
+      queueAlarm.addAlarmAction(new actions.SnsAction(topic));
+      queueAlarm.addOkAction(new actions.SnsAction(topic));
     }
     // The order is the alarm widget's order; the standard profile's stays as it was.
     this.alarms = {

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULT_FLOW_TIMEOUT_S } from '../../runtime/limits';
 import { requireIntegerIn } from '../require-integer-in';
 
 export interface RunQueueProps {
@@ -20,6 +21,12 @@ export interface RunQueueProps {
    */
   readonly visibilityTimeoutSeconds?: number;
   /**
+   * SLUICE_FLOW_TIMEOUT_S, the longest run: a message stays in the queue (in flight) while its
+   * run lasts, so the oldest-message alarm waits that long plus a visibility timeout.
+   * @default DEFAULT_FLOW_TIMEOUT_S (600)
+   */
+  readonly flowTimeoutSeconds?: number;
+  /**
    * What happens to both queues when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -34,20 +41,29 @@ const MAX_VISIBILITY_TIMEOUT_S = 43_200;
 /**
  * The flow-run queue of the SQS driver (SLUICE_QUEUE=sqs): a standard queue with SSE-SQS and
  * TLS-only access, its dead-letter queue after `maxReceiveCount` receives (kept 14 days, the SQS
- * maximum), and an alarm as soon as the dead-letter queue holds a message. The queue's own
- * metrics in AWS/SQS drive worker scaling (QueueScaling), so scaling needs no APP task.
+ * maximum), an alarm as soon as the dead-letter queue holds a message, and one when a message
+ * outlives the longest run plus a visibility timeout. The queue's own metrics in AWS/SQS drive
+ * worker scaling (QueueScaling) and both alarms, so neither needs an APP task.
  */
 export class RunQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   /** In ALARM while the dead-letter queue holds a message; the Dashboard routes its actions. */
   readonly deadLetterAlarm: cloudwatch.Alarm;
+  /**
+   * In ALARM while the oldest message is older than `oldestMessageAlarmSeconds`; the Dashboard
+   * routes its actions.
+   */
+  readonly oldestMessageAlarm: cloudwatch.Alarm;
+  /** flowTimeoutSeconds + visibilityTimeoutSeconds: no run's message lives longer when healthy. */
+  readonly oldestMessageAlarmSeconds: number;
   readonly maxReceiveCount: number;
 
   constructor(scope: Construct, id: string, props: RunQueueProps = {}) {
     super(scope, id);
     const maxReceiveCount = props.maxReceiveCount ?? 3;
     const visibilityTimeoutSeconds = props.visibilityTimeoutSeconds ?? 120;
+    const flowTimeoutSeconds = props.flowTimeoutSeconds ?? DEFAULT_FLOW_TIMEOUT_S;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     requireIntegerIn('maxReceiveCount', maxReceiveCount, 1, MAX_RECEIVE_COUNT_LIMIT);
     requireIntegerIn(
@@ -56,6 +72,7 @@ export class RunQueue extends Construct {
       10,
       MAX_VISIBILITY_TIMEOUT_S,
     );
+    requireIntegerIn('flowTimeoutSeconds', flowTimeoutSeconds, 1, 86_400);
     this.maxReceiveCount = maxReceiveCount;
 
     // SSE-SQS rather than a customer KMS key: no key to pay for ($1/month) or to grant, and
@@ -85,6 +102,19 @@ export class RunQueue extends Construct {
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // A message is deleted once its run's outcome is recorded, so it ages through the wait and
+    // the whole run (ApproximateAgeOfOldestMessage counts messages in flight). A healthy one is
+    // gone within flowTimeoutSeconds of being taken; a dead worker's comes back after at most
+    // a visibility timeout. Older than both: no worker takes jobs, or none can finish them.
+    this.oldestMessageAlarmSeconds = flowTimeoutSeconds + visibilityTimeoutSeconds;
+    this.oldestMessageAlarm = new cloudwatch.Alarm(this, 'OldestMessageAlarm', {
+      metric: this.metric('ApproximateAgeOfOldestMessage', { statistic: 'Maximum' }),
+      alarmDescription: `A run's job has been in the queue over ${this.oldestMessageAlarmSeconds} s (the flow timeout plus a visibility timeout), two minutes running: workers are not taking or not finishing jobs`,
+      threshold: this.oldestMessageAlarmSeconds,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }

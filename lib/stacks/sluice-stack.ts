@@ -369,6 +369,7 @@ export class SluiceStack extends Stack {
       });
       database = this.serverlessDatabase;
       this.runQueue = new RunQueue(this, 'RunQueue', {
+        flowTimeoutSeconds,
         ...(props.queueMaxReceiveCount === undefined
           ? {}
           : { maxReceiveCount: props.queueMaxReceiveCount }),

@@ -6,6 +6,7 @@ import {
   STACK_HIGH_RES_ALARMS,
 } from '../../../lib/pricing';
 import { SluiceStack, type SluiceStackProps } from '../../../lib/stacks/sluice-stack';
+import { DEFAULT_FLOW_TIMEOUT_S } from '../../../runtime/limits';
 import { assetHashSerializer } from '../asset-hash-serializer';
 import { newCdkApp } from '../fixtures';
 
@@ -129,6 +130,25 @@ describe('SluiceStack, serverless profile', () => {
             Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'QueueName'] },
           },
         ],
+      });
+    });
+
+    // A message lives until its run's outcome is recorded: the wait, then up to the flow timeout
+    // (600 s), or a visibility timeout (120 s) more when its worker died.
+    it('alarms to the alarm topic when the oldest run message outlives a run and a visibility timeout', () => {
+      const [topicId] = resourcesOf('AWS::SNS::Topic')[0] ?? [];
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Statistic: 'Maximum',
+        Period: 60,
+        Threshold: DEFAULT_FLOW_TIMEOUT_S + 120,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 2,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: topicId }],
+        OKActions: [{ Ref: topicId }],
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [runQueueId(), 'QueueName'] } }],
       });
     });
 
