@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
 import { createLocalStorageRoutes } from '../storage';
+import { consoleErrorPages } from './console-error-page';
 import type { ApiDeps } from './deps';
 import { ApiError } from './errors';
 import { allowedMethods } from './middleware/allowed-methods';
@@ -28,7 +29,7 @@ const MAX_MANAGEMENT_BODY_BYTES = 5 * 1024 * 1024;
 export function createApi(deps: ApiDeps) {
   // strict: false: a trailing slash names the same resource (`/v1/flows/` is `/v1/flows`).
   const app = new OpenAPIHono({ defaultHook: validationHook, strict: false });
-  app.onError(errorHandler(deps.logger));
+  app.onError(consoleErrorPages(errorHandler(deps.logger)));
   app.use(requestId(), refuseNulInUrl(), allowedMethods({ routes: () => app.routes }));
   if (deps.idle !== undefined) app.use(countsAsWork({ idle: deps.idle }));
   app.notFound(() => {

@@ -99,13 +99,9 @@ describe('malformed console input', () => {
         body,
       });
       expect(res.status, path).toBe(400);
-      expect(await res.json()).toEqual({
-        error: {
-          code: 'invalid_request',
-          message:
-            'invalid body: not a form (application/x-www-form-urlencoded or multipart/form-data)',
-        },
-      });
+      expect(await res.text()).toContain(
+        'invalid body: not a form (application/x-www-form-urlencoded or multipart/form-data)',
+      );
     }
     // The session the bad sign-out carried is still open.
     expect((await fetch(`${base}/v1/flows`, { headers: { cookie } })).status).toBe(200);
@@ -121,7 +117,7 @@ describe('malformed console input', () => {
       const cookie = await signIn(base, stack.apiKey);
       const res = await fetch(`${base}/console/runs?${query}`, { headers: { cookie } });
       expect(res.status).toBe(400);
-      expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      expect(await res.text()).toContain(
         `invalid query: ${name}: must be between 0001-01-01 and 9999-12-31 (UTC)`,
       );
     },

@@ -1,7 +1,7 @@
 import type { Child } from 'hono/jsx';
 import type { ConsoleAssets } from '../assets';
 
-export type Section = 'flows' | 'runs' | 'system' | 'secrets' | 'sign-in';
+export type Section = 'flows' | 'runs' | 'system' | 'secrets' | 'sign-in' | 'error';
 
 export interface LayoutProps {
   title: string;

@@ -1,6 +1,10 @@
+import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApi } from '../../../runtime/api/app';
+import { consoleErrorPages } from '../../../runtime/api/console-error-page';
+import { errorHandler } from '../../../runtime/api/on-error';
 import { MAX_DIFF_EDITS } from '../../../runtime/console/pages/flow-page';
 import { SHOW_AT_MOST } from '../../../runtime/console/pages/json-view';
 import { connectPostgres } from '../../../runtime/db/client';
@@ -118,17 +122,56 @@ describe('console pages', () => {
     expect((await fetch(`${first.base}/console/assets/..%2Fmain.mjs`)).status).toBe(404);
   });
 
-  it('answers a bad filter with 400 naming it', async () => {
+  it('answers a bad filter with 400 naming it, as a page', async () => {
     const cookie = await signIn(first.base, stack.apiKey);
     const res = await fetch(`${first.base}/console/runs?since=yesterday`, { headers: { cookie } });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({
-      error: {
-        code: 'invalid_request',
-        message: 'invalid query: since: not a date and time',
-        details: expect.any(Array),
-      },
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await res.text()).toContain('invalid query: since: not a date and time');
+  });
+});
+
+describe('console error pages', () => {
+  it('answer a browser with an HTML page in the console layout, while /v1 keeps JSON', async () => {
+    const cookie = await signIn(first.base, stack.apiKey);
+    for (const path of ['/console/flows/no-such-flow', '/console/runs/%3Cb%3Ex', '/console/nope']) {
+      const res = await fetch(`${first.base}${path}`, { headers: { cookie } });
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type'), path).toMatch(/^text\/html/);
+      expect(res.headers.get('cache-control'), path).toBe('no-store');
+      expect(res.headers.get('content-security-policy'), path).toContain("script-src 'self'");
+      const html = await res.text();
+      expect(html, path).toMatch(/^<!doctype html>/);
+      expect(html, path).toContain('<h1>Not found</h1>');
+      // Signed in: the page keeps its navigation.
+      expect(html, path).toContain('href="/console/runs"');
+    }
+    const run = await (
+      await fetch(`${first.base}/console/runs/%3Cb%3Ex`, { headers: { cookie } })
+    ).text();
+    expect(run).toContain('run &lt;b&gt;x not found');
+    const api = await fetch(`${first.base}/v1/flows/no-such-flow`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
     });
+    expect(api.status).toBe(404);
+    expect(await api.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('show a 500 as its fixed text and request id, never the internal message', async () => {
+    const app = new Hono();
+    app.onError(consoleErrorPages(errorHandler(pino({ level: 'silent' }))));
+    app.use(requestId());
+    app.get('/console/boom', () => {
+      throw new Error('select secret_column from internals');
+    });
+    const res = await app.request('/console/boom');
+    expect(res.status).toBe(500);
+    const html = await res.text();
+    expect(html).toContain('Something went wrong');
+    expect(html).toContain('internal error');
+    expect(html).toMatch(/Request id <code>[\w-]+<\/code>/);
+    expect(html).not.toContain('secret_column');
+    expect(html).toContain('href="/console/sign-in"');
   });
 });
 
