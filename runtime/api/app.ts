@@ -36,7 +36,7 @@ export function createApi(deps: ApiDeps) {
     throw new ApiError(404, 'not_found', 'no such endpoint');
   });
 
-  const auth = bearerAuth({ db: deps.database.db });
+  const auth = bearerAuth({ db: deps.database.db, publicUrl: deps.env.publicUrl });
   for (const path of [
     '/v1/flows',
     '/v1/flows/*',

@@ -12,18 +12,36 @@ const viaHttps = (c: Context, publicUrl: string) =>
   new URL(c.req.url).protocol === 'https:' ||
   c.req.header('x-forwarded-proto') === 'https';
 
-export const readSessionCookie = (c: Context) => getCookie(c, CONSOLE_SESSION_COOKIE);
+/**
+ * Over HTTPS the cookie is `__Host-sluice_session`: the browser accepts that name only when it
+ * is Secure, has Path=/ and no Domain, so a sibling subdomain cannot plant or overwrite it, and
+ * only that name is read. Plain http (`npm start` on localhost) cannot be Secure, so there the
+ * name has no prefix.
+ */
+const prefixOf = (c: Context, publicUrl: string) =>
+  viaHttps(c, publicUrl) ? ('host' as const) : undefined;
+
+export const readSessionCookie = (c: Context, publicUrl: string) =>
+  getCookie(c, CONSOLE_SESSION_COOKIE, prefixOf(c, publicUrl));
 
 /** httpOnly (no script reads it), SameSite=Strict (no cross-site request carries it), Secure on HTTPS. */
 export function writeSessionCookie(c: Context, publicUrl: string, token: string, expiresAt: Date) {
+  const prefix = prefixOf(c, publicUrl);
   setCookie(c, CONSOLE_SESSION_COOKIE, token, {
     path: '/',
     httpOnly: true,
     sameSite: 'Strict',
-    secure: viaHttps(c, publicUrl),
+    secure: prefix !== undefined,
     expires: expiresAt,
+    ...(prefix === undefined ? {} : { prefix }),
   });
 }
 
-export const clearSessionCookie = (c: Context, publicUrl: string) =>
-  deleteCookie(c, CONSOLE_SESSION_COOKIE, { path: '/', secure: viaHttps(c, publicUrl) });
+export function clearSessionCookie(c: Context, publicUrl: string) {
+  const prefix = prefixOf(c, publicUrl);
+  deleteCookie(c, CONSOLE_SESSION_COOKIE, {
+    path: '/',
+    secure: prefix !== undefined,
+    ...(prefix === undefined ? {} : { prefix }),
+  });
+}

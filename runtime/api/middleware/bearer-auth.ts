@@ -27,12 +27,15 @@ function sameToken(given: string, expected: string): boolean {
  */
 export const bearerAuth = ({
   db,
+  publicUrl,
 }: {
   db: Database;
+  /** SLUICE_PUBLIC_URL: whether the session cookie carries the `__Host-` prefix. */
+  publicUrl: string;
 }): MiddlewareHandler<{ Variables: AuthVariables }> =>
   async function bearerAuth(c, next) {
     const header = c.req.header('authorization');
-    const sessionToken = header === undefined ? readSessionCookie(c) : undefined;
+    const sessionToken = header === undefined ? readSessionCookie(c, publicUrl) : undefined;
     if (sessionToken !== undefined) {
       const session = await findConsoleSession(db, sessionToken);
       if (session === null) throw unauthorized('the console session has ended; sign in again');

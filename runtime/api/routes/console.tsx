@@ -240,7 +240,7 @@ export function consoleRoutes({
   // Every page below needs a live session; without one a page sends the reader to sign in.
   const pages = new Hono<ConsoleEnv>();
   pages.use(async function consoleSession(c, next) {
-    const token = readSessionCookie(c);
+    const token = readSessionCookie(c, env.publicUrl);
     const session = token === undefined ? null : await findConsoleSession(db, token);
     if (session === null) {
       // HEAD is a GET without its body: it is sent the same way.
@@ -263,7 +263,7 @@ export function consoleRoutes({
       if (form.csrf !== c.get('session').csrfToken) {
         throw new ApiError(403, 'csrf_rejected', 'the sign-out form carried no valid CSRF token');
       }
-      await closeConsoleSession(db, readSessionCookie(c) ?? '');
+      await closeConsoleSession(db, readSessionCookie(c, env.publicUrl) ?? '');
       clearSessionCookie(c, env.publicUrl);
       return c.redirect('/console/sign-in', 303);
     },

@@ -94,7 +94,57 @@ describe('console sessions', () => {
       body: new URLSearchParams({ apiKey: stack.apiKey }),
     });
     expect(res.status).toBe(303);
-    expect(res.headers.get('set-cookie')).toMatch(/HttpOnly; Secure; SameSite=Strict/);
+    const cookie = res.headers.get('set-cookie') ?? '';
+    // __Host-: the browser keeps it only with Secure, Path=/ and no Domain.
+    expect(cookie).toMatch(
+      /^__Host-sluice_session=[^;]+; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Strict$/,
+    );
+    expect(cookie).not.toMatch(/Domain=/i);
+  });
+
+  it('over HTTPS read only the __Host- cookie, so a plain-named one planted by a sibling subdomain is ignored', async () => {
+    const https = { 'x-forwarded-proto': 'https' };
+    const plain = await signIn(first.base, stack.apiKey);
+    const token = plain.split('=')[1];
+    const planted = await fetch(`${first.base}/v1/flows`, { headers: { ...https, cookie: plain } });
+    expect(planted.status).toBe(401);
+    const hosted = await fetch(`${first.base}/v1/flows`, {
+      headers: { ...https, cookie: `__Host-sluice_session=${token}` },
+    });
+    expect(hosted.status).toBe(200);
+    const page = await fetch(`${first.base}/console/flows`, {
+      redirect: 'manual',
+      headers: { ...https, cookie: plain },
+    });
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('/console/sign-in');
+  });
+
+  it('on sign-out over HTTPS clear the __Host- cookie', async () => {
+    const https = { 'x-forwarded-proto': 'https' };
+    const token = (await signIn(first.base, stack.apiKey)).split('=')[1];
+    const cookie = `__Host-sluice_session=${token}`;
+    const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(
+      await (await fetch(`${first.base}/console/flows`, { headers: { ...https, cookie } })).text(),
+    )?.[1];
+    const out = await fetch(`${first.base}/console/sign-out`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        ...https,
+        cookie,
+        origin: first.base,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ csrf: csrf ?? '' }),
+    });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('set-cookie')).toMatch(
+      /^__Host-sluice_session=; Max-Age=0; Path=\/; Secure/,
+    );
+    expect((await fetch(`${first.base}/v1/flows`, { headers: { ...https, cookie } })).status).toBe(
+      401,
+    );
   });
 });
 
