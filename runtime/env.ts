@@ -249,6 +249,10 @@ const envSchema = z
 
     /** How long a console sign-in lasts before the API key must be pasted again. */
     SLUICE_CONSOLE_SESSION_TTL_H: int(1, 720, 12),
+    // Failed API key checks (sign-in form, Bearer) per client address per minute, per APP.
+    SLUICE_AUTH_FAILURE_LIMIT: int(1, 100_000, 10),
+    // Proxies in front of the APP that append to X-Forwarded-For (CloudFront + ALB: 2).
+    SLUICE_TRUSTED_PROXY_HOPS: int(0, 10, 0),
     SLUICE_RUN_RETENTION_DAYS: int(1, 36_500, 30),
     SLUICE_FILE_RETENTION_DAYS: int(0, 36_500, 0),
     SLUICE_SECRETS_KEY: text().refine(

@@ -163,6 +163,10 @@ export class AppService extends Construct {
       // The runtime's keepAliveTimeout and headersTimeout are set above this same constant.
       idleTimeout: Duration.seconds(ALB_IDLE_TIMEOUT_S),
       dropInvalidHeaderFields: true,
+      // Append (the default, pinned here): CloudFront adds the viewer's address to
+      // X-Forwarded-For and the ALB appends CloudFront's, so the runtime, trusting
+      // SLUICE_TRUSTED_PROXY_HOPS=2, finds the viewer second from the right.
+      xffHeaderProcessingMode: elbv2.XffHeaderProcessingMode.APPEND,
     });
     Validations.of(this.loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
@@ -180,6 +184,8 @@ export class AppService extends Construct {
 
     this.taskDefinition = new SluiceTaskDefinition(this, 'Task', {
       ...props.task,
+      // CloudFront, then the ALB: the two proxies whose X-Forwarded-For entries are trusted.
+      environment: { SLUICE_TRUSTED_PROXY_HOPS: '2' },
       role: 'app',
       cpu,
       memoryLimitMiB,

@@ -1,6 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { createLocalStorageRoutes } from '../storage';
+import { createAuthFailureLimiter } from './auth-failure-limiter';
+import { addressKey, clientAddress } from './client-address';
 import { consoleErrorPages } from './console-error-page';
 import type { ApiDeps } from './deps';
 import { ApiError } from './errors';
@@ -36,7 +39,15 @@ export function createApi(deps: ApiDeps) {
     throw new ApiError(404, 'not_found', 'no such endpoint');
   });
 
-  const auth = bearerAuth({ db: deps.database.db, publicUrl: deps.env.publicUrl });
+  const authFailures = createAuthFailureLimiter(deps.env.SLUICE_AUTH_FAILURE_LIMIT);
+  const addressOf = (c: Context) =>
+    addressKey(clientAddress(c, deps.env.SLUICE_TRUSTED_PROXY_HOPS));
+  const auth = bearerAuth({
+    db: deps.database.db,
+    publicUrl: deps.env.publicUrl,
+    limiter: authFailures,
+    addressOf,
+  });
   for (const path of [
     '/v1/flows',
     '/v1/flows/*',
@@ -67,7 +78,7 @@ export function createApi(deps: ApiDeps) {
     publicUrl: deps.env.publicUrl,
     ttlSeconds: deps.env.SLUICE_SIGNED_URL_TTL_S,
   });
-  const shared = { ...deps, webhookTargets, runLogUrls };
+  const shared = { ...deps, webhookTargets, runLogUrls, authFailures, addressOf };
   app.route('/', webhookRoutes(shared));
   app.route('/', flowRoutes(shared));
   app.route('/', runRoutes(shared));

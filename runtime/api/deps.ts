@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/client';
 import type { Env } from '../env';
@@ -9,6 +9,7 @@ import type { RunQueue } from '../queue/run-queue';
 import type { IdleWatch } from '../reliability/idle-watch';
 import type { SecretStore } from '../secrets/secret-store';
 import type { FileStore, LocalFileStore } from '../storage';
+import type { AuthFailureLimiter } from './auth-failure-limiter';
 import type { RunLogUrls } from './run-log-url';
 import type { WebhookTargets } from './webhook-targets';
 
@@ -43,4 +44,8 @@ export interface RouteDeps extends ApiDeps {
   webhookTargets: WebhookTargets;
   /** Signed URLs for the run logs kept in their run row (the runs routes and the console). */
   runLogUrls: RunLogUrls;
+  /** Failed API key checks, shared by Bearer auth and the console's sign-in: a guess is a guess. */
+  authFailures: AuthFailureLimiter;
+  /** The client address a limit counts against, as far as the proxies in front vouch for it. */
+  addressOf: (c: Context) => string;
 }

@@ -13,6 +13,13 @@ import { type ClientName, callApi, curlMissing } from './http-clients';
 /** Starting takes seconds; on a 2-core box busy with other test files, many more. */
 export const START_TIMEOUT_MS = 60_000;
 
+/**
+ * The suite sends a wrong key to every endpoint on purpose, all from 127.0.0.1: more than the
+ * key-guess throttle allows in a minute. The throttle has its own test
+ * (test/security/auth-rate-limit.test.ts).
+ */
+export const UNTHROTTLED = { SLUICE_AUTH_FAILURE_LIMIT: '100000' } as const;
+
 /** Makes, over the API itself, what the cases act on. */
 export async function createFixtures(base: string, apiKey: string): Promise<Fixtures> {
   const authorization = `Bearer ${apiKey}`;

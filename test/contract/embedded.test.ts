@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { freePort, type SluiceProcess, startSluice } from '../support/processes';
 import type { Fixtures } from './contract-cases';
-import { createFixtures, describeContract, START_TIMEOUT_MS } from './contract-suite';
+import { createFixtures, describeContract, START_TIMEOUT_MS, UNTHROTTLED } from './contract-suite';
 
 /** SLUICE_ROLE=all with no services (PGlite, in-process queue, local files), over HTTP. */
 const API_KEY = 'sk_contract_embedded_key_0123456789';
@@ -25,6 +25,7 @@ beforeAll(async () => {
       SLUICE_PUBLIC_URL: base,
       SLUICE_DATA_DIR: dataDir,
       SLUICE_API_KEY: API_KEY,
+      ...UNTHROTTLED,
     },
     START_TIMEOUT_MS,
   );

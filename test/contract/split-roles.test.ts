@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from '../support/database';
 import { freePort, type SluiceProcess, startSluice } from '../support/processes';
 import type { Fixtures } from './contract-cases';
-import { createFixtures, describeContract, START_TIMEOUT_MS } from './contract-suite';
+import { createFixtures, describeContract, START_TIMEOUT_MS, UNTHROTTLED } from './contract-suite';
 
 /** An app and a worker from dist/, on PostgreSQL and Redis, called over real sockets. */
 const API_KEY = 'sk_contract_split_key_0123456789';
@@ -33,6 +33,8 @@ beforeAll(async () => {
     SLUICE_DATA_DIR: dataDir,
     SLUICE_PUBLIC_URL: base,
     SLUICE_WEBHOOK_TIMEOUT_S: '5',
+
+    ...UNTHROTTLED,
   };
   processes = await Promise.all([
     startSluice(

@@ -194,6 +194,14 @@ describe('parseEnv', () => {
       'SLUICE_CONSOLE_SESSION_TTL_H must be an integer from 1 to 720',
     ],
     [
+      { SLUICE_AUTH_FAILURE_LIMIT: '0' },
+      'SLUICE_AUTH_FAILURE_LIMIT must be an integer from 1 to 100000',
+    ],
+    [
+      { SLUICE_TRUSTED_PROXY_HOPS: 'all' },
+      'SLUICE_TRUSTED_PROXY_HOPS must be an integer from 0 to 10',
+    ],
+    [
       { SLUICE_WEBHOOK_SECRET_OVERLAP_S: '-1' },
       'SLUICE_WEBHOOK_SECRET_OVERLAP_S must be an integer from 0 to 2592000',
     ],

@@ -1,8 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Database } from '../../db/client';
 import { findConsoleSession } from '../../db/console-session-store';
 import { findProjectIdByApiKey } from '../../db/project-store';
+import type { AuthFailureLimiter } from '../auth-failure-limiter';
 import { readSessionCookie } from '../console-session-cookie';
 import { ApiError } from '../errors';
 
@@ -10,6 +11,15 @@ export type AuthVariables = { projectId: string };
 
 const unauthorized = (message: string) =>
   new ApiError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer' });
+
+const tooManyAttempts = (retryAfterS: number) =>
+  new ApiError(
+    429,
+    'too_many_attempts',
+    `too many invalid API keys from this address; try again in ${retryAfterS} s`,
+    undefined,
+    { 'Retry-After': String(retryAfterS) },
+  );
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -28,10 +38,15 @@ function sameToken(given: string, expected: string): boolean {
 export const bearerAuth = ({
   db,
   publicUrl,
+  limiter,
+  addressOf,
 }: {
   db: Database;
   /** SLUICE_PUBLIC_URL: whether the session cookie carries the `__Host-` prefix. */
   publicUrl: string;
+  limiter: AuthFailureLimiter;
+  /** The client address the limiter counts against (see client-address.ts). */
+  addressOf: (c: Context) => string;
 }): MiddlewareHandler<{ Variables: AuthVariables }> =>
   async function bearerAuth(c, next) {
     const header = c.req.header('authorization');
@@ -51,8 +66,16 @@ export const bearerAuth = ({
     }
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
     if (match?.[1] === undefined) throw unauthorized('missing Authorization: Bearer <api key>');
+    // Checked before the key, and a right key refused too: otherwise a guesser held back
+    // would still learn which guess was right.
+    const address = addressOf(c);
+    const retryAfterS = limiter.retryAfterS(address);
+    if (retryAfterS > 0) throw tooManyAttempts(retryAfterS);
     const projectId = await findProjectIdByApiKey(db, match[1]);
-    if (projectId === null) throw unauthorized('invalid api key');
+    if (projectId === null) {
+      limiter.failed(address);
+      throw unauthorized('invalid api key');
+    }
     c.set('projectId', projectId);
     await next();
   };

@@ -156,6 +156,8 @@ export function consoleRoutes({
   liveWorkers,
   secrets,
   runLogUrls,
+  authFailures,
+  addressOf,
 }: RouteDeps) {
   const db = database.db;
   const assets = loadConsoleAssets();
@@ -215,21 +217,33 @@ export function consoleRoutes({
     bodyLimit({ maxBytes: 16 * 1024 }),
     sameSiteForm(env.publicUrl),
     async (c) => {
-      const form = await readForm(c);
-      const apiKey = typeof form.apiKey === 'string' ? form.apiKey.trim() : '';
-      const projectId = apiKey === '' ? null : await findProjectIdByApiKey(db, apiKey);
-      if (projectId === null) {
+      const signInPage = (error: string, status: 401 | 429) => {
         c.header('Cache-Control', 'no-store');
         return c.html(
           <>
             {DOCTYPE}
-            <SignInPage
-              assets={assets}
-              error="That API key is not valid. Paste a key of your project."
-            />
+            <SignInPage assets={assets} error={error} />
           </>,
-          401,
+          status,
         );
+      };
+      // Before the key is looked at, and a right key held back too, so that a guesser learns
+      // nothing; the backstop caps this APP's failed sign-ins from every address together.
+      const address = addressOf(c);
+      const retryAfterS = authFailures.retryAfterS(address, { backstop: true });
+      if (retryAfterS > 0) {
+        c.header('Retry-After', String(retryAfterS));
+        return signInPage(
+          `Too many sign-ins with a wrong key. Try again in ${retryAfterS} seconds.`,
+          429,
+        );
+      }
+      const form = await readForm(c);
+      const apiKey = typeof form.apiKey === 'string' ? form.apiKey.trim() : '';
+      const projectId = apiKey === '' ? null : await findProjectIdByApiKey(db, apiKey);
+      if (projectId === null) {
+        if (apiKey !== '') authFailures.failed(address, { backstop: true });
+        return signInPage('That API key is not valid. Paste a key of your project.', 401);
       }
       const session = await openConsoleSession(db, projectId, ttlMs);
       writeSessionCookie(c, env.publicUrl, session.token, session.expiresAt);

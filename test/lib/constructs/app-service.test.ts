@@ -40,6 +40,8 @@ describe('AppService', () => {
       expect(appEnvironment(template)).toEqual(
         expect.arrayContaining([
           { Name: 'SLUICE_ROLE', Value: 'app' },
+          // CloudFront and the ALB each append to X-Forwarded-For (rate limits per client).
+          { Name: 'SLUICE_TRUSTED_PROXY_HOPS', Value: '2' },
           {
             Name: 'SLUICE_PUBLIC_URL',
             Value: {
@@ -132,6 +134,17 @@ describe('AppService', () => {
           Scheme: 'internal',
           LoadBalancerAttributes: Match.arrayWith([
             { Key: 'idle_timeout.timeout_seconds', Value: String(ALB_IDLE_TIMEOUT_S) },
+          ]),
+        }),
+      );
+    });
+
+    it('has the ALB append to X-Forwarded-For, as SLUICE_TRUSTED_PROXY_HOPS=2 counts on', () => {
+      template.hasResourceProperties(
+        'AWS::ElasticLoadBalancingV2::LoadBalancer',
+        Match.objectLike({
+          LoadBalancerAttributes: Match.arrayWith([
+            { Key: 'routing.http.xff_header_processing.mode', Value: 'append' },
           ]),
         }),
       );
