@@ -6,6 +6,7 @@ import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
 import { withTimeout } from '../timeout';
 import { BoundedPgClient } from './bounded-pg-client';
+import { lockPgliteDir } from './pglite-lock';
 import { grantRuntimeRole, prepareRuntimeRole } from './runtime-role';
 import * as schema from './schema';
 import { hasNewestMigration, migrationsFolder, waitForSchema } from './schema-version';
@@ -136,9 +137,13 @@ export async function migrateAsAdmin(
 /** Embedded mode: PostgreSQL compiled to WASM, stored in `dataDir`. One process only. */
 export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   mkdirSync(dataDir, { recursive: true });
+  const unlock = lockPgliteDir(dataDir);
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
-  const client = await PGlite.create(`${dataDir}/pg`);
+  const client = await PGlite.create(`${dataDir}/pg`).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
   const db = drizzle(client, { schema }) as unknown as Database;
   return {
     db,
@@ -149,6 +154,6 @@ export async function openPglite(dataDir: string): Promise<DatabaseHandle> {
       const { migrate } = await import('drizzle-orm/pglite/migrator');
       await migrate(drizzle(client), { migrationsFolder: migrationsFolder() });
     },
-    close: () => client.close(),
+    close: () => client.close().finally(unlock),
   };
 }
