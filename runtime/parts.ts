@@ -13,11 +13,12 @@ import {
   type PostgresOptions,
 } from './db/client';
 import { DatabaseUnreachableError, unreachableCode } from './db/database-unreachable-error';
+import { EmbeddedDatabaseError } from './db/embedded-database-error';
 import { cachedAuthToken } from './db/iam-auth-token';
 import { createSessionConnection, type SessionOptions } from './db/session-connection';
 import { rdsCaBundle, verifyFull } from './db/tls';
 import { WORKERS_SEEN_WINDOW_S } from './db/worker-sightings-store';
-import type { Env } from './env';
+import { type Env, EnvError } from './env';
 import { createBullmqQueueDepth } from './metrics/bullmq-queue-depth';
 import type { DepthSource } from './metrics/create-metrics';
 import { type LiveWorkers, sightedWorkers, uncountedWorkers } from './metrics/live-workers';
@@ -62,11 +63,7 @@ async function postgresAccess(env: Env, url: string): Promise<PostgresAccess> {
 }
 
 export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHandle> {
-  if (env.DATABASE_URL === undefined) {
-    const embedded = await openPglite(env.SLUICE_DATA_DIR);
-    await embedded.migrate();
-    return embedded;
-  }
+  if (env.DATABASE_URL === undefined) return openEmbedded(env.SLUICE_DATA_DIR);
   const options: PostgresOptions = {
     ...(await postgresAccess(env, env.DATABASE_URL)),
     poolSize: env.SLUICE_DB_POOL_SIZE,
@@ -102,6 +99,21 @@ export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHa
     throw error;
   }
   return database;
+}
+
+/** PGlite in the data dir, migrated; a directory it cannot open stops startup in one line. */
+async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
+  // Refused before PGlite is touched (a data dir in use): its EnvError already names it.
+  const embedded = await openPglite(dataDir).catch((error: unknown) => {
+    throw error instanceof EnvError ? error : new EmbeddedDatabaseError(dataDir, error);
+  });
+  try {
+    await embedded.migrate();
+    return embedded;
+  } catch (error) {
+    await embedded.close().catch(() => {});
+    throw new EmbeddedDatabaseError(dataDir, error);
+  }
 }
 
 /** `opening`, with a failure to reach or log in to PostgreSQL told in one line naming `variable`. */

@@ -3,6 +3,7 @@ import { flushCompileCache } from 'node:module';
 import { closeInOrder } from './close-in-order';
 import { ensureDataDir } from './data-dir';
 import { DatabaseUnreachableError } from './db/database-unreachable-error';
+import { EmbeddedDatabaseError } from './db/embedded-database-error';
 import { SchemaWaitTimeoutError } from './db/schema-wait-timeout-error';
 import { EnvError, readProcessEnv } from './env';
 import { exitAfterCleanStop } from './exit-after-clean-stop';
@@ -228,6 +229,7 @@ main().catch((error: unknown) => {
     error instanceof EnvError ||
     error instanceof SchemaWaitTimeoutError ||
     error instanceof DatabaseUnreachableError ||
+    error instanceof EmbeddedDatabaseError ||
     error instanceof RedisUnreachableError ||
     error instanceof SecretsKeyMismatchError
   ) {
