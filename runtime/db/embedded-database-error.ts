@@ -18,7 +18,27 @@ function reasonOf(failure: unknown): string {
   for (let depth = 0; link instanceof Error && link.cause instanceof Error && depth < 5; depth++) {
     link = link.cause;
   }
-  const message = link instanceof Error ? link.message : String(link);
+  const message = link instanceof Error ? link.message : (fileSystemError(link) ?? String(link));
   const line = message.split('\n')[0]?.trim() || 'no reason given';
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+/**
+ * PGlite's file system throws Emscripten's ErrnoError, `{ name, errno }` with no message and
+ * Emscripten's own numbers: a full disk at first start read `[object Object]`.
+ */
+const EMSCRIPTEN_ERRNO: Record<number, string> = {
+  2: 'EACCES, permission denied',
+  19: 'EDQUOT, disk quota exceeded',
+  29: 'EIO, input/output error',
+  44: 'ENOENT, a file is missing',
+  51: 'ENOSPC, no space left on the device',
+  63: 'EPERM, operation not permitted',
+  69: 'EROFS, read-only file system',
+};
+
+function fileSystemError(failure: unknown): string | undefined {
+  const errno = (failure as { errno?: unknown } | null)?.errno;
+  if (typeof errno !== 'number') return undefined;
+  return EMSCRIPTEN_ERRNO[errno] ?? `file system error ${errno}`;
 }
