@@ -62,6 +62,10 @@ const oneOf = <const T extends readonly [string, ...string[]], F extends T[numbe
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
+/** What SLUICE_SECRETS_KEY (or the data dir's generated secrets-key) must be: base64 of ≥ 32 bytes. */
+export const isSecretsKeyMaterial = (value: string): boolean =>
+  BASE64.test(value) && Buffer.from(value, 'base64').length >= 32;
+
 /** Only true/false/1/0: z.coerce.boolean would turn "false" into true. */
 const BoolEnv = (fallback: boolean) =>
   z
@@ -255,10 +259,9 @@ const envSchema = z
     SLUICE_TRUSTED_PROXY_HOPS: int(0, 10, 0),
     SLUICE_RUN_RETENTION_DAYS: int(1, 36_500, 30),
     SLUICE_FILE_RETENTION_DAYS: int(0, 36_500, 0),
-    SLUICE_SECRETS_KEY: text().refine(
-      (v) => v === undefined || (BASE64.test(v) && Buffer.from(v, 'base64').length >= 32),
-      { message: 'must be base64 of at least 32 bytes (openssl rand -base64 32)' },
-    ),
+    SLUICE_SECRETS_KEY: text().refine((v) => v === undefined || isSecretsKeyMaterial(v), {
+      message: 'must be base64 of at least 32 bytes (openssl rand -base64 32)',
+    }),
     SLUICE_SECRETS_KMS_KEY_ID: text(),
 
     SLUICE_METRICS: oneOf(['off', 'cloudwatch', 'emf'], 'off'),

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { checkedSecretsKey, checkedSigningSecret } from './data-dir-key-checks';
 import { persistentDataDirSecret } from './data-dir-secret';
 import {
   connectPostgres,
@@ -412,7 +413,10 @@ export function createFileStore(env: Env): { store: FileStore; localStore?: Loca
 
 /** Local signed URLs must survive a restart, so a generated secret is kept in the data dir. */
 function persistentSigningSecret(dataDir: string): string {
-  return persistentDataDirSecret(dataDir, 'signing-secret', () => randomBytes(32).toString('hex'));
+  return checkedSigningSecret(
+    dataDir,
+    persistentDataDirSecret(dataDir, 'signing-secret', () => randomBytes(32).toString('hex')),
+  );
 }
 
 /** Who counts the live workers for the console: BullMQ's worker list, or the workers' sightings. */
@@ -450,8 +454,11 @@ export async function createDataKeys(env: Env): Promise<DataKeys> {
   }
   const material =
     env.SLUICE_SECRETS_KEY ??
-    persistentDataDirSecret(env.SLUICE_DATA_DIR, 'secrets-key', () =>
-      randomBytes(32).toString('base64'),
+    checkedSecretsKey(
+      env.SLUICE_DATA_DIR,
+      persistentDataDirSecret(env.SLUICE_DATA_DIR, 'secrets-key', () =>
+        randomBytes(32).toString('base64'),
+      ),
     );
   return createLocalDataKeys(Buffer.from(material, 'base64'));
 }
