@@ -2,6 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '../../runtime/env';
+import { createDataKeys, createFileStore } from '../../runtime/parts';
 import { freePort, startSluice } from '../support/processes';
 
 const dirs: string[] = [];
@@ -15,14 +17,10 @@ afterAll(async () => {
  * under a key derived from nothing. A short signing-secret stopped it with a stack trace.
  */
 describe('embedded mode with a damaged generated secret in its data dir', () => {
+  // One process start shows the refusal reaches startup as one line; the other damaged forms
+  // are the same check, held in process (below), since each start costs an embedded database.
   const cases: [string, string, RegExp][] = [
     ['secrets-key', '', /holds a secrets-key that is not base64 of at least 32 bytes \(empty\)/],
-    [
-      'secrets-key',
-      'c2hvcnQ=',
-      /holds a secrets-key that is not base64 of at least 32 bytes \(damaged\)/,
-    ],
-    ['signing-secret', 'short', /holds a signing-secret shorter than 32 characters \(damaged\)/],
   ];
   it.each(cases)(
     'stops in one line naming SLUICE_DATA_DIR: %s %j',
@@ -55,4 +53,34 @@ describe('embedded mode with a damaged generated secret in its data dir', () => 
     },
     90_000,
   );
+});
+
+describe('the generated secrets a data dir holds, checked in process', () => {
+  it.each([
+    [
+      'secrets-key',
+      'c2hvcnQ=',
+      /holds a secrets-key that is not base64 of at least 32 bytes \(damaged\)/,
+    ],
+    [
+      'secrets-key',
+      'not base64 at all!',
+      /holds a secrets-key that is not base64 of at least 32 bytes \(damaged\)/,
+    ],
+    ['signing-secret', 'short', /holds a signing-secret shorter than 32 characters \(damaged\)/],
+    ['signing-secret', '', /holds a signing-secret shorter than 32 characters \(empty\)/],
+  ])('refuses %s %j in one line naming SLUICE_DATA_DIR', async (file, content, says) => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sluice-damaged-secret-'));
+    dirs.push(dataDir);
+    await writeFile(join(dataDir, file), content);
+    const env = parseEnv({ SLUICE_DATA_DIR: dataDir });
+    const opening =
+      file === 'secrets-key'
+        ? createDataKeys(env)
+        : Promise.resolve().then(() => createFileStore(env));
+    await expect(opening).rejects.toThrow(says);
+    await expect(opening).rejects.toThrow(
+      /^invalid environment: SLUICE_DATA_DIR "[^"\n]+" [^\n]+$/,
+    );
+  });
 });
