@@ -183,7 +183,11 @@ export const files = pgTable(
     name: text('name'),
     createdAt: createdAt(),
   },
-  (t) => [index('files_project_idx').on(t.projectId, t.createdAt)],
+  (t) => [
+    index('files_project_idx').on(t.projectId, t.createdAt),
+    // The pruner's scan (SLUICE_FILE_RETENTION_DAYS): uploaded files, oldest first.
+    index('files_file_created_idx').on(t.createdAt).where(sql`kind = 'FILE'`),
+  ],
 );
 
 /**

@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres, type DatabaseHandle } from '../../../runtime/db/client';
 import { createFlow } from '../../../runtime/db/flow-store';
 import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
-import { deleteExpiredRuns } from '../../../runtime/db/retention-store';
+import { deleteExpiredFiles, deleteExpiredRuns } from '../../../runtime/db/retention-store';
 import { createTestDatabase, type TestDatabase, withPgClient } from '../../support/database';
 
 const RECENT_RUNS = 50_000;
+const RECENT_FILES = 50_000;
 
 let database: TestDatabase;
 /** One connection, so that this test reads the statistics of the very session that pruned. */
@@ -59,7 +60,16 @@ beforeAll(async () => {
       [projectId, defaultFlow.id, defaultFlow.versionId, RECENT_RUNS],
     ),
   );
-  await withPgClient(database.url, (client) => client.query('analyze runs'));
+  await withPgClient(database.url, (client) =>
+    client.query(
+      `insert into files (id, project_id, kind, key, size, created_at)
+       select 'file-' || g, $1, 'FILE', 'project/p/FILE/' || g, 1,
+              now() - make_interval(secs => g * 8)
+         from generate_series(1, $2::int) as g`,
+      [projectId, RECENT_FILES],
+    ),
+  );
+  await withPgClient(database.url, (client) => client.query('analyze runs, files'));
 }, 120_000);
 
 afterAll(async () => {
@@ -85,5 +95,15 @@ describe('the retention scan', () => {
     expect(read).toBeLessThan(1000);
     const left = await rows<{ id: string }>(sql`select id from runs where id like 'week-%'`);
     expect(left.map((row) => row.id)).toEqual(['week-live']);
+  });
+
+  it('finds expired uploaded files through an index, not by reading and sorting every file', async () => {
+    await rows(sql`select pg_stat_reset()`);
+    expect(await deleteExpiredFiles(single.db, 30, 1000)).toEqual([]);
+    await rows(sql`select pg_stat_force_next_flush()`);
+    const [stat] = await rows<{ n: string }>(sql`
+      select seq_tup_read::text as n from pg_stat_user_tables where relname = 'files'`);
+    // Before: a sequential scan and a sort of all 50,000 files, every pass, every 10 s.
+    expect(Number(stat?.n)).toBe(0);
   });
 });

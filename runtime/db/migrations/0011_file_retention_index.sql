@@ -1,0 +1,1 @@
+CREATE INDEX "files_file_created_idx" ON "files" USING btree ("created_at") WHERE kind = 'FILE';
