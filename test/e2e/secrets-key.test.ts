@@ -17,7 +17,13 @@ const writtenWith = randomBytes(32);
 /** Runs the bundle as the container does, and gives its exit code and stderr once it ends. */
 function runSluice(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [...NODE_ARGS_BY_ROLE.all, resolve('dist/main.mjs')], {
-    env: { PATH: process.env.PATH ?? '', SLUICE_ROLE: 'all', SLUICE_DATA_DIR: dataDir, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      SLUICE_ROLE: 'all',
+      SLUICE_WORKER_HEALTH_PORT: '0',
+      SLUICE_DATA_DIR: dataDir,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -17,8 +17,21 @@ export interface SluiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * A worker's liveness endpoint on a port of its own unless the test names one: on the default
+ * (3001) every worker the suite starts at once, in either vitest worker, raced for one port.
+ * A port taken after all only leaves the endpoint off, with a warning.
+ */
+async function withOwnHealthPort(env: Record<string, string>): Promise<Record<string, string>> {
+  if (env.SLUICE_ROLE === 'app' || env.SLUICE_WORKER_HEALTH_PORT !== undefined) return env;
+  let port = await freePort();
+  // Role all refuses a liveness port equal to PORT, itself perhaps just taken from freePort().
+  while (String(port) === env.PORT) port = await freePort();
+  return { SLUICE_WORKER_HEALTH_PORT: String(port), ...env };
+}
+
 /** Starts `node dist/main.mjs` and resolves once it logs "sluice <role> ready". */
-export function startSluice(
+export async function startSluice(
   env: Record<string, string>,
   timeoutMs = 20_000,
   nodeArgs: readonly string[] = [],
@@ -27,7 +40,11 @@ export function startSluice(
   const roleArgs = NODE_ARGS_BY_ROLE[role] ?? NODE_ARGS_BY_ROLE.all;
   // The flags the container command uses for this role (runtime/limits.ts).
   const child = spawn(process.execPath, [...nodeArgs, ...roleArgs, BUNDLE], {
-    env: { PATH: process.env.PATH ?? '', SLUICE_LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      SLUICE_LOG_LEVEL: 'info',
+      ...(await withOwnHealthPort(env)),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -69,12 +86,12 @@ export function startSluice(
 }
 
 /** Starts `node dist/main.mjs` for a process expected to stop on its own; resolves when it has. */
-export function runSluiceToExit(
+export async function runSluiceToExit(
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const role = (env.SLUICE_ROLE ?? 'all') as keyof typeof NODE_ARGS_BY_ROLE;
   const child = spawn(process.execPath, [...(NODE_ARGS_BY_ROLE[role] ?? []), BUNDLE], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...(await withOwnHealthPort(env)) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
