@@ -54,7 +54,7 @@ describe('CodeSandbox', () => {
     sandbox = new CodeSandbox(16);
     const capped = { ...bounds, timeoutMs: 100 };
     expect(
-      await sandbox.run("export default () => { throw new Error('no') }", input, capped),
+      await sandbox.run("export default () => { throw new Error('no') }", input, bounds),
     ).toEqual({ ok: false, reason: 'error', message: 'no' });
     expect(sandbox.isolatesCreated).toBe(1);
     expect(await sandbox.run('export default () => { for (;;) {} }', input, capped)).toEqual({
@@ -62,7 +62,7 @@ describe('CodeSandbox', () => {
       reason: 'timeout',
       message: 'code ran longer than 100 ms',
     });
-    expect(await sandbox.run('export default () => 3', input, capped)).toEqual({
+    expect(await sandbox.run('export default () => 3', input, bounds)).toEqual({
       ok: true,
       outputJson: '3',
     });
@@ -172,17 +172,17 @@ describe('CodeSandbox', () => {
     const capped = { ...bounds, timeoutMs: 100 };
     const run = sandbox.openRun();
     const keep = 'export default () => (globalThis.kept = (globalThis.kept ?? 0) + 1)';
-    expect(await run.run(keep, input, capped)).toEqual({ ok: true, outputJson: '1' });
+    expect(await run.run(keep, input, bounds)).toEqual({ ok: true, outputJson: '1' });
     expect(await run.run('export default () => { for (;;) {} }', input, capped)).toMatchObject({
       ok: false,
       reason: 'timeout',
     });
-    expect(await run.run(keep, input, capped)).toEqual({ ok: true, outputJson: '1' });
+    expect(await run.run(keep, input, bounds)).toEqual({ ok: true, outputJson: '1' });
     expect(await sandbox.run('export default () => { for (;;) {} }', input, capped)).toMatchObject({
       ok: false,
       reason: 'timeout',
     });
-    expect(await run.run(keep, input, capped)).toEqual({ ok: true, outputJson: '1' });
+    expect(await run.run(keep, input, bounds)).toEqual({ ok: true, outputJson: '1' });
     run.end();
     expect(sandbox.isolatesCreated).toBe(3);
   });

@@ -277,25 +277,32 @@ describe('code steps with retry', () => {
   afterAll(() => runner.dispose());
 
   it('retries a throw until the code succeeds', async () => {
-    // Throws until a moment 150 ms away has passed: two or three tries at 100 ms apart.
+    // Throws on its first two tries (a run's steps share one context), then succeeds.
     const flow = flowOf([
       {
         id: 'calc',
         type: 'code',
-        code: `export default ({ trigger }) => {
-          if (Date.now() < trigger.body.until) throw new Error('not yet');
+        code: `export default () => {
+          globalThis.tries = (globalThis.tries ?? 0) + 1;
+          if (globalThis.tries < 3) throw new Error('not yet');
           return { ok: true };
         }`,
         retry: { attempts: 5, backoff: 'fixed', delayMs: 100 },
       },
     ]);
-    const outcome = succeeded(
-      await runner.run(flow, triggerOf({ until: Date.now() + 150 }), later()),
-    );
-    const attempts = outcome.log[0]?.attempts ?? [];
-    expect(attempts.length).toBeGreaterThanOrEqual(2);
-    expect(attempts[0]?.error).toContain('not yet');
-    expect(attempts.at(-1)?.error).toBeUndefined();
+    // A cap no try comes near, even one that makes the isolate on a loaded box.
+    const roomy = createFlowRunner({ codeTimeoutMs: 10_000, codeMemoryMb: 16 });
+    try {
+      const outcome = succeeded(await roomy.run(flow, triggerOf(null), later()));
+      const attempts = outcome.log[0]?.attempts ?? [];
+      expect(attempts.map((attempt) => attempt.error)).toEqual([
+        expect.stringContaining('not yet'),
+        expect.stringContaining('not yet'),
+        undefined,
+      ]);
+    } finally {
+      await roomy.dispose();
+    }
   });
 
   it.each([
