@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { createWholeFile } from '../create-whole-file';
 import { EnvError } from '../env';
 
 /**
@@ -10,13 +11,13 @@ import { EnvError } from '../env';
  * `pglite.lock` (its pid), and another finds the holder alive and stops in one line instead.
  *
  * A lock left by a process that died (SIGKILL, a crash, a container restart that gave this
- * process the same pid) is taken over. This file imports only Node's own modules and env.ts.
+ * process the same pid) is taken over.
  */
 export function lockPgliteDir(dataDir: string): () => void {
   const path = join(dataDir, 'pglite.lock');
   const mine = `${process.pid} ${randomUUID()}`;
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (linkedInPlace(dataDir, path, mine)) return () => releaseIfMine(path, mine);
+    if (createWholeFile(path, mine)) return () => releaseIfMine(path, mine);
     const holder = readHolder(path);
     if (holder !== undefined && isAlive(holder)) {
       throw new EnvError(
@@ -29,26 +30,6 @@ export function lockPgliteDir(dataDir: string): () => void {
   throw new EnvError(
     `invalid environment: SLUICE_DATA_DIR ${JSON.stringify(dataDir)} could not be locked for the embedded database (${path} keeps changing)`,
   );
-}
-
-/** Writes `content` to a private file and links it to `path`; false when `path` exists. */
-function linkedInPlace(dataDir: string, path: string, content: string): boolean {
-  const candidate = join(dataDir, `.pglite.lock.${randomUUID()}.tmp`);
-  const fd = openSync(candidate, 'wx', 0o600);
-  try {
-    writeSync(fd, content);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(candidate, path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return false;
-  } finally {
-    unlinkSync(candidate);
-  }
 }
 
 function readHolder(path: string): number | undefined {

@@ -17,16 +17,22 @@ const ROUNDS = 25;
 const RACER = `
 const { workerData, parentPort } = require('node:worker_threads');
 const gate = new Int32Array(workerData.gate);
-import(workerData.module).then(({ persistentDataDirSecret }) => {
-  const seen = [];
-  for (let round = 0; round < workerData.dirs.length; round++) {
-    Atomics.add(gate, 1, 1);
-    Atomics.wait(gate, 0, round);
-    seen.push(persistentDataDirSecret(workerData.dirs[round], 'signing-secret', () =>
-      require('node:crypto').randomBytes(32).toString('hex')));
-  }
-  parentPort.postMessage(seen);
-});
+// tsx resolves the module's own extensionless imports, as it does for npm start.
+import('tsx/esm/api')
+  .then(({ register }) => {
+    register();
+    return import(workerData.module);
+  })
+  .then(({ persistentDataDirSecret }) => {
+    const seen = [];
+    for (let round = 0; round < workerData.dirs.length; round++) {
+      Atomics.add(gate, 1, 1);
+      Atomics.wait(gate, 0, round);
+      seen.push(persistentDataDirSecret(workerData.dirs[round], 'signing-secret', () =>
+        require('node:crypto').randomBytes(32).toString('hex')));
+    }
+    parentPort.postMessage(seen);
+  });
 `;
 
 describe('a secret generated into the data dir', () => {
