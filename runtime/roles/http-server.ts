@@ -35,6 +35,9 @@ function closeSilentConnections(server: Server, afterMs: number) {
   };
 }
 
+/** How often a closing server closes the keep-alive connections whose last response has ended. */
+const CLOSE_SWEEP_MS = 100;
+
 export interface RunningHttpServer {
   port: number;
   /** Stops accepting connections and resolves when in-flight requests have finished. */
@@ -130,8 +133,15 @@ export function listenHttp(
         port: (server.address() as AddressInfo).port,
         close: () =>
           new Promise<void>((done) => {
-            server.close(() => done());
-            // Keep-alive sockets with no request in flight would hold close() open.
+            // Keep-alive sockets with no request in flight would hold close() open, and so
+            // would one whose request was in flight: it goes idle when its response ends, and
+            // Node then waits for the client (the ALB: up to its idle timeout). Each is closed
+            // once idle.
+            const sweep = setInterval(() => server.closeIdleConnections(), CLOSE_SWEEP_MS);
+            server.close(() => {
+              clearInterval(sweep);
+              done();
+            });
             server.closeIdleConnections();
           }),
       });

@@ -108,4 +108,29 @@ describe('the HTTP server behind the ALB', () => {
     expect(await get(talking, '/again')).toMatch(/^HTTP\/1\.1 200/);
     talking.destroy();
   });
+
+  it('closes, once its response has gone, a keep-alive connection whose request was in flight at close()', async () => {
+    let answer!: () => void;
+    const answered = new Promise<void>((go) => (answer = go));
+    const running = await listenHttp(
+      async () => {
+        await answered;
+        return new Response('done');
+      },
+      { port: 0, hostname: '127.0.0.1', albIdleTimeoutS: ALB_IDLE_TIMEOUT_S },
+    );
+    const socket = connect(running.port, '127.0.0.1');
+    await new Promise<void>((done) => socket.once('connect', done));
+    const response = get(socket, '/slow');
+    await new Promise((settle) => setTimeout(settle, 100));
+    const closedAt = running.close().then(() => Date.now());
+    await new Promise((settle) => setTimeout(settle, 100));
+    const answeredAt = Date.now();
+    answer();
+
+    expect(await response).toMatch(/^HTTP\/1\.1 200[\s\S]*done$/);
+    // Before, close() waited for the client to drop the connection (up to keepAliveTimeout).
+    expect((await closedAt) - answeredAt).toBeLessThan(3000);
+    socket.destroy();
+  });
 });
