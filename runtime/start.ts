@@ -217,6 +217,10 @@ async function main(): Promise<void> {
     }
     try {
       await worker.handOver();
+      // Sync callers here wait for runs this process no longer runs (handed back, or still
+      // queued for a worker that has stopped taking jobs): answered now from the run row, so
+      // the HTTP server can close before the hand-over budget ends the process.
+      replies.endWaits();
       return true;
     } catch (error) {
       logger.error({ err: error }, 'drain timeout reached; hand-over failed');

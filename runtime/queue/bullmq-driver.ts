@@ -170,6 +170,11 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
           workerConnection.disconnect();
         },
         async handOver() {
+          // No job is taken after this (close() later returns the same promise): role all's
+          // worker still runs while its HTTP server drains, and one more job would hold the
+          // process past its deadline. BullMQ's close waits for the jobs in hand, which keep
+          // their locks until then, so moveToWait below still holds their tokens.
+          worker.close().catch(() => undefined);
           const jobs = [...inHand.values()];
           // moveToWait checks our lock token and RPUSHes the job: the next worker takes it first.
           // A job whose flow finished meanwhile is no longer active, and is skipped.

@@ -10,6 +10,7 @@ export function createInProcessReplyBus(instanceId: string): ReplyBus {
       waiters.deliver(reply);
     },
     waitFor: waiters.waitFor,
+    endWaits: waiters.cancelAll,
     async close() {
       waiters.cancelAll();
     },

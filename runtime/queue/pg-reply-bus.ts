@@ -112,6 +112,7 @@ export async function createPgReplyBus(
     },
     notice: (to, reply) => ({ channel: to, payload: noticePayload(reply) }),
     waitFor: waiters.waitFor,
+    endWaits: waiters.cancelAll,
     async close() {
       closed = true;
       clearInterval(probe);

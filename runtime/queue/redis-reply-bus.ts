@@ -45,6 +45,7 @@ export async function createRedisReplyBus(
       await publisherConnection().publish(to, JSON.stringify(reply));
     },
     waitFor: waiters.waitFor,
+    endWaits: waiters.cancelAll,
     async close() {
       waiters.cancelAll();
       subscriber?.disconnect();

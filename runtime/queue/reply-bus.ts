@@ -29,6 +29,12 @@ export interface ReplyBus {
   notice?(channel: string, reply: RunReply): ReplyNotice | undefined;
   /** Resolves with the reply for `runId`, or null after `timeoutMs`. Register before enqueueing. */
   waitFor(runId: string, timeoutMs: number): { reply: Promise<RunReply | null>; cancel(): void };
+  /**
+   * Ends every pending wait now with no reply, so each caller reads the run row instead (and,
+   * its run unfinished, gets 504 with the runId): for a process whose own worker has handed its
+   * runs back and stopped, and whose HTTP server would otherwise wait out the webhook timeout.
+   */
+  endWaits(): void;
   close(): Promise<void>;
 }
 

@@ -65,9 +65,9 @@ export interface RunConsumer {
   /** Stops taking jobs and resolves once the jobs in hand have finished. */
   close(): Promise<void>;
   /**
-   * Drain deadline: puts the jobs in hand back at the head of the queue so another worker
-   * takes them at once, and returns their run ids. Their flows still run here until the
-   * process exits, which the caller does next.
+   * Drain deadline: stops taking jobs, puts the jobs in hand back at the head of the queue so
+   * another worker takes them at once, and returns their run ids. Their flows still run here
+   * until the process exits, which the caller does next.
    */
   handOver(): Promise<string[]>;
   /**

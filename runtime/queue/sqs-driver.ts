@@ -342,6 +342,8 @@ function consumeRuns(
       await runHolds.close();
     },
     async handOver() {
+      // No message is taken after this (see the BullMQ driver's handOver).
+      stopping.abort();
       const handed: string[] = [];
       await Promise.all(
         [...inHand.values()].map(async (held) => {

@@ -58,6 +58,19 @@ describe.each(Object.entries(buses))('the %s reply bus', (kind, open) => {
     expect(await elsewhere.reply).toBeNull();
   });
 
+  it('ends every pending wait at once with no reply on endWaits, and still serves new ones', async () => {
+    const app = await bus(`app-${crypto.randomUUID()}`, true);
+    const worker = await bus(`worker-${crypto.randomUUID()}`, false);
+    const started = Date.now();
+    const waits = [app.waitFor('run-a', 30_000), app.waitFor('run-b', 30_000)];
+    app.endWaits();
+    expect(await Promise.all(waits.map((wait) => wait.reply))).toEqual([null, null]);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const later = app.waitFor('run-c', 5000);
+    await worker.publish(app.channel, reply('run-c'));
+    expect(await later.reply).toEqual(reply('run-c'));
+  });
+
   it('ends the wait promptly for a reply larger than NOTIFY carries', async () => {
     const app = await bus(`app-${crypto.randomUUID()}`, true);
     const worker = await bus(`worker-${crypto.randomUUID()}`, false);
