@@ -27,8 +27,11 @@ export function hostileSandbox(memoryMb = 16) {
  */
 export function useHostileSandbox(memoryMb = 16): ReturnType<typeof hostileSandbox> {
   let current = hostileSandbox(memoryMb);
-  beforeEach(() => {
+  beforeEach(async () => {
     current = hostileSandbox(memoryMb);
+    // A step's cap counts making its isolate, which a busy box can stretch past CAP_MS: made
+    // here, so that each hostile step's cap is its own code's.
+    expect(await current.sandbox.answers(10_000)).toBe(true);
   });
   afterEach(async () => {
     await current.sandbox.dispose();
