@@ -1,4 +1,5 @@
 import { EnvError, isSecretsKeyMaterial } from './env';
+import { MIN_SIGNING_SECRET_LENGTH } from './limits';
 
 /**
  * The secrets generated into SLUICE_DATA_DIR are checked like the variables that replace them:
@@ -14,8 +15,8 @@ export function checkedSecretsKey(dataDir: string, material: string): string {
 
 /** As SLUICE_LOCAL_SIGNING_SECRET: at least 32 characters. */
 export function checkedSigningSecret(dataDir: string, secret: string): string {
-  if (secret.length >= 32) return secret;
+  if (secret.length >= MIN_SIGNING_SECRET_LENGTH) return secret;
   throw new EnvError(
-    `invalid environment: SLUICE_DATA_DIR ${JSON.stringify(dataDir)} holds a signing-secret shorter than 32 characters (${secret === '' ? 'empty' : 'damaged'}); move it aside to generate a new one (signed URLs already given out stop working), or set SLUICE_LOCAL_SIGNING_SECRET`,
+    `invalid environment: SLUICE_DATA_DIR ${JSON.stringify(dataDir)} holds a signing-secret shorter than ${MIN_SIGNING_SECRET_LENGTH} characters (${secret === '' ? 'empty' : 'damaged'}); move it aside to generate a new one (signed URLs already given out stop working), or set SLUICE_LOCAL_SIGNING_SECRET`,
   );
 }

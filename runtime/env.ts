@@ -11,6 +11,7 @@ import {
   DEFAULT_WEBHOOK_TIMEOUT_S,
   HAND_OVER_BUDGET_S,
   MAX_DRAIN_TIMEOUT_S,
+  MIN_SIGNING_SECRET_LENGTH,
   WORKER_HEALTH_PORT,
   WORKER_STOP_TIMEOUT_S,
 } from './limits';
@@ -247,9 +248,10 @@ const envSchema = z
     SLUICE_S3_ACCESS_KEY_ID: text(),
     SLUICE_S3_SECRET_ACCESS_KEY: text(),
     SLUICE_SIGNED_URL_TTL_S: int(1, 604_800, DEFAULT_SIGNED_URL_TTL_S),
-    SLUICE_LOCAL_SIGNING_SECRET: text().refine((v) => v === undefined || v.length >= 32, {
-      message: 'must be at least 32 characters',
-    }),
+    SLUICE_LOCAL_SIGNING_SECRET: text().refine(
+      (v) => v === undefined || v.length >= MIN_SIGNING_SECRET_LENGTH,
+      { message: `must be at least ${MIN_SIGNING_SECRET_LENGTH} characters` },
+    ),
 
     /** How long a console sign-in lasts before the API key must be pasted again. */
     SLUICE_CONSOLE_SESSION_TTL_H: int(1, 720, 12),

@@ -13,6 +13,8 @@ export const HAND_OVER_BUDGET_S = 5;
 /** The longest SLUICE_DRAIN_TIMEOUT_S that leaves the hand-over time before ECS's SIGKILL. */
 export const MAX_DRAIN_TIMEOUT_S = WORKER_STOP_TIMEOUT_S - HAND_OVER_BUDGET_S - 1;
 export const DEFAULT_SIGNED_URL_TTL_S = 900;
+/** The shortest secret that signs local storage URLs: SLUICE_LOCAL_SIGNING_SECRET or the generated one. */
+export const MIN_SIGNING_SECRET_LENGTH = 32;
 /**
  * The KMS encryption context of every flow-secret data key, bound in at GenerateDataKey and
  * needed again at Decrypt; the task roles' KMS grants are conditioned on it.

@@ -18,30 +18,22 @@ const viaHttps = (c: Context, publicUrl: string) =>
  * only that name is read. Plain http (`npm start` on localhost) cannot be Secure, so there the
  * name has no prefix.
  */
-const prefixOf = (c: Context, publicUrl: string) =>
-  viaHttps(c, publicUrl) ? ('host' as const) : undefined;
+const cookieKind = (c: Context, publicUrl: string) =>
+  viaHttps(c, publicUrl) ? { secure: true, prefix: 'host' as const } : { secure: false };
 
 export const readSessionCookie = (c: Context, publicUrl: string) =>
-  getCookie(c, CONSOLE_SESSION_COOKIE, prefixOf(c, publicUrl));
+  getCookie(c, CONSOLE_SESSION_COOKIE, cookieKind(c, publicUrl).prefix);
 
 /** httpOnly (no script reads it), SameSite=Strict (no cross-site request carries it), Secure on HTTPS. */
 export function writeSessionCookie(c: Context, publicUrl: string, token: string, expiresAt: Date) {
-  const prefix = prefixOf(c, publicUrl);
   setCookie(c, CONSOLE_SESSION_COOKIE, token, {
     path: '/',
     httpOnly: true,
     sameSite: 'Strict',
-    secure: prefix !== undefined,
     expires: expiresAt,
-    ...(prefix === undefined ? {} : { prefix }),
+    ...cookieKind(c, publicUrl),
   });
 }
 
-export function clearSessionCookie(c: Context, publicUrl: string) {
-  const prefix = prefixOf(c, publicUrl);
-  deleteCookie(c, CONSOLE_SESSION_COOKIE, {
-    path: '/',
-    secure: prefix !== undefined,
-    ...(prefix === undefined ? {} : { prefix }),
-  });
-}
+export const clearSessionCookie = (c: Context, publicUrl: string) =>
+  deleteCookie(c, CONSOLE_SESSION_COOKIE, { path: '/', ...cookieKind(c, publicUrl) });

@@ -51,17 +51,19 @@ export function createInProcessDriver(onError: (error: unknown) => void): QueueD
         }
       };
       const loops = Array.from({ length: concurrency }, loop);
+      const stopTaking = () => {
+        stopping = true;
+        for (const wake of wakers.splice(0)) wake();
+      };
       return {
         // Embedded jobs live in memory: the next start re-enqueues every unfinished run. No
         // job is taken after this (see the BullMQ driver's handOver).
         async handOver() {
-          stopping = true;
-          for (const wake of wakers.splice(0)) wake();
+          stopTaking();
           return [];
         },
         async close() {
-          stopping = true;
-          for (const wake of wakers.splice(0)) wake();
+          stopTaking();
           await Promise.all(loops);
         },
       };

@@ -5,7 +5,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { DEFAULT_SIGNED_URL_TTL_S } from '../limits';
+import { DEFAULT_SIGNED_URL_TTL_S, MIN_SIGNING_SECRET_LENGTH } from '../limits';
 import { type FileStore, inBatches, type StoredObjectInfo } from './file-store';
 import { parseStorageKey } from './keys';
 import {
@@ -46,8 +46,6 @@ export interface LocalFileStore extends FileStore {
   ): Promise<void>;
 }
 
-const MIN_SECRET_LENGTH = 32;
-
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
@@ -58,9 +56,9 @@ function isMissing(error: unknown): boolean {
  * the partial writes that are renamed into place, so readers never see half a file.
  */
 export function createLocalFileStore(opts: LocalFileStoreOptions): LocalFileStore {
-  if (opts.signingSecret.length < MIN_SECRET_LENGTH) {
+  if (opts.signingSecret.length < MIN_SIGNING_SECRET_LENGTH) {
     throw new Error(
-      `signingSecret must be at least ${MIN_SECRET_LENGTH} characters (got ${opts.signingSecret.length})`,
+      `signingSecret must be at least ${MIN_SIGNING_SECRET_LENGTH} characters (got ${opts.signingSecret.length})`,
     );
   }
   const root = resolve(opts.dir);
