@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -32,6 +32,27 @@ function closeSilentConnections(server: Server, afterMs: number) {
   });
   return (request: IncomingMessage) => {
     spoken.add(request.socket);
+  };
+}
+
+/**
+ * Node answers `Expect: 100-continue` with 100 before the API has seen the request, so a
+ * client invited to send a body the API then refuses (too large for its route, no such flow,
+ * a wrong key) sends it first. Here the invitation goes out only when something starts reading
+ * the body; an answer that comes first is final, and Node closes the connection after it,
+ * since the client may send the body anyway.
+ */
+function inviteBodyOnFirstRead(
+  handle: (request: IncomingMessage, response: ServerResponse) => unknown,
+) {
+  return (request: IncomingMessage, response: ServerResponse) => {
+    const read = request._read;
+    request._read = function readAfterInviting(size) {
+      request._read = read;
+      if (!response.headersSent) response.writeContinue();
+      return read.call(this, size);
+    };
+    return handle(request, response);
   };
 }
 
@@ -95,10 +116,12 @@ export function listenHttp(
 ): Promise<RunningHttpServer> {
   return new Promise((resolve, reject) => {
     const listener = getRequestListener(fetch, { hostname, errorHandler: requestNotBuilt(logger) });
-    const server = createServer((request, response) => {
+    const handle = (request: IncomingMessage, response: ServerResponse) => {
       spoke(request);
       return listener(request, response);
-    });
+    };
+    const server = createServer(handle);
+    server.on('checkContinue', inviteBodyOnFirstRead(handle));
     const spoke = closeSilentConnections(server, silentConnectionMs);
     server.keepAliveTimeout = keepAliveTimeoutMs(albIdleTimeoutS);
     server.headersTimeout = headersTimeoutMs(albIdleTimeoutS);

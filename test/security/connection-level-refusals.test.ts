@@ -130,6 +130,42 @@ describe('requests Node’s parser refuses', () => {
     expectApiError(answer, 417, 'expectation_failed');
   });
 
+  it('refuses a body too large for its route before inviting it with 100 Continue', async () => {
+    const answer = await exchange(webhook('Content-Length: 999999999\r\nExpect: 100-continue\r\n'));
+    // The final answer comes first: a client waiting for 100 never sends the body.
+    expect(answer.headers).not.toMatch(/^HTTP\/1\.1 100/);
+    expectApiError(answer, 413, 'payload_too_large');
+    // The client may still send the body it was not invited to send: nothing more is read.
+    expect(answer.headers).toMatch(/\r\nconnection: close/i);
+  });
+
+  it('invites a body its route reads with 100 Continue, then answers it', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1');
+      let received = '';
+      const timer = setTimeout(() => reject(new Error(`no whole answer: ${received}`)), 3000);
+      socket.on('connect', () =>
+        socket.write(
+          `POST /v1/flows HTTP/1.1\r\nHost: sluice.test\r\nAuthorization: Bearer ${stack.apiKey}\r\n` +
+            'Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n',
+        ),
+      );
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        // The body goes only once it was invited, as curl and Node's client send it.
+        if (received === 'HTTP/1.1 100 Continue\r\n\r\n') socket.write('{}');
+        if (received.endsWith('}')) {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(received);
+        }
+      });
+    });
+    expect(answer.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 ')).toBe(true);
+    // The flow was judged on the body sent after the invitation: `{}` names no flow.
+    expect(answer).toMatch(/"path":"name"/);
+  });
+
   it('still serves the next connection', async () => {
     const answer = await exchange('GET /v1/health HTTP/1.1\r\nHost: sluice.test\r\n\r\n');
     expect(answer.status).toBe(200);
