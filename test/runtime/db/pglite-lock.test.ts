@@ -11,6 +11,10 @@ const tempDir = () => {
   dirs.push(dir);
   return dir;
 };
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot. */
+const startTimeOf = (pid: number) =>
+  readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
+
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -53,6 +57,26 @@ describe('lockPgliteDir', () => {
     expect(readFileSync(join(dir, 'pglite.lock'), 'utf8')).toMatch(new RegExp(`^${process.pid} `));
     release();
     expect(existsSync(join(dir, 'pglite.lock'))).toBe(false);
+  });
+
+  it('takes over a lock whose pid a process started at another time holds (the pid was reused)', async () => {
+    const dir = tempDir();
+    const other = await liveProcess();
+    try {
+      const started = startTimeOf(other.pid);
+      // The holder's own start: refused, as any live holder.
+      writeFileSync(join(dir, 'pglite.lock'), `${other.pid} ${started} holder`);
+      expect(() => lockPgliteDir(dir)).toThrow(new RegExp(`is in use .*pid ${other.pid}`));
+      // Another start under the same pid: its holder died and the pid went to this process.
+      writeFileSync(join(dir, 'pglite.lock'), `${other.pid} ${Number(started) - 1} crashed`);
+      const release = lockPgliteDir(dir);
+      expect(readFileSync(join(dir, 'pglite.lock'), 'utf8')).toMatch(
+        new RegExp(`^${process.pid} ${startTimeOf(process.pid)} `),
+      );
+      release();
+    } finally {
+      await other.stop();
+    }
   });
 
   it('takes over a lock left under its own pid (a restarted container) or holding garbage', () => {
