@@ -206,11 +206,12 @@ export async function createQueueDriver(
   db?: Database,
   instanceId: string = randomUUID(),
 ): Promise<QueueDriver> {
+  // The sqs driver says the same itself: every driver names the run whose processing threw.
+  const runFailedToProcess = (error: unknown, runId: string) =>
+    logger.error({ err: error, runId }, 'run failed to process');
   switch (env.SLUICE_QUEUE) {
     case 'memory':
-      return createInProcessDriver((error) =>
-        logger.error({ err: error }, 'run failed to process'),
-      );
+      return createInProcessDriver(runFailedToProcess);
     case 'sqs':
       return (await import('./queue/sqs-driver')).createSqsDriver({
         client: await sqsClient(env),
@@ -232,6 +233,7 @@ export async function createQueueDriver(
         failedJobRetentionCount: env.SLUICE_FAILED_JOB_RETENTION_COUNT,
         stalledAfterMs: env.SLUICE_STALLED_AFTER_S * 1000,
         onWorkerError: (error) => logger.warn({ err: error }, 'queue worker error'),
+        onRunError: runFailedToProcess,
       });
   }
 }

@@ -25,6 +25,11 @@ export interface BullmqDriverOptions {
    */
   stalledAfterMs: number;
   onWorkerError?: (error: Error) => void;
+  /**
+   * A run whose processing threw: BullMQ keeps only the job's failedReason in Redis, so this is
+   * where the worker's log hears of it. Not called for a misrouted job, already reported.
+   */
+  onRunError?: (error: unknown, runId: string) => void;
 }
 
 /** The job as this driver stores it: the run job, and how often it was found misrouted. */
@@ -126,6 +131,7 @@ export function createBullmqDriver(options: BullmqDriverOptions): QueueDriver {
           await processor(job.data);
         } catch (error) {
           if (error instanceof UnknownRunError) await leaveForItsOwner(job, token);
+          else options.onRunError?.(error, job.data.runId);
           throw error;
         } finally {
           inHand.delete(job.data.runId);

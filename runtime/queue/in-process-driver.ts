@@ -5,7 +5,9 @@ import { type QueueDriver, type RunJob, type RunProcessor, stampedForEnqueue } f
  * Runs are still committed to the database first, and startup re-enqueues unfinished runs,
  * so a restart loses no run.
  */
-export function createInProcessDriver(onError: (error: unknown) => void): QueueDriver {
+export function createInProcessDriver(
+  onError: (error: unknown, runId: string) => void,
+): QueueDriver {
   const pending: RunJob[] = [];
   const queued = new Set<string>();
   const active = new Set<string>();
@@ -46,7 +48,7 @@ export function createInProcessDriver(onError: (error: unknown) => void): QueueD
           }
           queued.delete(job.runId);
           active.add(job.runId);
-          await processor(job).catch(onError);
+          await processor(job).catch((error: unknown) => onError(error, job.runId));
           active.delete(job.runId);
         }
       };
