@@ -137,6 +137,7 @@ async function main(): Promise<void> {
         intervalMs: env.SLUICE_RECONCILE_INTERVAL_S * 1000,
         afterS: env.SLUICE_RECONCILE_AFTER_S,
         maxAttempts: env.SLUICE_MAX_ATTEMPTS,
+        runMetrics: metrics.runs,
         firstPassIgnoresAge: driver.kind === 'in-process',
         prune: createRetentionPruner({
           db: database.db,

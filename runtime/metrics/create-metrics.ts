@@ -10,7 +10,10 @@ import type { ReadQueueDepth } from './queue-depth';
 import { createRunMetrics, type RunMetrics } from './run-metrics';
 
 export interface ProcessMetrics {
-  /** Recorders for the worker (runs) and the APP (sync webhook latency); no-ops when off. */
+  /**
+   * Recorders for the worker (runs) and the APP (sync webhook latency, runs its reconciler
+   * failed); no-ops when off.
+   */
   readonly runs: RunMetrics;
   close(): Promise<void>;
 }
@@ -30,6 +33,7 @@ export interface DepthSource {
 
 const noRunMetrics: RunMetrics = {
   recordRun: () => undefined,
+  recordLostRun: () => undefined,
   recordSyncWebhook: () => undefined,
   recordMisroutedJob: () => undefined,
   drain: () => [],

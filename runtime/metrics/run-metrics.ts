@@ -10,6 +10,11 @@ export type RunOutcomeStatus = 'succeeded' | 'failed' | 'timed_out' | 'limit_exc
  */
 export interface RunMetrics {
   recordRun(status: RunOutcomeStatus, durationMs: number): void;
+  /**
+   * A run the reconciler failed with worker_lost: no worker lived to record it, and no one timed
+   * it, so it counts in RunsFailed without a duration.
+   */
+  recordLostRun(): void;
   recordSyncWebhook(latencyMs: number): void;
   /** A job for a run this deployment's database does not know: a queue shared by mistake. */
   recordMisroutedJob(): void;
@@ -57,6 +62,9 @@ export function createRunMetrics(): RunMetrics {
           return;
       }
       add(durations, durationMs);
+    },
+    recordLostRun() {
+      failed++;
     },
     recordSyncWebhook(latencyMs) {
       add(syncLatencies, latencyMs);

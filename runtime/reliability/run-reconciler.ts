@@ -7,6 +7,7 @@ import {
   overdueRuns,
   requeueLostRun,
 } from '../db/run-recovery-store';
+import type { RunMetrics } from '../metrics/run-metrics';
 import type { RunQueue } from '../queue/run-queue';
 import type { IdleWatch } from './idle-watch';
 import type { LeaderLease } from './leader-lease';
@@ -28,6 +29,12 @@ export interface RunReconcilerDeps {
   afterS: number;
   /** Attempts a run gets before a lost worker fails it with worker_lost. */
   maxAttempts: number;
+  /**
+   * Counts the runs failed with worker_lost in RunsFailed: their workers died before recording
+   * anything, so the failure rate would not see them otherwise.
+   * @default - not counted (metrics off)
+   */
+  runMetrics?: Pick<RunMetrics, 'recordLostRun'> | undefined;
   /** Take every unfinished run in the first pass, whatever its age (embedded restart). */
   firstPassIgnoresAge?: boolean;
   batchSize?: number;
@@ -104,7 +111,10 @@ export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
     const running = await withoutLiveJob(await overdueRuns(deps.db, 'running', afterS, batchSize));
     for (const run of grace.lost(running)) {
       if (run.attempt - run.interruptions >= deps.maxAttempts) {
-        if (await failLostRun(deps.db, run)) pass.failed++;
+        if (await failLostRun(deps.db, run)) {
+          pass.failed++;
+          deps.runMetrics?.recordLostRun();
+        }
       } else if (await requeueLostRun(deps.db, run)) {
         await deps.queue.requeue({ runId: run.id, replyTo: null });
         pass.retried++;
