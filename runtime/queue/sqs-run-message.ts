@@ -8,15 +8,21 @@ import type { RunJob } from './run-queue';
  */
 export const MAX_RUN_MESSAGE_BYTES = 192 * 1024;
 
+/**
+ * Ids go to PostgreSQL as text, which refuses U+0000: a body with one (valid JSON, the NUL
+ * escaped) would fail every attempt to take its run and be received forever.
+ */
+const storable = (text: string) => !text.includes('\u0000');
+
 const runMessage = z.object({
-  runId: z.string().min(1).max(200),
-  replyTo: z.string().max(200).nullable(),
+  runId: z.string().min(1).max(200).refine(storable),
+  replyTo: z.string().max(200).refine(storable).nullable(),
   enqueuedAt: z.number().optional(),
   start: z
     .object({
-      flowVersionId: z.string().min(1),
+      flowVersionId: z.string().min(1).max(200).refine(storable),
       trigger: z.unknown(),
-      projectId: z.string().min(1).optional(),
+      projectId: z.string().min(1).max(200).refine(storable).optional(),
     })
     .optional(),
 });

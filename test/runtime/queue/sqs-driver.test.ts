@@ -260,6 +260,28 @@ describe('the sqs driver', () => {
     expect(await res.json()).toEqual({ doubled: 4 });
   });
 
+  it('deletes a message whose ids PostgreSQL cannot take, instead of receiving it again and again', async () => {
+    const { stack, queueUrl } = await sqsStack();
+    const name = queueName(queueUrl);
+    // Valid JSON and a valid SQS body (the NUL is escaped), but no text column takes it.
+    fauxqs.server.sendMessage(name, JSON.stringify({ runId: 'run\u0000x', replyTo: null }));
+    fauxqs.server.sendMessage(
+      name,
+      JSON.stringify({ runId: 'run-y', replyTo: 'sluice:reply:\u0000' }),
+    );
+    await until(
+      () => messagesLeft(queueUrl),
+      (left) => left === 0,
+    );
+    const flowId = await createFlow(stack, doubleFlow);
+    const res = await stack.api.request(`/v1/webhooks/${flowId}/sync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ n: 3 }),
+    });
+    expect(await res.json()).toEqual({ doubled: 6 });
+  });
+
   it('keeps a message hidden past its visibility timeout while the flow runs', async () => {
     const { stack, queueUrl } = await sqsStack({ SLUICE_STALLED_AFTER_S: '2' });
     const flowId = await createFlow(
