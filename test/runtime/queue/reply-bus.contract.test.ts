@@ -119,7 +119,9 @@ describe.each(Object.entries(buses))('the %s reply bus', (kind, open) => {
     const worker = await bus('worker-relisten', false);
     await querySql(
       database.url,
-      "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'sluice-replies'",
+      // This database's only: test files run side by side, each on its own database.
+      `select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and application_name = 'sluice-replies'`,
     );
     const deadline = Date.now() + 8000;
     for (;;) {
