@@ -26,6 +26,27 @@ function noticePayload(reply: RunReply): string {
   return JSON.stringify({ runId: reply.runId, readRow: true } satisfies ReadRowNotice);
 }
 
+/**
+ * Ends the waits of runs that have ended, so their callers read the run row now rather than
+ * at their timeout. Run after LISTEN is back, so a run ending later still sends its reply.
+ */
+async function wakeEndedRuns(
+  client: { query(text: string, values: unknown[]): Promise<{ rows: unknown[] }> },
+  waiters: ReturnType<typeof createReplyWaiters>,
+): Promise<void> {
+  const runIds = waiters.runIds();
+  if (runIds.length === 0) return;
+  try {
+    const { rows } = await client.query(
+      `select id from runs where id = any($1::text[]) and status not in ('queued', 'running')`,
+      [runIds],
+    );
+    for (const { id } of rows as { id: string }[]) waiters.wake(id);
+  } catch {
+    // Listening is what matters; these waiters read the row at their timeout.
+  }
+}
+
 /** This instance's channel, hashed when a long SLUICE_INSTANCE_ID would be truncated. */
 export function pgReplyChannel(instanceId: string): string {
   const channel = replyChannel(instanceId);
@@ -51,10 +72,14 @@ export async function createPgReplyBus(
 ): Promise<ReplyBus> {
   const channel = pgReplyChannel(instanceId);
   const waiters = createReplyWaiters();
+  let listenedBefore = false;
   const session = openSession?.({
     applicationName: 'sluice-replies',
     onConnect: async (client) => {
       await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      // Listening again after a lost session: a reply sent meanwhile went to nobody.
+      if (listenedBefore) await wakeEndedRuns(client, waiters);
+      listenedBefore = true;
     },
     onNotification: ({ channel: from, payload }) => {
       if (from !== channel || payload === undefined) return;
@@ -70,7 +95,8 @@ export async function createPgReplyBus(
   // Listening before the first request, as the Redis bus subscribes before it returns.
   await session?.query('select 1');
   // A dropped session is only reopened by a query: probe it, so LISTEN is back within seconds
-  // of a PostgreSQL restart. A reply sent meanwhile is missed, and the waiter reads the row.
+  // of a PostgreSQL restart. A reply sent meanwhile is missed; its waiter is woken to read the
+  // row once LISTEN is back (wakeEndedRuns).
   let probe: NodeJS.Timeout | undefined;
   let resting = false;
   let closed = false;

@@ -8,6 +8,8 @@ export function createReplyWaiters() {
     get size() {
       return waiting.size;
     },
+    /** The runs waited for now. */
+    runIds: () => [...waiting.keys()],
     waitFor(runId: string, timeoutMs: number): ReturnType<ReplyBus['waitFor']> {
       let settle: (reply: RunReply | null) => void = () => {};
       const reply = new Promise<RunReply | null>((resolve) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionConnection } from '../../../runtime/db/session-connection';
@@ -5,6 +6,7 @@ import { createPgReplyBus } from '../../../runtime/queue/pg-reply-bus';
 import { createRedisReplyBus } from '../../../runtime/queue/redis-reply-bus';
 import type { ReplyBus, RunReply } from '../../../runtime/queue/reply-bus';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { replyFlowIn } from '../../support/queued-runs';
 import { querySql } from '../../support/sql';
 import { startTcpProxy } from '../../support/tcp-proxy';
 import { startThrowawayRedis } from '../../support/throwaway-redis';
@@ -129,6 +131,75 @@ describe.each(Object.entries(buses))('the %s reply bus', (kind, open) => {
       await worker.publish(app.channel, reply('run-after'));
       if ((await waited.reply) !== null) break;
       if (Date.now() > deadline) throw new Error('the bus did not listen again within 8 s');
+    }
+  });
+});
+
+describe('the postgres reply bus after its LISTEN session was lost', () => {
+  const listeners = async () =>
+    (
+      await querySql<{ n: number }>(
+        database.url,
+        `select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and application_name = 'sluice-replies'`,
+      )
+    )[0]?.n ?? 0;
+
+  it('ends at once the wait of a run that ended while it was not listening', async () => {
+    const flow = await replyFlowIn(database.handle.db);
+    const ended = await flow.queueRun();
+    const stillRunning = await flow.queueRun();
+    // The session's queries wait while `down` holds, so the bus cannot listen again until the
+    // run has ended and its reply has gone to nobody.
+    let down: Promise<void> = Promise.resolve();
+    let up = () => {};
+    const app = await createPgReplyBus(database.handle.db, `app-${randomUUID()}`, (options) => {
+      const session = createSessionConnection({ access: { url: database.url }, ...options });
+      return {
+        query: async (text, values) => {
+          await down;
+          return session.query(text, values);
+        },
+        get generation() {
+          return session.generation;
+        },
+        rest: () => session.rest(),
+        close: () => session.close(),
+      };
+    });
+    const worker = await createPgReplyBus(database.handle.db, `worker-${randomUUID()}`, null);
+    try {
+      const started = Date.now();
+      const waited = app.waitFor(ended, 20_000);
+      const waitedLonger = app.waitFor(stillRunning, 20_000);
+      down = new Promise((resolve) => {
+        up = resolve;
+      });
+      await querySql(
+        database.url,
+        `select pg_terminate_backend(pid) from pg_stat_activity
+          where datname = current_database() and application_name = 'sluice-replies'`,
+      );
+      // Gone for sure: a backend still exiting would deliver the reply after all.
+      while ((await listeners()) > 0) await new Promise((done) => setTimeout(done, 20));
+      await querySql(database.url, "update runs set status = 'succeeded' where id = $1", [ended]);
+      await worker.publish(app.channel, reply(ended));
+      up();
+      // The waiter reads the run row (the webhook route does) rather than wait out 20 s.
+      expect(await waited.reply).toBeNull();
+      expect(Date.now() - started).toBeLessThan(8000);
+      // A run still going keeps its wait, and gets its reply when it ends.
+      const later = Promise.race([
+        waitedLonger.reply,
+        new Promise((done) => setTimeout(() => done('still waiting'), 300)),
+      ]);
+      expect(await later).toBe('still waiting');
+      await worker.publish(app.channel, reply(stillRunning));
+      expect(await waitedLonger.reply).toEqual(reply(stillRunning));
+    } finally {
+      up();
+      await app.close();
+      await worker.close();
     }
   });
 });
