@@ -3,27 +3,25 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import type { SessionConnection, SessionOptions } from '../db/session-connection';
 import type { IdleWatch } from '../reliability/idle-watch';
+import { createReplyAssembly, MAX_NOTIFY_BYTES, type ReplyPart, replyParts } from './notify-parts';
 import { type ReplyBus, type RunReply, replyChannel } from './reply-bus';
 import { createReplyWaiters } from './reply-waiters';
 
-/** NOTIFY refuses payloads of 8000 bytes or more; leave room for the encoding. */
-const MAX_NOTIFY_BYTES = 7900;
 /** PostgreSQL truncates identifiers, LISTEN channel names included, past 63 bytes. */
 const MAX_CHANNEL_BYTES = 63;
 /** How often the listening session is probed (and, with idle release, checked for quiet). */
 const LISTEN_PROBE_MS = 2000;
 
-/** A reply too large for NOTIFY: the waiter reads the run row, which is already committed. */
+/** A reply too large even in parts: the waiter reads the run row, which is already committed. */
 interface ReadRowNotice {
   runId: string;
   readRow: true;
 }
 
-/** The reply, or "read the run row" when it is over NOTIFY's limit. */
-function noticePayload(reply: RunReply): string {
+/** The reply as one NOTIFY payload, or undefined when it is over NOTIFY's limit. */
+function wholePayload(reply: RunReply): string | undefined {
   const payload = JSON.stringify(reply);
-  if (Buffer.byteLength(payload) <= MAX_NOTIFY_BYTES) return payload;
-  return JSON.stringify({ runId: reply.runId, readRow: true } satisfies ReadRowNotice);
+  return Buffer.byteLength(payload) <= MAX_NOTIFY_BYTES ? payload : undefined;
 }
 
 /**
@@ -57,8 +55,9 @@ export function pgReplyChannel(instanceId: string): string {
 /**
  * Sync replies over PostgreSQL LISTEN/NOTIFY, for deployments without Redis. The APP listens
  * on its own channel over a session connection (re-LISTENed after a reconnect); workers
- * publish with pg_notify through the pool. A reply over NOTIFY's limit travels as "read the
- * run row", which the worker has committed before it publishes.
+ * publish with pg_notify through the pool. A reply over NOTIFY's limit travels in parts
+ * (notify-parts), sent once the outcome is committed; one too large even for that travels as
+ * "read the run row".
  *
  * With `idle`, the listening session closes once the process is quiet (no request, so no
  * waiter), and work reopens it: `idle.begin()` resolves only once LISTEN is back, so a request
@@ -72,11 +71,14 @@ export async function createPgReplyBus(
 ): Promise<ReplyBus> {
   const channel = pgReplyChannel(instanceId);
   const waiters = createReplyWaiters();
+  const assembly = createReplyAssembly(waiters.has);
   let listenedBefore = false;
   const session = openSession?.({
     applicationName: 'sluice-replies',
     onConnect: async (client) => {
       await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      // Parts received on a lost session are never followed by the rest of their reply.
+      assembly.clear();
       // Listening again after a lost session: a reply sent meanwhile went to nobody.
       if (listenedBefore) await wakeEndedRuns(client, waiters);
       listenedBefore = true;
@@ -84,9 +86,12 @@ export async function createPgReplyBus(
     onNotification: ({ channel: from, payload }) => {
       if (from !== channel || payload === undefined) return;
       try {
-        const message = JSON.parse(payload) as RunReply | ReadRowNotice;
+        const message = JSON.parse(payload) as RunReply | ReadRowNotice | ReplyPart;
         if ('readRow' in message) waiters.wake(message.runId);
-        else waiters.deliver(message);
+        else if ('part' in message) {
+          const whole = assembly.add(message);
+          if (whole !== undefined) waiters.deliver(JSON.parse(whole) as RunReply);
+        } else waiters.deliver(message);
       } catch {
         // A malformed payload can only come from outside Sluice; the waiter times out.
       }
@@ -134,9 +139,27 @@ export async function createPgReplyBus(
   return {
     channel,
     async publish(to, reply) {
-      await db.execute(sql`select pg_notify(${to}, ${noticePayload(reply)})`);
+      const whole = wholePayload(reply);
+      if (whole !== undefined) {
+        await db.execute(sql`select pg_notify(${to}, ${whole})`);
+        return;
+      }
+      const parts = replyParts(reply.runId, JSON.stringify(reply));
+      if (parts === null) {
+        const readRow = { runId: reply.runId, readRow: true } satisfies ReadRowNotice;
+        await db.execute(sql`select pg_notify(${to}, ${JSON.stringify(readRow)})`);
+        return;
+      }
+      // One statement, so the parts leave together and in order, at its commit.
+      await db.execute(
+        sql`select pg_notify(${to}, part) from unnest(${sql.param(parts)}::text[]) as part`,
+      );
     },
-    notice: (to, reply) => ({ channel: to, payload: noticePayload(reply) }),
+    // A reply in parts is published once the outcome is recorded, not with it (see publish).
+    notice(to, reply) {
+      const payload = wholePayload(reply);
+      return payload === undefined ? undefined : { channel: to, payload };
+    },
     waitFor: waiters.waitFor,
     endWaits: waiters.cancelAll,
     async close() {

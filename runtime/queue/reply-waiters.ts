@@ -10,6 +10,7 @@ export function createReplyWaiters() {
     },
     /** The runs waited for now. */
     runIds: () => [...waiting.keys()],
+    has: (runId: string) => waiting.has(runId),
     waitFor(runId: string, timeoutMs: number): ReturnType<ReplyBus['waitFor']> {
       let settle: (reply: RunReply | null) => void = () => {};
       const reply = new Promise<RunReply | null>((resolve) => {

@@ -52,4 +52,35 @@ describe('secrets with SLUICE_QUEUE=sqs', () => {
       expect(text).not.toContain('sqs-value');
     }
   });
+
+  it("sends a respond step's large reply as the flow made it: its secret, its exact text and its headers", async () => {
+    await stack.call('POST', '/v1/secrets', { name: 'BIG_TOKEN', value: 'big-value-1' });
+    const created = await stack.call('POST', '/v1/flows', {
+      name: 'sqs-big-reply',
+      trigger: { type: 'webhook' },
+      steps: [
+        // Past NOTIFY's 8,000 bytes, with a NUL (the row stores U+FFFD) and non-ASCII text.
+        { id: 'pad', type: 'code', code: "export default () => ({ s: 'é\\u0000'.repeat(3000) })" },
+        {
+          id: 'reply',
+          type: 'respond',
+          status: 201,
+          headers: { 'x-token': '{{secrets.BIG_TOKEN}}' },
+          body: { t: '{{secrets.BIG_TOKEN}}', pad: '{{pad.s}}' },
+        },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const started = Date.now();
+    const res = await stack.api.request(`/v1/webhooks/${id}/sync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toEqual({ t: 'big-value-1', pad: 'é\u0000'.repeat(3000) });
+    expect(res.headers.get('x-token')).toBe('big-value-1');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });
