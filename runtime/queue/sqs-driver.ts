@@ -321,9 +321,30 @@ function consumeRuns(
         continue;
       }
       for (const message of messages) {
-        await handle(message).catch((error: unknown) => {
-          logger.error({ err: error, messageId: message.MessageId }, 'run message not handled');
-        });
+        const handled = await handle(message).then(
+          () => true,
+          (error: unknown) => {
+            logger.error({ err: error, messageId: message.MessageId }, 'run message not handled');
+            return false;
+          },
+        );
+        if (!handled) await untilSessionAnswers();
+      }
+    }
+  }
+
+  /**
+   * After a message could not be handled, most often for want of PostgreSQL (its hold, claim
+   * or record): no more is received until the session answers. Receiving on would only count
+   * receives against every waiting message until the dead-letter queue took them all.
+   */
+  async function untilSessionAnswers(): Promise<void> {
+    for (let failures = 1; !stopping.signal.aborted; failures++) {
+      try {
+        await session.query('select 1');
+        return;
+      } catch {
+        await pause(Math.min(250 * 2 ** failures, 5000), stopping.signal);
       }
     }
   }

@@ -13,13 +13,20 @@ export interface TcpProxy {
    * connection's answers stop reaching it; resolves when that first happens.
    */
   withholdAnswersAfter(marker: string): Promise<void>;
+  /** While on, cuts every open connection and every new one at once, as a server that is down. */
+  refuse(on: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let withhold: { marker: string; seen: () => void } | undefined;
+  let refusing = false;
   const server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(targetPort, '127.0.0.1');
     const rule = withhold;
     let answering = true;
@@ -52,6 +59,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     port,
     cut() {
       for (const socket of sockets) socket.destroy();
+    },
+    refuse(on) {
+      refusing = on;
+      if (on) for (const socket of sockets) socket.destroy();
     },
     withholdAnswersAfter(marker) {
       return new Promise((seen) => {

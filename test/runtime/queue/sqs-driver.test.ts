@@ -26,6 +26,7 @@ import { testSecretStore } from '../../support/secrets';
 import { startSilentServer } from '../../support/silent-server';
 import { querySql } from '../../support/sql';
 import { startTestStack, type TestStack } from '../../support/stack';
+import { startTcpProxy } from '../../support/tcp-proxy';
 
 let fauxqs: RunningFauxqs;
 let sideEffects: HttpStub;
@@ -328,6 +329,78 @@ describe('run holds', () => {
     const outcomes = await Promise.all([holds.take(runId), holds.take(runId)]);
     expect(outcomes.filter((outcome) => outcome.taken)).toHaveLength(1);
     expect(await holds.take(runId)).toEqual({ taken: false, reason: 'held' });
+  });
+});
+
+describe('when PostgreSQL is down under a worker', () => {
+  it('receives no more messages until it is back, so none is dead-lettered meanwhile', async () => {
+    const suffix = crypto.randomUUID().slice(0, 8);
+    const dlq = fauxqs.server.createQueue(`dlq-${suffix}`);
+    const { queueUrl } = fauxqs.server.createQueue(`runs-${suffix}`, {
+      attributes: {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: '3' }),
+      },
+    });
+    const stack = await startTestStack(sqsEnv(fauxqs.endpoint, queueUrl), { worker: false });
+    cleanups.push(() => stack.close());
+    const flowId = await createFlow(stack, doubleFlow);
+    const runIds: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      const res = await stack.api.request(`/v1/webhooks/${flowId}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ n }),
+      });
+      runIds.push(((await res.json()) as { runId: string }).runId);
+    }
+    // The worker reaches PostgreSQL through a proxy that is down: it cannot take any run.
+    const proxy = await startTcpProxy(5432);
+    cleanups.push(() => proxy.close());
+    proxy.refuse(true);
+    const client = new SQSClient({
+      region: 'us-east-1',
+      endpoint: fauxqs.endpoint,
+      credentials: FAUXQS_CREDENTIALS,
+    });
+    const logger = pino({ level: 'silent' });
+    const driver = createSqsDriver({
+      client,
+      queueUrl,
+      db: stack.database.handle.db,
+      openSession: (options) =>
+        createSessionConnection({
+          access: { url: stack.database.url.replace(':5432/', `:${proxy.port}/`) },
+          ...options,
+        }),
+      // A message not deleted is back after a second, and may be received again.
+      stalledAfterS: 1,
+      reconcileAfterS: 30,
+      workerId: 'postgres-down-test',
+      logger,
+    });
+    const worker = startWorker({
+      env: { ...stack.env, SLUICE_WORKER_CONCURRENCY: 1 },
+      db: stack.database.handle.db,
+      driver,
+      store: {} as never,
+      secrets: testSecretStore(stack.database.handle.db),
+      replies: { publish: async () => undefined },
+      logger,
+    });
+    cleanups.push(async () => {
+      await worker.close();
+      await driver.queue.close();
+    });
+    // Long enough for each message to be received three times, were the worker to keep receiving.
+    await new Promise((done) => setTimeout(done, 5000));
+    expect(messagesLeft(dlq.queueUrl)).toBe(0);
+    proxy.refuse(false);
+    const runs = await until(
+      () => Promise.all(runIds.map((id) => runOf(stack, id))),
+      (all) => all.every((run) => run.status === 'succeeded'),
+    );
+    expect(runs.map((run) => run.attempt)).toEqual([1, 1, 1]);
+    expect(messagesLeft(dlq.queueUrl)).toBe(0);
   });
 });
 
