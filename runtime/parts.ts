@@ -16,6 +16,7 @@ import {
 import { DatabaseUnreachableError, unreachableCode } from './db/database-unreachable-error';
 import { EmbeddedDatabaseError } from './db/embedded-database-error';
 import { cachedAuthToken } from './db/iam-auth-token';
+import { endedAmong } from './db/run-store';
 import { createSessionConnection, type SessionOptions } from './db/session-connection';
 import { rdsCaBundle, verifyFull } from './db/tls';
 import { WORKERS_SEEN_WINDOW_S } from './db/worker-sightings-store';
@@ -378,7 +379,10 @@ export async function createReplyBus(
         idle,
       );
     case 'bullmq':
-      return createRedisReplyBus(redisConfig(env), instanceId, { subscribe });
+      return createRedisReplyBus(redisConfig(env), instanceId, {
+        subscribe,
+        ...(db === undefined ? {} : { endedAmong: (runIds) => endedAmong(db, runIds) }),
+      });
   }
 }
 

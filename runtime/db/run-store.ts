@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, gte, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from './client';
 import { keyedRunOfProject, keyedRunStatusIn } from './keyed-run-conditions';
 import { preparedPerDatabase } from './prepared';
@@ -101,6 +101,16 @@ export async function startRun(db: Database, runId: string): Promise<StartedRun 
 export async function runExists(db: Database, runId: string): Promise<boolean> {
   const rows = await db.select({ id: runs.id }).from(runs).where(eq(runs.id, runId)).limit(1);
   return rows.length > 0;
+}
+
+/** Those of `runIds` whose runs have ended (any status but queued and running). */
+export async function endedAmong(db: Database, runIds: readonly string[]): Promise<string[]> {
+  if (runIds.length === 0) return [];
+  const rows = await db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(and(inArray(runs.id, [...runIds]), sql`not ${keyedRunStatusIn(['queued', 'running'])}`));
+  return rows.map((row) => row.id);
 }
 
 export interface RunResult {

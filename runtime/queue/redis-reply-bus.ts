@@ -7,11 +7,18 @@ import { createReplyWaiters } from './reply-waiters';
  * Sync replies over Redis pub/sub. Each APP instance subscribes only to its own channel, so
  * a reply reaches exactly the instance holding the HTTP request. `subscribe` is false for
  * workers, which only publish.
+ *
+ * Pub/sub keeps nothing for a subscriber that is not connected: a reply published while the
+ * subscriber reconnects is lost. Once subscribed again, the waits of runs that `endedAmong`
+ * says have ended are ended, so their callers read the run row now, not at their timeout.
  */
 export async function createRedisReplyBus(
   config: RedisConfig,
   instanceId: string,
-  { subscribe }: { subscribe: boolean },
+  {
+    subscribe,
+    endedAmong,
+  }: { subscribe: boolean; endedAmong?: (runIds: string[]) => Promise<string[]> },
 ): Promise<ReplyBus> {
   const channel = replyChannel(instanceId);
   const waiters = createReplyWaiters();
@@ -38,6 +45,10 @@ export async function createRedisReplyBus(
     });
     // ioredis re-subscribes by itself after a reconnect.
     await subscriber.subscribe(channel);
+    const resubscribed = subscriber;
+    resubscribed.on('ready', () => {
+      if (endedAmong !== undefined) void wakeEndedRuns(resubscribed, channel, waiters, endedAmong);
+    });
   }
   return {
     channel,
@@ -52,4 +63,24 @@ export async function createRedisReplyBus(
       publisher?.disconnect();
     },
   };
+}
+
+/**
+ * After a reconnect: subscribed again first (a second SUBSCRIBE answers once the channel is
+ * live), so a run that ends after the read below sends a reply that arrives.
+ */
+async function wakeEndedRuns(
+  subscriber: Redis,
+  channel: string,
+  waiters: ReturnType<typeof createReplyWaiters>,
+  endedAmong: (runIds: string[]) => Promise<string[]>,
+): Promise<void> {
+  try {
+    await subscriber.subscribe(channel);
+    const runIds = waiters.runIds();
+    if (runIds.length === 0) return;
+    for (const runId of await endedAmong(runIds)) waiters.wake(runId);
+  } catch {
+    // Closed or cut again: these waiters read the row at their timeout, or at the next ready.
+  }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { endedAmong } from '../../../runtime/db/run-store';
 import { createSessionConnection } from '../../../runtime/db/session-connection';
 import { createPgReplyBus } from '../../../runtime/queue/pg-reply-bus';
 import { createRedisReplyBus } from '../../../runtime/queue/redis-reply-bus';
@@ -238,6 +239,46 @@ describe('the redis reply bus', () => {
       await worker.close();
       admin.disconnect();
       await redis.stop();
+    }
+  });
+
+  it('ends at once, once subscribed again, the wait of a run that ended while it was cut off', async () => {
+    const flow = await replyFlowIn(database.handle.db);
+    const ended = await flow.queueRun();
+    const stillRunning = await flow.queueRun();
+    const proxy = await startTcpProxy(6379);
+    const app = await createRedisReplyBus(
+      { url: `redis://127.0.0.1:${proxy.port}` },
+      `app-${randomUUID()}`,
+      { subscribe: true, endedAmong: (runIds) => endedAmong(database.handle.db, runIds) },
+    );
+    const worker = await createRedisReplyBus({ url: 'redis://127.0.0.1:6379' }, 'worker-cut', {
+      subscribe: false,
+    });
+    try {
+      const started = Date.now();
+      const waited = app.waitFor(ended, 20_000);
+      const waitedLonger = app.waitFor(stillRunning, 20_000);
+      proxy.refuse(true);
+      // The run ends and its reply is published while the APP's subscriber is cut off.
+      await querySql(database.url, "update runs set status = 'succeeded' where id = $1", [ended]);
+      await worker.publish(app.channel, reply(ended));
+      proxy.refuse(false);
+      // The waiter reads the run row (the webhook route does) rather than wait out 20 s.
+      expect(await waited.reply).toBeNull();
+      expect(Date.now() - started).toBeLessThan(8000);
+      // A run still going keeps its wait, and gets its reply when it ends.
+      const later = Promise.race([
+        waitedLonger.reply,
+        new Promise((done) => setTimeout(() => done('still waiting'), 300)),
+      ]);
+      expect(await later).toBe('still waiting');
+      await worker.publish(app.channel, reply(stillRunning));
+      expect(await waitedLonger.reply).toEqual(reply(stillRunning));
+    } finally {
+      await app.close();
+      await worker.close();
+      await proxy.close();
     }
   });
 
