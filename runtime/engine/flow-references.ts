@@ -59,32 +59,60 @@ function collectIds(
   return firstSeen;
 }
 
-/** Checks a block in execution order; returns the ids visible after it. */
+/**
+ * Checks a block in execution order against `visible`, the ids that have run by then, and
+ * leaves in it the ids visible after the block; returns those it added. One set is changed in
+ * place and a nested block's ids taken out again after it, never copied per block: a copy per
+ * loop or branch made checking a flow of n of them cost n² (a 5 MB definition held the
+ * APP's event loop for minutes).
+ */
 function checkBlock(
   steps: readonly Step[],
   blockPath: PathSegment[],
-  visibleBefore: ReadonlySet<string>,
+  visible: Set<string>,
   allIds: ReadonlyMap<string, string>,
   issues: ReferenceIssue[],
-): Set<string> {
-  const visible = new Set(visibleBefore);
+): string[] {
+  const added: string[] = [];
   steps.forEach((step, index) => {
     const stepPath = [...blockPath, index];
     checkTemplatedFields(step, stepPath, visible, allIds, issues);
     if (step.type === 'loop') {
       checkSingleTemplate(step.items, [...stepPath, 'items'], issues);
-      const bodyScope = new Set(visible).add(step.id);
-      checkBlock(step.steps, [...stepPath, 'steps'], bodyScope, allIds, issues);
+      const loopId = addAll(visible, [step.id]);
+      const body = checkBlock(step.steps, [...stepPath, 'steps'], visible, allIds, issues);
+      deleteAll(visible, body);
+      deleteAll(visible, loopId);
     } else if (step.type === 'branch') {
       const afterThen = checkBlock(step.then, [...stepPath, 'then'], visible, allIds, issues);
+      deleteAll(visible, afterThen);
       const afterElse = checkBlock(step.else, [...stepPath, 'else'], visible, allIds, issues);
-      for (const id of [...afterThen, ...afterElse]) visible.add(id);
+      deleteAll(visible, afterElse);
+      addAll(visible, afterThen, added);
+      addAll(visible, afterElse, added);
     } else if (step.type === 'respond') {
       checkSingleTemplate(step.status, [...stepPath, 'status'], issues);
     }
-    visible.add(step.id);
+    addAll(visible, [step.id], added);
   });
-  return visible;
+  return added;
+}
+
+/**
+ * Adds `ids` to `set`, and those it did not hold before to `added` (pushed one by one: an arm
+ * can hold more ids than a spread may pass as arguments).
+ */
+function addAll(set: Set<string>, ids: readonly string[], added: string[] = []): string[] {
+  for (const id of ids) {
+    if (set.has(id)) continue;
+    set.add(id);
+    added.push(id);
+  }
+  return added;
+}
+
+function deleteAll(set: Set<string>, ids: readonly string[]): void {
+  for (const id of ids) set.delete(id);
 }
 
 function checkTemplatedFields(
