@@ -13,6 +13,7 @@ import { bodyLimit } from './middleware/body-limit';
 import { countsAsWork } from './middleware/counts-as-work';
 import { refuseNulInUrl } from './middleware/refuse-nul-in-url';
 import { errorHandler } from './on-error';
+import { apiKeySecurity } from './openapi-auth';
 import { consoleRoutes } from './routes/console';
 import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
@@ -99,6 +100,7 @@ export function createApi(deps: ApiDeps) {
   app.doc31('/v1/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Sluice API', version: '1' },
+    security: apiKeySecurity,
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -9,6 +9,7 @@ import type { ApiDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { bodyLimit } from '../middleware/body-limit';
+import { needsApiKey } from '../openapi-auth';
 import { orUnavailable } from '../unavailable';
 import { validationHook } from '../validation-hook';
 
@@ -34,6 +35,7 @@ const uploadRoute = createRoute({
     }),
   },
   responses: {
+    ...needsApiKey,
     201: { description: 'stored', content: { 'application/json': { schema: uploaded } } },
     413: { description: 'over SLUICE_MAX_FILE_MB' },
   },
@@ -44,7 +46,11 @@ const downloadRoute = createRoute({
   path: '/v1/files/{id}',
   summary: 'Redirect (302) to a short-lived pre-signed download URL',
   request: { params: z.object({ id: z.string().min(1).max(100) }) },
-  responses: { 302: { description: 'redirect' }, 404: { description: 'unknown file' } },
+  responses: {
+    ...needsApiKey,
+    302: { description: 'redirect' },
+    404: { description: 'unknown file' },
+  },
 });
 
 /**

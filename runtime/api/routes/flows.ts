@@ -18,6 +18,7 @@ import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { requireJson } from '../middleware/require-json';
+import { needsApiKey } from '../openapi-auth';
 import { storableText } from '../storable-schemas';
 import { invalidRequest, validationHook } from '../validation-hook';
 
@@ -86,7 +87,11 @@ const routes = {
     path: '/v1/flows',
     summary: 'Create a flow (version 1)',
     request: jsonBody,
-    responses: { 201: json(flowCreated, 'created'), 400: { description: 'invalid definition' } },
+    responses: {
+      ...needsApiKey,
+      201: json(flowCreated, 'created'),
+      400: { description: 'invalid definition' },
+    },
   }),
   update: createRoute({
     method: 'put',
@@ -95,13 +100,17 @@ const routes = {
     description:
       'webhookSecret: a string sets or rotates it, null clears it, absent leaves it unchanged. After a rotation the replaced secret keeps signing webhooks for SLUICE_WEBHOOK_SECRET_OVERLAP_S (see previousWebhookSecretExpiresAt); rotating again ends the older one at once, and clearing ends both.',
     request: { params: flowId, ...jsonBody },
-    responses: { 200: json(flowCreated, 'new version'), 404: { description: 'unknown flow' } },
+    responses: {
+      ...needsApiKey,
+      200: json(flowCreated, 'new version'),
+      404: { description: 'unknown flow' },
+    },
   }),
   list: createRoute({
     method: 'get',
     path: '/v1/flows',
     summary: "List the project's flows",
-    responses: { 200: json(z.object({ flows: z.array(flowSummary) }), 'flows') },
+    responses: { ...needsApiKey, 200: json(z.object({ flows: z.array(flowSummary) }), 'flows') },
   }),
   get: createRoute({
     method: 'get',
@@ -109,6 +118,7 @@ const routes = {
     summary: 'One flow with its current definition',
     request: { params: flowId },
     responses: {
+      ...needsApiKey,
       200: json(flowSummary.extend({ definition: z.unknown() }), 'flow'),
       404: { description: 'unknown flow' },
     },
@@ -119,6 +129,7 @@ const routes = {
     summary: "The flow's versions, newest first",
     request: { params: flowId },
     responses: {
+      ...needsApiKey,
       200: json(
         z.object({
           versions: z.array(
@@ -134,21 +145,25 @@ const routes = {
     path: '/v1/flows/{id}',
     summary: 'Delete a flow; its runs stay readable',
     request: { params: flowId },
-    responses: { 204: { description: 'deleted' }, 404: { description: 'unknown flow' } },
+    responses: {
+      ...needsApiKey,
+      204: { description: 'deleted' },
+      404: { description: 'unknown flow' },
+    },
   }),
   disable: createRoute({
     method: 'post',
     path: '/v1/flows/{id}/disable',
     summary: 'Stop accepting webhooks (409)',
     request: { params: flowId },
-    responses: { 200: json(flowSummary, 'flow') },
+    responses: { ...needsApiKey, 200: json(flowSummary, 'flow') },
   }),
   enable: createRoute({
     method: 'post',
     path: '/v1/flows/{id}/enable',
     summary: 'Accept webhooks again',
     request: { params: flowId },
-    responses: { 200: json(flowSummary, 'flow') },
+    responses: { ...needsApiKey, 200: json(flowSummary, 'flow') },
   }),
 };
 

@@ -1,12 +1,14 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
+import { publicOperation } from '../openapi-auth';
 
 const PROBE_TIMEOUT_MS = 800;
 
 const health = createRoute({
   method: 'get',
   path: '/v1/health',
+  ...publicOperation,
   summary: 'Liveness: the process is up',
   responses: {
     200: {
@@ -19,6 +21,7 @@ const health = createRoute({
 const ready = createRoute({
   method: 'get',
   path: '/v1/health/ready',
+  ...publicOperation,
   summary:
     'Readiness: PostgreSQL and the queue service (Redis or SQS; none for the in-process queue) answer within 800 ms',
   responses: {

@@ -6,6 +6,7 @@ import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { requireJson } from '../middleware/require-json';
+import { needsApiKey } from '../openapi-auth';
 import { storableDateTime, storableText } from '../storable-schemas';
 import { orUnavailable } from '../unavailable';
 import { validationHook } from '../validation-hook';
@@ -30,6 +31,7 @@ const cancelRoute = createRoute({
     'Cancel a run: a queued run never starts; a running one is stopped by its worker within about 1 s',
   request: { params: runId },
   responses: {
+    ...needsApiKey,
     202: json(z.object({ runId: z.string(), status: z.literal('canceled') }), 'canceled'),
     404: errorResponse('unknown run'),
     409: errorResponse('the run had already ended; the error names its status'),
@@ -48,6 +50,7 @@ const replayRoute = createRoute({
     },
   },
   responses: {
+    ...needsApiKey,
     202: json(z.object({ runId: z.string(), replayOf: z.string() }), 'the new run, queued'),
     404: errorResponse('unknown run, or its flow was deleted'),
     409: errorResponse('the flow is disabled'),
@@ -89,6 +92,7 @@ const bulkReplayRoute = createRoute({
     body: { required: true, content: { 'application/json': { schema: bulkReplayBody } } },
   },
   responses: {
+    ...needsApiKey,
     202: json(z.object({ count: z.number(), runIds: z.array(z.string()) }), 'the new runs'),
   },
 });

@@ -4,6 +4,7 @@ import { runStatuses } from '../../db/schema';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
+import { needsApiKey } from '../openapi-auth';
 import { decodeCursor, encodeCursor } from '../run-cursor';
 import { logUrlOf } from '../run-log-url';
 import { validationHook } from '../validation-hook';
@@ -55,6 +56,7 @@ const listRoute = createRoute({
   summary: 'List runs, newest first; pass nextCursor back as cursor for the next page',
   request: { query: listQuery },
   responses: {
+    ...needsApiKey,
     200: {
       description: 'runs',
       content: {
@@ -72,6 +74,7 @@ const getRoute = createRoute({
   summary: 'One run with its per-step results and a pre-signed log URL',
   request: { params: z.object({ id: z.string().min(1).max(100) }) },
   responses: {
+    ...needsApiKey,
     200: { description: 'run', content: { 'application/json': { schema: runDetail } } },
     404: { description: 'unknown run' },
   },

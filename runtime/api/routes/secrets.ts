@@ -4,6 +4,7 @@ import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { requireJson } from '../middleware/require-json';
+import { needsApiKey } from '../openapi-auth';
 import { storableText } from '../storable-schemas';
 import { validationHook } from '../validation-hook';
 
@@ -42,7 +43,11 @@ const routes = {
         required: true,
       },
     },
-    responses: { 201: json(listing, 'created'), 409: { description: 'name taken' } },
+    responses: {
+      ...needsApiKey,
+      201: json(listing, 'created'),
+      409: { description: 'name taken' },
+    },
   }),
   replace: createRoute({
     method: 'put',
@@ -52,20 +57,28 @@ const routes = {
       params: byName,
       body: { ...json(z.object({ value }), 'the new value'), required: true },
     },
-    responses: { 200: json(listing, 'replaced'), 404: { description: 'unknown secret' } },
+    responses: {
+      ...needsApiKey,
+      200: json(listing, 'replaced'),
+      404: { description: 'unknown secret' },
+    },
   }),
   list: createRoute({
     method: 'get',
     path: '/v1/secrets',
     summary: "The project's secrets: names and timestamps, never values",
-    responses: { 200: json(z.object({ secrets: z.array(listing) }), 'secrets') },
+    responses: { ...needsApiKey, 200: json(z.object({ secrets: z.array(listing) }), 'secrets') },
   }),
   remove: createRoute({
     method: 'delete',
     path: '/v1/secrets/{name}',
     summary: 'Delete a secret; a step that reads it then fails, naming it',
     request: { params: byName },
-    responses: { 204: { description: 'deleted' }, 404: { description: 'unknown secret' } },
+    responses: {
+      ...needsApiKey,
+      204: { description: 'deleted' },
+      404: { description: 'unknown secret' },
+    },
   }),
 };
 

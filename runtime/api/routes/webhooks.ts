@@ -16,6 +16,7 @@ import type { RunReply } from '../../queue/reply-bus';
 import type { RouteDeps } from '../deps';
 import { ApiError } from '../errors';
 import { bodyLimit } from '../middleware/body-limit';
+import { publicOperation } from '../openapi-auth';
 import { syncReplyResponse } from '../sync-reply-response';
 import { orUnavailable } from '../unavailable';
 import { validationHook } from '../validation-hook';
@@ -58,6 +59,7 @@ const bodyNote = `The body is any JSON (application/json). When the flow has a w
 const asyncWebhook = createRoute({
   method: 'post',
   path: '/v1/webhooks/{flowId}',
+  ...publicOperation,
   summary: 'Start a run; answers once the run is committed and enqueued',
   description: bodyNote,
   request: { params, headers: idempotencyHeaders },
@@ -76,6 +78,7 @@ const asyncWebhook = createRoute({
 const syncWebhook = createRoute({
   method: 'post',
   path: '/v1/webhooks/{flowId}/sync',
+  ...publicOperation,
   summary: 'Start a run and answer with its response, waiting up to SLUICE_WEBHOOK_TIMEOUT_S',
   description: bodyNote,
   request: { params },

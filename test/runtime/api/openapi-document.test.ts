@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LoopbackServer, serveOnLoopback } from '../../support/loopback-server';
+import { startTestStack, type TestStack } from '../../support/stack';
+
+/**
+ * The OpenAPI document is what clients are generated from: an operation that needs the API key
+ * must say so (a generated client otherwise sends none), and one that is public must not.
+ * Checked against what each route answers over a real socket to a caller without a key.
+ */
+interface Operation {
+  security?: Record<string, string[]>[];
+  responses: Record<string, unknown>;
+}
+interface OpenApiDocument {
+  security?: Record<string, string[]>[];
+  components: { securitySchemes?: Record<string, { type: string; scheme?: string }> };
+  paths: Record<string, Record<string, Operation>>;
+}
+
+let stack: TestStack;
+let server: LoopbackServer;
+let doc: OpenApiDocument;
+
+beforeAll(async () => {
+  stack = await startTestStack({}, { worker: false });
+  server = await serveOnLoopback(stack.api.fetch);
+  doc = (await (await fetch(`${server.base}/v1/openapi.json`)).json()) as OpenApiDocument;
+});
+afterAll(async () => {
+  await server?.close();
+  await stack?.close();
+});
+
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+  );
+
+/** The schemes an operation asks for: its own list, else the document's default. */
+const schemesOf = (operation: Operation) =>
+  (operation.security ?? doc.security ?? []).flatMap((requirement) => Object.keys(requirement));
+
+describe('the OpenAPI document', () => {
+  it('names the bearer scheme', () => {
+    expect(doc.components.securitySchemes?.bearer).toEqual({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('says which operations need the API key, as the routes answer without one', async () => {
+    const found = operations();
+    expect(found.length).toBeGreaterThan(20);
+    const mismatches: string[] = [];
+    for (const { path, method, operation } of found) {
+      const url = `${server.base}${path.replace(/\{[^}]+\}/g, 'x')}`;
+      const res = await fetch(url, { method: method.toUpperCase() });
+      await res.arrayBuffer();
+      const needsKey = res.status === 401;
+      const schemes = schemesOf(operation);
+      const declared = needsKey
+        ? schemes.includes('bearer') && '401' in operation.responses
+        : schemes.length === 0;
+      if (!declared) {
+        mismatches.push(
+          `${method.toUpperCase()} ${path}: answers ${res.status}, asks [${schemes}]`,
+        );
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
