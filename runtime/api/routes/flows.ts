@@ -80,6 +80,13 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
 });
 const jsonBody = { body: { ...json(flowBody, 'flow definition'), required: true } };
+/** What a create or update answers to a definition it does not take. */
+const definitionRefusals = {
+  400: { description: 'invalid definition: the message names the field' },
+  413: { description: 'body over 5 MiB' },
+  415: { description: 'a body that is not application/json' },
+};
+const unknownFlow = { 404: { description: 'unknown flow' } };
 
 const routes = {
   create: createRoute({
@@ -89,8 +96,8 @@ const routes = {
     request: jsonBody,
     responses: {
       ...needsApiKey,
+      ...definitionRefusals,
       201: json(flowCreated, 'created'),
-      400: { description: 'invalid definition' },
     },
   }),
   update: createRoute({
@@ -102,8 +109,9 @@ const routes = {
     request: { params: flowId, ...jsonBody },
     responses: {
       ...needsApiKey,
+      ...definitionRefusals,
+      ...unknownFlow,
       200: json(flowCreated, 'new version'),
-      404: { description: 'unknown flow' },
     },
   }),
   list: createRoute({
@@ -119,8 +127,8 @@ const routes = {
     request: { params: flowId },
     responses: {
       ...needsApiKey,
+      ...unknownFlow,
       200: json(flowSummary.extend({ definition: z.unknown() }), 'flow'),
-      404: { description: 'unknown flow' },
     },
   }),
   versions: createRoute({
@@ -130,6 +138,7 @@ const routes = {
     request: { params: flowId },
     responses: {
       ...needsApiKey,
+      ...unknownFlow,
       200: json(
         z.object({
           versions: z.array(
@@ -147,8 +156,8 @@ const routes = {
     request: { params: flowId },
     responses: {
       ...needsApiKey,
+      ...unknownFlow,
       204: { description: 'deleted' },
-      404: { description: 'unknown flow' },
     },
   }),
   disable: createRoute({
@@ -156,14 +165,14 @@ const routes = {
     path: '/v1/flows/{id}/disable',
     summary: 'Stop accepting webhooks (409)',
     request: { params: flowId },
-    responses: { ...needsApiKey, 200: json(flowSummary, 'flow') },
+    responses: { ...needsApiKey, ...unknownFlow, 200: json(flowSummary, 'flow') },
   }),
   enable: createRoute({
     method: 'post',
     path: '/v1/flows/{id}/enable',
     summary: 'Accept webhooks again',
     request: { params: flowId },
-    responses: { ...needsApiKey, 200: json(flowSummary, 'flow') },
+    responses: { ...needsApiKey, ...unknownFlow, 200: json(flowSummary, 'flow') },
   }),
 };
 

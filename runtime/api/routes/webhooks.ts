@@ -56,6 +56,20 @@ const idempotencyHeaders = z.object({
 // declare no body schema: zod-openapi would otherwise parse it a second time.
 const bodyNote = `The body is any JSON (application/json). When the flow has a webhook secret, send ${TIMESTAMP_HEADER}: <Unix seconds> (within SLUICE_WEBHOOK_TOLERANCE_S of the server's clock) and ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">; otherwise 401 (missing_timestamp, invalid_timestamp, stale_timestamp or invalid_signature). After a rotation the replaced secret also signs, for SLUICE_WEBHOOK_SECRET_OVERLAP_S.`;
 
+/** What either webhook answers when it starts no run. */
+const refusals = {
+  400: { description: 'body is not JSON, nests too deep, or holds text PostgreSQL cannot store' },
+  401: {
+    description:
+      'missing_timestamp, invalid_timestamp, stale_timestamp or invalid_signature (the flow has a webhook secret)',
+  },
+  404: { description: 'unknown or deleted flow' },
+  409: { description: 'flow disabled (flow_disabled), or changed three times during the request' },
+  413: { description: 'body over SLUICE_MAX_WEBHOOK_PAYLOAD_MB' },
+  415: { description: 'a body that is not application/json' },
+  503: { description: 'PostgreSQL or the queue (Redis or SQS) unavailable; no run was started' },
+};
+
 const asyncWebhook = createRoute({
   method: 'post',
   path: '/v1/webhooks/{flowId}',
@@ -64,14 +78,11 @@ const asyncWebhook = createRoute({
   description: bodyNote,
   request: { params, headers: idempotencyHeaders },
   responses: {
+    ...refusals,
     202: {
       description: 'accepted',
       content: { 'application/json': { schema: z.object({ runId: z.string() }) } },
     },
-    404: { description: 'unknown flow' },
-    409: { description: 'flow disabled' },
-    413: { description: 'body over SLUICE_MAX_WEBHOOK_PAYLOAD_MB' },
-    503: { description: 'PostgreSQL or the queue (Redis or SQS) unavailable; no run was started' },
   },
 });
 
@@ -97,7 +108,7 @@ const syncWebhook = createRoute({
         },
       },
     },
-    503: { description: 'PostgreSQL or the queue (Redis or SQS) unavailable; no run was started' },
+    ...refusals,
     504: { description: 'the run is still going; poll GET /v1/runs/{runId}' },
   },
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { doubleFlow } from '../../support/flows';
 import { type LoopbackServer, serveOnLoopback } from '../../support/loopback-server';
 import { startTestStack, type TestStack } from '../../support/stack';
 
@@ -65,5 +66,69 @@ describe('the OpenAPI document', () => {
       }
     }
     expect(mismatches).toEqual([]);
+  });
+
+  describe('declares the statuses the flow and webhook routes answer', () => {
+    let open: string;
+    let signed: string;
+    let disabled: string;
+    beforeAll(async () => {
+      const create = async (extra: object) => {
+        const res = await stack.call('POST', '/v1/flows', { ...doubleFlow, ...extra });
+        return ((await res.json()) as { id: string }).id;
+      };
+      open = await create({});
+      signed = await create({ webhookSecret: 'a-webhook-secret-0123' });
+      disabled = await create({});
+      await stack.call('POST', `/v1/flows/${disabled}/disable`);
+    });
+
+    const key = () => ({ authorization: `Bearer ${stack.apiKey}` });
+    const asJson = { 'content-type': 'application/json' };
+    const cases: [string, string, () => [string, RequestInit]][] = [
+      [
+        'post',
+        '/v1/webhooks/{flowId}',
+        () => [`/v1/webhooks/${signed}`, { headers: asJson, body: '{}' }],
+      ],
+      [
+        'post',
+        '/v1/webhooks/{flowId}',
+        () => [`/v1/webhooks/${open}`, { headers: { 'content-type': 'text/plain' }, body: 'x' }],
+      ],
+      [
+        'post',
+        '/v1/webhooks/{flowId}',
+        () => [`/v1/webhooks/${open}`, { headers: asJson, body: '{' }],
+      ],
+      [
+        'post',
+        '/v1/webhooks/{flowId}/sync',
+        () => [`/v1/webhooks/${signed}/sync`, { headers: asJson, body: '{}' }],
+      ],
+      ['post', '/v1/webhooks/{flowId}/sync', () => ['/v1/webhooks/nope/sync', {}]],
+      ['post', '/v1/webhooks/{flowId}/sync', () => [`/v1/webhooks/${disabled}/sync`, {}]],
+      [
+        'put',
+        '/v1/flows/{id}',
+        () => [`/v1/flows/${signed}`, { headers: { ...key(), ...asJson }, body: '{}' }],
+      ],
+      [
+        'post',
+        '/v1/flows',
+        () => ['/v1/flows', { headers: { ...key(), 'content-type': 'text/plain' }, body: 'x' }],
+      ],
+      ['get', '/v1/flows/{id}/versions', () => ['/v1/flows/nope/versions', { headers: key() }]],
+      ['post', '/v1/flows/{id}/disable', () => ['/v1/flows/nope/disable', { headers: key() }]],
+      ['post', '/v1/flows/{id}/enable', () => ['/v1/flows/nope/enable', { headers: key() }]],
+    ];
+    it.each(cases)('%s %s', async (method, path, request) => {
+      const [url, init] = request();
+      const res = await fetch(`${server.base}${url}`, { method: method.toUpperCase(), ...init });
+      const { error } = (await res.json()) as { error: { code: string } };
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      const declared = Object.keys(doc.paths[path]?.[method]?.responses ?? {});
+      expect(declared, `${res.status} ${error.code}`).toContain(String(res.status));
+    });
   });
 });
