@@ -45,7 +45,7 @@ const MIGRATION_LOCK_KEY = 7_263_001;
  * How long a connection attempt, and by default each query, may wait for PostgreSQL: a server
  * that is down or hangs costs a request at most this before it answers 503.
  */
-const POSTGRES_TIMEOUT_MS = 2000;
+export const POSTGRES_TIMEOUT_MS = 2000;
 
 /** Where and how to log in: what the pool and a session connection (session-connection.ts) share. */
 export type PostgresAccess = Pick<PostgresOptions, 'url' | 'password' | 'ssl'>;

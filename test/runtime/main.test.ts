@@ -7,6 +7,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { NODE_MAJOR } from '../../runtime/limits';
+import { startSilentServer } from '../support/silent-server';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
@@ -117,6 +118,16 @@ describe('a setting the process finds unusable only when it starts', () => {
   it.each([
     ['a port nothing listens on', 'closed', 'ECONNREFUSED, nothing listens there'],
     ['a database that does not exist', 'missing', 'the database does not exist (3D000)'],
+    [
+      'a server that accepts and never answers',
+      'silent',
+      'no answer within 2 s (a firewall that drops the connection, or a server that hangs)',
+    ],
+    [
+      'a server without TLS when sslmode asks for it',
+      'no-tls',
+      'the server does not offer TLS, which sslmode or SLUICE_DB_CA asks for',
+    ],
   ])(
     'stops with one line naming DATABASE_URL for %s',
     async (_what, kind, reason) => {
@@ -125,10 +136,14 @@ describe('a setting the process finds unusable only when it starts', () => {
       await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
       const closedPort = (probe.address() as AddressInfo).port;
       await new Promise((done) => probe.close(done));
-      const url =
-        kind === 'closed'
-          ? `postgres://postgres@127.0.0.1:${closedPort}/x`
-          : 'postgres://postgres@127.0.0.1:5432/sluice_no_such_database';
+      const silent = await startSilentServer();
+      const urls: Record<string, string> = {
+        closed: `postgres://postgres@127.0.0.1:${closedPort}/x`,
+        missing: 'postgres://postgres@127.0.0.1:5432/sluice_no_such_database',
+        silent: `postgres://postgres@127.0.0.1:${silent.port}/x`,
+        'no-tls': 'postgres://postgres@127.0.0.1:5432/test?sslmode=verify-full',
+      };
+      const url = urls[kind] ?? '';
       try {
         const started = await start({
           SLUICE_DATA_DIR: dir,
@@ -137,14 +152,12 @@ describe('a setting the process finds unusable only when it starts', () => {
           HOST: '127.0.0.1',
         });
         expect(started.status).toBe(1);
-        const where =
-          kind === 'closed'
-            ? `127.0.0.1:${closedPort}/x`
-            : '127.0.0.1:5432/sluice_no_such_database';
+        const { hostname, port, pathname } = new URL(url);
         expect(started.stderr.trim().split('\n')).toEqual([
-          `cannot open the database DATABASE_URL names (${where}): ${reason}`,
+          `cannot open the database DATABASE_URL names (${hostname}:${port || '5432'}${pathname}): ${reason}`,
         ]);
       } finally {
+        await silent.close();
         rmSync(dir, { recursive: true, force: true });
       }
     },

@@ -7,6 +7,10 @@ import { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres } from '../../../runtime/db/client';
+import {
+  DatabaseUnreachableError,
+  unreachableCode,
+} from '../../../runtime/db/database-unreachable-error';
 import { rdsCaBundle, verifyFull } from '../../../runtime/db/tls';
 
 const run = promisify(execFile);
@@ -84,7 +88,7 @@ async function connectThrough(
   server: 'localhost' | 'elsewhere',
   ca: readonly string[],
   query = '',
-): Promise<{ outcome: string; startups: string[] }> {
+): Promise<{ outcome: string; startups: string[]; startupLine: string | null }> {
   const standIn = await startTlsStandIn(pem[`${server}.key`] ?? '', pem[`${server}.crt`] ?? '');
   const database = connectPostgres({
     url: `postgres://sluice_app@localhost:${standIn.port}/sluice${query}`,
@@ -94,9 +98,15 @@ async function connectThrough(
   });
   try {
     await database.ping(5000);
-    return { outcome: 'connected', startups: standIn.startups };
+    return { outcome: 'connected', startups: standIn.startups, startupLine: null };
   } catch (error) {
-    return { outcome: (error as Error).message, startups: standIn.startups };
+    // What start-up would print, had this been DATABASE_URL: one line, or null for a stack.
+    const code = unreachableCode(error);
+    const startupLine =
+      code === null
+        ? null
+        : new DatabaseUnreachableError('DATABASE_URL', 'postgres://db:5432/sluice', code).message;
+    return { outcome: (error as Error).message, startups: standIn.startups, startupLine };
   } finally {
     await database.close();
     await standIn.close();
@@ -107,9 +117,15 @@ const testCa = () => [pem['ca.crt'] ?? ''];
 
 describe('database TLS with SLUICE_DB_CA=rds (verify-full)', () => {
   it('refuses a server whose certificate the RDS CA bundle did not sign', async () => {
-    const { outcome, startups } = await connectThrough('localhost', await rdsCaBundle());
+    const { outcome, startups, startupLine } = await connectThrough(
+      'localhost',
+      await rdsCaBundle(),
+    );
     expect(outcome).toMatch(/^unable to verify the first certificate/);
     expect(startups).toEqual([]);
+    expect(startupLine).toBe(
+      "cannot open the database DATABASE_URL names (db:5432/sluice): the server's TLS certificate was refused (UNABLE_TO_VERIFY_LEAF_SIGNATURE); see SLUICE_DB_CA and sslmode",
+    );
   });
 
   it('refuses it even when the URL asks for no verification', async () => {
@@ -119,9 +135,12 @@ describe('database TLS with SLUICE_DB_CA=rds (verify-full)', () => {
   });
 
   it('refuses a certificate from a trusted CA that names another host', async () => {
-    const { outcome, startups } = await connectThrough('elsewhere', testCa());
+    const { outcome, startups, startupLine } = await connectThrough('elsewhere', testCa());
     expect(outcome).toMatch(/does not match certificate's altnames/);
     expect(startups).toEqual([]);
+    expect(startupLine).toBe(
+      "cannot open the database DATABASE_URL names (db:5432/sluice): the server's TLS certificate was refused (ERR_TLS_CERT_ALTNAME_INVALID); see SLUICE_DB_CA and sslmode",
+    );
   });
 
   it('logs in over TLS to a server the CA signed for the host it dialed', async () => {
