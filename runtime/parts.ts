@@ -10,6 +10,7 @@ import {
   type DatabaseHandle,
   migrateAsAdmin,
   openPglite,
+  POSTGRES_TIMEOUT_MS,
   type PostgresAccess,
   type PostgresOptions,
 } from './db/client';
@@ -49,11 +50,6 @@ import {
 
 /** Builds each dependency from the environment: the drivers are chosen here and nowhere else. */
 
-/**
- * Opens the database with its schema current. With SLUICE_DB_ADMIN_URL, this process migrates
- * as the admin and prepares the runtime role, then serves as that role; in IAM mode without it,
- * it waits for the APP to have done so; otherwise it migrates with DATABASE_URL itself.
- */
 /** The runtime's PostgreSQL login: TLS from SLUICE_DB_CA, the password or an IAM token. */
 async function postgresAccess(env: Env, url: string): Promise<PostgresAccess> {
   const ssl = env.SLUICE_DB_CA === 'rds' ? verifyFull(await rdsCaBundle()) : undefined;
@@ -64,6 +60,14 @@ async function postgresAccess(env: Env, url: string): Promise<PostgresAccess> {
   return { url, password, ssl };
 }
 
+/** Longer than the pool's connect timeout, so that a silent server is named by that timeout. */
+const LOGIN_CHECK_MS = 2 * POSTGRES_TIMEOUT_MS;
+
+/**
+ * Opens the database with its schema current. With SLUICE_DB_ADMIN_URL, this process migrates
+ * as the admin and prepares the runtime role, then logs in as that role to serve; in IAM mode
+ * without it, it waits for the APP to have done so; otherwise it migrates with DATABASE_URL.
+ */
 export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHandle> {
   if (env.DATABASE_URL === undefined) return openEmbedded(env.SLUICE_DATA_DIR);
   const options: PostgresOptions = {
@@ -95,6 +99,10 @@ export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHa
       });
     } else if (env.SLUICE_DB_ADMIN_URL === undefined) {
       await namingUnreachable('DATABASE_URL', env.DATABASE_URL, database.migrate());
+    } else {
+      // The admin's login says nothing of the runtime role's: a DATABASE_URL with another
+      // host, port or database would otherwise fail every request instead of start-up.
+      await namingUnreachable('DATABASE_URL', env.DATABASE_URL, database.ping(LOGIN_CHECK_MS));
     }
   } catch (error) {
     await database.close().catch(() => {});

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import type pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateAsAdmin } from '../../../runtime/db/client';
+import { parseEnv } from '../../../runtime/env';
+import { openDatabase } from '../../../runtime/parts';
 import { admin, createTestDatabase, type TestDatabase, withPgClient } from '../../support/database';
 
 const ROLE = `sluice_app_${randomBytes(5).toString('hex')}`;
@@ -64,4 +68,41 @@ describe('migrating as the admin', () => {
       await query(database.url, `drop role ${iamRole}`);
     }
   });
+});
+
+describe('starting with SLUICE_DB_ADMIN_URL', () => {
+  /** A port on loopback that nothing listens on. */
+  async function closedPort(): Promise<number> {
+    const probe = createServer();
+    await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+    const { port } = probe.address() as { port: number };
+    await new Promise((done) => probe.close(done));
+    return port;
+  }
+
+  it.each([
+    ['a database that does not exist', 'missing', 'the database does not exist (3D000)'],
+    ['a port nothing listens on', 'closed', 'ECONNREFUSED, nothing listens there'],
+  ])(
+    'stops with one line naming DATABASE_URL when the runtime role cannot log in there: %s',
+    async (_what, kind, reason) => {
+      const runtime = new URL(database.url);
+      runtime.username = ROLE;
+      if (kind === 'missing') runtime.pathname = '/sluice_no_such_database';
+      else runtime.port = String(await closedPort());
+      const env = parseEnv({
+        SLUICE_ROLE: 'app',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        DATABASE_URL: runtime.toString(),
+        SLUICE_DB_PASSWORD: 'third-password-0123',
+        SLUICE_DB_ADMIN_URL: database.url,
+      });
+
+      const opening = openDatabase(env, pino({ level: 'silent' }));
+
+      await expect(opening).rejects.toThrow(
+        `cannot open the database DATABASE_URL names (127.0.0.1:${runtime.port || '5432'}${runtime.pathname}): ${reason}`,
+      );
+    },
+  );
 });
