@@ -91,18 +91,25 @@ export async function openDatabase(env: Env, logger: Logger): Promise<DatabaseHa
     );
   }
   const database = connectPostgres(options);
+  const url = env.DATABASE_URL;
   try {
-    if (env.SLUICE_DB_ADMIN_URL === undefined && env.SLUICE_DB_AUTH === 'iam') {
+    // An IAM login is the runtime role; so is a password one that may not create in the
+    // database. Neither can migrate: they wait for the APP, which migrates as the admin.
+    const waits =
+      env.SLUICE_DB_ADMIN_URL === undefined &&
+      (env.SLUICE_DB_AUTH === 'iam' ||
+        !(await namingUnreachable('DATABASE_URL', url, database.mayMigrate())));
+    if (waits) {
       await database.waitForSchema({
         timeoutMs: env.SLUICE_DB_SCHEMA_WAIT_S * 1000,
         onWait: () => logger.info('waiting for the APP to migrate the database schema'),
       });
     } else if (env.SLUICE_DB_ADMIN_URL === undefined) {
-      await namingUnreachable('DATABASE_URL', env.DATABASE_URL, database.migrate());
+      await namingUnreachable('DATABASE_URL', url, database.migrate());
     } else {
       // The admin's login says nothing of the runtime role's: a DATABASE_URL with another
       // host, port or database would otherwise fail every request instead of start-up.
-      await namingUnreachable('DATABASE_URL', env.DATABASE_URL, database.ping(LOGIN_CHECK_MS));
+      await namingUnreachable('DATABASE_URL', url, database.ping(LOGIN_CHECK_MS));
     }
   } catch (error) {
     await database.close().catch(() => {});

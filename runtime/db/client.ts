@@ -9,7 +9,7 @@ import { BoundedPgClient } from './bounded-pg-client';
 import { lockPgliteDir } from './pglite-lock';
 import { grantRuntimeRole, prepareRuntimeRole } from './runtime-role';
 import * as schema from './schema';
-import { hasNewestMigration, migrationsFolder, waitForSchema } from './schema-version';
+import { hasNewestMigration, mayMigrate, migrationsFolder, waitForSchema } from './schema-version';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -22,6 +22,8 @@ export interface DatabaseHandle {
 }
 
 export interface PostgresHandle extends DatabaseHandle {
+  /** Whether this login can migrate: see mayMigrate. */
+  mayMigrate(): Promise<boolean>;
   /** For a process that may not migrate: see waitForSchema. */
   waitForSchema(options: { timeoutMs: number; onWait: () => void }): Promise<void>;
 }
@@ -113,6 +115,7 @@ export function connectPostgres(options: PostgresOptions): PostgresHandle {
       await withTimeout(pool.query('select 1'), timeoutMs, 'postgres');
     },
     migrate: () => migrateLocked(pool, options),
+    mayMigrate: () => mayMigrate(pool),
     waitForSchema: (wait) => waitForSchema(pool, wait),
     close: () => pool.end(),
   };

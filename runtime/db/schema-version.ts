@@ -40,6 +40,18 @@ export async function hasNewestMigration(pool: pg.Pool, folder: string): Promise
   }
 }
 
+/**
+ * Whether this login can run the migrator at all, whose first statement (CREATE SCHEMA IF NOT
+ * EXISTS) needs CREATE on the database even when the schema exists. The runtime role that an
+ * APP with SLUICE_DB_ADMIN_URL makes never has it: it must wait for that APP instead.
+ */
+export async function mayMigrate(pool: pg.Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ may: boolean }>(
+    `select has_database_privilege(current_database(), 'CREATE') as may`,
+  );
+  return rows[0]?.may === true;
+}
+
 const POLL_MS = 1000;
 
 /**

@@ -1,9 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateAsAdmin } from '../../../runtime/db/client';
+import { grantRuntimeRole, prepareRuntimeRole } from '../../../runtime/db/runtime-role';
 import { parseEnv } from '../../../runtime/env';
 import { openDatabase } from '../../../runtime/parts';
 import { admin, createTestDatabase, type TestDatabase, withPgClient } from '../../support/database';
@@ -105,4 +112,77 @@ describe('starting with SLUICE_DB_ADMIN_URL', () => {
       );
     },
   );
+});
+
+describe('a worker in password mode that logs in as the runtime role', () => {
+  it('waits for the APP to migrate a schema older than its code, instead of migrating', async () => {
+    // GIVEN a database one migration behind this code, whose runtime role the APP made earlier
+    const behind = await createTestDatabase({ migrate: false });
+    const role = `${ROLE}_pw`;
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-migrations-'));
+    try {
+      await cp('runtime/db/migrations', dir, { recursive: true });
+      const journalPath = join(dir, 'meta', '_journal.json');
+      const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: unknown[] };
+      await writeFile(
+        journalPath,
+        JSON.stringify({ ...journal, entries: journal.entries.slice(0, -1) }),
+      );
+      await withPgClient(behind.url, async (client) => {
+        await prepareRuntimeRole(client, { role, password: 'worker-password-0123' });
+        await migrate(drizzle(client), { migrationsFolder: dir });
+        await grantRuntimeRole(client, role);
+      });
+      const runtime = new URL(behind.url);
+      runtime.username = role;
+      const logged: string[] = [];
+      const logger = pino(
+        new Writable({
+          write(line, _encoding, done) {
+            logged.push(String(line));
+            done();
+          },
+        }),
+      );
+
+      // WHEN a worker of the newer code starts as that role, before the APP has migrated
+      const opening = openDatabase(
+        parseEnv({
+          SLUICE_ROLE: 'worker',
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          DATABASE_URL: runtime.toString(),
+          SLUICE_DB_PASSWORD: 'worker-password-0123',
+          SLUICE_DB_SCHEMA_WAIT_S: '30',
+        }),
+        logger,
+      );
+      let settled = false;
+      const outcome = opening.then(
+        (handle) => ({ handle }),
+        (error: unknown) => ({ error }),
+      );
+      void outcome.finally(() => {
+        settled = true;
+      });
+      const waiting = () => logged.some((line) => line.includes('waiting for the APP to migrate'));
+      for (let tries = 0; tries < 50 && !waiting() && !settled; tries++) {
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      expect(settled ? await outcome : 'still opening').toBe('still opening');
+      expect(waiting()).toBe(true);
+
+      // THEN it serves once the APP has migrated as the admin
+      await migrateAsAdmin(
+        { url: behind.url, poolSize: 1, idleTimeoutMs: 1000 },
+        { role, password: 'worker-password-0123' },
+      );
+      const opened = await outcome;
+      expect(opened).toHaveProperty('handle');
+      if ('handle' in opened) await opened.handle.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await behind.drop();
+      await admin((client) => client.query(`drop role if exists ${role}`));
+    }
+  }, 30_000);
 });
