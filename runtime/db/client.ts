@@ -65,13 +65,18 @@ export function connectionConfig(options: PostgresAccess): pg.ClientConfig {
 }
 
 function createPool(options: PostgresOptions): pg.Pool {
+  const queryTimeoutMs = options.queryTimeoutMs ?? POSTGRES_TIMEOUT_MS;
   const pool = new pg.Pool({
     ...connectionConfig(options),
     max: options.poolSize,
     idleTimeoutMillis: options.idleTimeoutMs,
     // A hung server keeps an open connection silent: without a bound on each query, requests
     // on the pool's connected clients would wait for good.
-    query_timeout: options.queryTimeoutMs ?? POSTGRES_TIMEOUT_MS,
+    query_timeout: queryTimeoutMs,
+    // The same bound in the server (a startup parameter, so free per query): a statement the
+    // client gave up on would otherwise run on, holding its backend and locks, and a write
+    // answered 503 could still commit once the lock it waited on was released.
+    statement_timeout: queryTimeoutMs,
     Client: BoundedPgClient,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.

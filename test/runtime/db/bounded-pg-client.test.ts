@@ -72,3 +72,52 @@ describe('the query bound (SLUICE_DB_QUERY_TIMEOUT_MS)', () => {
     }
   });
 });
+
+describe('a statement the query bound gave up on', () => {
+  it('is canceled in PostgreSQL too, so a write answered as failed never commits later', async () => {
+    // GIVEN a row another transaction holds, and a pool bounded at 500 ms
+    await database.db.execute(sql`create table bound_probe (id int primary key, v int)`);
+    await database.db.execute(sql`insert into bound_probe values (1, 0)`);
+    const holder = connectPostgres({ url: pg.url, poolSize: 1, idleTimeoutMs: 60_000 });
+    const bounded = connectPostgres({
+      url: pg.url,
+      poolSize: 1,
+      idleTimeoutMs: 60_000,
+      queryTimeoutMs: 500,
+    });
+    try {
+      let release = () => {};
+      const released = new Promise<void>((done) => {
+        release = done;
+      });
+      let held = () => {};
+      const holding = new Promise<void>((done) => {
+        held = done;
+      });
+      const holdingTransaction = holder.db.transaction(async (tx) => {
+        await tx.execute(sql`update bound_probe set v = 1 where id = 1`);
+        held();
+        await released;
+      });
+      await holding;
+
+      // WHEN a write waits on that row past the bound
+      const write = await failure(
+        bounded.db.execute(sql`update bound_probe set v = 2 where id = 1`),
+      );
+      expect(failedDependency(write.error)).toBe('database');
+      release();
+      await holdingTransaction;
+      await new Promise((done) => setTimeout(done, 500));
+
+      // THEN the write the caller was told failed did not happen afterwards
+      const result = (await database.db.execute(sql`select v from bound_probe`)) as {
+        rows: unknown[];
+      };
+      expect(result.rows).toEqual([{ v: 1 }]);
+    } finally {
+      await Promise.all([holder.close(), bounded.close()]);
+      await database.db.execute(sql`drop table if exists bound_probe`);
+    }
+  });
+});
