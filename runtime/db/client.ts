@@ -98,6 +98,10 @@ async function migrateLocked(
   const folder = migrationsFolder();
   if (runtimeRole === undefined && (await hasNewestMigration(pool, folder))) return;
   const client = new pg.Client(connectionConfig(options));
+  // A connection ended under a pending query (a restart or failover while this waits for the
+  // lock) rejects that query; pg emits the same loss as an 'error' event, which unheard ends
+  // the process with a stack instead of the one line start-up prints.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres } from '../../../runtime/db/client';
+import { parseEnv } from '../../../runtime/env';
+import { openDatabase } from '../../../runtime/parts';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 let database: TestDatabase;
@@ -76,6 +79,50 @@ describe('migrate', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
       await behind.drop();
+    }
+  });
+});
+
+describe('when the database ends the connection of a start-up waiting to migrate', () => {
+  it('stops with one line naming DATABASE_URL, and no unhandled error event', async () => {
+    const fresh = await createTestDatabase({ migrate: false });
+    // Another process holds the migration lock (it is migrating, for as long as it takes).
+    const holder = new pg.Client({ connectionString: fresh.url });
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock(7263001)');
+      const opening = openDatabase(
+        parseEnv({
+          SLUICE_ROLE: 'app',
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          DATABASE_URL: fresh.url,
+        }),
+        pino({ level: 'silent' }),
+      ).then(
+        () => 'opened',
+        (error: unknown) => (error as Error).message,
+      );
+      let waiter: number | undefined;
+      for (let tries = 0; tries < 50 && waiter === undefined; tries++) {
+        const { rows } = await holder.query<{ pid: number }>(
+          `select pid from pg_stat_activity
+           where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
+        );
+        waiter = rows[0]?.pid;
+        if (waiter === undefined) await new Promise((done) => setTimeout(done, 100));
+      }
+      expect(waiter).toBeDefined();
+
+      // A restart, a failover or an administrator ends that backend.
+      await holder.query('select pg_terminate_backend($1)', [waiter]);
+
+      const { pathname } = new URL(fresh.url);
+      expect(await opening).toBe(
+        `cannot open the database DATABASE_URL names (127.0.0.1:5432${pathname}): the server ended the connection (57P01: a restart, a failover or an administrator)`,
+      );
+    } finally {
+      await holder.end();
+      await fresh.drop();
     }
   });
 });
