@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import type { Logger } from 'pino';
 import { checkedSecretsKey, checkedSigningSecret } from './data-dir-key-checks';
 import { persistentDataDirSecret } from './data-dir-secret';
@@ -147,10 +148,14 @@ async function namingUnreachable<T>(
   }
 }
 
-/** The password the runtime role logs in with in password mode: the variable, else the URL's. */
+/**
+ * The password the runtime role logs in with in password mode: the variable, else the URL's as
+ * the pool reads it (pg-connection-string keeps a `%` that encodes nothing, which
+ * decodeURIComponent would throw on, and lets `?password=` stand for it).
+ */
 function runtimePassword(databaseUrl: string, env: Env): string | undefined {
-  const inUrl = decodeURIComponent(new URL(databaseUrl).password);
-  return env.SLUICE_DB_PASSWORD ?? (inUrl === '' ? undefined : inUrl);
+  const inUrl = parseIntoClientConfig(databaseUrl).password;
+  return env.SLUICE_DB_PASSWORD ?? (typeof inUrl === 'string' && inUrl !== '' ? inUrl : undefined);
 }
 
 const redisConfig = (env: Env): RedisConfig => ({

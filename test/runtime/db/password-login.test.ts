@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPostgres } from '../../../runtime/db/client';
 import {
@@ -5,6 +6,8 @@ import {
   cachedAuthToken,
   IAM_TOKEN_REFRESH_AFTER_MS,
 } from '../../../runtime/db/iam-auth-token';
+import { parseEnv } from '../../../runtime/env';
+import { openDatabase } from '../../../runtime/parts';
 import { withPgClient } from '../../support/database';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../support/throwaway-postgres';
 
@@ -80,4 +83,41 @@ describe('logging in with IAM auth tokens', () => {
     expect(await login(token)).toBe('logged in');
     expect(signed).toBe(2);
   });
+});
+
+describe('the runtime role an APP with SLUICE_DB_ADMIN_URL prepares', () => {
+  it.each([
+    ['%-encoded', 'p%40ss%2Fword-0123', 'p@ss/word-0123'],
+    ['with a % that encodes nothing', 'p%zz-word-0123', 'p%zz-word-0123'],
+  ])(
+    'gets the password the pool logs in with, from a DATABASE_URL whose password is %s',
+    async (_what, inUrl, password) => {
+      await withPgClient(pg.socketUrl, (client) =>
+        client.query(`alter role postgres password 'admin-password-0123'`),
+      );
+      const env = parseEnv({
+        SLUICE_ROLE: 'app',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        DATABASE_URL: `postgres://sluice_pct:${inUrl}@127.0.0.1:${pg.port}/postgres`,
+        SLUICE_DB_ADMIN_URL: `postgres://postgres@127.0.0.1:${pg.port}/postgres`,
+        SLUICE_DB_ADMIN_PASSWORD: 'admin-password-0123',
+      });
+
+      const database = await openDatabase(env, pino({ level: 'silent' }));
+      await database.close();
+
+      const asRole = connectPostgres({
+        url: `postgres://sluice_pct@127.0.0.1:${pg.port}/postgres`,
+        password,
+        poolSize: 1,
+        idleTimeoutMs: 1000,
+      });
+      try {
+        await expect(asRole.ping(5000)).resolves.toBeUndefined();
+      } finally {
+        await asRole.close();
+      }
+    },
+    30_000,
+  );
 });
