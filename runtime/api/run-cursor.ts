@@ -1,7 +1,7 @@
 import type { RunSummary } from '../db/run-store';
 import { isStorableInstant } from '../db/storable-instant';
 import { textProblem } from '../db/storable-text';
-import { ApiError } from './errors';
+import { notACursor } from './list-cursor';
 
 /** The keyset cursor of `GET /v1/runs` (and the console's Runs page): the last row's place. */
 export const encodeCursor = (row: Pick<RunSummary, 'createdAt' | 'id'>) =>
@@ -20,12 +20,6 @@ export function decodeCursor(cursor: string) {
     textProblem(id) === null &&
     isStorableInstant(date) &&
     date.toISOString() === createdAt;
-  if (!wellFormed) {
-    throw new ApiError(
-      400,
-      'invalid_request',
-      'invalid query: cursor: not a cursor from nextCursor',
-    );
-  }
+  if (!wellFormed) throw notACursor();
   return { createdAt: date, id };
 }

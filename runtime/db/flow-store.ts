@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, max, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, max, or, sql } from 'drizzle-orm';
 import type { Database } from './client';
 import { type FlowStatus, flows, flowVersions } from './schema';
 
@@ -156,18 +156,52 @@ export async function findFlow(db: Database, projectId: string, flowId: string) 
   return row ?? null;
 }
 
-export async function listFlows(db: Database, projectId: string): Promise<FlowSummary[]> {
+/**
+ * A page of the project's live flows, newest first. Flows created in the same millisecond go
+ * by id, so paging on (createdAt, id) neither skips nor repeats one. `after`: where the
+ * previous page ended.
+ */
+export async function listFlows(
+  db: Database,
+  page: {
+    projectId: string;
+    limit: number;
+    after?: { createdAt: Date; id: string } | undefined;
+  },
+): Promise<FlowSummary[]> {
+  const conditions = [eq(flows.projectId, page.projectId), isNull(flows.deletedAt)];
+  if (page.after !== undefined) {
+    const { createdAt, id } = page.after;
+    const older = or(
+      lt(flows.createdAt, createdAt),
+      and(eq(flows.createdAt, createdAt), lt(flows.id, id)),
+    );
+    if (older !== undefined) conditions.push(older);
+  }
   return db
     .select(summaryColumns)
     .from(flows)
     .leftJoin(flowVersions, eq(flowVersions.id, flows.currentVersionId))
-    .where(and(eq(flows.projectId, projectId), isNull(flows.deletedAt)))
-    .orderBy(desc(flows.createdAt));
+    .where(and(...conditions))
+    .orderBy(desc(flows.createdAt), desc(flows.id))
+    .limit(page.limit);
 }
 
-export async function listFlowVersions(db: Database, projectId: string, flowId: string) {
-  const flow = await findFlow(db, projectId, flowId);
-  if (flow === null) return null;
+/**
+ * A page of a live flow's versions, newest first (version numbers are unique per flow);
+ * `before`: the last version of the previous page. Null for an unknown flow.
+ */
+export async function listFlowVersions(
+  db: Database,
+  page: { projectId: string; flowId: string; limit: number; before?: number | undefined },
+) {
+  const [flow] = await db
+    .select({ id: flows.id })
+    .from(flows)
+    .where(liveFlow(page.projectId, page.flowId));
+  if (flow === undefined) return null;
+  const conditions = [eq(flowVersions.flowId, page.flowId)];
+  if (page.before !== undefined) conditions.push(lt(flowVersions.version, page.before));
   return db
     .select({
       id: flowVersions.id,
@@ -175,8 +209,18 @@ export async function listFlowVersions(db: Database, projectId: string, flowId: 
       createdAt: flowVersions.createdAt,
     })
     .from(flowVersions)
-    .where(eq(flowVersions.flowId, flowId))
-    .orderBy(desc(flowVersions.version));
+    .where(and(...conditions))
+    .orderBy(desc(flowVersions.version))
+    .limit(page.limit);
+}
+
+/** One version's definition by its number (the flow already found in its project), or null. */
+export async function findVersionDefinition(db: Database, flowId: string, version: number) {
+  const [row] = await db
+    .select({ definition: flowVersions.definition })
+    .from(flowVersions)
+    .where(and(eq(flowVersions.flowId, flowId), eq(flowVersions.version, version)));
+  return row ?? null;
 }
 
 export async function setFlowStatus(

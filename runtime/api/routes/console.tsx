@@ -21,7 +21,7 @@ import {
   openConsoleSession,
 } from '../../db/console-session-store';
 import { flowRunCounts, systemSnapshot } from '../../db/console-stats-store';
-import { findFlow, listFlows, listFlowVersions, loadFlowDefinition } from '../../db/flow-store';
+import { findFlow, findVersionDefinition, listFlows, listFlowVersions } from '../../db/flow-store';
 import { findProjectIdByApiKey } from '../../db/project-store';
 import { findRun, listRuns, readInlineRunLog } from '../../db/run-store';
 import { runStatuses } from '../../db/schema';
@@ -33,7 +33,9 @@ import {
 } from '../console-session-cookie';
 import type { RouteDeps } from '../deps';
 import { ApiError } from '../errors';
+import { decodeFlowsCursor, encodeFlowsCursor } from '../flow-cursors';
 import { bodyLimit } from '../middleware/body-limit';
+import { toPage } from '../page';
 import { decodeCursor, encodeCursor } from '../run-cursor';
 import { logUrlOf } from '../run-log-url';
 import { formatPath, invalidRequest } from '../validation-hook';
@@ -42,6 +44,13 @@ type ConsoleEnv = { Variables: { session: ConsoleSession } };
 
 const DOCTYPE = raw('<!doctype html>');
 const PAGE_SIZE = 50;
+/**
+ * The newest flows the Runs page's filter offers, and the newest versions the Flow page's
+ * pickers offer: bounded, so a project with very many builds no page of them all (a run of an
+ * older flow shows its id; an older version can still be compared through ?from=&to=).
+ */
+const FLOW_CHOICES = 200;
+const VERSION_CHOICES = 200;
 const DAY_MS = 86_400_000;
 const YEAR_S = 31_536_000;
 
@@ -84,6 +93,14 @@ const runsQuery = z.object({
     .max(40)
     .optional()
     .transform((v) => v || undefined),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .transform((v) => v || undefined),
+});
+
+const flowsQuery = z.object({
   cursor: z
     .string()
     .max(200)
@@ -287,7 +304,15 @@ export function consoleRoutes({
 
   pages.get('/flows', async (c) => {
     const projectId = c.get('session').projectId;
-    const flows = await listFlows(db, projectId);
+    const { cursor } = parseQuery(flowsQuery, c);
+    const rows = await listFlows(db, {
+      projectId,
+      limit: PAGE_SIZE + 1,
+      after: cursor === undefined ? undefined : decodeFlowsCursor(projectId, cursor),
+    });
+    const { rows: flows, nextCursor } = toPage(rows, PAGE_SIZE, (last) =>
+      encodeFlowsCursor(projectId, last),
+    );
     const counts = await flowRunCounts(
       db,
       projectId,
@@ -297,7 +322,14 @@ export function consoleRoutes({
     return render(c, {
       title: 'Flows',
       section: 'flows',
-      body: <FlowsPage flows={flows} counts={counts} publicUrl={env.publicUrl} />,
+      body: (
+        <FlowsPage
+          flows={flows}
+          counts={counts}
+          publicUrl={env.publicUrl}
+          nextCursor={nextCursor}
+        />
+      ),
     });
   });
 
@@ -306,23 +338,29 @@ export function consoleRoutes({
     const id = c.req.param('id');
     const query = parseQuery(diffQuery, c);
     const flow = await findFlow(db, projectId, id);
-    const versions = flow === null ? null : await listFlowVersions(db, projectId, id);
+    const versions =
+      flow === null
+        ? null
+        : await listFlowVersions(db, { projectId, flowId: id, limit: VERSION_CHOICES });
     if (flow === null || versions === null)
       throw new ApiError(404, 'not_found', `flow ${id} not found`);
     let diff: Parameters<typeof FlowPage>[0]['diff'];
     if (query.from !== undefined && query.to !== undefined) {
-      const from = versions.find((v) => v.version === query.from);
-      const to = versions.find((v) => v.version === query.to);
-      if (from === undefined || to === undefined) {
+      // By number, not from the list: a URL may compare versions older than the list shows.
+      const [from, to] = await Promise.all([
+        findVersionDefinition(db, id, query.from),
+        findVersionDefinition(db, id, query.to),
+      ]);
+      if (from === null || to === null) {
         invalidRequest('query', [
-          { path: from === undefined ? 'from' : 'to', message: 'no such version' },
+          { path: from === null ? 'from' : 'to', message: 'no such version' },
         ]);
       }
       diff = {
-        from: from.version,
-        to: to.version,
-        fromDefinition: await loadFlowDefinition(db, from.id),
-        toDefinition: await loadFlowDefinition(db, to.id),
+        from: query.from,
+        to: query.to,
+        fromDefinition: from.definition,
+        toDefinition: to.definition,
       };
     }
     return render(c, {
@@ -345,7 +383,7 @@ export function consoleRoutes({
         limit: PAGE_SIZE,
         after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
       }),
-      listFlows(db, projectId),
+      listFlows(db, { projectId, limit: FLOW_CHOICES }),
     ]);
     const last = rows.at(-1);
     const props = {

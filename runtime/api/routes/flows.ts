@@ -16,9 +16,16 @@ import { secretReferences } from '../../engine/secret-references';
 import { shortestIntervalMs } from '../../engine/trigger-schema';
 import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
+import {
+  decodeFlowsCursor,
+  decodeVersionsCursor,
+  encodeFlowsCursor,
+  encodeVersionsCursor,
+} from '../flow-cursors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { requireJson } from '../middleware/require-json';
 import { needsApiKey } from '../openapi-auth';
+import { badPageQuery, pageQuery, toPage } from '../page';
 import { storableText } from '../storable-schemas';
 import { invalidRequest, validationHook } from '../validation-hook';
 
@@ -117,8 +124,17 @@ const routes = {
   list: createRoute({
     method: 'get',
     path: '/v1/flows',
-    summary: "List the project's flows",
-    responses: { ...needsApiKey, 200: json(z.object({ flows: z.array(flowSummary) }), 'flows') },
+    summary:
+      "List the project's flows, newest first; pass nextCursor back as cursor for the next page",
+    request: { query: z.object(pageQuery) },
+    responses: {
+      ...needsApiKey,
+      ...badPageQuery,
+      200: json(
+        z.object({ flows: z.array(flowSummary), nextCursor: z.string().nullable() }),
+        'flows',
+      ),
+    },
   }),
   get: createRoute({
     method: 'get',
@@ -134,16 +150,18 @@ const routes = {
   versions: createRoute({
     method: 'get',
     path: '/v1/flows/{id}/versions',
-    summary: "The flow's versions, newest first",
-    request: { params: flowId },
+    summary: "The flow's versions, newest first; pass nextCursor back as cursor for the next page",
+    request: { params: flowId, query: z.object(pageQuery) },
     responses: {
       ...needsApiKey,
+      ...badPageQuery,
       ...unknownFlow,
       200: json(
         z.object({
           versions: z.array(
             z.object({ id: z.string(), version: z.number(), createdAt: z.string() }),
           ),
+          nextCursor: z.string().nullable(),
         }),
         'versions',
       ),
@@ -273,8 +291,15 @@ export function flowRoutes({ database, env, webhookTargets, secrets }: RouteDeps
       return c.json({ id, ...added, ...urls(id) }, 200);
     })
     .openapi(routes.list, async (c) => {
-      const flows = await listFlows(db, c.get('projectId'));
-      return c.json({ flows: flows.map(present) }, 200);
+      const projectId = c.get('projectId');
+      const { limit, cursor } = c.req.valid('query');
+      const rows = await listFlows(db, {
+        projectId,
+        limit: limit + 1,
+        after: cursor === undefined ? undefined : decodeFlowsCursor(projectId, cursor),
+      });
+      const page = toPage(rows, limit, (last) => encodeFlowsCursor(projectId, last));
+      return c.json({ flows: page.rows.map(present), nextCursor: page.nextCursor }, 200);
     })
     .openapi(routes.get, async (c) => {
       const flow = await mustFind(c.get('projectId'), c.req.valid('param').id);
@@ -282,10 +307,17 @@ export function flowRoutes({ database, env, webhookTargets, secrets }: RouteDeps
     })
     .openapi(routes.versions, async (c) => {
       const { id } = c.req.valid('param');
-      const versions = await listFlowVersions(db, c.get('projectId'), id);
+      const { limit, cursor } = c.req.valid('query');
+      const versions = await listFlowVersions(db, {
+        projectId: c.get('projectId'),
+        flowId: id,
+        limit: limit + 1,
+        before: cursor === undefined ? undefined : decodeVersionsCursor(id, cursor),
+      });
       if (versions === null) throw notFound(`flow ${id}`);
-      const presented = versions.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() }));
-      return c.json({ versions: presented }, 200);
+      const page = toPage(versions, limit, (last) => encodeVersionsCursor(id, last));
+      const presented = page.rows.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() }));
+      return c.json({ versions: presented, nextCursor: page.nextCursor }, 200);
     })
     .openapi(routes.remove, async (c) => {
       const { id } = c.req.valid('param');

@@ -5,6 +5,7 @@ import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { needsApiKey } from '../openapi-auth';
+import { pageQuery } from '../page';
 import { decodeCursor, encodeCursor } from '../run-cursor';
 import { logUrlOf } from '../run-log-url';
 import { validationHook } from '../validation-hook';
@@ -46,8 +47,7 @@ const runDetail = run
 const listQuery = z.object({
   flowId: z.string().max(100).optional(),
   status: z.enum(runStatuses).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional(),
+  ...pageQuery,
 });
 
 const listRoute = createRoute({

@@ -6,6 +6,8 @@ export interface FlowsPageProps {
   flows: FlowSummary[];
   counts: Map<string, RunCounts>;
   publicUrl: string;
+  /** The cursor of the next (older) page, null on the last. */
+  nextCursor: string | null;
 }
 
 const percent = (part: number, whole: number) =>
@@ -22,8 +24,8 @@ function WebhookUrl({ label, url }: { label: string; url: string }) {
   );
 }
 
-/** Every flow of the project with its last 24 h, webhook URLs and the enable switch. */
-export function FlowsPage({ flows, counts, publicUrl }: FlowsPageProps) {
+/** A page of the project's flows with their last 24 h, webhook URLs and the enable switch. */
+export function FlowsPage({ flows, counts, publicUrl, nextCursor }: FlowsPageProps) {
   if (flows.length === 0) {
     return (
       <>
@@ -86,6 +88,13 @@ export function FlowsPage({ flows, counts, publicUrl }: FlowsPageProps) {
           </tbody>
         </table>
       </div>
+      {nextCursor !== null && (
+        <p class="pager">
+          <a href={`/console/flows?${new URLSearchParams({ cursor: nextCursor })}`}>
+            Older flows →
+          </a>
+        </p>
+      )}
     </>
   );
 }

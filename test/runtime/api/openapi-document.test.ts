@@ -119,6 +119,18 @@ describe('the OpenAPI document', () => {
         () => ['/v1/flows', { headers: { ...key(), 'content-type': 'text/plain' }, body: 'x' }],
       ],
       ['get', '/v1/flows/{id}/versions', () => ['/v1/flows/nope/versions', { headers: key() }]],
+      ['get', '/v1/flows', () => ['/v1/flows?limit=0', { headers: key() }]],
+      ['get', '/v1/flows', () => ['/v1/flows?cursor=garbage', { headers: key() }]],
+      [
+        'get',
+        '/v1/flows/{id}/versions',
+        () => [`/v1/flows/${open}/versions?limit=abc`, { headers: key() }],
+      ],
+      [
+        'get',
+        '/v1/flows/{id}/versions',
+        () => [`/v1/flows/${open}/versions?cursor=garbage`, { headers: key() }],
+      ],
       ['post', '/v1/flows/{id}/disable', () => ['/v1/flows/nope/disable', { headers: key() }]],
       ['post', '/v1/flows/{id}/enable', () => ['/v1/flows/nope/enable', { headers: key() }]],
     ];
