@@ -57,6 +57,10 @@ const listRoute = createRoute({
   request: { query: listQuery },
   responses: {
     ...needsApiKey,
+    400: {
+      description:
+        'a bad filter or limit, or a cursor nextCursor did not write: the message names it',
+    },
     200: {
       description: 'runs',
       content: {

@@ -68,7 +68,7 @@ describe('the OpenAPI document', () => {
     expect(mismatches).toEqual([]);
   });
 
-  describe('declares the statuses the flow and webhook routes answer', () => {
+  describe('declares the statuses the flow, run list and webhook routes answer', () => {
     let open: string;
     let signed: string;
     let disabled: string;
@@ -120,6 +120,9 @@ describe('the OpenAPI document', () => {
       ],
       ['get', '/v1/flows/{id}/versions', () => ['/v1/flows/nope/versions', { headers: key() }]],
       ['get', '/v1/flows', () => ['/v1/flows?limit=0', { headers: key() }]],
+      ['get', '/v1/runs', () => ['/v1/runs?limit=0', { headers: key() }]],
+      ['get', '/v1/runs', () => ['/v1/runs?cursor=garbage', { headers: key() }]],
+      ['get', '/v1/runs', () => ['/v1/runs?status=exploded', { headers: key() }]],
       ['get', '/v1/flows', () => ['/v1/flows?cursor=garbage', { headers: key() }]],
       [
         'get',
