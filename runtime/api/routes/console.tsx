@@ -380,18 +380,13 @@ export function consoleRoutes({
         status: query.status,
         createdFrom: instant('since', query.since),
         createdBefore: instant('until', query.until),
-        limit: PAGE_SIZE,
+        limit: PAGE_SIZE + 1,
         after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
       }),
       listFlows(db, { projectId, limit: FLOW_CHOICES }),
     ]);
-    const last = rows.at(-1);
-    const props = {
-      filter: query,
-      flows,
-      runs: rows,
-      nextCursor: rows.length === PAGE_SIZE && last ? encodeCursor(last) : null,
-    };
+    const page = toPage(rows, PAGE_SIZE, encodeCursor);
+    const props = { filter: query, flows, runs: page.rows, nextCursor: page.nextCursor };
     return render(c, {
       title: 'Runs',
       section: 'runs',

@@ -5,7 +5,7 @@ import type { RouteDeps } from '../deps';
 import { notFound } from '../errors';
 import type { AuthVariables } from '../middleware/bearer-auth';
 import { needsApiKey } from '../openapi-auth';
-import { pageQuery } from '../page';
+import { pageQuery, toPage } from '../page';
 import { decodeCursor, encodeCursor } from '../run-cursor';
 import { logUrlOf } from '../run-log-url';
 import { validationHook } from '../validation-hook';
@@ -112,12 +112,11 @@ export function runRoutes({ database, store, runLogUrls }: RouteDeps) {
         projectId: c.get('projectId'),
         flowId: query.flowId,
         status: query.status,
-        limit: query.limit,
+        limit: query.limit + 1,
         after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
       });
-      const last = rows.at(-1);
-      const nextCursor = rows.length === query.limit && last ? encodeCursor(last) : null;
-      return c.json({ runs: rows.map(present), nextCursor }, 200);
+      const page = toPage(rows, query.limit, encodeCursor);
+      return c.json({ runs: page.rows.map(present), nextCursor: page.nextCursor }, 200);
     })
     .openapi(getRoute, async (c) => {
       const { id } = c.req.valid('param');

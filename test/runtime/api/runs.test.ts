@@ -65,6 +65,24 @@ describe('GET /v1/runs', () => {
     expect(new Set(seen).size).toBe(5);
   });
 
+  it('answers nextCursor null on a last page that is exactly full', async () => {
+    const first = (await (
+      await stack.call('GET', `/v1/runs?flowId=${flowId}&limit=4`)
+    ).json()) as RunList;
+    expect(first.runs).toHaveLength(4);
+    expect(first.nextCursor).not.toBeNull();
+    const last = (await (
+      await stack.call('GET', `/v1/runs?flowId=${flowId}&limit=1&cursor=${first.nextCursor}`)
+    ).json()) as RunList;
+    expect(last.runs).toHaveLength(1);
+    expect(last.nextCursor).toBeNull();
+    const whole = (await (
+      await stack.call('GET', `/v1/runs?flowId=${flowId}&limit=5`)
+    ).json()) as RunList;
+    expect(whole.runs).toHaveLength(5);
+    expect(whole.nextCursor).toBeNull();
+  });
+
   it('lists runs newest first, and pages through them in the same order', async () => {
     const flow = (await (await stack.call('POST', '/v1/flows', doubleFlow)).json()) as {
       id: string;
