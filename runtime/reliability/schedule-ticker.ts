@@ -116,7 +116,7 @@ function dueTicks(
  * a rolling deploy, a slow leader) make one run, and the loser's insert does nothing.
  *
  * While it keeps the lease, the holder fires every tick since its previous pass. A new holder
- * (after a start, a restart or a hand-over) fires only each flow's most recent tick, and only
+ * (after a start, a restart, a hand-over or a pass that failed) fires only each flow's most recent tick, and only
  * when it is at most `missedWindowMs` old: ticks missed while nothing fired are not
  * back-filled. A tick older than the flow's last change (new version, enable) never fires.
  */
@@ -156,14 +156,28 @@ export function createScheduleTicker(deps: ScheduleTickerDeps): ScheduleTicker {
     return true;
   }
 
+  /** Forgets where this instance got to: its next pass as leader is a new holder's. */
+  function forgetProgress() {
+    checked.clear();
+    lastFired.clear();
+  }
+
   async function tickOnce(now = new Date()): Promise<SchedulePass> {
-    if (!(await deps.lease.acquire())) {
-      // Another instance fires; should this one lead again, it starts as a new holder.
-      checked.clear();
-      lastFired.clear();
-      return { leader: false, fired: 0 };
+    let flows: ScheduledFlow[];
+    try {
+      if (!(await deps.lease.acquire())) {
+        // Another instance fires; should this one lead again, it starts as a new holder.
+        forgetProgress();
+        return { leader: false, fired: 0 };
+      }
+      flows = await scheduledFlows(deps.db);
+    } catch (error) {
+      // The lease or the flows could not be read (Redis or PostgreSQL down): no instance may
+      // be firing, and this one may have lost the lease meanwhile. Its next pass is a new
+      // holder's, so the ticks of an outage are not back-filled when it ends.
+      forgetProgress();
+      throw error;
     }
-    const flows = await scheduledFlows(deps.db);
     knownFlows = flows;
     const live = new Set(flows.map((flow) => flow.flowId));
     for (const flowId of checked.keys()) if (!live.has(flowId)) checked.delete(flowId);

@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createQueueDriver } from '../../../runtime/parts';
-import { soleLease } from '../../../runtime/reliability/leader-lease';
+import { createRedisLease, soleLease } from '../../../runtime/reliability/leader-lease';
 import { createScheduleTicker } from '../../../runtime/reliability/schedule-ticker';
 import { querySql } from '../../support/sql';
 import { startTestStack, type TestStack } from '../../support/stack';
+import { startTcpProxy } from '../../support/tcp-proxy';
 
 const logger = pino({ level: 'silent' });
 let stack: TestStack;
@@ -179,6 +182,43 @@ describe('the schedule ticker', () => {
     // The first, then 3, 6 and 9 s after it: each at least 3 s after the one before.
     expect(fired).toEqual([0, 3, 6, 9].map((s) => sinceFirst(s).getTime()));
     await stack.call('DELETE', `/v1/flows/${flowId}`);
+  });
+
+  it('fires only the newest tick after an outage its lease holder sat through, not the backlog', async () => {
+    const flowId = await createFlow(scheduleFlow('* * * * * *'));
+    // The holder's Redis, behind a proxy that can play an outage.
+    const proxy = await startTcpProxy(6379);
+    const redis = new Redis({
+      port: proxy.port,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => 20,
+    });
+    redis.on('error', () => undefined);
+    try {
+      const holder = createScheduleTicker({
+        db: stack.database.handle.db,
+        queue,
+        lease: createRedisLease(redis, `scheduler-test:${randomUUID()}`, 'holder', 5000),
+        logger,
+        passIntervalMs: 500,
+        missedWindowMs: 60_000,
+      });
+      await vi.waitFor(() => expect(redis.status).toBe('ready'));
+      expect(await holder.tickOnce(at(2, 100))).toEqual({ leader: true, fired: 1 });
+      // Redis goes away: the passes of the next five minutes cannot take the lease.
+      proxy.refuse(true);
+      await expect(holder.tickOnce(at(3, 100))).rejects.toThrow();
+      proxy.refuse(false);
+      await vi.waitFor(() => expect(redis.status).toBe('ready'), { timeout: 5000 });
+      // Back five minutes later: the newest tick only, as for any tick missed while none fired.
+      expect(await holder.tickOnce(at(302, 100))).toEqual({ leader: true, fired: 1 });
+      expect(await ticksOf(flowId)).toEqual([at(2).toISOString(), at(302).toISOString()]);
+    } finally {
+      redis.disconnect();
+      await proxy.close();
+      await stack.call('DELETE', `/v1/flows/${flowId}`);
+    }
   });
 
   it('does nothing while another instance holds the lease', async () => {
