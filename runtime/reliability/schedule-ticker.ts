@@ -89,7 +89,9 @@ function dueTicks(
   const schedule = scheduleOf(parsed.data.cron, parsed.data.timezone);
   try {
     if (checkedUpTo === undefined) {
-      const [latest] = schedule.previousRuns(1, now);
+      // previousRuns counts only ticks before its start, and nextRun below only those after
+      // `checkedUpTo`: a tick at `now` itself is the newest, or no later pass would fire it.
+      const [latest] = schedule.previousRuns(1, new Date(now.getTime() + 1));
       const fresh =
         latest !== undefined &&
         now.getTime() - latest.getTime() <= missedWindowMs &&

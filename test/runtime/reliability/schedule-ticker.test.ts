@@ -127,6 +127,18 @@ describe('the schedule ticker', () => {
     await stack.call('DELETE', `/v1/flows/${flowId}`);
   });
 
+  it('fires the tick a new holder starts on to the millisecond', async () => {
+    const flowId = await createFlow(scheduleFlow('*/2 * * * * *'));
+    // A whole even second at least 2 s after the flow exists: its first pass lands on that
+    // tick exactly, and the next pass goes on from there.
+    const tick = new Date(Math.ceil((Date.now() + 2000) / 2000) * 2000);
+    const instance = ticker();
+    await instance.tickOnce(tick);
+    await instance.tickOnce(new Date(tick.getTime() + 500));
+    expect(await ticksOf(flowId)).toEqual([tick.toISOString()]);
+    await stack.call('DELETE', `/v1/flows/${flowId}`);
+  });
+
   it('never fires a tick from before the flow existed', async () => {
     const flowId = await createFlow(scheduleFlow('0 0 1 1 *'));
     // 1 January 00:00 is long past and outside the window; a year-wide window changes nothing.
