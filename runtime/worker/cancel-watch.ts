@@ -18,7 +18,9 @@ export function createCancelWatch(
   db: Database,
   { intervalMs, logger }: { intervalMs: number; logger: Logger },
 ): CancelWatch {
-  const watched = new Map<string, AbortController>();
+  // Each job in hand for a run: a duplicate delivery of a run's job (at-least-once queues, with
+  // a concurrency above 1) may be here at the same time as the job that runs it.
+  const watched = new Map<string, Set<AbortController>>();
   let timer: NodeJS.Timeout | undefined;
   let polling = false;
 
@@ -27,7 +29,9 @@ export function createCancelWatch(
     polling = true;
     try {
       for (const runId of await canceledAmong(db, [...watched.keys()])) {
-        watched.get(runId)?.abort(new Error(`run ${runId} canceled`));
+        for (const controller of watched.get(runId) ?? []) {
+          controller.abort(new Error(`run ${runId} canceled`));
+        }
         watched.delete(runId);
       }
     } catch (error) {
@@ -53,12 +57,15 @@ export function createCancelWatch(
   return {
     watch(runId) {
       const controller = new AbortController();
-      watched.set(runId, controller);
+      const controllers = watched.get(runId) ?? new Set();
+      controllers.add(controller);
+      watched.set(runId, controllers);
       schedule();
       return {
         signal: controller.signal,
         stop() {
-          if (watched.get(runId) === controller) watched.delete(runId);
+          controllers.delete(controller);
+          if (controllers.size === 0 && watched.get(runId) === controllers) watched.delete(runId);
           unschedule();
         },
       };
