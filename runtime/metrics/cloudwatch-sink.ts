@@ -6,15 +6,32 @@ export interface CloudWatchSinkOptions extends MetricSinkTarget {
   /** A CloudWatch-compatible endpoint instead of AWS's (tests point it at a local stub). */
   endpoint?: string | undefined;
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** Per attempt. @default DEFAULT_REQUEST_TIMEOUT_MS (5000) */
+  requestTimeoutMs?: number | undefined;
 }
+
+/**
+ * Half the default 10 s interval: PutMetricData answers in well under a second, and a call
+ * that hangs past this must fail, since the loop's next tick waits for it (the SDK's own
+ * default is to wait forever).
+ */
+const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 
 /** PutMetricData takes at most 150 distinct values per datum. */
 const MAX_VALUES_PER_DATUM = 150;
 
 /** Publishes each tick with one PutMetricData call through the AWS SDK (task-role credentials). */
 export function createCloudWatchSink(options: CloudWatchSinkOptions): MetricSink {
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const client = new CloudWatchClient({
     maxAttempts: 2,
+    requestHandler: {
+      connectionTimeout: Math.min(requestTimeoutMs, 2000),
+      requestTimeout: requestTimeoutMs,
+      // Without this the SDK only logs a warning when requestTimeout passes.
+      throwOnRequestTimeout: true,
+      socketTimeout: requestTimeoutMs,
+    },
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),

@@ -10,7 +10,7 @@ export interface StubRequest {
 }
 
 export interface StubResponse {
-  /** 0 drops the connection without an answer. */
+  /** 0 drops the connection without an answer; -1 holds the request open, never answered. */
   status: number;
   headers?: Record<string, string>;
   body: string;
@@ -26,7 +26,7 @@ export interface HttpStub {
 
 /**
  * A local HTTP server standing in for an AWS control plane (CloudWatch, the ECS agent): it
- * records every request, gunzipping compressed bodies, and answers as told.
+ * records every request, gunzipping compressed bodies, and answers as told (or never).
  */
 export async function startHttpStub(
   initial: (request: StubRequest) => StubResponse = () => ({ status: 200, body: '{}' }),
@@ -53,6 +53,8 @@ export async function startHttpStub(
         req.socket.destroy();
         return;
       }
+      // A hung control plane: the connection stays open until the client gives up.
+      if (reply.status === -1) return;
       res.writeHead(reply.status, reply.headers ?? { 'content-type': 'application/json' });
       res.end(reply.body);
     });

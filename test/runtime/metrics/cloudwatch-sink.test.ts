@@ -9,7 +9,7 @@ import { type HttpStub, startHttpStub } from '../../support/http-stub';
 /** The CloudWatch control plane is the one thing faked: a local stub at the client's endpoint. */
 let stub: HttpStub;
 
-const sinkFor = (endpoint: string) =>
+const sinkFor = (endpoint: string, requestTimeoutMs?: number) =>
   createCloudWatchSink({
     namespace: 'Sluice',
     dimensionName: 'Deployment',
@@ -17,6 +17,7 @@ const sinkFor = (endpoint: string) =>
     region: 'eu-west-1',
     endpoint,
     credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' },
+    requestTimeoutMs,
   });
 
 interface PutMetricDataBody {
@@ -144,5 +145,30 @@ describe('cloudwatch metric driver', () => {
     for (const k of [1, 2, 3]) {
       expect(attemptAt(k) - startedAt).toBeGreaterThanOrEqual(200 * (2 ** k - 1));
     }
+  });
+
+  it('gives up on a CloudWatch that never answers, so the next ticks still publish', async () => {
+    // Accepts every PutMetricData and never answers, as a hung endpoint or network path does.
+    stub.respond(() => ({ status: -1, body: '' }));
+    let tick = 0;
+    const loop = startMetricsLoop({
+      sink: sinkFor(stub.url, 300),
+      intervalMs: 200,
+      drainRunMetrics: () => [{ name: METRIC.queueWaiting, unit: 'Count', values: [++tick] }],
+      logger: pino({ level: 'silent' }),
+    });
+    const published = () =>
+      stub.requests.map(
+        (r) => (JSON.parse(r.body) as PutMetricDataBody).MetricData[0]?.Value ?? Number.NaN,
+      );
+    await vi.waitFor(() => expect(published()).toContain(1), { timeout: 5000, interval: 20 });
+    stub.respond(() => ({ status: 200, body: '{}' }));
+    // The hung call fails within its bound and the loop goes on: a later tick's value reaches
+    // CloudWatch (without a bound, every later tick waited on the first call, for good).
+    await vi.waitFor(() => expect(Math.max(...published())).toBeGreaterThan(1), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    await loop.close();
   });
 });
