@@ -8,6 +8,8 @@ export interface SqsClientOptions {
   endpoint?: string | undefined;
   /** @default - the SDK's chain: the ECS task role in AWS */
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** Per attempt. @default 25000 (outlasts the 20 s long poll) */
+  requestTimeoutMs?: number | undefined;
 }
 
 /** The region of an AWS queue URL such as https://sqs.eu-west-1.amazonaws.com/123/runs. */
@@ -20,7 +22,12 @@ export function createSqsClient(options: SqsClientOptions): SQSClient {
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     // Connecting is bounded, so an unreachable SQS fails fast; a request may outlast the
-    // 20 s long poll.
-    requestHandler: { connectionTimeout: 2000, requestTimeout: 25_000 },
+    // 20 s long poll, but not hang: without throwOnRequestTimeout the SDK only logs a warning
+    // when requestTimeout passes, and waits on.
+    requestHandler: {
+      connectionTimeout: 2000,
+      requestTimeout: options.requestTimeoutMs ?? 25_000,
+      throwOnRequestTimeout: true,
+    },
   });
 }

@@ -11,6 +11,7 @@ import {
   WORKERS_SEEN_WINDOW_S,
 } from '../../../runtime/db/worker-sightings-store';
 import { createSqsQueueDepth } from '../../../runtime/metrics/sqs-queue-depth';
+import { createSqsClient } from '../../../runtime/queue/sqs-client';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import {
   FAUXQS_CREDENTIALS,
@@ -20,6 +21,7 @@ import {
 } from '../../support/fauxqs';
 import { codeFlow } from '../../support/flows';
 import { startSluice } from '../../support/processes';
+import { startTcpProxy } from '../../support/tcp-proxy';
 
 let database: TestDatabase;
 let fauxqs: RunningFauxqs;
@@ -115,6 +117,44 @@ describe('queue depth on SQS', () => {
       });
     } finally {
       await app.stop('SIGKILL');
+    }
+  });
+
+  it('fails a read SQS never answers within the client bound, instead of waiting on it', async () => {
+    const queueUrl = fauxqs.createQueue();
+    // The APP's own client, as parts.ts makes it (with a shorter bound, for the test's sake),
+    // reaching fauxqs through a proxy that stops passing answers on once it sees
+    // GetQueueAttributes: a hung endpoint or network path. A read that waited on would hold the
+    // metrics loop, and the publisher lease with it, so no APP published depth.
+    const proxy = await startTcpProxy(fauxqs.server.port);
+    const appClient = createSqsClient({
+      queueUrl,
+      endpoint: `http://127.0.0.1:${proxy.port}`,
+      credentials: FAUXQS_CREDENTIALS,
+      requestTimeoutMs: 500,
+    });
+    try {
+      void proxy.withholdAnswersAfter('AmazonSQS.GetQueueAttributes');
+      const read = createSqsQueueDepth(
+        appClient,
+        queueUrl,
+        database.handle.db,
+        WORKERS_SEEN_WINDOW_S,
+      );
+      const startedAt = Date.now();
+      const outcome = await Promise.race([
+        read().then(
+          () => 'answered',
+          (error: unknown) => error,
+        ),
+        new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting after 10 s')),
+      ]);
+      expect(outcome).toMatchObject({ name: 'SqsActionError', action: 'GetQueueAttributes' });
+      // Three attempts (the SDK's default), each bounded, with the SDK's back-off between them.
+      expect(Date.now() - startedAt).toBeLessThan(8000);
+    } finally {
+      appClient.destroy();
+      await proxy.close();
     }
   });
 });
