@@ -36,6 +36,9 @@ const MAX_BACKOFF_EXPONENT = 6;
  * The depth lock is checked four times per interval, so a standby instance takes over within
  * TTL (1.5 intervals) plus a quarter interval after the holder dies, and publishes at once.
  * A failed publish is logged and backs off exponentially; it never throws into request paths.
+ * A failed lock check or depth read is not the sink's failure: it publishes no depth (never a
+ * stand-in zero), is logged once per outage, and the next check tries again, so depth is back
+ * as soon as its source answers.
  */
 export function startMetricsLoop(options: MetricsLoopOptions): MetricsLoop {
   const { sink, intervalMs, logger } = options;
@@ -44,12 +47,29 @@ export function startMetricsLoop(options: MetricsLoopOptions): MetricsLoop {
   let lastPublish = 0;
   let failures = 0;
   let resumeAt = 0;
+  let depthFailing = false;
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
 
+  /** Runs a lock check or depth read; undefined when it failed (logged once per outage). */
+  const fromDepthSource = async <T>(call: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      const result = await call();
+      if (depthFailing) logger.info('queue depth read again');
+      depthFailing = false;
+      return result;
+    } catch (error) {
+      if (!depthFailing) logger.warn({ err: error }, 'queue depth not read');
+      depthFailing = true;
+      return undefined;
+    }
+  };
+
   const publish = async (now: number, withDepth: boolean) => {
+    const depth =
+      withDepth && options.depth ? await fromDepthSource(options.depth.read) : undefined;
     const data = options.drainRunMetrics();
-    if (withDepth && options.depth) data.push(...depthMetrics(await options.depth.read()));
+    if (depth !== undefined) data.push(...depthMetrics(depth));
     lastPublish = now;
     if (now < resumeAt || data.length === 0) return;
     await sink.publish(data, new Date(now));
@@ -72,7 +92,8 @@ export function startMetricsLoop(options: MetricsLoopOptions): MetricsLoop {
       }
       rested = false;
       const wasHolding = holding;
-      holding = options.depth ? await options.depth.lock.hold() : false;
+      const lock = options.depth?.lock;
+      holding = lock === undefined ? false : ((await fromDepthSource(() => lock.hold())) ?? false);
       if ((holding && !wasHolding) || now - lastPublish >= intervalMs) {
         await publish(now, holding);
       }
