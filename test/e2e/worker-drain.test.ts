@@ -110,10 +110,11 @@ describe.each(QUEUE_BACKENDS)('on the %s queue', (backend) => {
         (run) => run.status !== 'running' && run.status !== 'queued',
       );
       expect(done.status).toBe('succeeded');
+      // Off once the worker has been idle for 5 s (a backlog's next job keeps it on).
       await vi.waitFor(
         () =>
           expect(protectionCalls().map((call) => call.ProtectionEnabled)).toEqual([true, false]),
-        { timeout: 5000, interval: 20 },
+        { timeout: 15_000, interval: 20 },
       );
       await worker.stop('SIGKILL');
     });

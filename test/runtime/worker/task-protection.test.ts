@@ -30,6 +30,7 @@ describe('scale-in protection while running', () => {
       {
         protection: createEcsTaskProtection(`${agent.url}/`),
         runBudgetMs: 700_000,
+        idleGraceMs: 100,
         logger,
       },
     );
@@ -39,6 +40,32 @@ describe('scale-in protection while running', () => {
     expect(
       agent.requests.every((r) => r.method === 'PUT' && r.path === '/task-protection/v1/state'),
     ).toBe(true);
+    expect(states()).toEqual([
+      { ProtectionEnabled: true, ExpiresInMinutes: 24 },
+      { ProtectionEnabled: false },
+    ]);
+  });
+
+  it('keeps protection across runs taken one after another, as a worker of concurrency 1 does', async () => {
+    const run = protectWhileRunning(
+      async () => {
+        await sleep(30);
+      },
+      {
+        protection: createEcsTaskProtection(agent.url),
+        runBudgetMs: 700_000,
+        idleGraceMs: 300,
+        logger,
+      },
+    );
+    // A backlog: each job is taken as the one before it ends (BullMQ hands the next job over in
+    // the call that completes the last, within milliseconds).
+    for (const runId of ['a', 'b', 'c']) await run({ runId, replyTo: null });
+    await vi.waitFor(() => expect(agent.requests).toHaveLength(2), { timeout: 5000, interval: 5 });
+    // One call on, one off once idle: not an off and an on again between runs, each a round
+    // trip to ECS that the next run waited for, and two more UpdateTaskProtection calls
+    // towards the account's ECS API rate per run.
+    await sleep(400);
     expect(states()).toEqual([
       { ProtectionEnabled: true, ExpiresInMinutes: 24 },
       { ProtectionEnabled: false },
