@@ -52,9 +52,10 @@ export function protectWhileRunning(
     clearTimeout(idleTimer);
     await serial(async () => {
       if (Date.now() + runBudgetMs <= protectedUntil) return;
-      // Cover two budgets, so the renewal happens only every other run budget.
-      await protection.enable(2 * runBudgetMs);
-      protectedUntil = Date.now() + 2 * runBudgetMs;
+      // Cover two budgets, so the renewal happens only every other run budget; ECS may grant
+      // less (48 h at most), and the next run then renews from what it granted.
+      const startedAt = Date.now();
+      protectedUntil = startedAt + (await protection.enable(2 * runBudgetMs));
     });
     try {
       await processor(job);

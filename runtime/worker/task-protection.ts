@@ -3,13 +3,16 @@
  * the no-op port is used.
  */
 export interface TaskProtection {
-  /** Protects the task for at least `coverMs` from now. */
-  enable(coverMs: number): Promise<void>;
+  /**
+   * Protects the task for `coverMs` from now, or as long as ECS allows if less: resolves to how
+   * long it is protected for.
+   */
+  enable(coverMs: number): Promise<number>;
   disable(): Promise<void>;
 }
 
 export const noTaskProtection: TaskProtection = {
-  enable: async () => undefined,
+  enable: async (coverMs) => coverMs,
   disable: async () => undefined,
 };
 
@@ -38,6 +41,7 @@ export function createEcsTaskProtection(agentUri: string, timeoutMs = 3000): Tas
     async enable(coverMs) {
       const minutes = Math.min(MAX_EXPIRES_MINUTES, Math.max(1, Math.ceil(coverMs / 60_000)));
       await put({ ProtectionEnabled: true, ExpiresInMinutes: minutes });
+      return Math.min(coverMs, minutes * 60_000);
     },
     async disable() {
       await put({ ProtectionEnabled: false });

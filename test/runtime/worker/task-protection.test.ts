@@ -72,6 +72,31 @@ describe('scale-in protection while running', () => {
     ]);
   });
 
+  it('renews for a run that would outlast the 48 h the agent grants at most', async () => {
+    // A 24 h flow timeout plus the drain window: two budgets are more than ECS's 2880 minutes.
+    const runBudgetMs = (86_400 + 100) * 1000;
+    const run = protectWhileRunning(async () => undefined, {
+      protection: createEcsTaskProtection(agent.url),
+      runBudgetMs,
+      idleGraceMs: 48 * 3_600_000,
+      logger,
+    });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      await run({ runId: 'a', replyTo: null });
+      // A day later a run starts that may take its whole budget: it would end after the 48 h
+      // granted at the first call, so it must protect again.
+      vi.setSystemTime(Date.now() + 24 * 3_600_000);
+      await run({ runId: 'b', replyTo: null });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(states()).toEqual([
+      { ProtectionEnabled: true, ExpiresInMinutes: 2880 },
+      { ProtectionEnabled: true, ExpiresInMinutes: 2880 },
+    ]);
+  });
+
   it('runs the flow even when the agent refuses, and logs it', async () => {
     agent.respond(() => ({ status: 200, body: '{"failure":{"Reason":"TASK_NOT_VALID"}}' }));
     const warnings: string[] = [];
