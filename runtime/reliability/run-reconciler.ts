@@ -57,6 +57,12 @@ export interface RunReconcilerDeps {
   now?: () => number;
 }
 
+/**
+ * How many of a pass's retried and failed runs its log line names: enough to find the flows
+ * whose workers die, bounded when a whole fleet was lost at once.
+ */
+const NAMED_RUNS_PER_PASS = 20;
+
 export interface ReconcilePass {
   /** False when another instance holds the lease. */
   leader: boolean;
@@ -100,6 +106,11 @@ export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
 
   async function reconcileOnce({ ignoreAge = false } = {}): Promise<ReconcilePass> {
     const pass: ReconcilePass = { leader: false, reenqueued: 0, retried: 0, failed: 0 };
+    const named = { retriedRunIds: [] as string[], failedRunIds: [] as string[] };
+    /** The runs a lost worker cost an attempt, by id (the first few: a pass takes up to a batch). */
+    const name = (ids: string[], runId: string) => {
+      if (ids.length < NAMED_RUNS_PER_PASS) ids.push(runId);
+    };
     if (!(await deps.lease.acquire())) {
       // What this instance saw may be stale when it leads again.
       grace.forget();
@@ -113,11 +124,13 @@ export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
       if (run.attempt - run.interruptions >= deps.maxAttempts) {
         if (await failLostRun(deps.db, run)) {
           pass.failed++;
+          name(named.failedRunIds, run.id);
           deps.runMetrics?.recordLostRun();
         }
       } else if (await requeueLostRun(deps.db, run)) {
         await deps.queue.requeue({ runId: run.id, replyTo: null });
         pass.retried++;
+        name(named.retriedRunIds, run.id);
       }
     }
     const queued = await withoutLiveJob(await overdueRuns(deps.db, 'queued', afterS, batchSize));
@@ -128,7 +141,7 @@ export function createRunReconciler(deps: RunReconcilerDeps): RunReconciler {
       pass.reenqueued++;
     }
     if (pass.reenqueued + pass.retried + pass.failed > 0) {
-      deps.logger.warn(pass, 'reconciler recovered runs');
+      deps.logger.warn({ ...pass, ...named }, 'reconciler recovered runs');
     }
     await deps.prune?.().catch((error: unknown) => {
       deps.logger.warn({ err: error }, 'retention pass failed');

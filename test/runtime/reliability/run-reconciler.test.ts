@@ -307,6 +307,35 @@ describe.each([
     expect(await statusOf(runId)).toEqual({ status: 'failed', attempt: 2, error: WORKER_LOST });
   });
 
+  it('names in its log the runs it retried and the runs it failed', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const recording = pino(
+      { level: 'warn' },
+      { write: (line: string) => lines.push(JSON.parse(line)) },
+    );
+    const runId = await queuedRun();
+    await startRun(db(), runId);
+    const instance = createRunReconciler({
+      db: db(),
+      queue: q.driver.queue,
+      lease: soleLease,
+      logger: recording,
+      intervalMs: 1000,
+      afterS: 30,
+      maxAttempts: 2,
+      now: () => clock,
+    });
+    expect((await passPastGrace(instance)).retried).toBe(1);
+    await q.lose();
+    await startRun(db(), runId);
+    expect((await passPastGrace(instance)).failed).toBe(1);
+    const recovered = lines.filter((line) => line.msg === 'reconciler recovered runs');
+    expect(recovered).toMatchObject([
+      { retried: 1, retriedRunIds: [runId], failedRunIds: [] },
+      { failed: 1, retriedRunIds: [], failedRunIds: [runId] },
+    ]);
+  });
+
   it('does not count a drain hand-back as a lost attempt', async () => {
     const runId = await queuedRun();
     await startRun(db(), runId); // attempt 1: its worker drains and hands the run back
