@@ -32,16 +32,24 @@ export interface PrunePass {
  * Retention, run by the APP holding the reconciler lease after each reconcile pass. Rows go
  * first, then their objects (S3 DeleteObjects, 100 keys a request): an object whose delete
  * fails is left to the bucket's lifecycle rule, never a row pointing at a deleted object.
+ * A failed delete ends that kind's batches for the pass: the reconciler waits for the pass,
+ * and a hung S3 fails each request only after its bounded attempts (about 30 s), so going on
+ * would hold reconciling that long for every batch. What is not reached waits for a later pass.
  */
 export function createRetentionPruner(deps: RetentionPrunerDeps) {
   const batchSize = deps.batchSize ?? 1000;
   const maxBatches = deps.maxBatchesPerPass ?? 20;
 
-  const removeObjects = async (keys: string[]) => {
-    if (keys.length === 0) return;
-    await deps.store.deleteMany(keys).catch((error: unknown) => {
+  /** False when storage failed the delete. */
+  const removeObjects = async (keys: string[]): Promise<boolean> => {
+    if (keys.length === 0) return true;
+    try {
+      await deps.store.deleteMany(keys);
+      return true;
+    } catch (error) {
       deps.logger.warn({ err: error, keys: keys.length }, 'pruned objects not deleted');
-    });
+      return false;
+    }
   };
 
   return async function pruneOnce(): Promise<PrunePass> {
@@ -53,15 +61,13 @@ export function createRetentionPruner(deps: RetentionPrunerDeps) {
         batchSize,
       );
       pass.runs += deleted;
-      await removeObjects(logKeys);
-      if (deleted < batchSize) break;
+      if (!(await removeObjects(logKeys)) || deleted < batchSize) break;
     }
     if (deps.fileRetentionDays > 0) {
       for (let batch = 0; batch < maxBatches; batch++) {
         const keys = await deleteExpiredFiles(deps.db, deps.fileRetentionDays, batchSize);
         pass.files += keys.length;
-        await removeObjects(keys);
-        if (keys.length < batchSize) break;
+        if (!(await removeObjects(keys)) || keys.length < batchSize) break;
       }
     }
     if (pass.runs + pass.files > 0) deps.logger.info(pass, 'retention pruned');
