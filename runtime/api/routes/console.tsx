@@ -13,7 +13,7 @@ import { RunsPage, RunsTable } from '../../console/pages/runs-page';
 import { SecretsPage } from '../../console/pages/secrets-page';
 import { SignInPage } from '../../console/pages/sign-in-page';
 import { SystemPage, SystemStatus } from '../../console/pages/system-page';
-import { readStepDetails } from '../../console/step-details';
+import { readStepDetails, storedLogReader } from '../../console/step-details';
 import {
   type ConsoleSession,
   closeConsoleSession,
@@ -405,15 +405,17 @@ export function consoleRoutes({
       ? async () => (await readInlineRunLog(db, run.id)) ?? ''
       : logKey === null
         ? null
-        : async () => Buffer.from(await store.get(logKey)).toString('utf8');
-    const [flow, logUrl, details] = await Promise.all([
+        : storedLogReader(store, logKey);
+    const [flow, logUrl, read] = await Promise.all([
       findFlow(db, projectId, run.flowId),
       logUrlOf(run, runLogUrls, store),
       readLog === null || !isSettled(run) ? null : readStepDetails(readLog),
     ]);
+    const details = read instanceof Map ? read : null;
+    const logNotShown = read === null || read instanceof Map ? undefined : read;
     // The worker writes the log just after it ends the run: the page goes on refreshing until
     // the steps' inputs and outputs are in.
-    const final = isSettled(run) && (readLog === null || details !== null);
+    const final = isSettled(run) && (readLog === null || read !== null);
     return render(c, {
       title: `Run ${run.id.slice(0, 8)}`,
       section: 'runs',
@@ -423,10 +425,11 @@ export function consoleRoutes({
           flowName={flow?.name ?? null}
           logUrl={logUrl}
           details={details}
+          logNotShown={logNotShown}
           final={final}
         />
       ),
-      live: <RunDetail run={run} logUrl={logUrl} details={details} />,
+      live: <RunDetail run={run} logUrl={logUrl} details={details} logNotShown={logNotShown} />,
       settled: final,
     });
   });

@@ -1,6 +1,6 @@
 import type { RunRow } from '../../db/run-store';
 import { finalRunStatuses } from '../../db/schema';
-import type { StepDetail } from '../step-details';
+import type { LogNotShown, StepDetail } from '../step-details';
 import { JsonView } from './json-view';
 import { formatDuration, formatTime, StatusBadge } from './status-badge';
 import { StepInput } from './step-input';
@@ -11,6 +11,8 @@ export interface RunPageProps {
   logUrl: string | null;
   /** Each step's input and output by its path, from the run log; null until it is written. */
   details: ReadonlyMap<string, StepDetail> | null;
+  /** Set when the log is too large for the page to read: its steps' details are not shown. */
+  logNotShown?: LogNotShown | undefined;
 }
 
 type StepEntry = Record<string, unknown>;
@@ -63,7 +65,7 @@ function StepRow({
 }
 
 /** The live part of a run: status, error, the step timeline and the reply. */
-export function RunDetail({ run, logUrl, details }: Omit<RunPageProps, 'flowName'>) {
+export function RunDetail({ run, logUrl, details, logNotShown }: Omit<RunPageProps, 'flowName'>) {
   const steps = Array.isArray(run.steps) ? (run.steps as StepEntry[]) : [];
   const total =
     run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null;
@@ -110,6 +112,11 @@ export function RunDetail({ run, logUrl, details }: Omit<RunPageProps, 'flowName
           </span>
         </p>
       )}
+      {logNotShown !== undefined && (
+        <p class="muted">
+          {`The log is ${logNotShown.logBytes.toLocaleString('en')} bytes, too large to show each step's input and output here: open the full log to see them.`}
+        </p>
+      )}
     </>
   );
 }
@@ -130,6 +137,7 @@ export function RunPage({
   flowName,
   logUrl,
   details,
+  logNotShown,
   final,
 }: RunPageProps & {
   /** Nothing more will change: the run is settled and its log read. */
@@ -168,7 +176,7 @@ export function RunPage({
         )}
       </p>
       <div data-live={final ? 'off' : 'on'} aria-live="polite">
-        <RunDetail run={run} logUrl={logUrl} details={details} />
+        <RunDetail run={run} logUrl={logUrl} details={details} logNotShown={logNotShown} />
       </div>
     </>
   );

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { pino } from 'pino';
@@ -7,8 +8,10 @@ import { consoleErrorPages } from '../../../runtime/api/console-error-page';
 import { errorHandler } from '../../../runtime/api/on-error';
 import { MAX_DIFF_EDITS } from '../../../runtime/console/pages/flow-page';
 import { SHOW_AT_MOST } from '../../../runtime/console/pages/json-view';
+import { MAX_SHOWN_LOG_BYTES } from '../../../runtime/console/step-details';
 import { connectPostgres } from '../../../runtime/db/client';
 import { createFileStore, createQueueDriver, createReplyBus } from '../../../runtime/parts';
+import { storageKey } from '../../../runtime/storage';
 import { csrfTokenOf, signIn } from '../../support/console-session';
 import { doubleFlow } from '../../support/flows';
 import { type LoopbackServer, serveOnLoopback } from '../../support/loopback-server';
@@ -331,6 +334,46 @@ describe('values too large to show whole', () => {
     expect(html).toMatch(/trigger: 2,\d{3},\d{3} characters, too large to show whole/);
     expect(html).toContain('too large to show whole (the first 100,000, show)');
     expect(html.length).toBeLessThan(SHOW_AT_MOST * 30);
+  });
+
+  it('links to a stored run log too large to read whole, and neither reads nor shows it', async () => {
+    const created = await stack.call('POST', '/v1/flows', {
+      name: 'big log',
+      trigger: { type: 'webhook' },
+      steps: [{ id: 'c', type: 'code', code: 'export default () => 1' }],
+    });
+    const flowId = ((await created.json()) as { id: string }).id;
+    const accepted = await stack.call('POST', `/v1/webhooks/${flowId}`, {});
+    const { runId } = (await accepted.json()) as { runId: string };
+    // A log just over what the page reads, as a worker stores one (SLUICE_MAX_RUN_LOG_MB allows 50 MB).
+    const logKey = storageKey(stack.projectId, 'RUN_LOG', runId);
+    const log = [
+      { stepId: 'c', path: 'c', type: 'code', status: 'succeeded', output: 'read-whole' },
+    ];
+    const body = JSON.stringify({
+      runId,
+      status: 'succeeded',
+      log,
+      pad: 'x'.repeat(MAX_SHOWN_LOG_BYTES),
+    });
+    await createFileStore(stack.env).store.put(logKey, body, { contentType: 'application/json' });
+    await stack.database.handle.db.execute(sql`
+      update runs set status = 'succeeded', attempt = 1, started_at = now(), finished_at = now(),
+        steps = '[{"stepId":"c","type":"code","status":"succeeded"}]'::jsonb, log_key = ${logKey}
+      where id = ${runId}`);
+    const cookie = await signIn(first.base, stack.apiKey);
+
+    const page = await fetch(`${first.base}/console/runs/${runId}`, { headers: { cookie } });
+
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).not.toContain('read-whole');
+    expect(html).toContain(
+      `The log is ${Buffer.byteLength(body).toLocaleString('en')} bytes, too large`,
+    );
+    expect(html).toContain('Open the full log');
+    // Nothing more will come: the page stops refreshing.
+    expect(html).toContain('data-live="off"');
   });
 
   it('says two versions differ too much to compare instead of diffing them on the event loop', async () => {
