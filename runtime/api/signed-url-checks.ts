@@ -9,7 +9,8 @@ import { ApiError } from './errors';
  */
 export const signedUrlQuery = z
   .object({
-    expires: z.string().regex(/^\d{1,12}$/),
+    // Written as the signer writes it: `0123` is the same number as `123` but not the URL signed.
+    expires: z.string().regex(/^(?:0|[1-9]\d{0,11})$/),
     sig: z.string().regex(/^[0-9a-f]{64}$/),
   })
   .strict();

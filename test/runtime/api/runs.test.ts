@@ -251,6 +251,11 @@ describe('GET /v1/run-logs/:id (a log kept in its run row)', () => {
       (u: URL) => `${u.search}&sig=${u.searchParams.get('sig')}`,
       'invalid_signature',
     ],
+    [
+      'an expiry written with a leading zero (the same number, another URL)',
+      (u: URL) => u.search.replace(/expires=(\d+)/, 'expires=0$1'),
+      'invalid_signature',
+    ],
   ])('answers 403 for %s', async (name, query, code) => {
     const { url } = await firstRun();
     const path =
