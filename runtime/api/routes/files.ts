@@ -75,15 +75,21 @@ export function fileRoutes({ database, store, env }: ApiDeps) {
       const key = storageKey(projectId, 'FILE', id);
       const contentType = c.req.header('content-type') ?? 'application/octet-stream';
       await orUnavailable('storage', () => store.put(key, body, { contentType }));
-      await db.insert(files).values({
-        id,
-        projectId,
-        kind: 'FILE',
-        key,
-        size: body.byteLength,
-        contentType,
-        name: name ?? null,
-      });
+      try {
+        await db.insert(files).values({
+          id,
+          projectId,
+          kind: 'FILE',
+          key,
+          size: body.byteLength,
+          contentType,
+          name: name ?? null,
+        });
+      } catch (error) {
+        // Retention works from rows: an object whose row was never written would stay for good.
+        await store.deleteMany([key]).catch(() => undefined);
+        throw error;
+      }
       const url = await store.signedGetUrl(
         key,
         downloadAs({ id, name: name ?? null, contentType }),

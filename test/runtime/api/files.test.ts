@@ -1,3 +1,6 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProjectWithKey, generateApiKey } from '../../../runtime/db/project-store';
 import { startTestStack, type TestStack } from '../../support/stack';
@@ -61,6 +64,30 @@ describe('files API', () => {
       expect(download.headers.get('x-content-type-options')).toBe('nosniff');
     },
   );
+
+  it('leaves no stored object behind when the file row cannot be written', async () => {
+    const objects = join(stack.env.SLUICE_DATA_DIR, 'files', 'objects', 'project', stack.projectId);
+    const stored = async () =>
+      (await readdir(join(objects, 'FILE')).catch(() => [] as string[])).length;
+    const before = await stored();
+    await stack.database.handle.db.execute(
+      sql.raw(`create function refuse_file() returns trigger language plpgsql as
+        $$ begin raise exception 'refused'; end $$;
+        create trigger refuse_files before insert on files for each row execute function refuse_file()`),
+    );
+    try {
+      const res = await upload('x,y\n');
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      // Retention works from rows: an object with no row would stay in storage for good.
+      expect(await stored()).toBe(before);
+    } finally {
+      await stack.database.handle.db.execute(
+        sql.raw('drop trigger refuse_files on files; drop function refuse_file()'),
+      );
+    }
+    expect((await upload('x,y\n')).status).toBe(201);
+    expect(await stored()).toBe(before + 1);
+  });
 
   it('answers 400 for a file name holding a NUL', async () => {
     const res = await upload('x', '?name=a%00b');
