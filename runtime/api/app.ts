@@ -1,7 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { requestId } from 'hono/request-id';
-import { createLocalStorageRoutes } from '../storage';
 import { createAuthFailureLimiter } from './auth-failure-limiter';
 import { addressKey, clientAddress } from './client-address';
 import { consoleErrorPages } from './console-error-page';
@@ -18,6 +17,7 @@ import { consoleRoutes } from './routes/console';
 import { fileRoutes } from './routes/files';
 import { flowRoutes } from './routes/flows';
 import { healthRoutes } from './routes/health';
+import { createLocalStorageRoutes } from './routes/local-storage';
 import { runControlRoutes } from './routes/run-control';
 import { runLogRoutes } from './routes/run-logs';
 import { runRoutes } from './routes/runs';

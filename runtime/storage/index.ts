@@ -3,5 +3,4 @@ export { InvalidStorageKeyError } from './invalid-storage-key-error';
 export { parseStorageKey, STORAGE_KINDS, type StorageKind, storageKey } from './keys';
 export { lazyFileStore } from './lazy-file-store';
 export { createLocalFileStore, type LocalFileStore } from './local-file-store';
-export { createLocalStorageRoutes } from './local-storage-routes';
 export { ObjectNotFoundError } from './object-not-found-error';

@@ -6,12 +6,8 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../runtime/api/errors';
-import {
-  createLocalFileStore,
-  createLocalStorageRoutes,
-  type LocalFileStore,
-  storageKey,
-} from '../../../runtime/storage';
+import { createLocalStorageRoutes } from '../../../runtime/api/routes/local-storage';
+import { createLocalFileStore, type LocalFileStore, storageKey } from '../../../runtime/storage';
 import { describeFileStoreContract } from './file-store-contract';
 
 const SECRET = 'local-signing-secret-of-32-chars!';

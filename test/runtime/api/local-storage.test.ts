@@ -1,15 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../../runtime/api/errors';
-import {
-  createLocalFileStore,
-  createLocalStorageRoutes,
-  type LocalFileStore,
-  storageKey,
-} from '../../../runtime/storage';
+import { createLocalStorageRoutes } from '../../../runtime/api/routes/local-storage';
+import { createLocalFileStore, type LocalFileStore, storageKey } from '../../../runtime/storage';
 import { buildLocalSignedUrl } from '../../../runtime/storage/local-signed-url';
 
 const SECRET = 'routes-signing-secret-32-chars-ok';
@@ -64,6 +60,24 @@ describe('GET /v1/storage/*', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('content-security-policy')).toContain('sandbox');
   });
+
+  it.each(['GET', 'HEAD'])(
+    'answers %s 503 storage_unavailable when the disk fails the read, not a 500',
+    async (method) => {
+      const key = freshKey();
+      await store.put(key, 'kept', { contentType: 'text/plain' });
+      // The object's metadata made unreadable (EISDIR), as a failing disk or volume would.
+      const meta = join(root, 'store', 'meta', `${key}.json`);
+      await rm(meta);
+      await mkdir(meta);
+
+      const res = await app.request(await store.signedGetUrl(key), { method });
+
+      expect(res.status).toBe(503);
+      if (method === 'GET')
+        expect(await errorOf(res)).toMatchObject({ code: 'storage_unavailable' });
+    },
+  );
 
   it('serves an object stored without a type as application/octet-stream', async () => {
     const key = freshKey();

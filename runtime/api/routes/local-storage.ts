@@ -1,14 +1,15 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { ApiError, notFound } from '../api/errors';
-import { refuseUnlessValid, signedQueryOf, signedUrlQuery } from '../api/signed-url-checks';
-import { attachmentDisposition } from './content-disposition';
-import type { StoredObjectInfo } from './file-store';
-import { InvalidStorageKeyError } from './invalid-storage-key-error';
-import { parseStorageKey } from './keys';
-import type { LocalFileStore } from './local-file-store';
-import { LOCAL_STORAGE_PATH, type SignedUrlMethod } from './local-signed-url';
-import { UploadTooLargeError } from './upload-too-large-error';
+import { attachmentDisposition } from '../../storage/content-disposition';
+import type { StoredObjectInfo } from '../../storage/file-store';
+import { InvalidStorageKeyError } from '../../storage/invalid-storage-key-error';
+import { parseStorageKey } from '../../storage/keys';
+import type { LocalFileStore } from '../../storage/local-file-store';
+import { LOCAL_STORAGE_PATH, type SignedUrlMethod } from '../../storage/local-signed-url';
+import { UploadTooLargeError } from '../../storage/upload-too-large-error';
+import { ApiError, notFound } from '../errors';
+import { refuseUnlessValid, signedQueryOf, signedUrlQuery } from '../signed-url-checks';
+import { orUnavailable } from '../unavailable';
 
 interface LocalStorageRoutesOptions {
   store: LocalFileStore;
@@ -89,12 +90,13 @@ export function createLocalStorageRoutes({
     // HEAD is routed here too and is granted by a GET URL, as on S3.
     const served = authorize(c, store, 'GET', key);
     // Hono drops the body of a HEAD response unread, so HEAD must not open the file.
+    // A disk that fails the read (a full or detached volume) is storage being down, not a bug.
     if (c.req.method === 'HEAD') {
-      const info = await store.head(key);
+      const info = await orUnavailable('storage', () => store.head(key));
       if (!info) throw notFound('stored object');
       return c.body(null, 200, downloadHeaders(info, served));
     }
-    const object = await store.openRead(key);
+    const object = await orUnavailable('storage', () => store.openRead(key));
     if (!object) throw notFound('stored object');
     return c.body(object.body, 200, downloadHeaders(object, served));
   });
