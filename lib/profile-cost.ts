@@ -263,11 +263,11 @@ export function serverlessMonths(
   return {
     idle: month({
       'workers Spot': assumptions.minWorkers * worker,
-      'APP tasks': app(sizes.appCpu, sizes.appMemoryMiB),
+      'APP tasks': fleet.minApps * app(sizes.appCpu, sizes.appMemoryMiB),
       'database compute': hourly(databaseMinAcu * AURORA_ACU_HOUR_USD),
       'database storage': AURORA_IDLE_STORAGE_GB * AURORA_STORAGE_GB_MONTH_USD,
       ALB: hourly(ALB_HOUR_USD),
-      'public IPv4': ipv4(1 + assumptions.minWorkers),
+      'public IPv4': ipv4(fleet.minApps + assumptions.minWorkers),
       'SQS requests': sqs(
         assumptions.minWorkers * SQS_IDLE_POLLS_PER_WORKER_MONTH + SQS_DEPTH_READS_PER_MONTH,
       ),

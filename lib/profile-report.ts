@@ -40,7 +40,7 @@ export function renderServerlessShape(
   return [
     `Sluice serverless profile for ${fleet.workers} peak concurrent flows`,
     `  workers   up to ${fleet.workers} x ${vcpu(sizes.workerCpu)} / ${gb(sizes.workerMemoryMiB)}, all on FARGATE_SPOT, ${minWorkers} kept warm`,
-    `  apps      ${fleet.apps} x ${vcpu(sizes.appCpu)} / ${gb(sizes.appMemoryMiB)} on FARGATE (${sizes.appArchitecture}), up to ${fleet.maxApps} under request load (1 at idle)`,
+    `  apps      ${fleet.apps} x ${vcpu(sizes.appCpu)} / ${gb(sizes.appMemoryMiB)} on FARGATE (${sizes.appArchitecture}), up to ${fleet.maxApps} under request load (${fleet.minApps} at idle)`,
     `  database  Aurora Serverless v2, ${databaseMinAcu} to ${fleet.databaseMaxAcu} ACU${databaseMinAcu === 0 ? ' (pauses when no connection is open)' : ''}, about ${fleet.maxConnections} connections, SLUICE_DB_POOL_SIZE ${fleet.dbPoolSize}`,
     '  queue     SQS with a dead-letter queue (no ElastiCache)',
     '  network   no NAT gateway: tasks in public subnets with public IPs and no inbound rule; internal ALB; CloudFront',

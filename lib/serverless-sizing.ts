@@ -11,8 +11,11 @@ import {
 export interface ServerlessFleetShape {
   /** Worker tasks at the peak, all on FARGATE_SPOT. */
   readonly workers: number;
-  /** APP tasks at rest: one, scaled on request count. */
+  /** APP tasks at rest, and so at idle: SERVERLESS_MIN_APPS, whatever the peak. */
+  readonly minApps: number;
+  /** APP tasks the peak's requests need, max(1, ceil(peak / 10)): what the peak is priced at. */
   readonly apps: number;
+  /** Most APP tasks request-count autoscaling may run: APP_SCALE_OUT_FACTOR x apps. */
   readonly maxApps: number;
   /** Aurora's most capacity units. */
   readonly databaseMaxAcu: number;
@@ -76,5 +79,13 @@ export function sizeServerlessFleet(props: {
       `databaseMaxAcu leaves each task a pool under ${MIN_DB_POOL_SIZE} connections (got ${databaseMaxAcu}; at least ${fittingAcu} fits ${workers} peak flows)`,
     );
   }
-  return { workers, apps, maxApps, databaseMaxAcu, maxConnections, dbPoolSize };
+  return {
+    workers,
+    minApps: SERVERLESS_MIN_APPS,
+    apps,
+    maxApps,
+    databaseMaxAcu,
+    maxConnections,
+    dbPoolSize,
+  };
 }

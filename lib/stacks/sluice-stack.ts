@@ -303,7 +303,7 @@ export class SluiceStack extends Stack {
     }
     const removalPolicy =
       removalPolicyName === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    let shape: { workers: number; apps: number; maxApps: number; dbPoolSize: number };
+    let shape: { workers: number; minApps: number; maxApps: number; dbPoolSize: number };
     let natGateways: number;
     if (serverless) {
       this.serverlessFleet = sizeServerlessFleet({
@@ -319,7 +319,8 @@ export class SluiceStack extends Stack {
       }
     } else {
       this.fleet = sizeFleet({ peakConcurrentFlows, onDemandWorkerBase, multiAz });
-      shape = this.fleet;
+      // The standard APP tier never rests below what the peak needs (at least 2, one per AZ).
+      shape = { ...this.fleet, minApps: this.fleet.apps };
       natGateways = props.natGateways ?? this.fleet.natGateways;
       if (natGateways === 0) {
         throw new Error(
@@ -450,7 +451,7 @@ export class SluiceStack extends Stack {
       securityGroup: this.network.appSecurityGroup,
       task: cpuArchitecture === 'arm64' ? { ...task, image: image('arm64') } : task,
       apiKeySecret: apiKey,
-      minTasks: shape.apps,
+      minTasks: shape.minApps,
       maxTasks: shape.maxApps,
       vpcSubnets: this.network.taskSubnets,
       albSubnets: this.network.albSubnets,

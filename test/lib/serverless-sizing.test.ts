@@ -6,6 +6,7 @@ describe('sizeServerlessFleet', () => {
   it('rests at one APP task and sizes one ACU for a small peak', () => {
     expect(sizeServerlessFleet({ peakConcurrentFlows: 10 })).toEqual({
       workers: 10,
+      minApps: 1,
       apps: 1,
       maxApps: 2,
       databaseMaxAcu: 1,

@@ -317,6 +317,18 @@ describe('SluiceStack, serverless profile', () => {
       });
     });
 
+    it('keeps one APP task at rest at any peak, as npm run size prices the idle', () => {
+      // GIVEN a peak of 50, which sizes the APP tier at 5 tasks under load
+      const big = Template.fromStack(newStack({ peakConcurrentFlows: 50 }));
+      // THEN the APP's scalable target still rests at one task and scales out to 10
+      const appTargets = Object.values(
+        big.findResources('AWS::ApplicationAutoScaling::ScalableTarget'),
+      ).filter((target) => JSON.stringify(target.Properties.ResourceId).includes('AppService'));
+      expect(appTargets.map((target) => target.Properties)).toEqual([
+        expect.objectContaining({ MinCapacity: 1, MaxCapacity: 10 }),
+      ]);
+    });
+
     it('runs workers on FARGATE_SPOT only, from 1 by default', () => {
       template.hasResourceProperties('AWS::ECS::Service', {
         CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
