@@ -509,6 +509,8 @@ export class SluiceStack extends Stack {
       ...(this.cache === undefined ? {} : { cache: this.cache }),
       ...(this.runQueue === undefined ? {} : { runQueue: this.runQueue }),
       containerInsights: !serverless,
+      // A job older than this has outlived a sync caller's wait: the caller got 504.
+      oldestWaitingAgeThresholdSeconds: webhookTimeoutSeconds,
     });
 
     const output = (outputId: string, value: string, description: string) =>

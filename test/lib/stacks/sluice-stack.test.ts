@@ -409,6 +409,19 @@ describe('SluiceStack props', () => {
     }
   });
 
+  it.each([10, 50])(
+    'alarms on a job waiting longer than the sync webhook timeout it was given (%i s)',
+    (webhookTimeoutSeconds) => {
+      // GIVEN a webhook timeout other than the default 30 s
+      const template = Template.fromStack(newStack({ webhookTimeoutSeconds }));
+      // THEN the oldest-waiting alarm pages when a sync caller is given up on, not at 30 s
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+        (alarm) => JSON.stringify(alarm.Properties.Metrics ?? []).includes('OldestWaitingAge'),
+      );
+      expect(alarms.map((alarm) => alarm.Properties.Threshold)).toEqual([webhookTimeoutSeconds]);
+    },
+  );
+
   it.each<[string, SluiceStackProps, string]>([
     [
       'workerCpu 300',
