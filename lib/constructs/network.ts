@@ -14,6 +14,16 @@ export interface NetworkProps {
    */
   readonly natGateways?: number;
   /**
+   * Lay the subnets out so that `natGateways` can change on a deployed VPC: public subnets
+   * sized for tasks (/20), the isolated ones, then the private task subnets, reserved (no
+   * resources) while there is no NAT gateway. Adding or removing NAT then only adds or removes
+   * the private task subnets. Without it the layout follows `natGateways` (public /24 for NAT
+   * only when there is NAT), and changing between 0 and more replaces every subnet, the
+   * database's with them: CloudFormation cannot even create a new public /24 inside the old /20.
+   * @default false
+   */
+  readonly natSwitchable?: boolean;
+  /**
    * Ports the internal ALB listens on, open to the VPC's own addresses only.
    * @default [80]
    */
@@ -78,6 +88,7 @@ export class Network extends Construct {
   constructor(scope: Construct, id: string, props: NetworkProps = {}) {
     super(scope, id);
     const natGateways = props.natGateways ?? 1;
+    const natSwitchable = props.natSwitchable ?? false;
     const albListenerPorts = props.albListenerPorts ?? [80];
     const appPort = props.appPort ?? APP_PORT;
     const databasePort = props.databasePort ?? 5432;
@@ -96,17 +107,7 @@ export class Network extends Construct {
       ipAddresses: ec2.IpAddresses.cidr(VPC_CIDR),
       maxAzs: MAX_AZS,
       natGateways,
-      subnetConfiguration:
-        natGateways === 0
-          ? [
-              { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 20 },
-              { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-            ]
-          : [
-              { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-              { name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
-              { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-            ],
+      subnetConfiguration: subnetLayout(natGateways, natSwitchable),
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
     });
     this.tasksNeedPublicIp = natGateways === 0;
@@ -172,4 +173,20 @@ export class Network extends Construct {
       );
     }
   }
+}
+
+/**
+ * The VPC's subnet groups, in CIDR order (CDK allocates them one after another). Each group's
+ * name and place must stay put across deployments: a new CIDR replaces the subnet.
+ */
+function subnetLayout(natGateways: number, natSwitchable: boolean): ec2.SubnetConfiguration[] {
+  const publicSubnets = (cidrMask: number) => ({
+    name: 'public',
+    subnetType: ec2.SubnetType.PUBLIC,
+    cidrMask,
+  });
+  const tasks = { name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 };
+  const data = { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 };
+  if (natSwitchable) return [publicSubnets(20), data, { ...tasks, reserved: natGateways === 0 }];
+  return natGateways === 0 ? [publicSubnets(20), data] : [publicSubnets(24), tasks, data];
 }

@@ -331,6 +331,9 @@ export class SluiceStack extends Stack {
 
     this.network = new Network(this, 'Network', {
       natGateways,
+      // natGateways is the serverless profile's cost lever at a sustained peak: switching it
+      // must not replace the subnets. The standard profile always has NAT and keeps its layout.
+      natSwitchable: serverless,
       // The serverless profile's queue is SQS: no Redis, so no cache security group either.
       cache: !serverless,
       albListenerPorts: [

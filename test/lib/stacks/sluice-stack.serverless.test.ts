@@ -282,6 +282,24 @@ describe('SluiceStack, serverless profile', () => {
         },
       });
     });
+
+    it('keeps every existing subnet, the database’s included, when natGateways changes', () => {
+      // GIVEN the default (no NAT) and the same stack with natGateways 1, as an update would be
+      const cidrs = (stack: Template) =>
+        Object.fromEntries(
+          Object.entries(stack.findResources('AWS::EC2::Subnet')).map(([id, subnet]) => [
+            id,
+            subnet.Properties.CidrBlock,
+          ]),
+        );
+      const withoutNat = cidrs(template);
+      const withNat = cidrs(Template.fromStack(newStack({ natGateways: 1 })));
+      // THEN no subnet of the deployed VPC changes its CIDR (a replacement that CloudFormation
+      // cannot even create beside the old one); NAT only adds the private task subnets
+      expect(Object.keys(withoutNat)).toHaveLength(4);
+      expect(withNat).toMatchObject(withoutNat);
+      expect(Object.keys(withNat)).toHaveLength(6);
+    });
   });
 
   describe('tiers', () => {
