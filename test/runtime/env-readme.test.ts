@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../../runtime/env';
 
@@ -65,6 +65,15 @@ const DESCRIBED_DEFAULTS: Record<string, string> = {
   SLUICE_METRICS_REGION: 'SDK default',
 };
 
+/** The runtime's source files that mention process.env, relative to runtime/. */
+function processEnvReaders(): string[] {
+  const runtime = new URL('../../runtime/', import.meta.url);
+  return readdirSync(runtime, { recursive: true, encoding: 'utf8' })
+    .filter((file) => /\.tsx?$/.test(file))
+    .filter((file) => readFileSync(new URL(file, runtime), 'utf8').includes('process.env'))
+    .sort();
+}
+
 const rows = configurationRows();
 const read = variablesRead();
 const defaults = parseEnv({}) as unknown as Record<string, unknown>;
@@ -74,6 +83,14 @@ describe("the README's Configuration table", () => {
     expect(read.length).toBeGreaterThan(50);
     expect(read.filter((name) => !rows.has(name))).toEqual([]);
     expect([...rows.keys()].filter((name) => !read.includes(name))).toEqual([]);
+  });
+
+  it('covers every reader: only runtime/env.ts, and the health probe for its one variable', () => {
+    expect(processEnvReaders()).toEqual(['env.ts', 'health-probe.ts']);
+    const probe = readFileSync(new URL('../../runtime/health-probe.ts', import.meta.url), 'utf8');
+    expect([...probe.matchAll(/process\.env\.([A-Z0-9_]+)/g)].map((m) => m[1])).toEqual([
+      'SLUICE_WORKER_HEALTH_PORT',
+    ]);
   });
 
   it.each(read)('gives the default of %s', (name) => {
