@@ -11,14 +11,27 @@ const CLOSE_OBJECT = 0x7d; // }
 const CLOSE_ARRAY = 0x5d; // ]
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+/** What `scanJsonText` finds in JSON text, before it is parsed. */
+export interface JsonTextShape {
+  /** Objects and arrays nest deeper than the depth asked about. */
+  tooDeep: boolean;
+  /**
+   * About how many values parsing builds: one, plus one per `[`, `{`, `,` and `:` outside
+   * strings (a member counts its key too). Exact only when `tooDeep` is false.
+   */
+  values: number;
+}
 
 /**
- * Whether JSON text nests objects and arrays deeper than `maxDepth`, judged on the text before
- * it is parsed (brackets inside strings do not count). Text shorter than the limit cannot be.
+ * Judges JSON text before it is parsed (brackets and commas inside strings do not count): how
+ * deep it nests, and how many values it holds, which is what its parsed size grows with.
  */
-export function nestsDeeperThan(text: string, maxDepth = MAX_JSON_DEPTH): boolean {
-  if (text.length <= maxDepth) return false;
+export function scanJsonText(text: string, maxDepth = MAX_JSON_DEPTH): JsonTextShape {
   let depth = 0;
+  let values = 1;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const char = text.charCodeAt(i);
@@ -28,10 +41,20 @@ export function nestsDeeperThan(text: string, maxDepth = MAX_JSON_DEPTH): boolea
     } else if (char === QUOTE) {
       inString = true;
     } else if (char === OPEN_OBJECT || char === OPEN_ARRAY) {
-      if (++depth > maxDepth) return true;
+      values++;
+      if (++depth > maxDepth) return { tooDeep: true, values };
     } else if (char === CLOSE_OBJECT || char === CLOSE_ARRAY) {
       depth--;
+    } else if (char === COMMA || char === COLON) {
+      values++;
     }
   }
-  return false;
+  return { tooDeep: false, values };
 }
+
+/**
+ * Whether JSON text nests objects and arrays deeper than `maxDepth`, judged on the text before
+ * it is parsed (brackets inside strings do not count). Text shorter than the limit cannot be.
+ */
+export const nestsDeeperThan = (text: string, maxDepth = MAX_JSON_DEPTH): boolean =>
+  text.length > maxDepth && scanJsonText(text, maxDepth).tooDeep;

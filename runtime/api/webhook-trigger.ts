@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
 import { findUnstorable, mayHoldUnstorable } from '../db/storable-text';
 import type { TriggerInput } from '../engine';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth';
+import { MAX_JSON_DEPTH, scanJsonText } from '../json-depth';
 import { ApiError } from './errors';
 import { isJsonContentType } from './middleware/require-json';
+import { type BodyMemoryHold, webhookBodyCost } from './webhook-memory-budget';
 import { SIGNATURE_HEADER } from './webhook-signature';
 
 const utf8 = new TextDecoder();
@@ -19,14 +20,17 @@ const HIDDEN_HEADERS = new Set([
 /**
  * Reads the body once: the signature check needs the exact bytes, the flow the JSON.
  * Everything the run row will hold is checked here, so one caller's input can only ever fail
- * its own request, never a batch it shares an INSERT with.
+ * its own request, never a batch it shares an INSERT with. What parsing will build is held in
+ * `memory` first, so a body that would outgrow what this APP can hold is refused unparsed.
  */
 export async function readWebhookRequest(
   c: Context,
+  memory: BodyMemoryHold | undefined,
 ): Promise<{ bytes: Uint8Array; trigger: TriggerInput }> {
   // The signature covers the bytes as sent; the flow gets their text (decoded as fetch's
-  // text() does: a leading BOM dropped, a byte that is no UTF-8 read as U+FFFD).
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  // text() does: a leading BOM dropped, a byte that is no UTF-8 read as U+FFFD). Read from
+  // the raw request, not c.req, which would keep them for as long as a sync caller waits.
+  const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
   const raw = utf8.decode(bytes);
   let body: unknown = null;
   if (raw.length > 0) {
@@ -37,13 +41,15 @@ export async function readWebhookRequest(
         `content-type must be application/json (got "${c.req.header('content-type') ?? 'none'}")`,
       );
     }
-    if (nestsDeeperThan(raw)) {
+    const shape = scanJsonText(raw);
+    if (shape.tooDeep) {
       throw new ApiError(
         400,
         'invalid_json',
         `body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
       );
     }
+    memory?.resize(webhookBodyCost(bytes.length, shape.values));
     try {
       body = JSON.parse(raw);
     } catch (error) {

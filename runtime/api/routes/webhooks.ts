@@ -16,10 +16,12 @@ import type { RunReply } from '../../queue/reply-bus';
 import type { RouteDeps } from '../deps';
 import { ApiError } from '../errors';
 import { bodyLimit } from '../middleware/body-limit';
+import { webhookBodyMemory } from '../middleware/webhook-body-memory';
 import { publicOperation } from '../openapi-auth';
 import { syncReplyResponse } from '../sync-reply-response';
 import { orUnavailable } from '../unavailable';
 import { validationHook } from '../validation-hook';
+import { createWebhookMemoryBudget } from '../webhook-memory-budget';
 import { SIGNATURE_HEADER, signingSecret, TIMESTAMP_HEADER } from '../webhook-signature';
 import { readWebhookRequest } from '../webhook-trigger';
 
@@ -65,9 +67,15 @@ const refusals = {
   },
   404: { description: 'unknown or deleted flow' },
   409: { description: 'flow disabled (flow_disabled), or changed three times during the request' },
-  413: { description: 'body over SLUICE_MAX_WEBHOOK_PAYLOAD_MB' },
+  413: {
+    description:
+      'body over SLUICE_MAX_WEBHOOK_PAYLOAD_MB, or needing more memory than the server gives one request',
+  },
   415: { description: 'a body that is not application/json' },
-  503: { description: 'PostgreSQL or the queue (Redis or SQS) unavailable; no run was started' },
+  503: {
+    description:
+      'PostgreSQL or the queue (Redis or SQS) unavailable, or the server busy with other large bodies (overloaded); no run was started',
+  },
 };
 
 const asyncWebhook = createRoute({
@@ -119,6 +127,8 @@ export function webhookRoutes(deps: RouteDeps) {
   const timeoutMs = env.SLUICE_WEBHOOK_TIMEOUT_S * 1000;
 
   const targets = deps.webhookTargets;
+  // What the bodies of the webhooks in flight may cost this process together.
+  const bodyMemory = createWebhookMemoryBudget();
   // Concurrent webhooks share one INSERT (and one commit) instead of one each.
   const insertRun = naturalBatcher<WebhookRun, InsertedWebhookRun | null>({
     send: (batch) => insertWebhookRuns(db, batch),
@@ -157,7 +167,7 @@ export function webhookRoutes(deps: RouteDeps) {
     withJobCopy: boolean,
   ) {
     let target = await acceptingTarget(flowId, idempotencyKey !== undefined);
-    const { bytes, trigger } = await readWebhookRequest(c);
+    const { bytes, trigger } = await readWebhookRequest(c, c.get('webhookBodyMemory'));
     const signed = {
       body: bytes,
       signature: c.req.header(SIGNATURE_HEADER),
@@ -212,6 +222,8 @@ export function webhookRoutes(deps: RouteDeps) {
     idempotencyKey?: string,
   ) {
     const committed = await commitRun(c, flowId, idempotencyKey, replyTo !== null);
+    // Stored: the body and what parsing built are garbage now, not held while a caller waits.
+    c.get('webhookBodyMemory').release();
     const { runId, created, projectId } = committed;
     // A repeated Idempotency-Key: the first request's run stands, and nothing new is enqueued.
     if (!created) return { runId, projectId, wait: null };
@@ -236,7 +248,11 @@ export function webhookRoutes(deps: RouteDeps) {
   }
 
   const app = new OpenAPIHono({ defaultHook: validationHook });
-  app.use('/v1/webhooks/*', bodyLimit({ maxBytes: env.maxWebhookPayloadBytes }));
+  app.use(
+    '/v1/webhooks/*',
+    webhookBodyMemory({ budget: bodyMemory, maxBytes: env.maxWebhookPayloadBytes }),
+    bodyLimit({ maxBytes: env.maxWebhookPayloadBytes }),
+  );
   return app
     .openapi(asyncWebhook, async (c) => {
       const { runId } = await acceptRun(
