@@ -27,12 +27,14 @@ export const webhookBodyMemory = ({
   maxBytes: number;
 }): MiddlewareHandler =>
   async function webhookBodyMemory(c, next) {
-    const body = c.req.raw.body;
     const declared = Number(c.req.header('content-length') ?? 0);
     const framed = isBehindNodeServer(c) && c.req.header('transfer-encoding') === undefined;
     const hold = budget.hold(framed && declared <= maxBytes ? webhookBodyCost(declared) : 0);
     try {
-      if (!framed && body !== null) {
+      // Only a streamed body is touched here: reading `body` makes @hono/node-server build a
+      // full web Request, which a framed one (the handler reads it directly) never needs.
+      const body = framed ? null : c.req.raw.body;
+      if (body !== null) {
         let size = 0;
         const counted = body.pipeThrough(
           new TransformStream<Uint8Array, Uint8Array>({
