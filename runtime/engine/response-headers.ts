@@ -2,7 +2,9 @@
  * Which headers a respond step may set. The API's origin and its connections are shared by
  * every project behind one load balancer, so a flow may not touch message framing (a wrong
  * Content-Length desyncs the connection for the next request), the connection itself, cookies,
- * or headers that bind the whole origin (HSTS, Alt-Svc, Clear-Site-Data).
+ * or headers that bind the whole origin (HSTS, Alt-Svc, Clear-Site-Data, and NEL with its
+ * Report-To group: a browser keeps that policy for the origin and reports every later request
+ * to it, console pages and other projects' webhook URLs included, to the flow's endpoint).
  */
 
 const FORBIDDEN = new Set([
@@ -20,6 +22,8 @@ const FORBIDDEN = new Set([
   'strict-transport-security',
   'alt-svc',
   'clear-site-data',
+  'nel',
+  'report-to',
 ]);
 
 /** RFC 9110 token characters. */

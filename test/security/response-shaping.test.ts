@@ -76,6 +76,10 @@ describe('respond steps over a real socket', () => {
     ['Set-Cookie', 'session=planted; Path=/'],
     ['Proxy-Authenticate', 'Basic'],
     ['Strict-Transport-Security', 'max-age=63072000'],
+    // A reporting policy binds the whole origin: the browser then reports the console pages
+    // (and other projects' flow ids in their URLs) a user visits to the flow's endpoint.
+    ['NEL', '{"report_to":"flow","max_age":31536000,"success_fraction":1}'],
+    ['Report-To', '{"group":"flow","max_age":31536000,"endpoints":[{"url":"https://x.test"}]}'],
   ])('refuses to save a flow setting %s, naming the step and header', async (name, value) => {
     const res = await saveFlow(respondFlow({ headers: { [name]: value } }));
     expect(res.status).toBe(400);

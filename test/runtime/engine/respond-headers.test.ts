@@ -36,6 +36,8 @@ describe('respond step headers and status at validation', () => {
     'content-encoding',
     'strict-transport-security',
     'clear-site-data',
+    'NEL',
+    'report-to',
   ])(
     'refuses the framing, connection, cookie or origin-wide header %s, naming step and header',
     (name) => {
