@@ -31,6 +31,12 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Visible ASCII, space and tab, and obs-text; no CR, LF or NUL, which would split the message. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const MAX_HEADER_VALUE_LENGTH = 8192;
+/**
+ * The flow's header lines together. Node's parser, fetch's included, reads at most 16 KiB of a
+ * response's head (and an ALB forwards at most 32 KB): past it a caller gets a parse error or a
+ * 502 instead of the flow's answer. 1 KiB is left for the status line and Sluice's own headers.
+ */
+const MAX_RESPONSE_HEADER_BYTES = 15 * 1024;
 /** The body is always sent as JSON, so only a JSON media type may replace ours. */
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;.*)?$/i;
 
@@ -56,4 +62,15 @@ export function responseHeaderValueProblem(name: string, value: string): string 
     return `header "content-type" must be a JSON media type, since the body is sent as JSON (got "${value}")`;
   }
   return null;
+}
+
+/**
+ * Why these headers cannot be sent together, or null: each is `name: value` and CRLF on the
+ * wire, one byte a character (values are checked to hold nothing beyond U+00FF).
+ */
+export function responseHeadersSizeProblem(headers: Iterable<[string, string]>): string | null {
+  let bytes = 0;
+  for (const [name, value] of headers) bytes += name.length + value.length + 4;
+  if (bytes <= MAX_RESPONSE_HEADER_BYTES) return null;
+  return `headers take ${bytes} bytes, over ${MAX_RESPONSE_HEADER_BYTES} (a caller's HTTP client reads at most 16 KiB of a response's head)`;
 }

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { responseHeaderNameProblem, responseHeaderValueProblem } from './response-headers';
+import {
+  responseHeaderNameProblem,
+  responseHeadersSizeProblem,
+  responseHeaderValueProblem,
+} from './response-headers';
 import { retrySchema } from './retry-schema';
 import { hasTemplate } from './template';
 
@@ -110,6 +114,19 @@ const respondStepSchema = z
           message: `respond step "${step.id}": ${problem}`,
         });
       }
+    }
+    // What is known when the flow is saved: names, and values that are not templates.
+    const known = Object.entries(step.headers ?? {}).map(([name, value]): [string, string] => [
+      name,
+      hasTemplate(value) ? '' : value,
+    ]);
+    const size = responseHeadersSizeProblem(known);
+    if (size !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers'],
+        message: `respond step "${step.id}": ${size}`,
+      });
     }
   });
 

@@ -113,6 +113,28 @@ describe('respond steps over a real socket', () => {
     },
   );
 
+  it("refuses headers a caller's HTTP client could not read, though each value fits", async () => {
+    // Node's parser (fetch included) reads at most 16 KiB of head, an ALB 32 KB of response
+    // headers: two 8,000-character values each pass the per-value bound but not together.
+    const two = { 'x-one': 'a'.repeat(8000), 'x-two': 'b'.repeat(8000) };
+    const refused = await saveFlow(respondFlow({ headers: two }));
+    expect(refused.status).toBe(400);
+    const { error } = (await refused.json()) as { error: { message: string } };
+    expect(error.message).toContain('respond step "reply": headers take 16018 bytes');
+
+    const templated = { 'x-one': '{{trigger.body.v}}', 'x-two': '{{trigger.body.v}}' };
+    const { id } = (await (await saveFlow(respondFlow({ headers: templated }))).json()) as {
+      id: string;
+    };
+    const res = await callSync(id, { v: 'a'.repeat(8000) });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({
+      status: 'failed',
+      failedStep: 'reply',
+      error: expect.stringContaining('over 15360'),
+    });
+  });
+
   it.each([204, 205, 304])(
     'answers status %i with no content, keeping the connection framed for the next answer',
     async (status) => {

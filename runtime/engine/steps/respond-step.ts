@@ -1,6 +1,10 @@
 import { StepFailedError } from '../errors/step-failed-error';
 import { assertJsonWithin, stepOutputBound } from '../json-bound';
-import { responseHeaderNameProblem, responseHeaderValueProblem } from '../response-headers';
+import {
+  responseHeaderNameProblem,
+  responseHeadersSizeProblem,
+  responseHeaderValueProblem,
+} from '../response-headers';
 import { outputOf, type RunScope, type StepOutput } from '../run-scope';
 import type { RespondStep } from '../step-schemas';
 import { resolveTemplates } from '../template';
@@ -47,6 +51,8 @@ export function executeRespondStep(
       if (problem !== null) throw refuse(problem);
       headers[name] = text;
     }
+    const size = responseHeadersSizeProblem(Object.entries(headers));
+    if (size !== null) throw refuse(size);
     response.headers = headers;
   }
   run.recordResponse(response);

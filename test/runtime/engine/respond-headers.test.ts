@@ -70,6 +70,12 @@ describe('respond step headers and status at validation', () => {
       'given twice',
     ],
     ['an oversized value', { 'x-long': 'a'.repeat(8193) }, 'longer than 8192'],
+    [
+      'values that together pass 15 KiB, though each fits',
+      { 'x-one': 'a'.repeat(8000), 'x-two': 'b'.repeat(8000) },
+      'headers take 16018 bytes, over 15360',
+    ],
+    ['an oversized name', { [`x-${'n'.repeat(16_000)}`]: '1' }, 'over 15360'],
   ])('refuses a header with %s', (_what, headers, message) => {
     const issues = issuesOf({ headers });
     expect(issues[0]?.message).toContain(message);
@@ -129,6 +135,17 @@ describe('respond step headers and status at run time', () => {
     } as FlowDefinition; // as read back from an old flow version, never re-validated
     const outcome = failure(await runner.run(stored, triggerOf({}), later()));
     expect(outcome.error).toContain('header "content-length" is set by Sluice');
+  });
+
+  it('fails the run when templated values together pass 15 KiB of headers', async () => {
+    const outcome = failure(
+      await run(
+        { headers: { 'x-one': '{{trigger.body.v}}', 'x-two': '{{trigger.body.v}}' } },
+        { v: 'a'.repeat(8000) },
+      ),
+    );
+    expect(outcome.error).toContain('headers take 16018 bytes, over 15360');
+    expect(outcome.failedStep).toBe('reply');
   });
 
   it('sends a templated value that is a valid header', async () => {
