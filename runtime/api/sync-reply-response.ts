@@ -7,6 +7,19 @@ import type { RunReply } from '../queue/reply-bus';
  */
 const NO_CONTENT_STATUSES = new Set([204, 205, 304]);
 
+/** A character past ASCII; header values hold none beyond U+00FF (checked by the engine). */
+const BEYOND_ASCII = /[\u0080-\uffff]/;
+const utf8 = new TextEncoder();
+
+/**
+ * The body as Node should write it. Handed a string, Node sends the head and the body as one
+ * UTF-8 write, so a header's "é" left as two bytes (read as "Ã©") when there was a body and as
+ * one without; handed bytes, it writes the head as Latin-1, one byte a character. Encoding here
+ * only when a header needs it keeps the usual reply on Node's single write.
+ */
+const bodyFor = (json: string, headers: Record<string, string>): string | Uint8Array =>
+  Object.values(headers).some((value) => BEYOND_ASCII.test(value)) ? utf8.encode(json) : json;
+
 const failedRunResponse = (reply: RunReply, error: string) =>
   Response.json(
     { runId: reply.runId, status: reply.status, error, failedStep: reply.failedStep ?? null },
@@ -27,10 +40,10 @@ export function syncReplyResponse(reply: RunReply): Response {
     const headers = new Headers(noContent ? {} : { 'content-type': 'application/json' });
     // set() matches names case-insensitively: a flow's JSON content-type replaces ours.
     for (const [name, value] of Object.entries(reply.headers ?? {})) headers.set(name, value);
-    return new Response(noContent ? null : JSON.stringify(reply.body ?? null), {
-      status,
-      headers,
-    });
+    const body = noContent
+      ? null
+      : bodyFor(JSON.stringify(reply.body ?? null), reply.headers ?? {});
+    return new Response(body, { status, headers });
   } catch {
     return failedRunResponse(
       { ...reply, status: 'failed' },

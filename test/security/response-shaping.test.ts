@@ -63,7 +63,8 @@ function exchangeOnOneConnection(requests: string, until: string): Promise<strin
       resolve(received);
     });
     socket.on('error', reject);
-    socket.write(requests);
+    // One byte a character both ways, so a test can send and read bytes beyond ASCII.
+    socket.write(requests, 'latin1');
   });
 }
 
@@ -160,6 +161,33 @@ describe('respond steps over a real socket', () => {
         : following;
       expect(content).toMatch(/^HTTP\/1\.1 200 /);
       expect(head).not.toMatch(/\r\ncontent-type:/i);
+    },
+  );
+
+  it.each([200, 204])(
+    'sends header text up to U+00FF as one Latin-1 byte a character, with status %i',
+    async (status) => {
+      const headers = { 'x-name': 'café', 'x-echo': '{{trigger.body.v}}' };
+      const { id } = (await (await saveFlow(respondFlow({ status, headers }))).json()) as {
+        id: string;
+      };
+      const body = Buffer.from(JSON.stringify({ v: 'ÿes ±' }));
+      const raw = await exchangeOnOneConnection(
+        `POST /v1/webhooks/${id}/sync HTTP/1.1\r\nHost: sluice\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n` +
+          `${body.toString('latin1')}GET /v1/health HTTP/1.1\r\nHost: sluice\r\n\r\n`,
+        '"status":"ok"',
+      );
+      // Read as Latin-1: a character sent as its UTF-8 bytes would read as two ("cafÃ©").
+      const [head = ''] = raw.split('\r\n\r\n');
+      expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(head).toContain('\r\nx-name: café\r\n');
+      expect(head).toContain('\r\nx-echo: ÿes ±\r\n');
+      expect(raw).toMatch(/\r\n\r\n(\{"ok":true\})?HTTP\/1\.1 200 OK\r\n/);
+      // What fetch, which reads header bytes as Latin-1, hands its caller.
+      const res = await callSync(id, { v: 'ÿes ±' });
+      expect(res.headers.get('x-name')).toBe('café');
+      expect(res.headers.get('x-echo')).toBe('ÿes ±');
     },
   );
 
