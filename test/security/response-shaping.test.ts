@@ -136,6 +136,21 @@ describe('respond steps over a real socket', () => {
     });
   });
 
+  it("keeps a caller's oversized status out of the run's error, which every run list shows", async () => {
+    const { id } = (await (
+      await saveFlow(respondFlow({ status: '{{trigger.body.v}}' }))
+    ).json()) as { id: string };
+    const res = await callSync(id, { v: 'x'.repeat(500_000) });
+    expect(res.status).toBe(500);
+    const { runId, error } = (await res.json()) as { runId: string; error: string };
+    expect(error).toMatch(/^status must be an integer from 200 to 599 \(got "x{50,}…\)$/);
+    expect(error.length).toBeLessThan(200);
+    const run = await fetch(`${base}/v1/runs/${runId}`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
+    expect(((await run.json()) as { error: string }).error).toBe(error);
+  });
+
   it.each([204, 205, 304])(
     'answers status %i with no content, keeping the connection framed for the next answer',
     async (status) => {

@@ -1,3 +1,4 @@
+import { previewText } from '../../db/storable-text';
 import { StepFailedError } from '../errors/step-failed-error';
 import { assertJsonWithin, stepOutputBound } from '../json-bound';
 import {
@@ -10,6 +11,18 @@ import type { RespondStep } from '../step-schemas';
 import { resolveTemplates } from '../template';
 import type { FlowResponse } from '../types';
 import type { StepContext, StepInputSlot } from './step-context';
+
+/**
+ * How much of a bad status its error shows. The status can be the caller's input, up to
+ * maxStepOutputBytes, and the error goes to the sync caller and into every list of runs.
+ */
+const STATUS_PREVIEW_CHARS = 100;
+
+/** A bad status as its error shows it: its JSON, cut on a whole character past the preview. */
+function statusPreview(status: unknown): string {
+  const json = JSON.stringify(status) ?? String(status);
+  return json.length <= STATUS_PREVIEW_CHARS ? json : `${previewText(json, STATUS_PREVIEW_CHARS)}…`;
+}
 
 /**
  * Records the flow's response; the run goes on after it. The step's input is the resolved
@@ -28,7 +41,7 @@ export function executeRespondStep(
     assertJsonWithin(status, bound, 'the status');
     slot.input = outputOf({ status });
     throw new StepFailedError(
-      `status must be an integer from 200 to 599 (got ${JSON.stringify(status)})`,
+      `status must be an integer from 200 to 599 (got ${statusPreview(status)})`,
     );
   }
   const body = resolveTemplates(step.body ?? null, scope, { bound });

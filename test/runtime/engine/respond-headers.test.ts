@@ -127,6 +127,14 @@ describe('respond step headers and status at run time', () => {
     },
   );
 
+  it('fails the run naming only the start of an oversized templated status', async () => {
+    const outcome = failure(
+      await run({ status: '{{trigger.body.code}}' }, { code: { a: 'x'.repeat(100_000) } }),
+    );
+    expect(outcome.error).toMatch(/^status must be an integer from 200 to 599 \(got \{"a":"x+…\)$/);
+    expect(outcome.error.length).toBeLessThan(200);
+  });
+
   it('refuses a framing header in a definition stored before the check existed', async () => {
     const stored = {
       name: 'stored-earlier',
