@@ -30,9 +30,25 @@ const MISMATCH = new Set([
   'AccessDeniedException',
 ]);
 
+/**
+ * Per attempt. KMS answers in milliseconds; without a bound the SDK waits up to its 5-minute
+ * socket timeout on each of 3 attempts, which holds a POST /v1/secrets open and a worker's run
+ * (before its flow deadline applies) for 15 minutes when KMS or the path to it hangs.
+ */
+const KMS_REQUEST_TIMEOUT_MS = 5000;
+
 /** Data keys from AWS KMS (GenerateDataKey / Decrypt), with a small in-memory unwrap cache. */
 export function createKmsDataKeys(options: KmsDataKeysOptions): DataKeys {
-  const kms = new KMSClient(options.client ?? {});
+  const kms = new KMSClient({
+    requestHandler: {
+      connectionTimeout: 2000,
+      requestTimeout: KMS_REQUEST_TIMEOUT_MS,
+      // Without this the SDK only logs a warning when requestTimeout passes, and waits on.
+      throwOnRequestTimeout: true,
+      socketTimeout: KMS_REQUEST_TIMEOUT_MS,
+    },
+    ...options.client,
+  });
   const ttlMs = options.cacheTtlMs ?? 300_000;
   const maxEntries = options.cacheMaxEntries ?? 1000;
   const cache = new Map<string, { key: Buffer; until: number }>();

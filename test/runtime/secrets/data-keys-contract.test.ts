@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failedDependency } from '../../../runtime/api/dependency-failure';
 import type { DataKeys } from '../../../runtime/secrets/data-keys';
 import { createKmsDataKeys } from '../../../runtime/secrets/kms-data-keys';
 import { createLocalDataKeys } from '../../../runtime/secrets/local-data-keys';
@@ -114,5 +115,38 @@ describe('KMS data keys', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(SecretsKeyMismatchError);
     void keys;
+  });
+
+  it('gives up on a KMS that never answers within seconds, as an outage', async () => {
+    const hung = await startKmsStub();
+    try {
+      const keys = kms(hung);
+      const { wrapped } = await keys.generate();
+      // Takes every call and never answers, as a hung endpoint or network path does.
+      hung.respond(() => ({ status: -1, body: '' }));
+      const startedAt = Date.now();
+      const stillWaiting = new Promise((resolve) => setTimeout(resolve, 8_000, 'still waiting'));
+      const settled = (call: Promise<unknown>) =>
+        Promise.race([
+          call.then(
+            () => 'answered',
+            (e: unknown) => e,
+          ),
+          stillWaiting,
+        ]);
+      const errors = await Promise.all([
+        settled(kms(hung).unwrap(wrapped)),
+        settled(keys.generate()),
+      ]);
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(Error);
+        expect(error).not.toBeInstanceOf(SecretsKeyMismatchError);
+        // What the API answers 503 for (POST and PUT /v1/secrets seal with KMS).
+        expect(failedDependency(error)).not.toBeNull();
+      }
+      expect(Date.now() - startedAt).toBeLessThan(7_000);
+    } finally {
+      await hung.close();
+    }
   });
 });
