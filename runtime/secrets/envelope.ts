@@ -1,5 +1,6 @@
 import { open, seal } from './aes-gcm';
 import type { DataKeys } from './data-keys';
+import { SecretUnreadableError } from './secret-unreadable-error';
 
 /** One secret as stored: the value under its own data key, and that key wrapped by the KEK. */
 export interface SealedSecret {
@@ -40,7 +41,11 @@ export async function openSecret(
   sealed: Pick<SealedSecret, 'ciphertext' | 'wrappedKey'>,
 ): Promise<string> {
   const dataKey = await keys.unwrap(Buffer.from(sealed.wrappedKey, 'base64'));
-  return open(dataKey, Buffer.from(sealed.ciphertext, 'base64'), aad(projectId, name)).toString(
-    'utf8',
-  );
+  try {
+    return open(dataKey, Buffer.from(sealed.ciphertext, 'base64'), aad(projectId, name)).toString(
+      'utf8',
+    );
+  } catch (error) {
+    throw new SecretUnreadableError(name, { cause: error });
+  }
 }

@@ -19,6 +19,7 @@ import type { ReplyBus, RunReply } from '../queue/reply-bus';
 import { preciseNow, type RunJob, type RunProcessor } from '../queue/run-queue';
 import { UnknownRunError } from '../queue/unknown-run-error';
 import type { SecretStore } from '../secrets/secret-store';
+import { SecretUnreadableError } from '../secrets/secret-unreadable-error';
 import { SecretsKeyMismatchError } from '../secrets/secrets-key-mismatch-error';
 import type { CancelWatch } from './cancel-watch';
 import { finishWithNotice, type NoticedFinish } from './finish-with-notice';
@@ -154,10 +155,11 @@ export function createRunProcessor(deps: RunProcessorDeps): RunProcessorWithRepl
       }
       return { outcome, dispatchMs, flowMs: performance.now() - startedAt };
     } catch (error) {
-      // A run that is not ours is discarded by the caller; the other two end the run failed.
+      // A run that is not ours is discarded by the caller; the others end the run failed.
       if (
         !(error instanceof InvalidFlowVersionError) &&
         !(error instanceof SecretsKeyMismatchError) &&
+        !(error instanceof SecretUnreadableError) &&
         !(error instanceof RunNotClaimedError)
       ) {
         throw error;

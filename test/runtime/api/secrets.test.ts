@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { withPgClient } from '../../support/database';
 import { startTestStack, type TestStack } from '../../support/stack';
 
 let stack: TestStack;
@@ -155,5 +156,44 @@ describe('flows that read secrets', () => {
       error:
         'template {{secrets.GONE_TOO}}: secret "GONE_TOO" does not exist (deleted after this flow version was saved)',
     });
+  });
+
+  it('fails a run at once, naming the secret, when its stored value cannot be decrypted', async () => {
+    await stack.call('POST', '/v1/secrets', { name: 'DAMAGED', value: 'damaged-value' });
+    const { id } = (await (await stack.call('POST', '/v1/flows', echoFlow('DAMAGED'))).json()) as {
+      id: string;
+    };
+    // One byte of the ciphertext flipped, as a damaged row or a bad restore leaves it.
+    await withPgClient(stack.database.url, (client) =>
+      client.query(
+        `update secrets set ciphertext = encode(set_byte(decode(ciphertext, 'base64'), 20,
+           get_byte(decode(ciphertext, 'base64'), 20) # 1), 'base64')
+         where project_id = $1 and name = 'DAMAGED'`,
+        [stack.projectId],
+      ),
+    );
+    const accepted = await stack.api.request(`/v1/webhooks/${id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const { runId } = (await accepted.json()) as { runId: string };
+    const run = await vi.waitFor(
+      async () => {
+        const found = (await (await stack.call('GET', `/v1/runs/${runId}`)).json()) as {
+          status: string;
+          error: string | null;
+        };
+        if (found.status === 'queued' || found.status === 'running') throw new Error(found.status);
+        return found;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(run).toMatchObject({
+      status: 'failed',
+      error:
+        'secret "DAMAGED" cannot be decrypted: its stored value is damaged or was not written for this name; set it again with PUT /v1/secrets/DAMAGED',
+    });
+    expect(JSON.stringify(run)).not.toContain('damaged-value');
   });
 });

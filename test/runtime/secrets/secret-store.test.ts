@@ -5,6 +5,7 @@ import { createProjectWithKey, generateApiKey } from '../../../runtime/db/projec
 import { secrets } from '../../../runtime/db/schema';
 import { createLocalDataKeys } from '../../../runtime/secrets/local-data-keys';
 import { createSecretStore } from '../../../runtime/secrets/secret-store';
+import { SecretUnreadableError } from '../../../runtime/secrets/secret-unreadable-error';
 import { SecretsKeyMismatchError } from '../../../runtime/secrets/secrets-key-mismatch-error';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 
@@ -57,7 +58,7 @@ describe('the secrets store', () => {
       .update(secrets)
       .set({ ciphertext: from?.ciphertext ?? '', wrappedKey: from?.wrappedKey ?? '' })
       .where(eq(secrets.name, 'MOVED_TO'));
-    await expect(s.values(projectId, ['MOVED_TO'])).rejects.toThrow();
+    await expect(s.values(projectId, ['MOVED_TO'])).rejects.toBeInstanceOf(SecretUnreadableError);
   });
 
   it('lists names and timestamps, and deletes', async () => {
