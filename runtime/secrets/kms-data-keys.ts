@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { SECRETS_ENCRYPTION_CONTEXT } from '../limits';
 import type { DataKeys } from './data-keys';
+import { KmsUnavailableError } from './kms-unavailable-error';
 import { SecretsKeyMismatchError } from './secrets-key-mismatch-error';
 
 export interface KmsDataKeysOptions {
@@ -56,14 +57,18 @@ export function createKmsDataKeys(options: KmsDataKeysOptions): DataKeys {
   return {
     source: 'kms',
     async generate() {
-      const out = await kms.send(
-        new GenerateDataKeyCommand({
-          KeyId: options.keyId,
-          KeySpec: 'AES_256',
-          // Bound into every data key: a blob from another system's KMS use does not open here.
-          EncryptionContext: SECRETS_ENCRYPTION_CONTEXT,
-        }),
-      );
+      const out = await kms
+        .send(
+          new GenerateDataKeyCommand({
+            KeyId: options.keyId,
+            KeySpec: 'AES_256',
+            // Bound into every data key: a blob from another system's KMS use does not open here.
+            EncryptionContext: SECRETS_ENCRYPTION_CONTEXT,
+          }),
+        )
+        .catch((error: unknown) => {
+          throw new KmsUnavailableError('GenerateDataKey', { cause: error });
+        });
       if (out.Plaintext === undefined || out.CiphertextBlob === undefined) {
         throw new Error('KMS GenerateDataKey answered without a key');
       }
@@ -89,7 +94,7 @@ export function createKmsDataKeys(options: KmsDataKeysOptions): DataKeys {
             { cause: error },
           );
         }
-        throw error;
+        throw new KmsUnavailableError('Decrypt', { cause: error });
       }
       if (plaintext === undefined) throw new Error('KMS Decrypt answered without a key');
       const key = Buffer.from(plaintext);

@@ -14,6 +14,8 @@ import {
   openSecretStore,
 } from '../../runtime/parts';
 import { startWorker } from '../../runtime/roles/worker';
+import type { DataKeys } from '../../runtime/secrets/data-keys';
+import { createSecretStore } from '../../runtime/secrets/secret-store';
 import { createTestDatabase, randomQueuePrefix, type TestDatabase } from './database';
 
 export interface TestStack {
@@ -38,7 +40,16 @@ export interface TestStack {
  */
 export async function startTestStack(
   overrides: Record<string, string> = {},
-  { worker = true, logger = pino({ level: 'silent' }) }: { worker?: boolean; logger?: Logger } = {},
+  {
+    worker = true,
+    logger = pino({ level: 'silent' }),
+    secretsKeys,
+  }: {
+    worker?: boolean;
+    logger?: Logger;
+    /** The secrets' key-encryption key (a KMS stub's, say) instead of the environment's. */
+    secretsKeys?: DataKeys;
+  } = {},
 ): Promise<TestStack> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-test-'));
@@ -63,7 +74,10 @@ export async function startTestStack(
   const { store, localStore } = createFileStore(env);
   const queueBoard = await createQueueBoardIfEnabled(env);
   const liveWorkers = createLiveWorkers(env, database.handle.db);
-  const secrets = await openSecretStore(env, database.handle);
+  const secrets =
+    secretsKeys === undefined
+      ? await openSecretStore(env, database.handle)
+      : createSecretStore(database.handle.db, secretsKeys);
   const api = createApi({
     queueBoard: queueBoard?.app,
     liveWorkers,

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { KmsUnavailableError } from '../../secrets/kms-unavailable-error';
 import { MAX_SECRET_VALUE_BYTES, SECRET_NAME } from '../../secrets/secret-names';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
@@ -6,6 +7,7 @@ import type { AuthVariables } from '../middleware/bearer-auth';
 import { requireJson } from '../middleware/require-json';
 import { needsApiKey } from '../openapi-auth';
 import { storableText } from '../storable-schemas';
+import { unavailable } from '../unavailable';
 import { validationHook } from '../validation-hook';
 
 const name = z
@@ -82,6 +84,16 @@ const routes = {
   }),
 };
 
+/** A write seals its value under a data key from KMS: KMS not serving is an outage (503). */
+async function sealing<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof KmsUnavailableError) throw unavailable('kms', error);
+    throw error;
+  }
+}
+
 export function secretRoutes({ secrets }: ApiDeps) {
   const present = (s: { name: string; createdAt: Date; updatedAt: Date }) => ({
     name: s.name,
@@ -101,7 +113,7 @@ export function secretRoutes({ secrets }: ApiDeps) {
     .openapi(routes.create, async (c) => {
       const projectId = c.get('projectId');
       const body = c.req.valid('json');
-      if (!(await secrets.create(projectId, body.name, body.value))) {
+      if (!(await sealing(() => secrets.create(projectId, body.name, body.value)))) {
         throw new ApiError(409, 'conflict', `secret ${body.name} already exists; PUT replaces it`);
       }
       return c.json(await listed(projectId, body.name), 201);
@@ -109,7 +121,8 @@ export function secretRoutes({ secrets }: ApiDeps) {
     .openapi(routes.replace, async (c) => {
       const projectId = c.get('projectId');
       const { name: secretName } = c.req.valid('param');
-      if (!(await secrets.replace(projectId, secretName, c.req.valid('json').value))) {
+      const { value: newValue } = c.req.valid('json');
+      if (!(await sealing(() => secrets.replace(projectId, secretName, newValue)))) {
         throw notFound(`secret ${secretName}`);
       }
       return c.json(await listed(projectId, secretName), 200);
