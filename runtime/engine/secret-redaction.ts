@@ -44,9 +44,37 @@ export function createRedactor(secrets: ReadonlyMap<string, string>): Redactor {
 /** How many times a value may have been JSON-escaped (a body quoting a body quoting it). */
 const ESCAPE_DEPTH = 3;
 
+const jsonEscaped = (text: string) => JSON.stringify(text).slice(1, -1);
+
+/** `\uXXXX` for each UTF-16 unit of `ch` (a character beyond the BMP takes two). */
+const unicodeEscaped = (ch: string, upperCase = false) =>
+  Array.from({ length: ch.length }, (_, i) => {
+    const hex = ch.charCodeAt(i).toString(16).padStart(4, '0');
+    return `\\u${upperCase ? hex.toUpperCase() : hex}`;
+  }).join('');
+
+const nonAscii = (ch: string) => (ch.codePointAt(0) ?? 0) > 0x7f;
+
+/**
+ * How other languages' JSON encoders escape a character by default where JSON.stringify does
+ * not (null: as JSON.stringify does), so that a target written in one of them that echoes the
+ * value as text, or quotes it in an error, is redacted too.
+ */
+const FOREIGN_JSON_ESCAPES: ((ch: string) => string | null)[] = [
+  // PHP json_encode: "\/", and non-ASCII as \u escapes.
+  (ch) => (ch === '/' ? '\\/' : nonAscii(ch) ? unicodeEscaped(ch) : null),
+  // Python json.dumps (ensure_ascii): non-ASCII as \u escapes.
+  (ch) => (nonAscii(ch) ? unicodeEscaped(ch) : null),
+  // Go encoding/json: <, >, & and the JavaScript line separators as \u escapes.
+  (ch) => ('<>&\u2028\u2029'.includes(ch) ? unicodeEscaped(ch) : null),
+  // .NET System.Text.Json: non-ASCII and "&'+<>` as upper-case \u escapes.
+  (ch) => (nonAscii(ch) || `"&'+<>\``.includes(ch) ? unicodeEscaped(ch, true) : null),
+];
+
 /**
  * The value, and the texts it becomes on its way into a record: JSON-escaped once to
- * ESCAPE_DEPTH times (an error quoting a body that quotes a request), and as a parsed URL
+ * ESCAPE_DEPTH times (an error quoting a body that quotes a request), as other languages' JSON
+ * encoders escape it (FOREIGN_JSON_ESCAPES: once, and quoted once more), and as a parsed URL
  * prints it (percent-encoded in a path or query, lower-cased and punycoded in a host), which is
  * how Node's errors and the http step's messages show a URL, and inside base64 text (base64Forms).
  * Empty or unchanged forms are left out.
@@ -55,8 +83,13 @@ export function secretForms(secret: string): Set<string> {
   const forms = new Set<string>([secret]);
   let escaped = secret;
   for (let depth = 0; depth < ESCAPE_DEPTH; depth++) {
-    escaped = JSON.stringify(escaped).slice(1, -1);
+    escaped = jsonEscaped(escaped);
     forms.add(escaped);
+  }
+  for (const escapeOf of FOREIGN_JSON_ESCAPES) {
+    const foreign = [...secret].map((ch) => escapeOf(ch) ?? jsonEscaped(ch)).join('');
+    forms.add(foreign);
+    forms.add(jsonEscaped(foreign));
   }
   // encodeURIComponent throws on a lone surrogate, which a stored secret cannot hold anyway.
   if (!/\p{Surrogate}/u.test(secret)) forms.add(encodeURIComponent(secret));

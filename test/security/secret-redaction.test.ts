@@ -125,6 +125,41 @@ describe('a secret used by a flow', () => {
     expect(run).not.toContain(basic.slice(4, -4));
   });
 
+  it("is redacted when a target echoes it as its own language's JSON encoder escapes it", async () => {
+    // A base64-style key: PHP's json_encode writes each "/" as "\/", and PHP serves JSON as
+    // text/html unless told otherwise, so the step keeps the echo as text.
+    const key = `wJalrXUtnFEMI/K7MDENG/bPxRfiCY${randomBytes(6).toString('hex')}`;
+    const phpEscaped = key.replaceAll('/', '\\/');
+    await addSecret('SLASHED', key);
+    const php = await startHttpStub((request) => ({
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=UTF-8' },
+      body: `{"auth":"${String(request.headers.authorization).replaceAll('/', '\\/')}"}`,
+    }));
+    try {
+      const flowId = await createStepFlow('php echo', {
+        id: 'call',
+        type: 'http',
+        method: 'GET',
+        url: `${php.url}/me`,
+        headers: { authorization: 'Bearer {{secrets.SLASHED}}' },
+      });
+      const { status, text } = await sync(flowId);
+      answers.push(text);
+      expect(status).toBe(200);
+      expect(text).toContain('[secret:SLASHED]');
+      const [runId] = await runsOf(flowId);
+      const run = await (await stack.call('GET', `/v1/runs/${runId}`)).text();
+      answers.push(run);
+      for (const seen of [text, run]) {
+        expect(seen).not.toContain('K7MDENG');
+        expect(seen).not.toContain(phpEscaped);
+      }
+    } finally {
+      await php.close();
+    }
+  });
+
   it('is redacted when a code step returns it, and in a code step error', async () => {
     const returns = await createStepFlow('returns', {
       id: 'leak',

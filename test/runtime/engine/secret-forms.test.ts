@@ -16,6 +16,30 @@ describe('the forms a secret is redacted in', () => {
     expect(redact(pem, thrice)).toContain('[secret:S]');
   });
 
+  it("finds a value as other languages' JSON encoders escape it by default", () => {
+    // A key with a slash and a plus (as base64 keys have), HTML-significant characters,
+    // non-ASCII and a quote, as each encoder writes it inside a JSON string by default.
+    const key = 'wJalr/XUtn+FEMI<K7>&bPx\'Rfiä😀Key"';
+    const encoded = {
+      'PHP json_encode': String.raw`wJalr\/XUtn+FEMI<K7>&bPx'Rfi\u00e4\ud83d\ude00Key\"`,
+      'Python json.dumps': String.raw`wJalr/XUtn+FEMI<K7>&bPx'Rfi\u00e4\ud83d\ude00Key\"`,
+      'Go encoding/json': String.raw`wJalr/XUtn+FEMI\u003cK7\u003e\u0026bPx'Rfiä😀Key\"`,
+      '.NET System.Text.Json': String.raw`wJalr/XUtn\u002BFEMI\u003CK7\u003E\u0026bPx\u0027Rfi\u00E4\uD83D\uDE00Key\u0022`,
+    };
+    for (const [encoder, text] of Object.entries(encoded)) {
+      // Each is the key: JSON.parse reads it back.
+      expect(JSON.parse(`"${text}"`)).toBe(key);
+      const body = `{"auth":"${text}"}`;
+      expect({ encoder, redacted: redact(key, body) }).toEqual({
+        encoder,
+        redacted: '{"auth":"[secret:S]"}',
+      });
+      // Quoted once more, as an error quoting that body.
+      const quoted = JSON.stringify({ got: body });
+      expect(redact(key, quoted)).toBe(JSON.stringify({ got: '{"auth":"[secret:S]"}' }));
+    }
+  });
+
   it('finds a value as a parsed URL prints it: path, query and host', () => {
     const pw = 'Päss wörd{7}Xq';
     const path = new URL(`http://127.0.0.1:1/login/${pw}`).href;
