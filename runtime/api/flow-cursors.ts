@@ -1,6 +1,4 @@
-import { isStorableInstant } from '../db/storable-instant';
-import { textProblem } from '../db/storable-text';
-import { decodeListCursor, encodeListCursor, notACursor } from './list-cursor';
+import { createdPlace, decodeListCursor, encodeListCursor, notACursor } from './list-cursor';
 
 /** Where a page of `GET /v1/flows` ended: flows go newest first, ties by id. */
 export interface FlowPlace {
@@ -17,14 +15,7 @@ export const encodeFlowsCursor = (projectId: string, last: FlowPlace) =>
  */
 export function decodeFlowsCursor(projectId: string, cursor: string): FlowPlace {
   const [createdAt = '', id = ''] = decodeListCursor('flows', projectId, cursor, 2);
-  const date = new Date(createdAt);
-  const wellFormed =
-    id !== '' &&
-    textProblem(id) === null &&
-    isStorableInstant(date) &&
-    date.toISOString() === createdAt;
-  if (!wellFormed) throw notACursor();
-  return { createdAt: date, id };
+  return createdPlace(createdAt, id);
 }
 
 export const encodeVersionsCursor = (flowId: string, last: { version: number }) =>

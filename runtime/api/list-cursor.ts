@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { isStorableInstant } from '../db/storable-instant';
+import { textProblem } from '../db/storable-text';
 import { ApiError } from './errors';
 
 /** The one answer to a cursor that nextCursor did not write for the list it is sent to. */
@@ -26,4 +28,19 @@ export function decodeListCursor(kind: string, scope: string, cursor: string, si
   const [written = '', tag = '', ...place] = Buffer.from(cursor, 'base64url').toString().split('|');
   if (written !== kind || tag !== scopeTag(scope) || place.length !== size) throw notACursor();
   return place;
+}
+
+/**
+ * A (created time, id) place as a cursor wrote it, or 400: only what the encoder writes is
+ * accepted, so a crafted cursor cannot reach a query with an instant or text PostgreSQL refuses.
+ */
+export function createdPlace(createdAt: string, id: string): { createdAt: Date; id: string } {
+  const date = new Date(createdAt);
+  const wellFormed =
+    id !== '' &&
+    textProblem(id) === null &&
+    isStorableInstant(date) &&
+    date.toISOString() === createdAt;
+  if (!wellFormed) throw notACursor();
+  return { createdAt: date, id };
 }

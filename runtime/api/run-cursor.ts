@@ -1,7 +1,5 @@
 import type { RunSummary } from '../db/run-store';
-import { isStorableInstant } from '../db/storable-instant';
-import { textProblem } from '../db/storable-text';
-import { notACursor } from './list-cursor';
+import { createdPlace, notACursor } from './list-cursor';
 
 /** The keyset cursor of `GET /v1/runs` (and the console's Runs page): the last row's place. */
 export const encodeCursor = (row: Pick<RunSummary, 'createdAt' | 'id'>) =>
@@ -13,13 +11,6 @@ export const encodeCursor = (row: Pick<RunSummary, 'createdAt' | 'id'>) =>
  */
 export function decodeCursor(cursor: string) {
   const [createdAt = '', id = '', ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const date = new Date(createdAt);
-  const wellFormed =
-    rest.length === 0 &&
-    id !== '' &&
-    textProblem(id) === null &&
-    isStorableInstant(date) &&
-    date.toISOString() === createdAt;
-  if (!wellFormed) throw notACursor();
-  return { createdAt: date, id };
+  if (rest.length > 0) throw notACursor();
+  return createdPlace(createdAt, id);
 }
