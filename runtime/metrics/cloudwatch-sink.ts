@@ -1,4 +1,5 @@
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { boundedSdkRequests } from '../sdk-request-bounds';
 import type { MetricDatum, MetricSink, MetricSinkTarget } from './metric-sink';
 
 export interface CloudWatchSinkOptions extends MetricSinkTarget {
@@ -25,13 +26,7 @@ export function createCloudWatchSink(options: CloudWatchSinkOptions): MetricSink
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const client = new CloudWatchClient({
     maxAttempts: 2,
-    requestHandler: {
-      connectionTimeout: Math.min(requestTimeoutMs, 2000),
-      requestTimeout: requestTimeoutMs,
-      // Without this the SDK only logs a warning when requestTimeout passes.
-      throwOnRequestTimeout: true,
-      socketTimeout: requestTimeoutMs,
-    },
+    requestHandler: boundedSdkRequests(requestTimeoutMs),
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),

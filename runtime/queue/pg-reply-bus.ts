@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { endedAmong } from '../db/run-store';
 import type { SessionConnection, SessionOptions } from '../db/session-connection';
 import type { IdleWatch } from '../reliability/idle-watch';
 import { createReplyAssembly, MAX_NOTIFY_BYTES, type ReplyPart, replyParts } from './notify-parts';
@@ -22,27 +23,6 @@ interface ReadRowNotice {
 function wholePayload(reply: RunReply): string | undefined {
   const payload = JSON.stringify(reply);
   return Buffer.byteLength(payload) <= MAX_NOTIFY_BYTES ? payload : undefined;
-}
-
-/**
- * Ends the waits of runs that have ended, so their callers read the run row now rather than
- * at their timeout. Run after LISTEN is back, so a run ending later still sends its reply.
- */
-async function wakeEndedRuns(
-  client: { query(text: string, values: unknown[]): Promise<{ rows: unknown[] }> },
-  waiters: ReturnType<typeof createReplyWaiters>,
-): Promise<void> {
-  const runIds = waiters.runIds();
-  if (runIds.length === 0) return;
-  try {
-    const { rows } = await client.query(
-      `select id from runs where id = any($1::text[]) and status not in ('queued', 'running')`,
-      [runIds],
-    );
-    for (const { id } of rows as { id: string }[]) waiters.wake(id);
-  } catch {
-    // Listening is what matters; these waiters read the row at their timeout.
-  }
 }
 
 /** This instance's channel, hashed when a long SLUICE_INSTANCE_ID would be truncated. */
@@ -80,7 +60,11 @@ export async function createPgReplyBus(
       // Parts received on a lost session are never followed by the rest of their reply.
       assembly.clear();
       // Listening again after a lost session: a reply sent meanwhile went to nobody.
-      if (listenedBefore) await wakeEndedRuns(client, waiters);
+      // Read once LISTEN is back, so a run ending later still sends a reply that arrives; on a
+      // failure these waiters read the row at their timeout.
+      if (listenedBefore) {
+        await waiters.wakeEnded((runIds) => endedAmong(db, runIds)).catch(() => undefined);
+      }
       listenedBefore = true;
     },
     onNotification: ({ channel: from, payload }) => {
@@ -101,7 +85,7 @@ export async function createPgReplyBus(
   await session?.query('select 1');
   // A dropped session is only reopened by a query: probe it, so LISTEN is back within seconds
   // of a PostgreSQL restart. A reply sent meanwhile is missed; its waiter is woken to read the
-  // row once LISTEN is back (wakeEndedRuns).
+  // row once LISTEN is back (wakeEnded).
   let probe: NodeJS.Timeout | undefined;
   let resting = false;
   let closed = false;

@@ -47,7 +47,14 @@ export async function createRedisReplyBus(
     await subscriber.subscribe(channel);
     const resubscribed = subscriber;
     resubscribed.on('ready', () => {
-      if (endedAmong !== undefined) void wakeEndedRuns(resubscribed, channel, waiters, endedAmong);
+      if (endedAmong === undefined) return;
+      // Subscribed again first (a second SUBSCRIBE answers once the channel is live), so a run
+      // that ends after the read sends a reply that arrives. Closed or cut again: these waiters
+      // read the row at their timeout, or at the next ready.
+      resubscribed
+        .subscribe(channel)
+        .then(() => waiters.wakeEnded(endedAmong))
+        .catch(() => undefined);
     });
   }
   return {
@@ -63,24 +70,4 @@ export async function createRedisReplyBus(
       publisher?.disconnect();
     },
   };
-}
-
-/**
- * After a reconnect: subscribed again first (a second SUBSCRIBE answers once the channel is
- * live), so a run that ends after the read below sends a reply that arrives.
- */
-async function wakeEndedRuns(
-  subscriber: Redis,
-  channel: string,
-  waiters: ReturnType<typeof createReplyWaiters>,
-  endedAmong: (runIds: string[]) => Promise<string[]>,
-): Promise<void> {
-  try {
-    await subscriber.subscribe(channel);
-    const runIds = waiters.runIds();
-    if (runIds.length === 0) return;
-    for (const runId of await endedAmong(runIds)) waiters.wake(runId);
-  } catch {
-    // Closed or cut again: these waiters read the row at their timeout, or at the next ready.
-  }
 }

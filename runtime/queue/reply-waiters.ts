@@ -8,8 +8,14 @@ export function createReplyWaiters() {
     get size() {
       return waiting.size;
     },
-    /** The runs waited for now. */
-    runIds: () => [...waiting.keys()],
+    /**
+     * Ends the waits of the runs `endedAmong` says have ended: after a reply channel was down,
+     * their replies went to nobody, and their callers read the run row now, not at their timeout.
+     */
+    async wakeEnded(endedAmong: (runIds: string[]) => Promise<string[]>): Promise<void> {
+      if (waiting.size === 0) return;
+      for (const runId of await endedAmong([...waiting.keys()])) waiting.get(runId)?.(null);
+    },
     has: (runId: string) => waiting.has(runId),
     waitFor(runId: string, timeoutMs: number): ReturnType<ReplyBus['waitFor']> {
       let settle: (reply: RunReply | null) => void = () => {};

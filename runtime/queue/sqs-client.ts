@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { boundedSdkRequests } from '../sdk-request-bounds';
 
 export interface SqsClientOptions {
   queueUrl: string;
@@ -22,12 +23,7 @@ export function createSqsClient(options: SqsClientOptions): SQSClient {
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     // Connecting is bounded, so an unreachable SQS fails fast; a request may outlast the
-    // 20 s long poll, but not hang: without throwOnRequestTimeout the SDK only logs a warning
-    // when requestTimeout passes, and waits on.
-    requestHandler: {
-      connectionTimeout: 2000,
-      requestTimeout: options.requestTimeoutMs ?? 25_000,
-      throwOnRequestTimeout: true,
-    },
+    // 20 s long poll, but not hang.
+    requestHandler: boundedSdkRequests(options.requestTimeoutMs ?? 25_000),
   });
 }

@@ -5,6 +5,7 @@ import {
   type KMSClientConfig,
 } from '@aws-sdk/client-kms';
 import { SECRETS_ENCRYPTION_CONTEXT } from '../limits';
+import { boundedSdkRequests } from '../sdk-request-bounds';
 import type { DataKeys } from './data-keys';
 import { KmsUnavailableError } from './kms-unavailable-error';
 import { SecretsKeyMismatchError } from './secrets-key-mismatch-error';
@@ -41,13 +42,7 @@ const KMS_REQUEST_TIMEOUT_MS = 5000;
 /** Data keys from AWS KMS (GenerateDataKey / Decrypt), with a small in-memory unwrap cache. */
 export function createKmsDataKeys(options: KmsDataKeysOptions): DataKeys {
   const kms = new KMSClient({
-    requestHandler: {
-      connectionTimeout: 2000,
-      requestTimeout: KMS_REQUEST_TIMEOUT_MS,
-      // Without this the SDK only logs a warning when requestTimeout passes, and waits on.
-      throwOnRequestTimeout: true,
-      socketTimeout: KMS_REQUEST_TIMEOUT_MS,
-    },
+    requestHandler: boundedSdkRequests(KMS_REQUEST_TIMEOUT_MS),
     ...options.client,
   });
   const ttlMs = options.cacheTtlMs ?? 300_000;
